@@ -1,0 +1,47 @@
+/** The seed contract's prefixes: `pk_` production, `sk_` staging. */
+export const DEFAULT_KEY_PREFIXES: Readonly<Record<string, string>> = Object.freeze({
+  production: 'pk_',
+  staging: 'sk_',
+});
+
+/** What a key's shape says about it. */
+export interface ParsedApiKey {
+  /** The environment its prefix names, e.g. `'production'`. */
+  environment: string;
+  /** The prefix itself, e.g. `'pk_'`. */
+  prefix: string;
+}
+
+/** Reads a key's environment from its prefix. `null` when no configured prefix matches. */
+export type ApiKeyParser = (key: string) => ParsedApiKey | null;
+
+/**
+ * Builds a parser for a prefix table. Prefixes are case-sensitive and the longest match wins,
+ * so `{ live: 'sk_live_', test: 'sk_' }` reads `sk_live_x` as `live`. A bare prefix with nothing
+ * after it is not a key.
+ */
+export function createApiKeyParser(prefixes: Readonly<Record<string, string>>): ApiKeyParser {
+  const table = Object.entries(prefixes)
+    .map(([environment, prefix]) => ({ environment, prefix }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  return (key) => {
+    for (const entry of table) {
+      if (key.length > entry.prefix.length && key.startsWith(entry.prefix)) return { ...entry };
+    }
+    return null;
+  };
+}
+
+const parseWithDefaults = createApiKeyParser(DEFAULT_KEY_PREFIXES);
+
+/**
+ * Tells which environment a key belongs to, from its prefix.
+ *
+ * @example
+ * parseApiKey('pk_3xAmple') // { environment: 'production', prefix: 'pk_' }
+ * parseApiKey('xk_3xAmple') // null
+ * parseApiKey('live_1', { prefixes: { live: 'live_' } }) // { environment: 'live', prefix: 'live_' }
+ */
+export function parseApiKey(key: string, options?: { prefixes?: Record<string, string> }): ParsedApiKey | null {
+  return options?.prefixes ? createApiKeyParser(options.prefixes)(key) : parseWithDefaults(key);
+}

@@ -1,0 +1,102 @@
+import type { FailureReason, KeyringFailure } from './failure.js';
+
+/** What a custom error format returns for a failure. */
+export interface FormattedError {
+  /** HTTP status to answer with. */
+  status: number;
+  /** JSON body to send. */
+  body: unknown;
+}
+
+/** A custom error format: receives the failure (never the key) and shapes the answer. */
+export type ErrorFormatter = (failure: KeyringFailure) => FormattedError;
+
+/**
+ * `'cubeconnect'` (default): `{ success: false, error: { code, message } }` with
+ * `AUTHENTICATION_REQUIRED`, `INVALID_API_KEY`, `API_KEY_NO_TENANT`, `TENANT_NOT_FOUND`.
+ * `'connexease'`: the same envelope with `AUTH_002`, `AUTH_003`, `AUTH_001`.
+ * Or a function of your own.
+ */
+export type ErrorFormat = 'cubeconnect' | 'connexease' | ErrorFormatter;
+
+/** Everything an adapter needs to answer a refusal. */
+export interface ErrorResponse extends FormattedError {
+  headers: Record<string, string>;
+}
+
+interface PresetEntry {
+  status: number;
+  code: string;
+  message: string;
+}
+
+const INVALID_KEY: PresetEntry = { status: 401, code: 'INVALID_API_KEY', message: 'Invalid API key.' };
+const KEY_NOT_FOUND: PresetEntry = { status: 401, code: 'AUTH_001', message: 'API key not found or expired.' };
+
+// Reasons neither seed contract names share these codes in both presets.
+const SHARED: Pick<Record<FailureReason, PresetEntry>, 'no_tenant' | 'tenant_not_found' | 'insufficient_scope' | 'lookup_unavailable'> = {
+  no_tenant: { status: 403, code: 'API_KEY_NO_TENANT', message: 'API key is not linked to any tenant.' },
+  tenant_not_found: { status: 403, code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
+  insufficient_scope: { status: 403, code: 'INSUFFICIENT_SCOPE', message: 'API key lacks a scope this route requires.' },
+  lookup_unavailable: {
+    status: 503,
+    code: 'KEY_STORE_UNAVAILABLE',
+    message: 'API keys cannot be checked right now. Try again later.',
+  },
+};
+
+/** The two preset vocabularies, reason by reason. */
+export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>> = {
+  cubeconnect: {
+    missing: { status: 401, code: 'AUTHENTICATION_REQUIRED', message: 'API key is required.' },
+    malformed: INVALID_KEY,
+    invalid: INVALID_KEY,
+    expired: INVALID_KEY,
+    revoked: INVALID_KEY,
+    wrong_environment: INVALID_KEY,
+    ...SHARED,
+  },
+  connexease: {
+    missing: { status: 401, code: 'AUTH_002', message: 'Authorization header is missing.' },
+    malformed: { status: 401, code: 'AUTH_003', message: 'Authorization header must be in the form "Bearer <token>".' },
+    invalid: KEY_NOT_FOUND,
+    expired: KEY_NOT_FOUND,
+    revoked: KEY_NOT_FOUND,
+    wrong_environment: KEY_NOT_FOUND,
+    ...SHARED,
+  },
+};
+
+function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): ErrorFormatter {
+  return ({ reason }) => {
+    const { status, code, message } = preset[reason];
+    return { status, body: { success: false, error: { code, message } } };
+  };
+}
+
+/**
+ * The `WWW-Authenticate` challenge for a refusal (RFC 6750 §3): every 401 carries one, with no
+ * error code when no credential was sent; a 403 for a missing scope names the scopes.
+ */
+export function challengeFor(failure: KeyringFailure, status: number): string | undefined {
+  if (status === 401) {
+    if (failure.reason === 'missing') return 'Bearer';
+    return failure.reason === 'malformed' ? 'Bearer error="invalid_request"' : 'Bearer error="invalid_token"';
+  }
+  if (status === 403 && failure.reason === 'insufficient_scope') {
+    return `Bearer error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`;
+  }
+  return undefined;
+}
+
+/** Turns an error format option into the function adapters call for every refusal. */
+export function createErrorResponder(format: ErrorFormat): (failure: KeyringFailure) => ErrorResponse {
+  const formatter = typeof format === 'function' ? format : presetFormatter(ERROR_PRESETS[format]);
+  return (failure) => {
+    const { status, body } = formatter(failure);
+    const headers: Record<string, string> = {};
+    const challenge = challengeFor(failure, status);
+    if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
+    return { status, body, headers };
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Why a request was refused. Each failure has exactly one reason; error formats map reasons to
+ * HTTP statuses and codes.
+ */
+export type FailureReason =
+  /** No credential in any accepted header. */
+  | 'missing'
+  /** A credential header is present but not in a form we accept (scheme, whitespace, alphabet, length, conflict). */
+  | 'malformed'
+  /** The key is well-formed but unknown to the store, or its prefix names no environment. */
+  | 'invalid'
+  /** The record's `expiresAt` has passed. */
+  | 'expired'
+  /** The record is marked `revoked`. */
+  | 'revoked'
+  /** The key belongs to an environment this deployment does not accept, or disagrees with its record. */
+  | 'wrong_environment'
+  /** The key is linked to no tenant. */
+  | 'no_tenant'
+  /** The requested tenant is not linked to the key. */
+  | 'tenant_not_found'
+  /** The key lacks a scope the route requires. */
+  | 'insufficient_scope'
+  /** The key store threw or did not answer in time. */
+  | 'lookup_unavailable';
+
+/** A refusal, as handed to error formats. Never holds the key. */
+export interface KeyringFailure {
+  reason: FailureReason;
+  /** For `insufficient_scope`: the scopes the route requires. */
+  requiredScopes?: readonly string[];
+  /** For `lookup_unavailable`: what the store threw, for logging (already redacted). */
+  cause?: unknown;
+}
+
+/** Builds a failure result; the single place that shapes one. */
+export function fail(reason: FailureReason, extra?: Omit<KeyringFailure, 'reason'>): { ok: false; failure: KeyringFailure } {
+  return { ok: false, failure: { reason, ...extra } };
+}
+
+/**
+ * Thrown at start-up for options that cannot work. The message says what to change.
+ */
+export class KeyringConfigError extends Error {
+  override readonly name = 'KeyringConfigError';
+  constructor(message: string) {
+    super(`nest-keyring: ${message}`);
+  }
+}

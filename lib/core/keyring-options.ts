@@ -1,0 +1,147 @@
+import type { ApiKeyLookup } from './api-key-record.js';
+import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
+import { DEFAULT_KEY_HEADERS } from './credentials.js';
+import type { ErrorFormat } from './error-format.js';
+import { KeyringConfigError } from './failure.js';
+import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
+
+/** Options shared by the Nest module and the Express middleware. */
+export interface KeyringOptions {
+  /**
+   * The key store: `findKey(key)` returns the key's record, or `null` for an unknown key.
+   * Required.
+   */
+  lookup: ApiKeyLookup;
+  /**
+   * Headers a key is read from, lower- or upper-case. `authorization` means
+   * `Authorization: Bearer <key>`; any other name carries the bare key.
+   * @default ['authorization', 'x-api-key']
+   */
+  headers?: readonly string[];
+  /**
+   * Environment name to key prefix. Keys whose prefix matches none are refused without a
+   * lookup. `false` turns prefixes off (any well-formed key goes to the lookup).
+   * @default { production: 'pk_', staging: 'sk_' }
+   */
+  keyPrefixes?: Readonly<Record<string, string>> | false;
+  /**
+   * Environments this deployment accepts; a key of another environment is refused without a
+   * lookup. Each must be a name in `keyPrefixes`.
+   * @default every environment in `keyPrefixes`
+   */
+  environments?: readonly string[];
+  /**
+   * How refusals are answered: `'cubeconnect'`, `'connexease'` or a function.
+   * @default 'cubeconnect'
+   */
+  errorFormat?: ErrorFormat;
+  /**
+   * How long the lookup may take before the request is answered 503.
+   * @default 3000
+   */
+  lookupTimeoutMs?: number;
+}
+
+/** Options after defaults and validation; every field is set. */
+export interface ResolvedKeyringOptions {
+  lookup: ApiKeyLookup;
+  headers: readonly string[];
+  keyPrefixes: Readonly<Record<string, string>> | false;
+  environments: readonly string[];
+  errorFormat: ErrorFormat;
+  lookupTimeoutMs: number;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function resolveHeaders(headers: readonly string[] | undefined): readonly string[] {
+  if (headers === undefined) return DEFAULT_KEY_HEADERS;
+  if (!Array.isArray(headers) || headers.length === 0) {
+    throw new KeyringConfigError("`headers` must list at least one header name, e.g. ['authorization', 'x-api-key'].");
+  }
+  const names = headers.map((name: unknown) => (typeof name === 'string' ? name.trim().toLowerCase() : ''));
+  const bad = names.findIndex((name) => !HEADER_NAME.test(name));
+  if (bad !== -1) {
+    throw new KeyringConfigError(`\`headers[${bad}]\` (${JSON.stringify(headers[bad])}) is not a valid HTTP header name.`);
+  }
+  return [...new Set(names)];
+}
+
+function resolvePrefixes(prefixes: KeyringOptions['keyPrefixes']): Readonly<Record<string, string>> | false {
+  if (prefixes === undefined) return DEFAULT_KEY_PREFIXES;
+  if (prefixes === false) return false;
+  const entries = typeof prefixes === 'object' && prefixes !== null ? Object.entries(prefixes) : [];
+  if (entries.length === 0) {
+    throw new KeyringConfigError("`keyPrefixes` must map at least one environment to a prefix (e.g. { production: 'pk_' }), or be false.");
+  }
+  for (const [environment, prefix] of entries) {
+    if (typeof prefix !== 'string' || prefix.length === 0) {
+      throw new KeyringConfigError(`\`keyPrefixes.${environment}\` must be a non-empty string such as 'pk_'.`);
+    }
+  }
+  const values = entries.map(([, prefix]) => prefix);
+  if (new Set(values).size !== values.length) {
+    throw new KeyringConfigError('`keyPrefixes` gives two environments the same prefix; each environment needs its own.');
+  }
+  return Object.freeze({ ...prefixes });
+}
+
+function resolveEnvironments(environments: readonly string[] | undefined, prefixes: Readonly<Record<string, string>> | false): readonly string[] {
+  if (prefixes === false) {
+    if (environments !== undefined) {
+      throw new KeyringConfigError('`environments` needs `keyPrefixes`: without prefixes a key has no environment. Remove one of them.');
+    }
+    return [];
+  }
+  if (environments === undefined) return Object.keys(prefixes);
+  if (!Array.isArray(environments) || environments.length === 0) {
+    throw new KeyringConfigError(`\`environments\` must list at least one of: ${Object.keys(prefixes).join(', ')}.`);
+  }
+  for (const environment of environments) {
+    if (!Object.hasOwn(prefixes, environment)) {
+      throw new KeyringConfigError(
+        `\`environments\` names "${String(environment)}", which has no prefix; known: ${Object.keys(prefixes).join(', ')}. Add it to \`keyPrefixes\` or remove it.`,
+      );
+    }
+  }
+  return [...new Set(environments)];
+}
+
+/**
+ * Applies defaults and checks every option once, at start-up, so that a mistake fails the
+ * boot with a message saying what to change rather than the first request.
+ *
+ * @throws KeyringConfigError
+ */
+export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new KeyringConfigError('options are missing: pass at least `{ lookup }`.');
+  }
+  const { lookup } = options;
+  if (lookup === undefined || lookup === null) {
+    throw new KeyringConfigError(
+      'no key lookup configured. Pass `lookup`: an object (or, in Nest, a class) with `findKey(key): Promise<ApiKeyRecord | null>`.',
+    );
+  }
+  if (typeof lookup.findKey !== 'function') {
+    throw new KeyringConfigError('`lookup` has no `findKey(key)` method. Give it `async findKey(key) { return record or null }`.');
+  }
+  const errorFormat = options.errorFormat ?? 'cubeconnect';
+  if (typeof errorFormat !== 'function' && errorFormat !== 'cubeconnect' && errorFormat !== 'connexease') {
+    throw new KeyringConfigError(`\`errorFormat\` must be 'cubeconnect', 'connexease' or a function; got ${JSON.stringify(errorFormat)}.`);
+  }
+  const lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
+  if (typeof lookupTimeoutMs !== 'number' || !(lookupTimeoutMs > 0) || lookupTimeoutMs > MAX_TIMER_MS) {
+    throw new KeyringConfigError(`\`lookupTimeoutMs\` must be a number of milliseconds above 0; got ${String(lookupTimeoutMs)}.`);
+  }
+  const keyPrefixes = resolvePrefixes(options.keyPrefixes);
+  return {
+    lookup,
+    headers: resolveHeaders(options.headers),
+    keyPrefixes,
+    environments: resolveEnvironments(options.environments, keyPrefixes),
+    errorFormat,
+    lookupTimeoutMs,
+  };
+}

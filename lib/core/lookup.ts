@@ -1,0 +1,45 @@
+import type { ApiKeyLookup } from './api-key-record.js';
+import { fail, type KeyringFailure } from './failure.js';
+
+/** The default for `lookupTimeoutMs`: long enough for a cold database, short enough for a client. */
+export const DEFAULT_LOOKUP_TIMEOUT_MS = 3000;
+
+export type LookupResult = { ok: true; value: unknown } | { ok: false; failure: KeyringFailure };
+
+/** Raised when the key store does not answer in time. */
+export class LookupTimeoutError extends Error {
+  override readonly name = 'LookupTimeoutError';
+}
+
+/**
+ * Copies an error with every occurrence of the key replaced, so a store's error message
+ * ("no row for key pk_…") can be logged without leaking the key.
+ */
+function redactedError(error: unknown, key: string): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const redacted = new Error(source.message.split(key).join('[redacted]'));
+  redacted.name = source.name;
+  redacted.stack = `${redacted.name}: ${redacted.message}`;
+  return redacted;
+}
+
+/**
+ * Asks the store for a key, bounded by a timeout. A throw, a rejection or a timeout is
+ * `lookup_unavailable` (answered 503): never a grant, and never mistaken for an unknown key.
+ */
+export async function findRecord(lookup: ApiKeyLookup, key: string, timeoutMs: number): Promise<LookupResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LookupTimeoutError(`key lookup did not answer within ${timeoutMs} ms`)), timeoutMs);
+    // A hung store must not keep the process alive on shutdown.
+    timer.unref?.();
+  });
+  try {
+    const value = await Promise.race([Promise.resolve().then(() => lookup.findKey(key)), timeout]);
+    return { ok: true, value };
+  } catch (error) {
+    return fail('lookup_unavailable', { cause: redactedError(error, key) });
+  } finally {
+    clearTimeout(timer);
+  }
+}

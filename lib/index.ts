@@ -1,0 +1,16 @@
+// Core: framework-free types and key tools.
+export type { ApiKeyLookup, ApiKeyRecord, Tenant } from './core/api-key-record.js';
+export { DEFAULT_KEY_PREFIXES, parseApiKey, type ParsedApiKey } from './core/api-key-format.js';
+export { DEFAULT_KEY_HEADERS, MAX_API_KEY_LENGTH } from './core/credentials.js';
+export { ERROR_PRESETS, type ErrorFormat, type ErrorFormatter, type ErrorResponse, type FormattedError } from './core/error-format.js';
+export { KeyringConfigError, type FailureReason, type KeyringFailure } from './core/failure.js';
+export type { KeyringOptions } from './core/keyring-options.js';
+export { DEFAULT_LOOKUP_TIMEOUT_MS } from './core/lookup.js';
+
+// Nest.
+export { ApiKeyException } from './nest/api-key.exception.js';
+export { ApiKeyModule } from './nest/api-key.module.js';
+export type { ApiKeyModuleExtras } from './nest/api-key.module-definition.js';
+export * from './nest/decorators/index.js';
+export * from './nest/guards/index.js';
+export * from './nest/interfaces/index.js';

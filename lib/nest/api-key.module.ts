@@ -1,0 +1,41 @@
+import { Module, type Type } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { ApiKeyLookup } from '../core/api-key-record.js';
+import { Keyring } from '../core/keyring.js';
+import { KEYRING } from './api-key.constants.js';
+import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
+import { ApiKeyGuard } from './guards/api-key.guard.js';
+import type { ApiKeyModuleOptions } from './interfaces/index.js';
+
+function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
+  return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';
+}
+
+/** Creates the `Keyring` from the module options; any option error fails the app's start-up. */
+async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {
+  const lookup = isLookupClass(options?.lookup) ? await moduleRef.create(options.lookup) : options?.lookup;
+  return new Keyring({ ...options, lookup: lookup as ApiKeyLookup });
+}
+
+/**
+ * API-key authentication for a Nest app.
+ *
+ * @example
+ * ApiKeyModule.forRoot({ lookup: { findKey: (key) => keys.findByKey(key) } })
+ *
+ * @example
+ * ApiKeyModule.forRootAsync({
+ *   imports: [DatabaseModule],
+ *   inject: [KeyRepository],
+ *   useFactory: (keys: KeyRepository) => ({ lookup: keys, errorFormat: 'connexease' }),
+ *   global: true,
+ * })
+ */
+@Module({
+  providers: [
+    { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
+    ApiKeyGuard,
+  ],
+  exports: [KEYRING, ApiKeyGuard],
+})
+export class ApiKeyModule extends ConfigurableApiKeyModule {}

@@ -1,0 +1,17 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { ApiKeyRecord } from '../../core/api-key-record.js';
+import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
+
+/**
+ * Injects the authenticated key's record, or one of its fields.
+ *
+ * @example
+ * @Get('me')
+ * me(@CurrentApiKey() key: ApiKeyRecord, @CurrentApiKey('id') keyId: string) {}
+ */
+export const CurrentApiKey: (field?: keyof ApiKeyRecord) => ParameterDecorator = createParamDecorator(
+  (field: keyof ApiKeyRecord | undefined, context: ExecutionContext) => {
+    const record = context.switchToHttp().getRequest<ApiKeyRequestFields>().apiKey;
+    return field === undefined ? record : record?.[field];
+  },
+);
