@@ -64,7 +64,8 @@ export function extractApiKey(headers: RequestHeaders, acceptedHeaders: readonly
   let key: string | undefined;
   let sawOtherScheme = false;
   for (const name of acceptedHeaders) {
-    const raw = headers[name];
+    // Own properties only: a polluted Object.prototype must never supply a key.
+    const raw = Object.hasOwn(headers, name) ? headers[name] : undefined;
     if (raw === undefined) continue;
     if (typeof raw !== 'string') return fail('malformed');
     let candidate: string | null;

@@ -1,0 +1,56 @@
+import { describe, expect, it } from '@jest/globals';
+import { KeyringConfigError } from './failure.js';
+import { resolveKeyringOptions, type KeyringOptions } from './keyring-options.js';
+
+const lookup = { findKey: async () => null };
+
+describe('resolveKeyringOptions', () => {
+  it('fills every default', () => {
+    expect(resolveKeyringOptions({ lookup })).toEqual({
+      lookup,
+      headers: ['authorization', 'x-api-key'],
+      keyPrefixes: { production: 'pk_', staging: 'sk_' },
+      environments: ['production', 'staging'],
+      errorFormat: 'cubeconnect',
+      lookupTimeoutMs: 3000,
+    });
+  });
+
+  it('lower-cases and de-duplicates header names', () => {
+    expect(resolveKeyringOptions({ lookup, headers: ['X-API-KEY', 'x-api-key', 'Authorization'] }).headers).toEqual(['x-api-key', 'authorization']);
+  });
+
+  it('accepts custom prefixes and a subset of environments', () => {
+    const resolved = resolveKeyringOptions({ lookup, keyPrefixes: { live: 'sk_live_', test: 'sk_test_' }, environments: ['live'] });
+    expect(resolved.environments).toEqual(['live']);
+  });
+
+  it('turns prefixes off with false', () => {
+    expect(resolveKeyringOptions({ lookup, keyPrefixes: false })).toMatchObject({ keyPrefixes: false, environments: [] });
+  });
+
+  it.each<[string, Partial<KeyringOptions> | undefined, RegExp]>([
+    ['no options', undefined, /pass at least `\{ lookup \}`/],
+    ['no lookup', {}, /no key lookup configured\. Pass `lookup`/],
+    ['a lookup without findKey', { lookup: {} as never }, /`lookup` has no `findKey\(key\)` method/],
+    ['an empty header list', { lookup, headers: [] }, /`headers` must list at least one header name/],
+    ['a header name with a space', { lookup, headers: ['x api key'] }, /`headers\[0\]` \("x api key"\) is not a valid HTTP header name/],
+    ['a header name that is not a string', { lookup, headers: [42 as never] }, /`headers\[0\]`/],
+    ['an unknown error format', { lookup, errorFormat: 'stripe' as never }, /`errorFormat` must be 'cubeconnect', 'connexease' or a function/],
+    ['a zero timeout', { lookup, lookupTimeoutMs: 0 }, /`lookupTimeoutMs` must be a number of milliseconds above 0/],
+    ['a NaN timeout', { lookup, lookupTimeoutMs: Number.NaN }, /`lookupTimeoutMs`/],
+    ['a timeout past what a timer holds', { lookup, lookupTimeoutMs: 2 ** 31 }, /`lookupTimeoutMs`/],
+    ['an empty prefix table', { lookup, keyPrefixes: {} }, /`keyPrefixes` must map at least one environment/],
+    ['an empty prefix', { lookup, keyPrefixes: { production: '' } }, /`keyPrefixes.production` must be a non-empty string/],
+    ['two environments sharing a prefix', { lookup, keyPrefixes: { a: 'k_', b: 'k_' } }, /same prefix/],
+    ['an environment without a prefix', { lookup, environments: ['prod'] }, /`environments` names "prod", which has no prefix; known: production, staging/],
+    ['an empty environment list', { lookup, environments: [] }, /`environments` must list at least one of: production, staging/],
+    ['environments without prefixes', { lookup, keyPrefixes: false, environments: ['production'] }, /`environments` needs `keyPrefixes`/],
+    ['an inherited environment name', { lookup, environments: ['toString'] }, /`environments` names "toString"/],
+  ])('refuses %s with a message that says what to change', (_, options, message) => {
+    const attempt = () => resolveKeyringOptions(options as KeyringOptions);
+    expect(attempt).toThrow(KeyringConfigError);
+    expect(attempt).toThrow(message);
+    expect(attempt).toThrow(/^nest-keyring: /);
+  });
+});
