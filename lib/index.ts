@@ -10,7 +10,7 @@ export { DEFAULT_LOOKUP_TIMEOUT_MS } from './core/lookup.js';
 // Nest.
 export { ApiKeyException } from './nest/api-key.exception.js';
 export { ApiKeyModule } from './nest/api-key.module.js';
-export type { ApiKeyModuleExtras } from './nest/api-key.module-definition.js';
+export type { ApiKeyModuleExtras, ApiKeyOptionsFactory } from './nest/api-key.module-definition.js';
 export * from './nest/decorators/index.js';
 export * from './nest/guards/index.js';
 export * from './nest/interfaces/index.js';

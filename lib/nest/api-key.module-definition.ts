@@ -3,6 +3,14 @@ import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
+/**
+ * For `ApiKeyModule.forRootAsync({ useClass })` / `({ useExisting })`: a provider that builds the
+ * options.
+ */
+export interface ApiKeyOptionsFactory {
+  createApiKeyOptions(): ApiKeyModuleOptions | Promise<ApiKeyModuleOptions>;
+}
+
 type ModuleImport = Type<unknown> | DynamicModule | Promise<DynamicModule> | ForwardReference;
 
 /** Module-level settings, given beside the options (in `forRootAsync` too, outside the factory). */
@@ -30,6 +38,7 @@ export const {
   ASYNC_OPTIONS_TYPE: API_KEY_MODULE_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<ApiKeyModuleOptions>({ moduleName: 'ApiKey' })
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createApiKeyOptions')
   .setExtras<ApiKeyModuleExtras>({ isGlobal: true, global: false, imports: [] }, (definition, extras) => ({
     ...definition,
     global: extras.isGlobal,
