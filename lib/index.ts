@@ -6,6 +6,8 @@ export { ERROR_PRESETS, type ErrorFormat, type ErrorFormatter, type ErrorRespons
 export { KeyringConfigError, type FailureReason, type KeyringFailure } from './core/failure.js';
 export type { KeyringOptions } from './core/keyring-options.js';
 export { DEFAULT_LOOKUP_TIMEOUT_MS } from './core/lookup.js';
+export { TenantContext, TenantContextError } from './core/tenant-context.js';
+export { DEFAULT_TENANT_HEADER, MAX_TENANT_ID_LENGTH } from './core/tenant-selection.js';
 
 // Nest.
 export { ApiKeyException } from './nest/api-key.exception.js';
@@ -13,4 +15,5 @@ export { ApiKeyModule } from './nest/api-key.module.js';
 export type { ApiKeyModuleExtras, ApiKeyOptionsFactory } from './nest/api-key.module-definition.js';
 export * from './nest/decorators/index.js';
 export * from './nest/guards/index.js';
+export * from './nest/interceptors/index.js';
 export * from './nest/interfaces/index.js';

@@ -1,7 +1,5 @@
 import { fail, type KeyringFailure } from './failure.js';
-
-/** Request headers as Node, Express and Fastify give them: names lower-cased. */
-export type RequestHeaders = Readonly<Record<string, unknown>>;
+import { readHeader, type RequestHeaders } from './headers.js';
 
 /** The header that carries `Bearer <key>`. Every other accepted header carries the bare key. */
 export const AUTHORIZATION_HEADER = 'authorization';
@@ -64,8 +62,7 @@ export function extractApiKey(headers: RequestHeaders, acceptedHeaders: readonly
   let key: string | undefined;
   let sawOtherScheme = false;
   for (const name of acceptedHeaders) {
-    // Own properties only: a polluted Object.prototype must never supply a key.
-    const raw = Object.hasOwn(headers, name) ? headers[name] : undefined;
+    const raw = readHeader(headers, name);
     if (raw === undefined) continue;
     if (typeof raw !== 'string') return fail('malformed');
     let candidate: string | null;

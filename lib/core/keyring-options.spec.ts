@@ -13,6 +13,9 @@ describe('resolveKeyringOptions', () => {
       environments: ['production', 'staging'],
       errorFormat: 'cubeconnect',
       lookupTimeoutMs: 3000,
+      tenancy: true,
+      tenantHeader: 'x-tenant-id',
+      resolveTenants: undefined,
     });
   });
 
@@ -46,6 +49,9 @@ describe('resolveKeyringOptions', () => {
     ['an environment without a prefix', { lookup, environments: ['prod'] }, /`environments` names "prod", which has no prefix; known: production, staging/],
     ['an empty environment list', { lookup, environments: [] }, /`environments` must list at least one of: production, staging/],
     ['environments without prefixes', { lookup, keyPrefixes: false, environments: ['production'] }, /`environments` needs `keyPrefixes`/],
+    ['a tenancy that is not a boolean', { lookup, tenancy: 'yes' as never }, /`tenancy` must be true or false/],
+    ['a tenant header with a space', { lookup, tenantHeader: 'x tenant' }, /`tenantHeader` \("x tenant"\) is not a valid HTTP header name/],
+    ['a resolveTenants that is not a function', { lookup, resolveTenants: [] as never }, /`resolveTenants` must be a function/],
     ['an inherited environment name', { lookup, environments: ['toString'] }, /`environments` names "toString"/],
   ])('refuses %s with a message that says what to change', (_, options, message) => {
     const attempt = () => resolveKeyringOptions(options as KeyringOptions);

@@ -1,9 +1,11 @@
-import type { ApiKeyLookup } from './api-key-record.js';
+import type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { DEFAULT_KEY_HEADERS } from './credentials.js';
 import type { ErrorFormat } from './error-format.js';
 import { KeyringConfigError } from './failure.js';
+import { normalizeHeaderName } from './headers.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
+import { DEFAULT_TENANT_HEADER } from './tenant-selection.js';
 
 /** Options shared by the Nest module and the Express middleware. */
 export interface KeyringOptions {
@@ -40,6 +42,23 @@ export interface KeyringOptions {
    * @default 3000
    */
   lookupTimeoutMs?: number;
+  /**
+   * Keys act for tenants: every authenticated request gets one (`X-TENANT-ID`, or the key's
+   * first tenant), and a key linked to none is refused (403 `API_KEY_NO_TENANT`). `false` for
+   * apps without tenants.
+   * @default true
+   */
+  tenancy?: boolean;
+  /**
+   * The header that names the tenant.
+   * @default 'x-tenant-id'
+   */
+  tenantHeader?: string;
+  /**
+   * Loads a key's tenants when its record carries no `tenants` field (tenants kept in another
+   * table or service). Same timeout and failure handling as `lookup`.
+   */
+  resolveTenants?: (record: ApiKeyRecord) => Promise<Tenant[]> | Tenant[];
 }
 
 /** Options after defaults and validation; every field is set. */
@@ -50,21 +69,27 @@ export interface ResolvedKeyringOptions {
   environments: readonly string[];
   errorFormat: ErrorFormat;
   lookupTimeoutMs: number;
+  tenancy: boolean;
+  tenantHeader: string;
+  resolveTenants: ((record: ApiKeyRecord) => Promise<Tenant[]> | Tenant[]) | undefined;
 }
 
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function validHeaderName(name: unknown, option: string): string {
+  const normalized = normalizeHeaderName(name);
+  if (normalized === undefined) {
+    throw new KeyringConfigError(`\`${option}\` (${JSON.stringify(name)}) is not a valid HTTP header name.`);
+  }
+  return normalized;
+}
 
 function resolveHeaders(headers: readonly string[] | undefined): readonly string[] {
   if (headers === undefined) return DEFAULT_KEY_HEADERS;
   if (!Array.isArray(headers) || headers.length === 0) {
     throw new KeyringConfigError("`headers` must list at least one header name, e.g. ['authorization', 'x-api-key'].");
   }
-  const names = headers.map((name: unknown) => (typeof name === 'string' ? name.trim().toLowerCase() : ''));
-  const bad = names.findIndex((name) => !HEADER_NAME.test(name));
-  if (bad !== -1) {
-    throw new KeyringConfigError(`\`headers[${bad}]\` (${JSON.stringify(headers[bad])}) is not a valid HTTP header name.`);
-  }
+  const names = headers.map((name, index) => validHeaderName(name, `headers[${index}]`));
   return [...new Set(names)];
 }
 
@@ -136,6 +161,13 @@ export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringO
     throw new KeyringConfigError(`\`lookupTimeoutMs\` must be a number of milliseconds above 0; got ${String(lookupTimeoutMs)}.`);
   }
   const keyPrefixes = resolvePrefixes(options.keyPrefixes);
+  const { tenancy = true, resolveTenants } = options;
+  if (typeof tenancy !== 'boolean') {
+    throw new KeyringConfigError(`\`tenancy\` must be true or false; got ${JSON.stringify(tenancy)}.`);
+  }
+  if (resolveTenants !== undefined && typeof resolveTenants !== 'function') {
+    throw new KeyringConfigError('`resolveTenants` must be a function `(record) => Promise<Tenant[]>`.');
+  }
   return {
     lookup,
     headers: resolveHeaders(options.headers),
@@ -143,5 +175,8 @@ export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringO
     environments: resolveEnvironments(options.environments, keyPrefixes),
     errorFormat,
     lookupTimeoutMs,
+    tenancy,
+    tenantHeader: options.tenantHeader === undefined ? DEFAULT_TENANT_HEADER : validHeaderName(options.tenantHeader, 'tenantHeader'),
+    resolveTenants,
   };
 }

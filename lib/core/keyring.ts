@@ -1,12 +1,14 @@
-import type { ApiKeyRecord } from './api-key-record.js';
+import type { ApiKeyRecord, Tenant } from './api-key-record.js';
 import { createApiKeyParser, type ApiKeyParser } from './api-key-format.js';
-import { extractApiKey, type RequestHeaders } from './credentials.js';
+import { extractApiKey } from './credentials.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import { fail, type KeyringFailure } from './failure.js';
+import { readHeader, type RequestHeaders } from './headers.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
-import { findRecord } from './lookup.js';
+import { callStore, findRecord } from './lookup.js';
 import { checkRecord } from './record-check.js';
 import { checkScopes } from './scopes.js';
+import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
 
 /** The outcome of authenticating a request. Never holds the key. */
 export type AuthenticationResult =
@@ -52,6 +54,24 @@ export class Keyring {
     const checked = checkRecord(found.value, environment, Date.now());
     if (!checked.ok) return checked;
     return { ok: true, record: checked.record, environment };
+  }
+
+  /**
+   * Picks the tenant for an authenticated record from the tenant header (see `chooseTenant`).
+   * Tenants come from the record, or from `resolveTenants` when the record has no `tenants`.
+   */
+  async selectTenant(record: ApiKeyRecord, headers: RequestHeaders): Promise<TenantChoice> {
+    let tenants: readonly Tenant[] | undefined = record.tenants;
+    const { resolveTenants, lookupTimeoutMs, tenantHeader } = this.options;
+    if (tenants === undefined && resolveTenants) {
+      const resolved = await callStore(() => resolveTenants(record), lookupTimeoutMs, 'resolveTenants');
+      if (!resolved.ok) return resolved;
+      if (!isTenantList(resolved.value)) {
+        return fail('lookup_unavailable', { cause: new TypeError('resolveTenants returned something other than a list of { id } tenants') });
+      }
+      tenants = resolved.value;
+    }
+    return chooseTenant(tenants ?? [], readHeader(headers, tenantHeader));
   }
 
   /** The failure to answer when `record` lacks one of `required`, else `undefined`. */

@@ -4,7 +4,7 @@ import { fail, type KeyringFailure } from './failure.js';
 /** The default for `lookupTimeoutMs`: long enough for a cold database, short enough for a client. */
 export const DEFAULT_LOOKUP_TIMEOUT_MS = 3000;
 
-export type LookupResult = { ok: true; value: unknown } | { ok: false; failure: KeyringFailure };
+export type StoreResult<T> = { ok: true; value: T } | { ok: false; failure: KeyringFailure };
 
 /** Raised when the key store does not answer in time. */
 export class LookupTimeoutError extends Error {
@@ -15,31 +15,41 @@ export class LookupTimeoutError extends Error {
  * Copies an error with every occurrence of the key replaced, so a store's error message
  * ("no row for key pk_…") can be logged without leaking the key.
  */
-function redactedError(error: unknown, key: string): Error {
+function redactedError(error: unknown, key: string | undefined): Error {
   const source = error instanceof Error ? error : new Error(String(error));
-  const redacted = new Error(source.message.split(key).join('[redacted]'));
+  const message = key ? source.message.split(key).join('[redacted]') : source.message;
+  const redacted = new Error(message);
   redacted.name = source.name;
   redacted.stack = `${redacted.name}: ${redacted.message}`;
   return redacted;
 }
 
 /**
- * Asks the store for a key, bounded by a timeout. A throw, a rejection or a timeout is
- * `lookup_unavailable` (answered 503): never a grant, and never mistaken for an unknown key.
+ * Calls a store (the key lookup, `resolveTenants`), bounded by a timeout. A throw, a rejection
+ * or a timeout is `lookup_unavailable` (answered 503): never a grant, and never mistaken for
+ * an unknown key.
+ *
+ * @param what names the call in the timeout message
+ * @param secret removed from the cause's message before anyone logs it
  */
-export async function findRecord(lookup: ApiKeyLookup, key: string, timeoutMs: number): Promise<LookupResult> {
+export async function callStore<T>(call: () => T | Promise<T>, timeoutMs: number, what: string, secret?: string): Promise<StoreResult<T>> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LookupTimeoutError(`key lookup did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new LookupTimeoutError(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
     // A hung store must not keep the process alive on shutdown.
     timer.unref?.();
   });
   try {
-    const value = await Promise.race([Promise.resolve().then(() => lookup.findKey(key)), timeout]);
+    const value = await Promise.race([Promise.resolve().then(call), timeout]);
     return { ok: true, value };
   } catch (error) {
-    return fail('lookup_unavailable', { cause: redactedError(error, key) });
+    return fail('lookup_unavailable', { cause: redactedError(error, secret) });
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Asks the key lookup for `key`; see `callStore`. */
+export function findRecord(lookup: ApiKeyLookup, key: string, timeoutMs: number): Promise<StoreResult<unknown>> {
+  return callStore<unknown>(() => lookup.findKey(key), timeoutMs, 'key lookup', key);
 }

@@ -1,5 +1,6 @@
 import type { ApiKeyRecord } from './api-key-record.js';
 import { fail, type KeyringFailure } from './failure.js';
+import { isTenantList } from './tenant-selection.js';
 
 export type RecordCheck = { ok: true; record: ApiKeyRecord } | { ok: false; failure: KeyringFailure };
 
@@ -9,7 +10,7 @@ function isRecordShaped(value: unknown): value is ApiKeyRecord {
   const hasId = (typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id));
   return (
     hasId &&
-    (tenants === undefined || Array.isArray(tenants)) &&
+    (tenants === undefined || isTenantList(tenants)) &&
     (scopes === undefined || (Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string')))
   );
 }

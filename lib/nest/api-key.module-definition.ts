@@ -1,6 +1,7 @@
 import { ConfigurableModuleBuilder, type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
+import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
 /**
@@ -22,8 +23,8 @@ export interface ApiKeyModuleExtras {
    */
   isGlobal?: boolean;
   /**
-   * Register `ApiKeyGuard` for every route of the app; `@Public()` opts a route or a
-   * controller out.
+   * Protect every route of the app, as if each had `@ApiKeyAuth()`: `ApiKeyGuard` and
+   * `TenantInterceptor` are registered app-wide; `@Public()` opts a route or a controller out.
    * @default false
    */
   global?: boolean;
@@ -45,7 +46,11 @@ export const {
     // forRootAsync's own `imports` arrive here as well: keep each module once.
     imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
     providers: extras.global
-      ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
+      ? [
+          ...(definition.providers ?? []),
+          { provide: APP_GUARD, useExisting: ApiKeyGuard },
+          { provide: APP_INTERCEPTOR, useExisting: TenantInterceptor },
+        ]
       : definition.providers,
   }))
   .build();

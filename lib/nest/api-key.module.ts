@@ -2,9 +2,11 @@ import { Module, type Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { Keyring } from '../core/keyring.js';
+import { TenantContext } from '../core/tenant-context.js';
 import { KEYRING } from './api-key.constants.js';
 import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
+import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
 function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
@@ -34,8 +36,10 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
 @Module({
   providers: [
     { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
+    { provide: TenantContext, useValue: new TenantContext() },
     ApiKeyGuard,
+    TenantInterceptor,
   ],
-  exports: [KEYRING, ApiKeyGuard],
+  exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor],
 })
 export class ApiKeyModule extends ConfigurableApiKeyModule {}

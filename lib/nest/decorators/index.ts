@@ -1,3 +1,5 @@
+export * from './api-key-auth.decorator.js';
 export * from './current-api-key.decorator.js';
+export * from './current-tenant.decorator.js';
 export * from './public.decorator.js';
 export * from './require-scopes.decorator.js';

@@ -1,23 +1,35 @@
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import type { ApiKeyRecord } from '../../core/api-key-record.js';
+import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
-import { KEYRING, PUBLIC_ROUTE_METADATA, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
-import { ApiKeyException } from '../api-key.exception.js';
+import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
+import { isPublicRoute, refuse } from '../refusal.js';
 
 /** What the guard adds to the request object. */
 export interface ApiKeyRequestFields {
   /** The authenticated key's record (with `environment` filled from the key's prefix). */
   apiKey?: ApiKeyRecord;
+  /** The tenant the request acts for (with `tenancy` on). */
+  tenant?: Tenant;
+}
+
+/** A request as the guard and the interceptor see it. */
+export type KeyringRequest = Record<string, unknown> & ApiKeyRequestFields;
+
+interface Authenticated {
+  record: ApiKeyRecord;
+  tenant: Tenant | undefined;
 }
 
 // Requests this process has already authenticated: a global guard plus a route's own
 // `@UseGuards(ApiKeyGuard)` must not look the key up twice.
-const authenticated = new WeakMap<object, ApiKeyRecord>();
+const authenticated = new WeakMap<object, Authenticated>();
 
 /**
- * Authenticates the request's API key and puts its record on `request.apiKey`.
+ * Authenticates the request's API key and puts its record on `request.apiKey`; with `tenancy`
+ * on (the default) it also picks the tenant (`request.tenant`), so guards after it, and
+ * exception filters, already see the tenant, and a tenant error is answered before them.
  * Honours `@Public()` and `@RequireScopes()`. Refusals are thrown as `ApiKeyException`
  * with the configured error body and a `WWW-Authenticate` header.
  *
@@ -42,8 +54,8 @@ export class ApiKeyGuard implements CanActivate {
     if (this.isPublic(context)) return true;
     // Only HTTP requests carry the headers this guard reads; anything else is refused.
     if (context.getType() !== 'http') return false;
-    const request = context.switchToHttp().getRequest<Record<string, unknown> & ApiKeyRequestFields>();
-    const record = authenticated.get(request) ?? (await this.authenticate(context, request));
+    const request = context.switchToHttp().getRequest<KeyringRequest>();
+    const { record } = authenticated.get(request) ?? (await this.authenticate(context, request));
     const scopeFailure = this.keyring.checkScopes(record, this.getRequiredScopes(context));
     if (scopeFailure) this.reject(context, scopeFailure);
     return true;
@@ -51,7 +63,7 @@ export class ApiKeyGuard implements CanActivate {
 
   /** True when `@Public()` is on the route or its controller. */
   protected isPublic(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE_METADATA, [context.getHandler(), context.getClass()]) === true;
+    return isPublicRoute(this.reflector, context);
   }
 
   /** Scopes from `@RequireScopes()` on the controller and on the route, together. */
@@ -61,27 +73,27 @@ export class ApiKeyGuard implements CanActivate {
 
   /** Sends the refusal: sets its headers on the response and throws it. */
   protected reject(context: ExecutionContext, failure: KeyringFailure): never {
-    const response = this.keyring.errorResponse(failure);
-    if (failure.reason === 'lookup_unavailable') {
-      // The cause is already redacted: it never holds the key.
-      this.logger.error(`API key lookup failed; answered ${response.status}`, failure.cause);
-    }
-    const reply = context.switchToHttp().getResponse();
-    for (const [name, value] of Object.entries(response.headers)) {
-      this.adapterHost.httpAdapter.setHeader(reply, name, value);
-    }
-    throw new ApiKeyException(failure, response);
+    refuse(this.keyring, this.adapterHost, this.logger, context, failure);
   }
 
-  private async authenticate(context: ExecutionContext, request: Record<string, unknown> & ApiKeyRequestFields): Promise<ApiKeyRecord> {
-    const result = await this.keyring.authenticate(request.headers as Record<string, unknown>);
+  private async authenticate(context: ExecutionContext, request: KeyringRequest): Promise<Authenticated> {
+    const headers = request.headers as Record<string, unknown>;
+    const result = await this.keyring.authenticate(headers);
     if (!result.ok) this.reject(context, result.failure);
     const record =
       result.environment !== undefined && result.record.environment === undefined
         ? { ...result.record, environment: result.environment }
         : result.record;
-    authenticated.set(request, record);
+    let tenant: Tenant | undefined;
+    if (this.keyring.options.tenancy) {
+      const choice = await this.keyring.selectTenant(record, headers);
+      if (!choice.ok) this.reject(context, choice.failure);
+      tenant = choice.tenant;
+    }
+    const done = { record, tenant };
+    authenticated.set(request, done);
     request.apiKey = record;
-    return record;
+    request.tenant = tenant;
+    return done;
   }
 }
