@@ -13,6 +13,7 @@ describe('extractApiKey', () => {
     ['X-API-KEY', { 'x-api-key': KEY }],
     ['both headers with the same key', { authorization: `Bearer ${KEY}`, 'x-api-key': KEY }],
     ['another scheme plus X-API-KEY', { authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEY }],
+    ['an empty Authorization plus X-API-KEY', { authorization: '', 'x-api-key': KEY }],
     ['a token with padding and RFC 6750 punctuation', { authorization: 'Bearer pk_a-b.c~d+e/f==' }],
   ])('reads the key from %s', (_, headers) => {
     expect(extractApiKey(headers, BOTH)).toEqual({ ok: true, key: expect.stringMatching(/^pk_/) });

@@ -51,8 +51,8 @@ function readAuthorization(value: string): AuthorizationValue {
  * - A present header that is empty, repeated (an array, or Node's `"a, b"` join), not a string,
  *   too long or outside the token alphabet: `malformed`. A Bearer header is never "absent" just
  *   because it is malformed.
- * - `Authorization` with another scheme is left to the application: if another accepted header
- *   carries a key it is used, otherwise `malformed` (not in `Bearer <token>` form).
+ * - `Authorization` with another scheme (or an empty one) is left to the application: if another
+ *   accepted header carries a key it is used, otherwise `malformed` (not in `Bearer <token>` form).
  * - Two headers carrying different keys: `malformed` (RFC 6750 §2: one method per request).
  *
  * @param headers lower-cased request headers

@@ -4,8 +4,8 @@ import type { FailureReason, KeyringFailure } from './failure.js';
 export interface FormattedError {
   /** HTTP status to answer with. */
   status: number;
-  /** JSON body to send. */
-  body: unknown;
+  /** JSON body to send: an object, which Nest's exception layer sends as it is. */
+  body: object;
 }
 
 /** A custom error format: receives the failure (never the key) and shapes the answer. */

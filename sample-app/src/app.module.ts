@@ -4,6 +4,7 @@ import { DemoKeyStore } from './demo-key-store.js';
 import { DemoKeysModule } from './demo-keys.module.js';
 import { HealthController } from './health.controller.js';
 import { MessagesController } from './messages.controller.js';
+import { MessagesService } from './messages.service.js';
 
 @Module({
   imports: [
@@ -13,10 +14,11 @@ import { MessagesController } from './messages.controller.js';
       imports: [DemoKeysModule],
       inject: [DemoKeyStore],
       useFactory: (store: DemoKeyStore) => ({ lookup: store }),
-      // Guard every route; @Public() opts out.
+      // Key and tenant on every route (guard + tenant interceptor); @Public() opts out.
       global: true,
     }),
   ],
   controllers: [HealthController, MessagesController],
+  providers: [MessagesService],
 })
 export class AppModule {}

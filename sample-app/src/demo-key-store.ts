@@ -29,7 +29,11 @@ export class DemoKeyStore implements ApiKeyLookup {
       production: this.issue('pk_', {
         id: 'key_demo_production',
         environment: 'production',
-        tenants: [{ id: 123, name: 'Demo tenant' }],
+        // The first tenant is the default when a request sends no X-TENANT-ID.
+        tenants: [
+          { id: 123, name: 'Demo tenant' },
+          { id: 456, name: 'Second tenant' },
+        ],
         scopes: ['messages:send', 'messages:read'],
       }),
       staging: this.issue('sk_', {

@@ -21,9 +21,15 @@ Demo keys, new on every start (the store keeps only their SHA-256 hashes):
   staging     ${staging.key}  scopes: ${staging.record.scopes?.join(', ')}
 
 Try:
-# 200: send a message, key in Authorization: Bearer
+# 200: send a message as the key's first tenant (123), key in Authorization: Bearer
 curl -i -X POST ${base}/api/v1/messages/send -H "Authorization: Bearer ${production.key}" -H "Content-Type: application/json" -d ${sendBody}
-# 200: the key's id, environment and scopes, key in X-API-KEY
+# 200: send as the second tenant the key is linked to
+curl -i -X POST ${base}/api/v1/messages/send -H "Authorization: Bearer ${production.key}" -H "X-TENANT-ID: 456" -H "Content-Type: application/json" -d ${sendBody}
+# 200: tenant 456's messages only
+curl -i ${base}/api/v1/messages -H "Authorization: Bearer ${production.key}" -H "X-TENANT-ID: 456"
+# 403 TENANT_NOT_FOUND: a tenant this key is not linked to
+curl -i ${base}/api/v1/me -H "Authorization: Bearer ${production.key}" -H "X-TENANT-ID: 999"
+# 200: the key's id, environment, scopes and tenant, key in X-API-KEY
 curl -i ${base}/api/v1/me -H "X-API-KEY: ${staging.key}"
 # 401 AUTHENTICATION_REQUIRED: no key
 curl -i -X POST ${base}/api/v1/messages/send -H "Content-Type: application/json" -d ${sendBody}

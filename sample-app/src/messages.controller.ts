@@ -1,30 +1,42 @@
-import { randomUUID } from 'node:crypto';
-import { Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { CurrentApiKey, RequireScopes } from 'nest-keyring';
-import type { ApiKeyRecord } from 'nest-keyring';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { CurrentApiKey, CurrentTenant, RequireScopes } from 'nest-keyring';
+import type { ApiKeyRecord, Tenant } from 'nest-keyring';
+import { MessagesService } from './messages.service.js';
+
+interface SendMessageBody {
+  phone?: string;
+  message_type?: string;
+  data?: { body?: string };
+}
 
 /**
- * Routes in the style of the CubeConnect API (`/api/v1`). Every route here needs a key: the
- * guard is registered for the whole app by `ApiKeyModule.forRootAsync({ global: true })`.
+ * Routes in the style of the CubeConnect API (`/api/v1`). Every route here needs a key and acts
+ * for one tenant (`X-TENANT-ID`, or the key's first): `ApiKeyModule.forRootAsync({ global: true })`
+ * applies the guard and the tenant interceptor to the whole app.
  */
 @Controller('api/v1')
 export class MessagesController {
+  constructor(private readonly messages: MessagesService) {}
+
   @RequireScopes('messages:send')
   @Post('messages/send')
   @HttpCode(200)
-  send(@CurrentApiKey() key: ApiKeyRecord) {
-    // A real handler would queue the message; the sample only answers as if it had.
-    return {
-      success: true,
-      data: { message_id: randomUUID(), key_id: key.id, environment: key.environment },
-    };
+  send(@Body() body: SendMessageBody, @CurrentApiKey('id') keyId: ApiKeyRecord['id']) {
+    const message = this.messages.send(String(body?.phone ?? ''), String(body?.message_type ?? 'text'), String(body?.data?.body ?? ''));
+    return { success: true, data: { message_id: message.message_id, tenant_id: message.tenant_id, key_id: keyId } };
+  }
+
+  @RequireScopes('messages:read')
+  @Get('messages')
+  list() {
+    return { success: true, data: this.messages.list() };
   }
 
   @Get('me')
-  me(@CurrentApiKey() key: ApiKeyRecord) {
+  me(@CurrentApiKey() key: ApiKeyRecord, @CurrentTenant() tenant: Tenant) {
     return {
       success: true,
-      data: { key_id: key.id, environment: key.environment, scopes: key.scopes ?? [] },
+      data: { key_id: key.id, environment: key.environment, scopes: key.scopes ?? [], tenant },
     };
   }
 }
