@@ -30,18 +30,18 @@ import {
   type ApiKeyRecord,
   type Tenant,
 } from '../lib/index.js';
-import { InMemoryLookup } from './fixtures/in-memory-lookup.js';
+import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
 const TENANT_KEYS = {
-  multi: 'pk_multi_4a5b6c7d',
-  other: 'pk_other_8e9f0a1b',
-  none: 'pk_notenant_2c3d4e5f',
-  resolved: 'pk_resolved_6a7b8c9d',
-  resolveThrows: 'pk_resolvethrows_0e1f',
-  resolveJunk: 'pk_resolvejunk_2a3b',
-  crowd: 'pk_crowd_4c5d6e7f',
-} as const;
+  multi: withChecksum('pk_multi_4a5b6c7d'),
+  other: withChecksum('pk_other_8e9f0a1b'),
+  none: withChecksum('pk_notenant_2c3d4e5f'),
+  resolved: withChecksum('pk_resolved_6a7b8c9d'),
+  resolveThrows: withChecksum('pk_resolvethrows_0e1f'),
+  resolveJunk: withChecksum('pk_resolvejunk_2a3b'),
+  crowd: withChecksum('pk_crowd_4c5d6e7f'),
+};
 
 const CROWD_SIZE = 200;
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { checksumOf } from './api-key-checksum.js';
 import { createApiKeyParser, parseApiKey } from './api-key-format.js';
 
 describe('parseApiKey', () => {
@@ -6,7 +7,7 @@ describe('parseApiKey', () => {
     ['pk_abc', 'production', 'pk_'],
     ['sk_abc', 'staging', 'sk_'],
   ])('reads %s as %s', (key, environment, prefix) => {
-    expect(parseApiKey(key)).toEqual({ environment, prefix });
+    expect(parseApiKey(key)).toEqual({ environment, prefix, checksumValid: false });
   });
 
   it.each(['xk_abc', 'SK_abc', 'Pk_abc', 'sk-abc', 'sk_', 'pk_', '', 'abc', '_sk_abc', '__proto__', 'constructor', 'toString'])(
@@ -16,6 +17,11 @@ describe('parseApiKey', () => {
     },
   );
 
+  it('says whether the checksum holds', () => {
+    expect(parseApiKey(`pk_abc${checksumOf('pk_abc')}`)).toEqual({ environment: 'production', prefix: 'pk_', checksumValid: true });
+    expect(parseApiKey(`pk_abd${checksumOf('pk_abc')}`)?.checksumValid).toBe(false);
+  });
+
   it('prefers the longest matching prefix', () => {
     const parse = createApiKeyParser({ test: 'sk_', live: 'sk_live_' });
     expect(parse('sk_live_abc')).toEqual({ environment: 'live', prefix: 'sk_live_' });
@@ -23,7 +29,7 @@ describe('parseApiKey', () => {
   });
 
   it('uses custom prefixes when given', () => {
-    expect(parseApiKey('live_1', { prefixes: { live: 'live_' } })).toEqual({ environment: 'live', prefix: 'live_' });
+    expect(parseApiKey('live_1', { prefixes: { live: 'live_' } })).toEqual({ environment: 'live', prefix: 'live_', checksumValid: false });
     expect(parseApiKey('pk_1', { prefixes: { live: 'live_' } })).toBeNull();
   });
 });

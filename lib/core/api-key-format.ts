@@ -1,3 +1,5 @@
+import { hasValidChecksum } from './api-key-checksum.js';
+
 /** The seed contract's prefixes: `pk_` production, `sk_` staging. */
 export const DEFAULT_KEY_PREFIXES: Readonly<Record<string, string>> = Object.freeze({
   production: 'pk_',
@@ -35,13 +37,18 @@ export function createApiKeyParser(prefixes: Readonly<Record<string, string>>): 
 const parseWithDefaults = createApiKeyParser(DEFAULT_KEY_PREFIXES);
 
 /**
- * Tells which environment a key belongs to, from its prefix.
+ * Tells which environment a key belongs to, from its prefix, and whether its checksum (the
+ * last six characters of keys made by `generateApiKey`) holds.
  *
  * @example
- * parseApiKey('pk_3xAmple') // { environment: 'production', prefix: 'pk_' }
+ * parseApiKey(generateApiKey({ environment: 'staging' }).key) // { environment: 'staging', prefix: 'sk_', checksumValid: true }
+ * parseApiKey('pk_3xAmple') // { environment: 'production', prefix: 'pk_', checksumValid: false }
  * parseApiKey('xk_3xAmple') // null
- * parseApiKey('live_1', { prefixes: { live: 'live_' } }) // { environment: 'live', prefix: 'live_' }
  */
-export function parseApiKey(key: string, options?: { prefixes?: Record<string, string> }): ParsedApiKey | null {
-  return options?.prefixes ? createApiKeyParser(options.prefixes)(key) : parseWithDefaults(key);
+export function parseApiKey(
+  key: string,
+  options?: { prefixes?: Record<string, string> },
+): (ParsedApiKey & { checksumValid: boolean }) | null {
+  const parsed = options?.prefixes ? createApiKeyParser(options.prefixes)(key) : parseWithDefaults(key);
+  return parsed && { ...parsed, checksumValid: hasValidChecksum(key) };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createErrorResponder } from './error-format.js';
+import { createErrorResponder, resolveErrorFormat } from './error-format.js';
 import type { FailureReason } from './failure.js';
 
 const cases: [FailureReason, number, string, string, string | undefined][] = [
@@ -12,6 +12,14 @@ const cases: [FailureReason, number, string, string, string | undefined][] = [
   ['no_tenant', 403, 'API_KEY_NO_TENANT', 'API_KEY_NO_TENANT', undefined],
   ['tenant_not_found', 403, 'TENANT_NOT_FOUND', 'TENANT_NOT_FOUND', undefined],
   ['lookup_unavailable', 503, 'KEY_STORE_UNAVAILABLE', 'KEY_STORE_UNAVAILABLE', undefined],
+  ['webhook_secret_missing', 401, 'WEBHOOK_SECRET_REQUIRED', 'WEBHOOK_SECRET_REQUIRED', 'Bearer'],
+  ['webhook_secret_malformed', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"'],
+  ['webhook_secret_invalid', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"'],
+  // Standard Webhooks is no HTTP authentication scheme: no Bearer challenge.
+  ['webhook_signature_missing', 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'WEBHOOK_SIGNATURE_REQUIRED', undefined],
+  ['webhook_signature_invalid', 401, 'INVALID_WEBHOOK_SIGNATURE', 'INVALID_WEBHOOK_SIGNATURE', undefined],
+  ['webhook_timestamp_invalid', 401, 'INVALID_WEBHOOK_TIMESTAMP', 'INVALID_WEBHOOK_TIMESTAMP', undefined],
+  ['webhook_raw_body_unavailable', 500, 'WEBHOOK_RAW_BODY_UNAVAILABLE', 'WEBHOOK_RAW_BODY_UNAVAILABLE', undefined],
 ];
 
 describe('error presets', () => {
@@ -31,6 +39,21 @@ describe('error presets', () => {
       success: false,
       error: { code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
     });
+  });
+
+  it('tells the sender of a webhook what the Bearer form is', () => {
+    expect(createErrorResponder('connexease')({ reason: 'webhook_secret_malformed' }).body).toEqual({
+      success: false,
+      error: { code: 'INVALID_WEBHOOK_SECRET', message: 'Authorization header must be in the form "Bearer <webhook secret>".' },
+    });
+  });
+
+  it('checks an errorFormat option', () => {
+    expect(resolveErrorFormat(undefined)).toBe('cubeconnect');
+    expect(resolveErrorFormat('connexease')).toBe('connexease');
+    const custom = () => ({ status: 401, body: {} });
+    expect(resolveErrorFormat(custom)).toBe(custom);
+    expect(() => resolveErrorFormat('stripe')).toThrow("nest-keyring: `errorFormat` must be 'cubeconnect', 'connexease' or a function; got \"stripe\".");
   });
 
   it('names the missing scopes in the 403 challenge', () => {

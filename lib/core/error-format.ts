@@ -1,4 +1,4 @@
-import type { FailureReason, KeyringFailure } from './failure.js';
+import { KeyringConfigError, type FailureReason, type KeyringFailure } from './failure.js';
 
 /** What a custom error format returns for a failure. */
 export interface FormattedError {
@@ -45,6 +45,47 @@ const SHARED: Pick<Record<FailureReason, PresetEntry>, 'no_tenant' | 'tenant_not
   },
 };
 
+type WebhookReason = Extract<FailureReason, `webhook_${string}`>;
+
+const INVALID_WEBHOOK_SECRET = 'INVALID_WEBHOOK_SECRET';
+
+// Neither seed contract names codes for refused webhooks, so both presets share these, in the
+// CubeConnect style; each is distinct from the API-key codes, so a log tells the two apart.
+const WEBHOOK: Record<WebhookReason, PresetEntry> = {
+  webhook_secret_missing: { status: 401, code: 'WEBHOOK_SECRET_REQUIRED', message: 'Webhook secret is required.' },
+  webhook_secret_malformed: {
+    status: 401,
+    code: INVALID_WEBHOOK_SECRET,
+    message: 'Authorization header must be in the form "Bearer <webhook secret>".',
+  },
+  webhook_secret_invalid: { status: 401, code: INVALID_WEBHOOK_SECRET, message: 'Invalid webhook secret.' },
+  webhook_signature_missing: {
+    status: 401,
+    code: 'WEBHOOK_SIGNATURE_REQUIRED',
+    message: 'Webhook signature headers (webhook-id, webhook-timestamp, webhook-signature) are required.',
+  },
+  webhook_signature_invalid: { status: 401, code: 'INVALID_WEBHOOK_SIGNATURE', message: 'Invalid webhook signature.' },
+  webhook_timestamp_invalid: {
+    status: 401,
+    code: 'INVALID_WEBHOOK_TIMESTAMP',
+    message: 'Webhook timestamp is malformed or too far from the current time.',
+  },
+  webhook_raw_body_unavailable: {
+    status: 500,
+    code: 'WEBHOOK_RAW_BODY_UNAVAILABLE',
+    message: 'Webhook signatures cannot be checked: the server does not keep the raw request body (enable rawBody).',
+  },
+};
+
+// Standard Webhooks signatures are no HTTP authentication scheme: a Bearer challenge would
+// point the sender at the wrong fix, so these refusals carry none.
+const SIGNATURE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
+  'webhook_signature_missing',
+  'webhook_signature_invalid',
+  'webhook_timestamp_invalid',
+  'webhook_raw_body_unavailable',
+]);
+
 /** The two preset vocabularies, reason by reason. */
 export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>> = {
   cubeconnect: {
@@ -55,6 +96,7 @@ export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readon
     revoked: INVALID_KEY,
     wrong_environment: INVALID_KEY,
     ...SHARED,
+    ...WEBHOOK,
   },
   connexease: {
     missing: { status: 401, code: 'AUTH_002', message: 'Authorization header is missing.' },
@@ -64,6 +106,7 @@ export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readon
     revoked: KEY_NOT_FOUND,
     wrong_environment: KEY_NOT_FOUND,
     ...SHARED,
+    ...WEBHOOK,
   },
 };
 
@@ -76,17 +119,34 @@ function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): 
 
 /**
  * The `WWW-Authenticate` challenge for a refusal (RFC 6750 §3): every 401 carries one, with no
- * error code when no credential was sent; a 403 for a missing scope names the scopes.
+ * error code when no credential was sent; a 403 for a missing scope names the scopes. Webhook
+ * signature refusals are the exception: Standard Webhooks is no HTTP authentication scheme.
  */
 export function challengeFor(failure: KeyringFailure, status: number): string | undefined {
   if (status === 401) {
-    if (failure.reason === 'missing') return 'Bearer';
-    return failure.reason === 'malformed' ? 'Bearer error="invalid_request"' : 'Bearer error="invalid_token"';
+    if (SIGNATURE_REASONS.has(failure.reason)) return undefined;
+    if (failure.reason === 'missing' || failure.reason === 'webhook_secret_missing') return 'Bearer';
+    return failure.reason === 'malformed' || failure.reason === 'webhook_secret_malformed'
+      ? 'Bearer error="invalid_request"'
+      : 'Bearer error="invalid_token"';
   }
   if (status === 403 && failure.reason === 'insufficient_scope') {
     return `Bearer error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`;
   }
   return undefined;
+}
+
+/**
+ * Checks an `errorFormat` option, defaulting to `'cubeconnect'`.
+ *
+ * @throws KeyringConfigError for anything but a preset name or a function
+ */
+export function resolveErrorFormat(format: unknown): ErrorFormat {
+  const resolved = format ?? 'cubeconnect';
+  if (typeof resolved !== 'function' && resolved !== 'cubeconnect' && resolved !== 'connexease') {
+    throw new KeyringConfigError(`\`errorFormat\` must be 'cubeconnect', 'connexease' or a function; got ${JSON.stringify(resolved)}.`);
+  }
+  return resolved as ErrorFormat;
 }
 
 /** Turns an error format option into the function adapters call for every refusal. */

@@ -22,20 +22,46 @@ export type FailureReason =
   /** The key lacks a scope the route requires. */
   | 'insufficient_scope'
   /** The key store threw or did not answer in time. */
-  | 'lookup_unavailable';
+  | 'lookup_unavailable'
+  /** A webhook route checks a Bearer secret and the request has no `Authorization` header. */
+  | 'webhook_secret_missing'
+  /** `Authorization` is present but not in `Bearer <secret>` form. */
+  | 'webhook_secret_malformed'
+  /** The Bearer secret matches none of the secrets configured for the route. */
+  | 'webhook_secret_invalid'
+  /** A signed webhook lacks `webhook-id`, `webhook-timestamp` or `webhook-signature`. */
+  | 'webhook_signature_missing'
+  /** No `webhook-signature` entry matches the body and a configured signing secret. */
+  | 'webhook_signature_invalid'
+  /** `webhook-timestamp` is not Unix seconds, or is further from now than the tolerance. */
+  | 'webhook_timestamp_invalid'
+  /** A signed webhook arrived and no raw body was kept to check it against (a set-up error, 500). */
+  | 'webhook_raw_body_unavailable';
 
 /** A refusal, as handed to error formats. Never holds the key. */
 export interface KeyringFailure {
   reason: FailureReason;
   /** For `insufficient_scope`: the scopes the route requires. */
   requiredScopes?: readonly string[];
-  /** For `lookup_unavailable`: what the store threw, for logging (already redacted). */
+  /**
+   * For `lookup_unavailable`: what the store threw, for logging (already redacted). For
+   * `webhook_raw_body_unavailable`: what to change in the set-up.
+   */
   cause?: unknown;
 }
 
 /** Builds a failure result; the single place that shapes one. */
 export function fail(reason: FailureReason, extra?: Omit<KeyringFailure, 'reason'>): { ok: false; failure: KeyringFailure } {
   return { ok: false, failure: { reason, ...extra } };
+}
+
+/**
+ * The line to log for a refusal that hides a fault of ours (the key store failing), or
+ * `undefined` for an ordinary refusal, which is not logged. Adapters log it with the failure's
+ * `cause`, which never holds the key.
+ */
+export function faultLogMessage(failure: KeyringFailure, status: number): string | undefined {
+  return failure.reason === 'lookup_unavailable' ? `API key lookup failed; answered ${status}` : undefined;
 }
 
 /**

@@ -13,6 +13,8 @@ describe('resolveKeyringOptions', () => {
       environments: ['production', 'staging'],
       errorFormat: 'cubeconnect',
       lookupTimeoutMs: 3000,
+      requireChecksum: true,
+      cache: { maxEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 },
       tenancy: true,
       tenantHeader: 'x-tenant-id',
       resolveTenants: undefined,
@@ -26,6 +28,11 @@ describe('resolveKeyringOptions', () => {
   it('accepts custom prefixes and a subset of environments', () => {
     const resolved = resolveKeyringOptions({ lookup, keyPrefixes: { live: 'sk_live_', test: 'sk_test_' }, environments: ['live'] });
     expect(resolved.environments).toEqual(['live']);
+  });
+
+  it('merges cache options over the defaults, or turns the cache off', () => {
+    expect(resolveKeyringOptions({ lookup, cache: { ttlMs: 0 } }).cache).toEqual({ maxEntries: 10000, ttlMs: 0, negativeTtlMs: 5000 });
+    expect(resolveKeyringOptions({ lookup, cache: false }).cache).toBe(false);
   });
 
   it('turns prefixes off with false', () => {
@@ -49,6 +56,12 @@ describe('resolveKeyringOptions', () => {
     ['an environment without a prefix', { lookup, environments: ['prod'] }, /`environments` names "prod", which has no prefix; known: production, staging/],
     ['an empty environment list', { lookup, environments: [] }, /`environments` must list at least one of: production, staging/],
     ['environments without prefixes', { lookup, keyPrefixes: false, environments: ['production'] }, /`environments` needs `keyPrefixes`/],
+    ['a requireChecksum that is not a boolean', { lookup, requireChecksum: 'no' as never }, /`requireChecksum` must be true or false/],
+    ['a cache that is not an object', { lookup, cache: true as never }, /`cache` must be an object/],
+    ['a cache bound of 0', { lookup, cache: { maxEntries: 0 } }, /`cache.maxEntries` must be a whole number of at least 1/],
+    ['a fractional cache bound', { lookup, cache: { maxEntries: 1.5 } }, /`cache.maxEntries`/],
+    ['a negative TTL', { lookup, cache: { ttlMs: -1 } }, /`cache.ttlMs` must be a number of milliseconds, 0 or more/],
+    ['a NaN negative TTL', { lookup, cache: { negativeTtlMs: Number.NaN } }, /`cache.negativeTtlMs`/],
     ['a tenancy that is not a boolean', { lookup, tenancy: 'yes' as never }, /`tenancy` must be true or false/],
     ['a tenant header with a space', { lookup, tenantHeader: 'x tenant' }, /`tenantHeader` \("x tenant"\) is not a valid HTTP header name/],
     ['a resolveTenants that is not a function', { lookup, resolveTenants: [] as never }, /`resolveTenants` must be a function/],

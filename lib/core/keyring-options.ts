@@ -5,7 +5,9 @@ import type { ErrorFormat } from './error-format.js';
 import { KeyringConfigError } from './failure.js';
 import { normalizeHeaderName } from './headers.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
+import { DEFAULT_CACHE_OPTIONS, type CacheOptions, type ResolvedCacheOptions } from './lookup-cache.js';
 import { DEFAULT_TENANT_HEADER } from './tenant-selection.js';
+import { resolveWebhookSecrets, type ResolvedWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
 /** Options shared by the Nest module and the Express middleware. */
 export interface KeyringOptions {
@@ -33,6 +35,19 @@ export interface KeyringOptions {
    */
   environments?: readonly string[];
   /**
+   * Refuse, without a lookup, keys whose last six characters are not the checksum
+   * `generateApiKey()` puts there. `false` accepts keys issued before this scheme (they still go
+   * through every other check).
+   * @default true
+   */
+  requireChecksum?: boolean;
+  /**
+   * In-memory cache of lookup answers (see README, "Caching and revocation"); `false` asks the
+   * store on every request.
+   * @default { maxEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 }
+   */
+  cache?: CacheOptions | false;
+  /**
    * How refusals are answered: `'cubeconnect'`, `'connexease'` or a function.
    * @default 'cubeconnect'
    */
@@ -59,6 +74,17 @@ export interface KeyringOptions {
    * table or service). Same timeout and failure handling as `lookup`.
    */
   resolveTenants?: (record: ApiKeyRecord) => Promise<Tenant[]> | Tenant[];
+  /**
+   * Webhook secrets by name, checked by `WebhookSecretGuard` / `@WebhookSecret(name?)` and
+   * `webhookSecretMiddleware`. Each is a secret sent as `Authorization: Bearer <secret>` (at
+   * least 32 random characters), a list of them while rotating, or
+   * `{ scheme: 'standard-webhooks', secrets }` for signed webhooks. `default` is the name used
+   * where none is given.
+   *
+   * @example
+   * { default: process.env.WEBHOOK_SECRET, billing: [process.env.BILLING_OLD, process.env.BILLING_NEW] }
+   */
+  webhookSecrets?: WebhookSecrets;
 }
 
 /** Options after defaults and validation; every field is set. */
@@ -69,9 +95,13 @@ export interface ResolvedKeyringOptions {
   environments: readonly string[];
   errorFormat: ErrorFormat;
   lookupTimeoutMs: number;
+  requireChecksum: boolean;
+  cache: ResolvedCacheOptions | false;
   tenancy: boolean;
   tenantHeader: string;
   resolveTenants: ((record: ApiKeyRecord) => Promise<Tenant[]> | Tenant[]) | undefined;
+  /** `undefined` when no webhook secret is configured. */
+  webhookSecrets: ResolvedWebhookSecrets | undefined;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -133,6 +163,24 @@ function resolveEnvironments(environments: readonly string[] | undefined, prefix
   return [...new Set(environments)];
 }
 
+function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | false {
+  if (cache === false) return false;
+  if (cache !== undefined && (typeof cache !== 'object' || cache === null)) {
+    throw new KeyringConfigError('`cache` must be an object such as { ttlMs: 30000 }, or false.');
+  }
+  const resolved = { ...DEFAULT_CACHE_OPTIONS, ...cache };
+  if (!Number.isSafeInteger(resolved.maxEntries) || resolved.maxEntries < 1) {
+    throw new KeyringConfigError(`\`cache.maxEntries\` must be a whole number of at least 1; got ${String(resolved.maxEntries)}.`);
+  }
+  for (const name of ['ttlMs', 'negativeTtlMs'] as const) {
+    const value = resolved[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new KeyringConfigError(`\`cache.${name}\` must be a number of milliseconds, 0 or more; got ${String(value)}.`);
+    }
+  }
+  return Object.freeze(resolved);
+}
+
 /**
  * Applies defaults and checks every option once, at start-up, so that a mistake fails the
  * boot with a message saying what to change rather than the first request.
@@ -161,7 +209,10 @@ export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringO
     throw new KeyringConfigError(`\`lookupTimeoutMs\` must be a number of milliseconds above 0; got ${String(lookupTimeoutMs)}.`);
   }
   const keyPrefixes = resolvePrefixes(options.keyPrefixes);
-  const { tenancy = true, resolveTenants } = options;
+  const { tenancy = true, resolveTenants, requireChecksum = true } = options;
+  if (typeof requireChecksum !== 'boolean') {
+    throw new KeyringConfigError(`\`requireChecksum\` must be true or false; got ${JSON.stringify(requireChecksum)}.`);
+  }
   if (typeof tenancy !== 'boolean') {
     throw new KeyringConfigError(`\`tenancy\` must be true or false; got ${JSON.stringify(tenancy)}.`);
   }
@@ -175,8 +226,11 @@ export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringO
     environments: resolveEnvironments(options.environments, keyPrefixes),
     errorFormat,
     lookupTimeoutMs,
+    requireChecksum,
+    cache: resolveCache(options.cache),
     tenancy,
     tenantHeader: options.tenantHeader === undefined ? DEFAULT_TENANT_HEADER : validHeaderName(options.tenantHeader, 'tenantHeader'),
     resolveTenants,
+    webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
   };
 }

@@ -5,7 +5,9 @@ import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import { fail, type KeyringFailure } from './failure.js';
 import { readHeader, type RequestHeaders } from './headers.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
+import { hasValidChecksum } from './api-key-checksum.js';
 import { callStore, findRecord } from './lookup.js';
+import { LookupCache } from './lookup-cache.js';
 import { checkRecord } from './record-check.js';
 import { checkScopes } from './scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
@@ -14,6 +16,15 @@ import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selectio
 export type AuthenticationResult =
   | { ok: true; record: ApiKeyRecord; environment: string | undefined }
   | { ok: false; failure: KeyringFailure };
+
+/** A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant. */
+export type AdmissionResult = { ok: true; record: ApiKeyRecord; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure };
+
+/** What adapters have put on a request so far. */
+export interface AdmittedFields {
+  apiKey?: ApiKeyRecord;
+  tenant?: Tenant;
+}
 
 /**
  * Every decision nest-keyring makes, behind one object that adapters (the Nest guard, the
@@ -24,6 +35,7 @@ export class Keyring {
   private readonly parseKey: ApiKeyParser | undefined;
   private readonly acceptedEnvironments: ReadonlySet<string>;
   private readonly respond: (failure: KeyringFailure) => ErrorResponse;
+  private readonly cache: LookupCache | undefined;
 
   /** @throws KeyringConfigError for options that cannot work */
   constructor(options: KeyringOptions) {
@@ -32,16 +44,18 @@ export class Keyring {
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);
     this.acceptedEnvironments = new Set(environments);
     this.respond = createErrorResponder(errorFormat);
+    this.cache = this.options.cache === false ? undefined : new LookupCache(this.options.cache);
   }
 
   /**
-   * Reads the key from the headers, checks its form and environment, asks the lookup and
-   * checks the record. Malformed keys and keys of an unaccepted environment never reach the
-   * lookup.
+   * Reads the key from the headers, checks its form, checksum and environment, asks the
+   * lookup (through the cache) and checks the record. Malformed keys, keys with a bad checksum
+   * and keys of an unaccepted environment never reach the lookup.
    */
   async authenticate(headers: RequestHeaders): Promise<AuthenticationResult> {
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
+    if (this.options.requireChecksum && !hasValidChecksum(credential.key)) return fail('invalid');
     let environment: string | undefined;
     if (this.parseKey) {
       const parsed = this.parseKey(credential.key);
@@ -49,11 +63,41 @@ export class Keyring {
       if (!this.acceptedEnvironments.has(parsed.environment)) return fail('wrong_environment');
       environment = parsed.environment;
     }
-    const found = await findRecord(this.options.lookup, credential.key, this.options.lookupTimeoutMs);
+    const { lookup, lookupTimeoutMs } = this.options;
+    const load = () => findRecord(lookup, credential.key, lookupTimeoutMs);
+    const found = await (this.cache ? this.cache.find(credential.key, load) : load());
     if (!found.ok) return found;
     const checked = checkRecord(found.value, environment, Date.now());
     if (!checked.ok) return checked;
     return { ok: true, record: checked.record, environment };
+  }
+
+  /**
+   * Everything a request needs before its handler: the key (`authenticate`), its record with
+   * `environment` filled from the prefix when the record has none, and, with `tenancy` on, the
+   * tenant (`selectTenant`). The Nest guard and the Express middleware both call this.
+   */
+  async admit(headers: RequestHeaders): Promise<AdmissionResult> {
+    const authenticated = await this.authenticate(headers);
+    if (!authenticated.ok) return authenticated;
+    const { environment } = authenticated;
+    const record =
+      environment !== undefined && authenticated.record.environment === undefined ? { ...authenticated.record, environment } : authenticated.record;
+    if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
+    const choice = await this.selectTenant(record, headers);
+    return choice.ok ? { ok: true, record, tenant: choice.tenant } : choice;
+  }
+
+  /**
+   * The tenant to run a request's handler as, for the tenant interceptor and middleware: the one
+   * already chosen, else one chosen now from the authenticated record. No record: `missing`.
+   * `undefined` with `tenancy` off.
+   */
+  async tenantFor(request: AdmittedFields, headers: RequestHeaders): Promise<{ ok: true; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure }> {
+    if (request.tenant !== undefined) return { ok: true, tenant: request.tenant };
+    if (request.apiKey === undefined) return fail('missing');
+    if (!this.options.tenancy) return { ok: true, tenant: undefined };
+    return this.selectTenant(request.apiKey, headers);
   }
 
   /**
@@ -72,6 +116,26 @@ export class Keyring {
       tenants = resolved.value;
     }
     return chooseTenant(tenants ?? [], readHeader(headers, tenantHeader));
+  }
+
+  /** Forgets a cached key at once: the next request with it asks the store. */
+  invalidateKey(key: string): void {
+    this.cache?.invalidateKey(key);
+  }
+
+  /** Forgets every cached key of a record (e.g. right after revoking it in the store). */
+  invalidateRecord(recordId: string | number): void {
+    this.cache?.invalidateRecord(recordId);
+  }
+
+  /** Forgets every cached lookup answer. */
+  clearCache(): void {
+    this.cache?.clear();
+  }
+
+  /** Keys the cache holds now (0 with the cache off). */
+  get cacheSize(): number {
+    return this.cache?.size ?? 0;
   }
 
   /** The failure to answer when `record` lacks one of `required`, else `undefined`. */

@@ -1,11 +1,14 @@
 import { Module, type Type } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { Keyring } from '../core/keyring.js';
 import { TenantContext } from '../core/tenant-context.js';
+import { ApiKeyCache } from './api-key-cache.service.js';
 import { KEYRING } from './api-key.constants.js';
 import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
+import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
+import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
@@ -34,12 +37,17 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
  * })
  */
 @Module({
+  // DiscoveryModule: WebhookRoutesCheck scans the app's routes at start-up.
+  imports: [DiscoveryModule],
   providers: [
     { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
     { provide: TenantContext, useValue: new TenantContext() },
     ApiKeyGuard,
     TenantInterceptor,
+    ApiKeyCache,
+    WebhookSecretGuard,
+    WebhookRoutesCheck,
   ],
-  exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor],
+  exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
 })
 export class ApiKeyModule extends ConfigurableApiKeyModule {}

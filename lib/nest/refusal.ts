@@ -1,6 +1,6 @@
 import type { ExecutionContext, Logger } from '@nestjs/common';
 import type { HttpAdapterHost, Reflector } from '@nestjs/core';
-import type { KeyringFailure } from '../core/failure.js';
+import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
 import type { Keyring } from '../core/keyring.js';
 import { PUBLIC_ROUTE_METADATA } from './api-key.constants.js';
 import { ApiKeyException } from './api-key.exception.js';
@@ -16,10 +16,8 @@ export function isPublicRoute(reflector: Reflector, context: ExecutionContext): 
  */
 export function refuse(keyring: Keyring, adapterHost: HttpAdapterHost, logger: Logger, context: ExecutionContext, failure: KeyringFailure): never {
   const response = keyring.errorResponse(failure);
-  if (failure.reason === 'lookup_unavailable') {
-    // The cause is already redacted: it never holds the key.
-    logger.error(`API key lookup failed; answered ${response.status}`, failure.cause);
-  }
+  const fault = faultLogMessage(failure, response.status);
+  if (fault !== undefined) logger.error(fault, failure.cause);
   const reply = context.switchToHttp().getResponse();
   for (const [name, value] of Object.entries(response.headers)) {
     adapterHost.httpAdapter.setHeader(reply, name, value);

@@ -1,17 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { ApiKeyLookup, ApiKeyRecord } from 'nest-keyring';
+import { generateApiKey, hashApiKey, type ApiKeyLookup, type ApiKeyRecord } from 'nest-keyring';
 
 /** The keys issued at start-up, handed out once so the sample can print them. */
 export interface IssuedDemoKeys {
   production: { key: string; record: ApiKeyRecord };
   staging: { key: string; record: ApiKeyRecord };
-}
-
-// The store keeps a digest, never the key: a leaked table or heap dump gives nobody a working
-// key. API keys are long random strings, so a fast unsalted hash is enough (unlike passwords).
-function digest(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
 }
 
 /**
@@ -21,12 +14,12 @@ function digest(key: string): string {
  */
 @Injectable()
 export class DemoKeyStore implements ApiKeyLookup {
-  private readonly recordsByDigest = new Map<string, ApiKeyRecord>();
+  private readonly recordsByHash = new Map<string, ApiKeyRecord>();
   private issued: IssuedDemoKeys | undefined;
 
   constructor() {
     this.issued = {
-      production: this.issue('pk_', {
+      production: this.issue('production', {
         id: 'key_demo_production',
         environment: 'production',
         // The first tenant is the default when a request sends no X-TENANT-ID.
@@ -36,7 +29,7 @@ export class DemoKeyStore implements ApiKeyLookup {
         ],
         scopes: ['messages:send', 'messages:read'],
       }),
-      staging: this.issue('sk_', {
+      staging: this.issue('staging', {
         id: 'key_demo_staging',
         environment: 'staging',
         tenants: [{ id: 123, name: 'Demo tenant' }],
@@ -46,7 +39,8 @@ export class DemoKeyStore implements ApiKeyLookup {
   }
 
   async findKey(key: string): Promise<ApiKeyRecord | null> {
-    return this.recordsByDigest.get(digest(key)) ?? null;
+    // The store keeps a hash, never the key: a leaked table or heap dump gives nobody a key.
+    return this.recordsByHash.get(hashApiKey(key)) ?? null;
   }
 
   /** Returns the demo keys once, then forgets them: like a dashboard that shows a new key once. */
@@ -57,10 +51,10 @@ export class DemoKeyStore implements ApiKeyLookup {
     return issued;
   }
 
-  private issue(prefix: string, record: ApiKeyRecord): { key: string; record: ApiKeyRecord } {
-    // 24 random bytes -> 32 base64url characters, all inside the Bearer token alphabet.
-    const key = prefix + randomBytes(24).toString('base64url');
-    this.recordsByDigest.set(digest(key), record);
+  private issue(environment: string, record: ApiKeyRecord): { key: string; record: ApiKeyRecord } {
+    // pk_/sk_ + 32 random base62 characters + a checksum the guard checks before any lookup.
+    const { key, hash } = generateApiKey({ environment });
+    this.recordsByHash.set(hash, record);
     return { key, record };
   }
 }

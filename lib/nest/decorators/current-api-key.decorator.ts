@@ -11,7 +11,9 @@ import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
  */
 export const CurrentApiKey: (field?: keyof ApiKeyRecord) => ParameterDecorator = createParamDecorator(
   (field: keyof ApiKeyRecord | undefined, context: ExecutionContext) => {
-    const record = context.switchToHttp().getRequest<ApiKeyRequestFields>().apiKey;
+    const request = context.switchToHttp().getRequest<ApiKeyRequestFields & { raw?: ApiKeyRequestFields }>();
+    // On Fastify, middleware (apiKeyMiddleware) writes to the raw Node request.
+    const record = request.apiKey ?? request.raw?.apiKey;
     return field === undefined ? record : record?.[field];
   },
 );

@@ -12,7 +12,9 @@ import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
  */
 export const CurrentTenant: (field?: string) => ParameterDecorator = createParamDecorator(
   (field: string | undefined, context: ExecutionContext) => {
-    const tenant: Tenant | undefined = context.switchToHttp().getRequest<ApiKeyRequestFields>().tenant;
+    const request = context.switchToHttp().getRequest<ApiKeyRequestFields & { raw?: ApiKeyRequestFields }>();
+    // On Fastify, middleware (tenantMiddleware) writes to the raw Node request.
+    const tenant: Tenant | undefined = request.tenant ?? request.raw?.tenant;
     return field === undefined ? tenant : tenant?.[field];
   },
 );

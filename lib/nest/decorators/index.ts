@@ -3,3 +3,5 @@ export * from './current-api-key.decorator.js';
 export * from './current-tenant.decorator.js';
 export * from './public.decorator.js';
 export * from './require-scopes.decorator.js';
+export * from './webhook-ack.decorator.js';
+export * from './webhook-secret.decorator.js';

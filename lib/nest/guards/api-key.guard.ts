@@ -77,23 +77,12 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   private async authenticate(context: ExecutionContext, request: KeyringRequest): Promise<Authenticated> {
-    const headers = request.headers as Record<string, unknown>;
-    const result = await this.keyring.authenticate(headers);
-    if (!result.ok) this.reject(context, result.failure);
-    const record =
-      result.environment !== undefined && result.record.environment === undefined
-        ? { ...result.record, environment: result.environment }
-        : result.record;
-    let tenant: Tenant | undefined;
-    if (this.keyring.options.tenancy) {
-      const choice = await this.keyring.selectTenant(record, headers);
-      if (!choice.ok) this.reject(context, choice.failure);
-      tenant = choice.tenant;
-    }
-    const done = { record, tenant };
-    authenticated.set(request, done);
+    const admission = await this.keyring.admit(request.headers as Record<string, unknown>);
+    if (!admission.ok) this.reject(context, admission.failure);
+    const { record, tenant } = admission;
+    authenticated.set(request, { record, tenant });
     request.apiKey = record;
     request.tenant = tenant;
-    return done;
+    return { record, tenant };
   }
 }

@@ -1,1 +1,2 @@
 export * from './api-key.guard.js';
+export { WebhookSecretGuard } from './webhook-secret.guard.js';

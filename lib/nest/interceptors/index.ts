@@ -1,1 +1,2 @@
 export * from './tenant.interceptor.js';
+export * from './webhook-ack.interceptor.js';

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
-import type { Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { TenantContext } from '../../core/tenant-context.js';
@@ -38,21 +37,14 @@ export class TenantInterceptor implements NestInterceptor {
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     if (context.getType() !== 'http' || isPublicRoute(this.reflector, context)) return next.handle();
     const request = context.switchToHttp().getRequest<KeyringRequest>();
-    const tenant = request.tenant ?? (await this.chooseTenant(context, request));
+    const choice = await this.keyring.tenantFor(request, request.headers as Record<string, unknown>);
+    if (!choice.ok) this.reject(context, choice.failure);
+    const { tenant } = choice;
     if (tenant === undefined) return next.handle();
+    request.tenant = tenant;
     // `next.handle()` must be called inside run(): Nest binds the handler to the async
     // context current at that call.
     return new Observable((subscriber) => this.tenantContext.run(tenant, () => next.handle().subscribe(subscriber)));
-  }
-
-  /** Chooses the tenant when no guard of ours did; `undefined` with `tenancy: false`. */
-  private async chooseTenant(context: ExecutionContext, request: KeyringRequest): Promise<Tenant | undefined> {
-    if (request.apiKey === undefined) this.reject(context, { reason: 'missing' });
-    if (!this.keyring.options.tenancy) return undefined;
-    const choice = await this.keyring.selectTenant(request.apiKey, request.headers as Record<string, unknown>);
-    if (!choice.ok) this.reject(context, choice.failure);
-    request.tenant = choice.tenant;
-    return choice.tenant;
   }
 
   /** Sends the refusal: sets its headers on the response and throws it. */

@@ -1,0 +1,140 @@
+import { describe, expect, it } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StoreResult } from './lookup.js';
+import { LookupCache } from './lookup-cache.js';
+
+function clock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+/** A store answering from a map, counting calls. */
+function store(records: Record<string, unknown>) {
+  const calls: string[] = [];
+  return {
+    calls,
+    load: (key: string) => async (): Promise<StoreResult<unknown>> => {
+      calls.push(key);
+      return { ok: true, value: records[key] ?? null };
+    },
+  };
+}
+
+const OPTIONS = { maxEntries: 100, ttlMs: 1000, negativeTtlMs: 100 };
+
+describe('LookupCache', () => {
+  it('asks the store once per TTL for a found key', async () => {
+    const time = clock();
+    const cache = new LookupCache(OPTIONS, time.now);
+    const s = store({ k: { id: 1 } });
+    for (let i = 0; i < 5; i++) expect(await cache.find('k', s.load('k'))).toEqual({ ok: true, value: { id: 1 } });
+    expect(s.calls).toEqual(['k']);
+    time.advance(999);
+    await cache.find('k', s.load('k'));
+    expect(s.calls).toHaveLength(1);
+    time.advance(1);
+    await cache.find('k', s.load('k'));
+    expect(s.calls).toHaveLength(2);
+  });
+
+  it('remembers unknown keys for the shorter negative TTL', async () => {
+    const time = clock();
+    const cache = new LookupCache(OPTIONS, time.now);
+    const s = store({});
+    await cache.find('nope', s.load('nope'));
+    await cache.find('nope', s.load('nope'));
+    expect(s.calls).toHaveLength(1);
+    time.advance(100);
+    await cache.find('nope', s.load('nope'));
+    expect(s.calls).toHaveLength(2);
+  });
+
+  it('caches nothing of a kind whose TTL is 0', async () => {
+    const cache = new LookupCache({ maxEntries: 10, ttlMs: 0, negativeTtlMs: 0 });
+    const s = store({ k: { id: 1 } });
+    await cache.find('k', s.load('k'));
+    await cache.find('k', s.load('k'));
+    await cache.find('x', s.load('x'));
+    await cache.find('x', s.load('x'));
+    expect(s.calls).toEqual(['k', 'k', 'x', 'x']);
+    expect(cache.size).toBe(0);
+  });
+
+  it('shares one lookup between concurrent callers', async () => {
+    const cache = new LookupCache(OPTIONS);
+    let calls = 0;
+    const slow = async (): Promise<StoreResult<unknown>> => {
+      calls++;
+      await sleep(20);
+      return { ok: true, value: { id: 'shared' } };
+    };
+    const answers = await Promise.all(Array.from({ length: 100 }, () => cache.find('k', slow)));
+    expect(calls).toBe(1);
+    expect(answers.every((answer) => answer.ok && (answer.value as { id: string }).id === 'shared')).toBe(true);
+  });
+
+  it('never caches a store fault', async () => {
+    const cache = new LookupCache(OPTIONS);
+    let calls = 0;
+    const flaky = async (): Promise<StoreResult<unknown>> =>
+      ++calls === 1 ? { ok: false, failure: { reason: 'lookup_unavailable' } } : { ok: true, value: { id: 1 } };
+    expect((await cache.find('k', flaky)).ok).toBe(false);
+    expect(await cache.find('k', flaky)).toEqual({ ok: true, value: { id: 1 } });
+    expect(calls).toBe(2);
+  });
+
+  it('stays at its bound, dropping the least recently used', async () => {
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 3 });
+    const s = store({ a: { id: 'a' }, b: { id: 'b' }, c: { id: 'c' }, d: { id: 'd' } });
+    for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
+    await cache.find('a', s.load('a')); // a is now the most recent
+    await cache.find('d', s.load('d')); // b goes
+    expect(cache.size).toBe(3);
+    s.calls.length = 0;
+    for (const key of ['a', 'c', 'd']) await cache.find(key, s.load(key));
+    expect(s.calls).toEqual([]);
+    await cache.find('b', s.load('b'));
+    expect(s.calls).toEqual(['b']);
+  });
+
+  it('forgets a key, or every key of a record, at once', async () => {
+    const cache = new LookupCache(OPTIONS);
+    const s = store({ k1: { id: 7 }, k2: { id: 7 }, k3: { id: 8 } });
+    for (const key of ['k1', 'k2', 'k3']) await cache.find(key, s.load(key));
+    cache.invalidateKey('k3');
+    cache.invalidateRecord('7'); // ids compare as strings
+    s.calls.length = 0;
+    for (const key of ['k1', 'k2', 'k3']) await cache.find(key, s.load(key));
+    expect(s.calls).toEqual(['k1', 'k2', 'k3']);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+
+  it('does not keep an answer that was in flight during an invalidation', async () => {
+    const cache = new LookupCache(OPTIONS);
+    let answer: { id: number; revoked?: boolean } = { id: 1 };
+    let calls = 0;
+    const load = async (): Promise<StoreResult<unknown>> => {
+      calls++;
+      const value = answer;
+      await sleep(20);
+      return { ok: true, value };
+    };
+    const inFlight = cache.find('k', load);
+    answer = { id: 1, revoked: true };
+    cache.invalidateRecord(1);
+    // The next request does not join the stale lookup.
+    expect(await cache.find('k', load)).toEqual({ ok: true, value: { id: 1, revoked: true } });
+    await inFlight;
+    expect(await cache.find('k', load)).toEqual({ ok: true, value: { id: 1, revoked: true } });
+    expect(calls).toBe(2);
+  });
+
+  it('holds no raw key', async () => {
+    const cache = new LookupCache(OPTIONS);
+    const key = 'pk_secretvalue123';
+    await cache.find(key, store({ [key]: { id: 1 } }).load(key));
+    const internals = JSON.stringify([...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()]);
+    expect(internals).not.toContain('secretvalue');
+  });
+});

@@ -1,0 +1,143 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { StoreResult } from './lookup.js';
+
+/** The `cache` option. */
+export interface CacheOptions {
+  /** Most keys held; the least recently used go first. @default 10000 */
+  maxEntries?: number;
+  /** How long a found key's record is reused, in ms. `0` caches no found key. @default 30000 */
+  ttlMs?: number;
+  /** How long an unknown key is remembered as unknown, in ms. `0` caches no unknown key. @default 5000 */
+  negativeTtlMs?: number;
+}
+
+export type ResolvedCacheOptions = Required<CacheOptions>;
+
+export const DEFAULT_CACHE_OPTIONS: ResolvedCacheOptions = Object.freeze({ maxEntries: 10_000, ttlMs: 30_000, negativeTtlMs: 5_000 });
+
+interface Entry {
+  value: unknown;
+  expiresAt: number;
+  recordId: string | undefined;
+}
+
+function recordIdOf(value: unknown): string | undefined {
+  const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+/**
+ * Remembers what the key store answered, so a slow store costs nothing on the hot path:
+ *
+ * - bounded (least recently used out first) with one TTL for found keys and a shorter one for
+ *   unknown keys, so a flood of random keys can neither hammer the store nor grow memory;
+ * - keyed by an HMAC of the key under a per-process random secret: the raw key is never held;
+ * - concurrent requests for the same key share one lookup (single flight);
+ * - store faults are never cached: the next request asks the store again;
+ * - invalidation (by key or by record id) takes effect on the very next request, and a lookup
+ *   that was in flight when it happened is not cached.
+ *
+ * Expiry and revocation flags are checked on every request against the cached record by the
+ * caller, so caching never extends a key's life past its `expiresAt`.
+ */
+export class LookupCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly byRecordId = new Map<string, Set<string>>();
+  private readonly inflight = new Map<string, { epoch: number; result: Promise<StoreResult<unknown>> }>();
+  private readonly secret = randomBytes(32);
+  // Bumped by every invalidation: answers to lookups started before it are not kept.
+  private epoch = 0;
+
+  constructor(
+    private readonly options: ResolvedCacheOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Keys currently held. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The cached answer for `key`, or `load()`'s, shared with concurrent callers. */
+  find(key: string, load: () => Promise<StoreResult<unknown>>): Promise<StoreResult<unknown>> {
+    const id = this.digest(key);
+    const entry = this.entries.get(id);
+    if (entry !== undefined) {
+      if (entry.expiresAt > this.now()) {
+        // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
+        this.entries.delete(id);
+        this.entries.set(id, entry);
+        return Promise.resolve({ ok: true, value: entry.value });
+      }
+      this.remove(id);
+    }
+    const pending = this.inflight.get(id);
+    if (pending !== undefined && pending.epoch === this.epoch) return pending.result;
+    const epoch = this.epoch;
+    const result = load().then(
+      (answer) => {
+        if (this.inflight.get(id)?.result === result) this.inflight.delete(id);
+        if (answer.ok && epoch === this.epoch) this.store(id, answer.value);
+        return answer;
+      },
+      (error: unknown) => {
+        if (this.inflight.get(id)?.result === result) this.inflight.delete(id);
+        throw error;
+      },
+    );
+    this.inflight.set(id, { epoch, result });
+    return result;
+  }
+
+  /** Forgets one key; the next request with it asks the store. */
+  invalidateKey(key: string): void {
+    this.epoch++;
+    const id = this.digest(key);
+    this.remove(id);
+    this.inflight.delete(id);
+  }
+
+  /** Forgets every key whose record has this id (e.g. after revoking it). */
+  invalidateRecord(recordId: string | number): void {
+    this.epoch++;
+    for (const id of [...(this.byRecordId.get(String(recordId)) ?? [])]) this.remove(id);
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.epoch++;
+    this.entries.clear();
+    this.byRecordId.clear();
+    this.inflight.clear();
+  }
+
+  private digest(key: string): string {
+    return createHmac('sha256', this.secret).update(key, 'utf8').digest('base64');
+  }
+
+  private store(id: string, value: unknown): void {
+    const recordId = recordIdOf(value);
+    const ttl = recordId === undefined ? this.options.negativeTtlMs : this.options.ttlMs;
+    if (ttl <= 0) return;
+    this.remove(id);
+    this.entries.set(id, { value, expiresAt: this.now() + ttl, recordId });
+    if (recordId !== undefined) {
+      let ids = this.byRecordId.get(recordId);
+      if (ids === undefined) this.byRecordId.set(recordId, (ids = new Set()));
+      ids.add(id);
+    }
+    while (this.entries.size > this.options.maxEntries) {
+      this.remove(this.entries.keys().next().value as string);
+    }
+  }
+
+  private remove(id: string): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    this.entries.delete(id);
+    if (entry.recordId === undefined) return;
+    const ids = this.byRecordId.get(entry.recordId);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byRecordId.delete(entry.recordId);
+  }
+}

@@ -1,0 +1,56 @@
+import { fail, type KeyringFailure } from './failure.js';
+import { readHeader, type RequestHeaders } from './headers.js';
+import { createSecretMatcher } from './webhook-secret-match.js';
+import type { WebhookCheck } from './webhook-request.js';
+
+/**
+ * Longest webhook secret we read or accept. Far above any real secret (the seed asks for 32
+ * characters); it bounds the work a 16 KiB header can cause.
+ */
+export const MAX_WEBHOOK_SECRET_LENGTH = 1024;
+
+// Visible ASCII: what a secret can be made of and still travel unchanged in an HTTP header
+// (HTTP strips surrounding whitespace, and Node reads header bytes as latin-1).
+const SECRET_CHARACTERS = new RegExp(`^[\\x21-\\x7e]{1,${MAX_WEBHOOK_SECRET_LENGTH}}$`);
+// RFC 9110 token: an auth scheme's characters.
+const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
+
+/** True when `value` could be sent as `Authorization: Bearer <value>` unchanged. */
+export function isSendableSecret(value: string): boolean {
+  return SECRET_CHARACTERS.test(value);
+}
+
+/**
+ * Reads the secret from `Authorization: Bearer <secret>`, or says why there is none.
+ *
+ * - No `Authorization` header: `webhook_secret_missing`.
+ * - Any other form: `webhook_secret_malformed`. The scheme is case-insensitive (RFC 9110
+ *   §11.1) and must be followed by exactly one space and the secret, as for API keys: two
+ *   spaces, a tab, another scheme, an empty header or a repeated one are refused, never
+ *   trimmed into a match.
+ */
+export function readWebhookBearer(headers: RequestHeaders): { ok: true; secret: string } | { ok: false; failure: KeyringFailure } {
+  const raw = readHeader(headers, 'authorization');
+  if (raw === undefined) return fail('webhook_secret_missing');
+  if (typeof raw !== 'string') return fail('webhook_secret_malformed');
+  const scheme = AUTH_SCHEME.exec(raw)?.[0];
+  if (scheme === undefined || scheme.toLowerCase() !== 'bearer' || raw[scheme.length] !== ' ') return fail('webhook_secret_malformed');
+  const secret = raw.slice(scheme.length + 1);
+  return isSendableSecret(secret) ? { ok: true, secret } : fail('webhook_secret_malformed');
+}
+
+/**
+ * The check for a sender that puts a shared secret in `Authorization: Bearer <secret>` (the
+ * Connexease Gateway): the secret must equal one of `secrets`, compared in constant time.
+ * Several secrets let one be rotated without downtime.
+ *
+ * @param secrets already validated (see `resolveWebhookSecrets`)
+ */
+export function createBearerCheck(secrets: readonly string[]): (headers: RequestHeaders) => WebhookCheck {
+  const matches = createSecretMatcher(secrets);
+  return (headers) => {
+    const presented = readWebhookBearer(headers);
+    if (!presented.ok) return presented;
+    return matches(presented.secret) ? { ok: true } : fail('webhook_secret_invalid');
+  };
+}

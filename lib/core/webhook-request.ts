@@ -1,0 +1,35 @@
+import type { KeyringFailure } from './failure.js';
+import { readHeader, type RequestHeaders } from './headers.js';
+
+/** What a webhook check reads off a request; adapters fill it in. */
+export interface WebhookRequest {
+  /** Lower-cased request headers. */
+  headers: RequestHeaders;
+  /**
+   * The body exactly as received, for signed webhooks: Nest's `req.rawBody` (`rawBody: true`),
+   * or the `Buffer` that `express.raw()` leaves in `req.body`. `undefined` when nothing kept it.
+   */
+  rawBody?: Uint8Array | undefined;
+}
+
+/**
+ * The raw body an adapter found, if it is bytes. Anything else (a parsed object, a string) is
+ * not what the sender signed and is never used to check a signature.
+ */
+export function asRawBody(value: unknown): Uint8Array | undefined {
+  return value instanceof Uint8Array ? value : undefined;
+}
+
+/** The outcome of a webhook check. Never holds a secret. */
+export type WebhookCheck = { ok: true } | { ok: false; failure: KeyringFailure };
+
+/**
+ * True when the request says it carries a body (RFC 9112 §6.3: a `Transfer-Encoding`, or a
+ * `Content-Length` above 0). A request that carries none has an empty body, so no raw body is
+ * needed to check its signature.
+ */
+export function declaresBody(headers: RequestHeaders): boolean {
+  if (readHeader(headers, 'transfer-encoding') !== undefined) return true;
+  const length = readHeader(headers, 'content-length');
+  return length !== undefined && !(typeof length === 'string' && /^0+$/.test(length));
+}

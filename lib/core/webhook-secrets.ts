@@ -1,0 +1,215 @@
+import { KeyringConfigError } from './failure.js';
+import { createBearerCheck, isSendableSecret, MAX_WEBHOOK_SECRET_LENGTH } from './webhook-bearer.js';
+import type { WebhookCheck, WebhookRequest } from './webhook-request.js';
+import {
+  createSignatureCheck,
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  MIN_SIGNING_KEY_BYTES,
+  STANDARD_WEBHOOKS_SECRET_PREFIX,
+} from './webhook-signature.js';
+
+/** The name a route or a middleware uses when it names no secret. */
+export const DEFAULT_WEBHOOK_SECRET_NAME = 'default';
+
+/** Shortest shared webhook secret accepted: the seed contract's "minimum 32 characters". */
+export const MIN_WEBHOOK_SECRET_LENGTH = 32;
+
+/** One secret, or several while one is being rotated (every one listed is accepted). */
+export type WebhookSecretList = string | readonly string[];
+
+/** Secrets the sender puts in `Authorization: Bearer <secret>`: the same as a plain string or list. */
+export interface BearerWebhookSecret {
+  scheme: 'bearer';
+  secrets: WebhookSecretList;
+}
+
+/**
+ * Signing secrets of a sender that signs its webhooks with the Standard Webhooks scheme
+ * (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers).
+ *
+ * @example
+ * { scheme: 'standard-webhooks', secrets: process.env.WEBHOOK_SIGNING_SECRET } // 'whsec_…'
+ */
+export interface StandardWebhookSecret {
+  scheme: 'standard-webhooks';
+  /** `whsec_<base64>` secrets (the prefix is optional), each at least 24 random bytes. */
+  secrets: WebhookSecretList;
+  /**
+   * How far `webhook-timestamp` may be from now, either way, before the delivery is refused
+   * as a replay.
+   * @default 300
+   */
+  toleranceSeconds?: number;
+}
+
+/**
+ * How one sender's webhooks are checked. A string or a list means `Authorization: Bearer
+ * <secret>` (the Connexease Gateway); the object forms name the scheme.
+ */
+export type WebhookSecretEntry = WebhookSecretList | BearerWebhookSecret | StandardWebhookSecret;
+
+/**
+ * The `webhookSecrets` option: secret name -> secret(s). `default` is used where no name is given.
+ *
+ * @example
+ * {
+ *   default: process.env.CONNEXEASE_WEBHOOK_SECRET,                     // Authorization: Bearer
+ *   billing: [process.env.BILLING_SECRET_OLD, process.env.BILLING_SECRET_NEW], // rotation
+ *   events: { scheme: 'standard-webhooks', secrets: process.env.EVENTS_SIGNING_SECRET }, // whsec_…
+ * }
+ */
+export type WebhookSecrets = Readonly<Record<string, WebhookSecretEntry>>;
+
+/**
+ * A configured sender, ready to check requests. It holds digests or decoded keys, never the
+ * secrets as strings, so logging the options cannot print one.
+ */
+export interface ResolvedWebhookSecret {
+  readonly name: string;
+  readonly scheme: 'bearer' | 'standard-webhooks';
+  /** Checks a request; `nowMs` is the current time (`Date.now()`), for signature timestamps. */
+  readonly verify: (request: WebhookRequest, nowMs: number) => WebhookCheck;
+}
+
+/** Every configured sender, by name. */
+export type ResolvedWebhookSecrets = ReadonlyMap<string, ResolvedWebhookSecret>;
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function isList(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
+}
+
+/** The secrets of one entry as a non-empty list of strings; messages never print a secret. */
+function secretList(value: unknown, path: string): string[] {
+  const list = isList(value) ? value : [value];
+  if (list.length === 0) {
+    throw new KeyringConfigError(`\`${path}\` is an empty list: give at least one secret (two while rotating).`);
+  }
+  return list.map((secret, index) => {
+    const where = isList(value) ? `${path}[${index}]` : path;
+    if (secret === undefined || secret === null) {
+      throw new KeyringConfigError(`\`${where}\` is ${String(secret)}: set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (is the environment variable that holds it set?).`);
+    }
+    if (typeof secret !== 'string') {
+      throw new KeyringConfigError(`\`${where}\` must be a string; got a ${typeof secret}.`);
+    }
+    if (secret.length === 0) {
+      throw new KeyringConfigError(`\`${where}\` is empty: set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (is the environment variable that holds it set?).`);
+    }
+    return secret;
+  });
+}
+
+function refuseRepeated(secret: string, where: string): void {
+  if ([...secret].every((character) => character === secret[0])) {
+    throw new KeyringConfigError(`\`${where}\` is one character repeated: use a random secret (e.g. \`openssl rand -base64 32\`).`);
+  }
+}
+
+/** A shared secret for `Authorization: Bearer`: long enough, random-looking, sendable. */
+function checkBearerSecret(secret: string, where: string): void {
+  if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
+    throw new KeyringConfigError(
+      `\`${where}\` is ${secret.length} characters long; a webhook secret needs at least ${MIN_WEBHOOK_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 32\`). Set the same secret at the sender.`,
+    );
+  }
+  if (secret.length > MAX_WEBHOOK_SECRET_LENGTH) {
+    throw new KeyringConfigError(`\`${where}\` is ${secret.length} characters long; the most accepted is ${MAX_WEBHOOK_SECRET_LENGTH}.`);
+  }
+  refuseRepeated(secret, where);
+  if (!isSendableSecret(secret)) {
+    throw new KeyringConfigError(
+      `\`${where}\` contains a space, a control or a non-ASCII character, which cannot arrive unchanged in \`Authorization: Bearer <secret>\`. Use letters, digits and punctuation only.`,
+    );
+  }
+}
+
+/** A Standard Webhooks signing secret (`whsec_<base64>`), decoded to its key bytes. */
+function signingKey(secret: string, where: string): Uint8Array {
+  const encoded = secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX) ? secret.slice(STANDARD_WEBHOOKS_SECRET_PREFIX.length) : secret;
+  const key = Buffer.from(encoded, 'base64');
+  if (!BASE64.test(encoded) || encoded.length % 4 !== 0 || key.toString('base64') !== encoded) {
+    throw new KeyringConfigError(`\`${where}\` is not a Standard Webhooks secret: expected \`whsec_\` followed by base64, as the sender shows it.`);
+  }
+  refuseRepeated(encoded, where);
+  if (key.length < MIN_SIGNING_KEY_BYTES) {
+    throw new KeyringConfigError(
+      `\`${where}\` decodes to ${key.length} bytes; a signing secret needs at least ${MIN_SIGNING_KEY_BYTES} random bytes (\`whsec_\` and ${Math.ceil(MIN_SIGNING_KEY_BYTES / 3) * 4} base64 characters).`,
+    );
+  }
+  if (key.every((byte) => byte === key[0])) {
+    throw new KeyringConfigError(`\`${where}\` is one byte repeated: use the random secret the sender generated.`);
+  }
+  return key;
+}
+
+function resolveTolerance(value: unknown, path: string): number {
+  if (value === undefined) return DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new KeyringConfigError(`\`${path}\` must be a whole number of seconds above 0 (default ${DEFAULT_WEBHOOK_TOLERANCE_SECONDS}); got ${String(value)}.`);
+  }
+  return value;
+}
+
+function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhookSecret {
+  const secrets = secretList(value, path);
+  secrets.forEach((secret, index) => checkBearerSecret(secret, isList(value) ? `${path}[${index}]` : path));
+  const check = createBearerCheck(secrets);
+  return { name, scheme: 'bearer', verify: ({ headers }) => check(headers) };
+}
+
+function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebhookSecret {
+  if (typeof entry !== 'object' || entry === null || isList(entry)) return bearerEntry(name, entry, path);
+  const { scheme, secrets, toleranceSeconds } = entry as { scheme?: unknown; secrets?: unknown; toleranceSeconds?: unknown };
+  const secretsPath = `${path}.secrets`;
+  if (scheme === 'bearer') {
+    if (toleranceSeconds !== undefined) {
+      throw new KeyringConfigError(`\`${path}.toleranceSeconds\` only applies to \`scheme: 'standard-webhooks'\`; remove it.`);
+    }
+    return bearerEntry(name, secrets, secretsPath);
+  }
+  if (scheme === 'standard-webhooks') {
+    const keys = secretList(secrets, secretsPath).map((secret, index) => signingKey(secret, isList(secrets) ? `${secretsPath}[${index}]` : secretsPath));
+    return { name, scheme, verify: createSignatureCheck(keys, resolveTolerance(toleranceSeconds, `${path}.toleranceSeconds`)) };
+  }
+  throw new KeyringConfigError(
+    `\`${path}.scheme\` must be 'bearer' or 'standard-webhooks'; got ${JSON.stringify(scheme)}. Or give the secret as a string (or a list) for \`Authorization: Bearer <secret>\`.`,
+  );
+}
+
+/**
+ * Checks the `webhookSecrets` option once, at start-up, and prepares each sender's check.
+ * A secret shorter than 32 characters, empty, made of one repeated character or unable to travel
+ * in a header is refused with a message that names the option (never the secret) and says what
+ * to change.
+ *
+ * @returns `undefined` when no secrets are configured
+ * @throws KeyringConfigError
+ */
+export function resolveWebhookSecrets(secrets: WebhookSecrets | undefined): ResolvedWebhookSecrets | undefined {
+  if (secrets === undefined) return undefined;
+  if (typeof secrets !== 'object' || secrets === null || isList(secrets)) {
+    throw new KeyringConfigError('`webhookSecrets` must map a name to a secret, e.g. { default: process.env.WEBHOOK_SECRET }.');
+  }
+  const resolved = new Map<string, ResolvedWebhookSecret>();
+  for (const [name, entry] of Object.entries(secrets)) {
+    resolved.set(name, resolveEntry(name, entry, `webhookSecrets.${name}`));
+  }
+  return resolved;
+}
+
+/**
+ * The sender `name` names, for a route or a middleware about to check it.
+ *
+ * @param where what names it, for the message (e.g. `WebhooksController.receive`)
+ * @throws KeyringConfigError when no secret of that name is configured
+ */
+export function requireWebhookSecret(secrets: ResolvedWebhookSecrets | undefined, name: string, where: string): ResolvedWebhookSecret {
+  const secret = secrets?.get(name);
+  if (secret !== undefined) return secret;
+  const known = secrets && secrets.size > 0 ? `configured: ${[...secrets.keys()].join(', ')}` : 'none is configured';
+  throw new KeyringConfigError(
+    `${where} checks the webhook secret "${name}", but \`webhookSecrets\` has no such name (${known}). Add \`webhookSecrets.${name}\` or name a configured secret.`,
+  );
+}

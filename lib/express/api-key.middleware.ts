@@ -1,0 +1,44 @@
+import type { KeyringMiddleware } from './http-types.js';
+import { toKeyring, type KeyringSource } from './keyring-source.js';
+import { sendRefusal } from './send-refusal.js';
+
+/** Per-mount settings of `apiKeyMiddleware`. */
+export interface ApiKeyMiddlewareOptions {
+  /** Scopes the key must hold on the routes behind this middleware (403 `INSUFFICIENT_SCOPE`). */
+  scopes?: readonly string[];
+}
+
+/**
+ * The `ApiKeyGuard` checks as Express middleware: reads and checks the key, picks the tenant
+ * (with `tenancy` on), checks scopes, and puts `req.apiKey` / `req.tenant` on the request.
+ * Refusals are answered with the same status, body and `WWW-Authenticate` as the Nest guard.
+ *
+ * Pass the same `Keyring` to several middleware to share one configuration and one cache.
+ *
+ * @example
+ * const keyring = new Keyring({ lookup });
+ * app.use('/api', apiKeyMiddleware(keyring), tenantMiddleware(keyring));
+ * app.post('/api/messages', apiKeyMiddleware(keyring, { scopes: ['messages:send'] }), send);
+ */
+export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareOptions = {}): KeyringMiddleware {
+  const keyring = toKeyring(source);
+  const scopes = [...(mount.scopes ?? [])];
+  return (request, response, next) => {
+    const admitted =
+      request.apiKey !== undefined
+        ? Promise.resolve({ ok: true as const, record: request.apiKey, tenant: request.tenant })
+        : keyring.admit(request.headers);
+    admitted.then((admission) => {
+      const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
+      if (failure) {
+        sendRefusal(keyring, response, failure);
+        return;
+      }
+      if (admission.ok) {
+        request.apiKey = admission.record;
+        request.tenant = admission.tenant;
+      }
+      next();
+    }, next);
+  };
+}

@@ -1,0 +1,14 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiKeyRecord, Tenant } from '../core/api-key-record.js';
+
+/**
+ * The request as the middleware sees it: Node's, which Express (4 and 5) and Nest's middleware
+ * layer extend. Typed structurally so the package needs no Express types.
+ */
+export type KeyringIncomingMessage = IncomingMessage & { apiKey?: ApiKeyRecord; tenant?: Tenant };
+
+/** Connect-style `next`. */
+export type NextFunction = (error?: unknown) => void;
+
+/** A Connect/Express middleware. */
+export type KeyringMiddleware = (request: KeyringIncomingMessage, response: ServerResponse, next: NextFunction) => void;

@@ -1,0 +1,35 @@
+import { TenantContext } from '../core/tenant-context.js';
+import type { KeyringMiddleware } from './http-types.js';
+import { toKeyring, type KeyringSource } from './keyring-source.js';
+import { sendRefusal } from './send-refusal.js';
+
+const tenantContext = new TenantContext();
+
+/**
+ * The `TenantInterceptor` as Express middleware: runs everything after it (later middleware,
+ * the route handler, the async work they start) inside the request's tenant context, so
+ * `TenantContext` answers without the request. Mount it after `apiKeyMiddleware`; without an
+ * authenticated key it answers 401.
+ *
+ * @example
+ * app.use('/api', apiKeyMiddleware(keyring), tenantMiddleware(keyring));
+ * app.get('/api/messages', (req, res) => res.json(messages.forTenant(new TenantContext().tenantId)));
+ */
+export function tenantMiddleware(source: KeyringSource): KeyringMiddleware {
+  const keyring = toKeyring(source);
+  return (request, response, next) => {
+    keyring.tenantFor(request, request.headers).then((choice) => {
+      if (!choice.ok) {
+        sendRefusal(keyring, response, choice.failure);
+        return;
+      }
+      const { tenant } = choice;
+      if (tenant === undefined) {
+        next();
+        return;
+      }
+      request.tenant = tenant;
+      tenantContext.run(tenant, () => next());
+    }, next);
+  };
+}

@@ -1,0 +1,85 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../core/error-format.js';
+import { KeyringConfigError } from '../core/failure.js';
+import { asRawBody } from '../core/webhook-request.js';
+import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from '../core/webhook-secrets.js';
+
+/**
+ * The request as the middleware reads it: Node's, as Express (4 or 5) and Connect pass it.
+ * `rawBody` (set by a parser's `verify`) or a `Buffer` in `body` (`express.raw()`) carry the
+ * bytes a signed webhook is checked against.
+ */
+export type WebhookMiddlewareRequest = IncomingMessage & { rawBody?: unknown; body?: unknown };
+
+/** Options of `webhookSecretMiddleware`; the names are the Nest module's. */
+export interface WebhookSecretMiddlewareOptions {
+  /** Secrets by name, exactly as in `ApiKeyModule.forRoot({ webhookSecrets })`. Required. */
+  webhookSecrets: WebhookSecrets;
+  /**
+   * The secret this endpoint checks.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * How refusals are answered: `'cubeconnect'`, `'connexease'` or a function.
+   * @default 'cubeconnect'
+   */
+  errorFormat?: ErrorFormat;
+  /**
+   * Where set-up errors found on a request are reported (a signed webhook with no raw body).
+   * Secrets are never logged.
+   * @default console
+   */
+  logger?: { error(message: string): void };
+}
+
+/**
+ * Express middleware that checks a webhook came from its sender, with the same rules, error
+ * bodies and `WWW-Authenticate` headers as `WebhookSecretGuard`. A refused request is answered
+ * here and never reaches the next handler.
+ *
+ * For a Bearer secret it reads only headers: mount it before the body parser, and a request
+ * with a wrong secret is refused before its body is read. A Standard Webhooks secret needs the
+ * body's exact bytes: mount `express.raw({ type: 'application/json' })` before it.
+ *
+ * Options are checked here, when the app is built: a bad secret or an unknown `name` throws
+ * `KeyringConfigError`.
+ *
+ * @example
+ * app.post(
+ *   '/webhook',
+ *   webhookSecretMiddleware({ webhookSecrets: { default: process.env.WEBHOOK_SECRET! } }),
+ *   express.json(),
+ *   (req, res) => {
+ *     res.sendStatus(200);
+ *     setImmediate(() => handleEvent(req.body));
+ *   },
+ * );
+ */
+export function webhookSecretMiddleware(
+  options: WebhookSecretMiddlewareOptions,
+): (req: WebhookMiddlewareRequest, res: ServerResponse, next: (error?: unknown) => void) => void {
+  if (typeof options !== 'object' || options === null) {
+    throw new KeyringConfigError('webhookSecretMiddleware(options) needs `{ webhookSecrets }`, e.g. { webhookSecrets: { default: process.env.WEBHOOK_SECRET } }.');
+  }
+  const name = options.name ?? DEFAULT_WEBHOOK_SECRET_NAME;
+  const secret = requireWebhookSecret(resolveWebhookSecrets(options.webhookSecrets), name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
+  const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
+  const logger = options.logger ?? console;
+  return (req, res, next) => {
+    const result = secret.verify({ headers: req.headers, rawBody: asRawBody(req.rawBody) ?? asRawBody(req.body) }, Date.now());
+    if (result.ok) {
+      next();
+      return;
+    }
+    const { failure } = result;
+    if (failure.reason === 'webhook_raw_body_unavailable') {
+      logger.error(`nest-keyring: webhook refused with 500 on ${req.method ?? ''} ${(req.url ?? '').split('?')[0]}: ${(failure.cause as Error).message}`);
+    }
+    const { status, body, headers } = respond(failure);
+    res.statusCode = status;
+    for (const [header, value] of Object.entries(headers)) res.setHeader(header, value);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(body));
+  };
+}

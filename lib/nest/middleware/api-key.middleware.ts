@@ -1,0 +1,24 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { Keyring } from '../../core/keyring.js';
+import { apiKeyMiddleware } from '../../express/api-key.middleware.js';
+import type { KeyringMiddleware } from '../../express/http-types.js';
+import { KEYRING } from '../api-key.constants.js';
+
+/**
+ * `apiKeyMiddleware` configured from `ApiKeyModule`'s options, for `MiddlewareConsumer`.
+ *
+ * @example
+ * export class AppModule implements NestModule {
+ *   configure(consumer: MiddlewareConsumer) {
+ *     consumer.apply(ApiKeyMiddleware, TenantMiddleware).forRoutes(MessagesController);
+ *   }
+ * }
+ */
+@Injectable()
+export class ApiKeyMiddleware implements NestMiddleware {
+  readonly use: KeyringMiddleware;
+
+  constructor(@Inject(KEYRING) keyring: Keyring) {
+    this.use = apiKeyMiddleware(keyring);
+  }
+}

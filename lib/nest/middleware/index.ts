@@ -1,0 +1,2 @@
+export * from './api-key.middleware.js';
+export * from './tenant.middleware.js';

@@ -1,0 +1,15 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { Keyring } from '../../core/keyring.js';
+import type { KeyringMiddleware } from '../../express/http-types.js';
+import { tenantMiddleware } from '../../express/tenant.middleware.js';
+import { KEYRING } from '../api-key.constants.js';
+
+/** `tenantMiddleware` configured from `ApiKeyModule`'s options, for `MiddlewareConsumer`. */
+@Injectable()
+export class TenantMiddleware implements NestMiddleware {
+  readonly use: KeyringMiddleware;
+
+  constructor(@Inject(KEYRING) keyring: Keyring) {
+    this.use = tenantMiddleware(keyring);
+  }
+}

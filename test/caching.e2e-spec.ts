@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Controller, Get } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import request from 'supertest';
+import { ApiKeyAuth, ApiKeyCache, ApiKeyModule, CurrentApiKey, generateApiKey, type ApiKeyLookup, type ApiKeyModuleOptions, type ApiKeyRecord } from '../lib/index.js';
+import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+
+/** A slow, changeable key store that counts its calls. */
+class SlowStore implements ApiKeyLookup {
+  readonly calls: string[] = [];
+  readonly records = new Map<string, ApiKeyRecord>();
+  failNext = false;
+  async findKey(key: string) {
+    this.calls.push(key);
+    await sleep(30);
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('store restarting');
+    }
+    return this.records.get(key) ?? null;
+  }
+}
+
+@ApiKeyAuth()
+@Controller()
+class MeController {
+  constructor(private readonly handlers: HandlerLog) {}
+  @Get('me')
+  me(@CurrentApiKey('id') id: string) {
+    this.handlers.ran('me');
+    return { id };
+  }
+}
+
+describe.each(ADAPTERS)('lookup cache on %s', (adapter: AdapterName) => {
+  let test: TestApp | undefined;
+  afterEach(async () => {
+    await test?.close();
+    test = undefined;
+  });
+
+  async function start(options: Partial<ApiKeyModuleOptions> = {}) {
+    const store = new SlowStore();
+    test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: store, ...options })], controllers: [MeController] });
+    const key = generateApiKey().key;
+    store.records.set(key, { id: 'cached-key', tenants: [{ id: 1 }] });
+    return { store, key, server: test.app.getHttpServer(), cache: test.app.get(ApiKeyCache) };
+  }
+
+  it('asks the store once for repeated requests within the TTL', async () => {
+    const { store, key, server } = await start();
+    for (let i = 0; i < 5; i++) expect((await request(server).get('/me').set('X-API-KEY', key)).status).toBe(200);
+    expect(store.calls).toEqual([key]);
+    expect(test!.handlers.calls).toHaveLength(5);
+  });
+
+  it('makes one lookup for 100 concurrent requests with a new key', async () => {
+    const { store, key } = await start();
+    await test!.app.listen(0, '127.0.0.1');
+    const url = await test!.app.getUrl();
+    const responses = await Promise.all(Array.from({ length: 100 }, () => request(url).get('/me').set('X-API-KEY', key)));
+    expect(responses.map((response) => response.status)).toEqual(Array(100).fill(200));
+    expect(store.calls).toHaveLength(1);
+  });
+
+  it('refuses a revoked key on the very next request after ApiKeyCache.invalidateRecord', async () => {
+    const { store, key, server, cache } = await start();
+    expect((await request(server).get('/me').set('X-API-KEY', key)).status).toBe(200);
+    store.records.set(key, { id: 'cached-key', tenants: [{ id: 1 }], revoked: true });
+    // Until this process hears of it, the cached answer stands (for at most cache.ttlMs).
+    expect((await request(server).get('/me').set('X-API-KEY', key)).status).toBe(200);
+    cache.invalidateRecord('cached-key');
+    test!.handlers.calls.length = 0;
+    const refused = await request(server).get('/me').set('X-API-KEY', key);
+    expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+    expect(test!.handlers.calls).toEqual([]);
+  });
+
+  it('refuses a revoked key on the next request after ApiKeyCache.invalidateKey', async () => {
+    const { store, key, server, cache } = await start();
+    await request(server).get('/me').set('X-API-KEY', key);
+    store.records.delete(key);
+    cache.invalidateKey(key);
+    const refused = await request(server).get('/me').set('X-API-KEY', key);
+    expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+    expect(test!.handlers.calls).toEqual(['me']);
+  });
+
+  it('never caches a store fault: the request after recovery succeeds', async () => {
+    const { store, key, server } = await start();
+    store.failNext = true;
+    const failed = await request(server).get('/me').set('X-API-KEY', key);
+    expect({ status: failed.status, code: failed.body.error.code }).toEqual({ status: 503, code: 'KEY_STORE_UNAVAILABLE' });
+    expect(test!.handlers.calls).toEqual([]);
+    expect((await request(server).get('/me').set('X-API-KEY', key)).status).toBe(200);
+    expect(store.calls).toHaveLength(2);
+  });
+
+  it('asks the store every time with cache: false', async () => {
+    const { store, key, server } = await start({ cache: false });
+    for (let i = 0; i < 3; i++) await request(server).get('/me').set('X-API-KEY', key);
+    expect(store.calls).toHaveLength(3);
+  });
+
+  it('accepts keys issued without a checksum only with requireChecksum: false', async () => {
+    const { store, server } = await start();
+    store.records.set('pk_issued_before_checksums', { id: 'legacy', tenants: [{ id: 1 }] });
+    const refused = await request(server).get('/me').set('X-API-KEY', 'pk_issued_before_checksums');
+    expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+    expect(store.calls).toEqual([]);
+    await test!.close();
+    const lenient = await start({ requireChecksum: false });
+    lenient.store.records.set('pk_issued_before_checksums', { id: 'legacy', tenants: [{ id: 1 }] });
+    const granted = await request(lenient.server).get('/me').set('X-API-KEY', 'pk_issued_before_checksums');
+    expect(granted.status).toBe(200);
+    expect(granted.body).toEqual({ id: 'legacy' });
+  });
+});

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { CONFORMANCE_CASES, type Preset } from './conformance/conformance-cases.js';
+import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
+
+const PRESETS: Preset[] = ['cubeconnect', 'connexease'];
+
+// One table, every host: Nest on Express, Nest on Fastify, plain Express with the middleware,
+// and Nest with the middleware applied through MiddlewareConsumer. A new rule is a new row.
+describe.each(HOSTS)('conformance: %s', (hostName) => {
+  describe.each(PRESETS)('%s errors', (preset) => {
+    let host: Host;
+    beforeAll(async () => {
+      host = await startHost(hostName, preset);
+    });
+    afterAll(() => host.close());
+    beforeEach(() => {
+      host.handlers.length = 0;
+    });
+
+    it.each(CONFORMANCE_CASES.map((testCase) => [testCase.name, testCase] as const))('%s', async (_, testCase) => {
+      const response = await request(host.server).get(testCase.path).set(testCase.headers);
+      const { expected } = testCase;
+      const seen = {
+        status: response.status,
+        code: response.body?.error?.code,
+        challenge: response.headers['www-authenticate'],
+        ran: host.handlers.length > 0,
+        keyId: response.status === 200 ? response.body.keyId : undefined,
+        tenantId: response.status === 200 ? response.body.tenantId : undefined,
+      };
+      expect(seen).toEqual({
+        status: expected.status,
+        code: expected.code?.[preset],
+        challenge: expected.challenge,
+        ran: expected.ran,
+        keyId: expected.keyId,
+        tenantId: expected.tenantId,
+      });
+      if (expected.status === 200) {
+        // The handler ran inside the same tenant's context.
+        expect(response.body.tenantFromContext).toBe(expected.tenantId);
+      } else {
+        expect(response.body.success).toBe(false);
+        expect(response.headers['content-type']).toMatch(/^application\/json/);
+      }
+    });
+  });
+});
+
+it(`has at least 60 rows (has ${CONFORMANCE_CASES.length})`, () => {
+  expect(CONFORMANCE_CASES.length).toBeGreaterThanOrEqual(60);
+  expect(new Set(CONFORMANCE_CASES.map((testCase) => testCase.name)).size).toBe(CONFORMANCE_CASES.length);
+});

@@ -1,0 +1,154 @@
+import { withChecksum, KEYS } from '../fixtures/in-memory-lookup.js';
+
+export type Preset = 'cubeconnect' | 'connexease';
+
+/** What every host must answer. `ran` says whether the route handler ran. */
+export interface Outcome {
+  status: number;
+  /** The error code in each preset; absent for a success. */
+  code?: Record<Preset, string>;
+  /** `WWW-Authenticate`, or `undefined` when there must be none. */
+  challenge?: string;
+  ran: boolean;
+  /** For a success: the record and tenant the handler saw (and read from TenantContext). */
+  keyId?: string;
+  tenantId?: string | number;
+}
+
+export interface ConformanceCase {
+  name: string;
+  path: '/protected' | '/scoped';
+  headers: Record<string, string | string[]>;
+  expected: Outcome;
+}
+
+export const CONFORMANCE_KEYS = {
+  ...KEYS,
+  multiTenant: withChecksum('pk_multitenant_5a6b7c'),
+  noTenant: withChecksum('pk_notenant_8d9e0f'),
+};
+
+// The expected answers, spelled out once; rows below say which applies.
+const granted = (keyId: string, tenantId: string | number): Outcome => ({ status: 200, ran: true, keyId, tenantId });
+const MISSING: Outcome = { status: 401, code: { cubeconnect: 'AUTHENTICATION_REQUIRED', connexease: 'AUTH_002' }, challenge: 'Bearer', ran: false };
+const MALFORMED: Outcome = {
+  status: 401,
+  code: { cubeconnect: 'INVALID_API_KEY', connexease: 'AUTH_003' },
+  challenge: 'Bearer error="invalid_request"',
+  ran: false,
+};
+const INVALID: Outcome = {
+  status: 401,
+  code: { cubeconnect: 'INVALID_API_KEY', connexease: 'AUTH_001' },
+  challenge: 'Bearer error="invalid_token"',
+  ran: false,
+};
+const NO_TENANT: Outcome = { status: 403, code: { cubeconnect: 'API_KEY_NO_TENANT', connexease: 'API_KEY_NO_TENANT' }, ran: false };
+const TENANT_NOT_FOUND: Outcome = { status: 403, code: { cubeconnect: 'TENANT_NOT_FOUND', connexease: 'TENANT_NOT_FOUND' }, ran: false };
+const INSUFFICIENT_SCOPE: Outcome = {
+  status: 403,
+  code: { cubeconnect: 'INSUFFICIENT_SCOPE', connexease: 'INSUFFICIENT_SCOPE' },
+  challenge: 'Bearer error="insufficient_scope", scope="messages:send"',
+  ran: false,
+};
+const UNAVAILABLE: Outcome = { status: 503, code: { cubeconnect: 'KEY_STORE_UNAVAILABLE', connexease: 'KEY_STORE_UNAVAILABLE' }, ran: false };
+
+const K = CONFORMANCE_KEYS;
+const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+const apiKey = (key: string) => ({ 'X-API-KEY': key });
+const row = (name: string, headers: ConformanceCase['headers'], expected: Outcome, path: ConformanceCase['path'] = '/protected'): ConformanceCase => ({
+  name,
+  path,
+  headers,
+  expected,
+});
+
+/** One row per rule; every host must give every row's answer, in both presets. */
+export const CONFORMANCE_CASES: ConformanceCase[] = [
+  // Keys that are granted, in every accepted form.
+  row('Bearer key', bearer(K.production), granted('key-prod', 1)),
+  row('bearer scheme in lower case', { Authorization: `bearer ${K.production}` }, granted('key-prod', 1)),
+  row('BEARER scheme in upper case', { Authorization: `BEARER ${K.production}` }, granted('key-prod', 1)),
+  row('X-API-KEY', apiKey(K.production), granted('key-prod', 1)),
+  row('x-api-key header name in lower case', { 'x-api-key': K.production }, granted('key-prod', 1)),
+  row('X-Api-Key header name in mixed case', { 'X-Api-Key': K.production }, granted('key-prod', 1)),
+  row('both headers with the same key', { ...bearer(K.production), ...apiKey(K.production) }, granted('key-prod', 1)),
+  row('Basic Authorization plus X-API-KEY', { Authorization: 'Basic dXNlcjpwYXNz', ...apiKey(K.staging) }, granted('key-stage', 2)),
+  row('empty Authorization plus X-API-KEY', { Authorization: '', ...apiKey(K.staging) }, granted('key-stage', 2)),
+  row('staging key', bearer(K.staging), granted('key-stage', 2)),
+  row('multi-tenant key, no tenant header: first tenant', bearer(K.multiTenant), granted('key-multi', 1)),
+  row('multi-tenant key, X-TENANT-ID names the second', { ...bearer(K.multiTenant), 'X-TENANT-ID': 'org-b' }, granted('key-multi', 'org-b')),
+  row('multi-tenant key, X-TENANT-ID names the first', { ...bearer(K.multiTenant), 'X-TENANT-ID': '1' }, granted('key-multi', 1)),
+  row('tenant header name in lower case', { ...bearer(K.multiTenant), 'x-tenant-id': 'org-b' }, granted('key-multi', 'org-b')),
+
+  // No key.
+  row('no headers', {}, MISSING),
+  row('only unrelated headers', { Cookie: 'session=1', 'X-Api-Token': K.production }, MISSING),
+  row('only a tenant header', { 'X-TENANT-ID': '1' }, MISSING),
+
+  // Credentials not in an accepted form: refused before any lookup.
+  row('Bearer with no token', { Authorization: 'Bearer' }, MALFORMED),
+  row('two spaces after Bearer', { Authorization: `Bearer  ${K.production}` }, MALFORMED),
+  row('a tab after Bearer', { Authorization: `Bearer\t${K.production}` }, MALFORMED),
+  row('Bearer glued to the key', { Authorization: `Bearer${K.production}` }, MALFORMED),
+  row('two tokens after Bearer', { Authorization: `Bearer ${K.production} ${K.production}` }, MALFORMED),
+  row('Basic credentials alone', { Authorization: 'Basic dXNlcjpwYXNz' }, MALFORMED),
+  row('the key with no scheme', { Authorization: K.production }, MALFORMED),
+  row('Token scheme', { Authorization: `Token ${K.production}` }, MALFORMED),
+  row('an unknown six-letter scheme', { Authorization: `Secret ${K.production}` }, MALFORMED),
+  row('a double quote in the token', { Authorization: 'Bearer pk_a"b' }, MALFORMED),
+  row('a semicolon in the token', { Authorization: 'Bearer pk_a;b' }, MALFORMED),
+  row('a percent sign in the token', { Authorization: 'Bearer pk_a%41b' }, MALFORMED),
+  row('a backslash in the token', { Authorization: 'Bearer pk_a\\b' }, MALFORMED),
+  row('a comma in the token', { Authorization: `Bearer ${K.production},${K.staging}` }, MALFORMED),
+  row('a latin-1 byte in the token', { Authorization: 'Bearer pk_caf\u00e9' }, MALFORMED),
+  row('an empty X-API-KEY', { 'X-API-KEY': '' }, MALFORMED),
+  row('a repeated X-API-KEY', { 'X-API-KEY': [K.production, K.production] }, MALFORMED),
+  row('an X-API-KEY one past the length bound', { 'X-API-KEY': `pk_${'a'.repeat(254)}` }, MALFORMED),
+  row('an 8 KiB X-API-KEY', { 'X-API-KEY': `pk_${'a'.repeat(8192)}` }, MALFORMED),
+  row('headers with different keys', { ...bearer(K.production), ...apiKey(K.staging) }, MALFORMED),
+  row('a malformed Bearer beside a good X-API-KEY', { Authorization: 'Bearer  x', ...apiKey(K.production) }, MALFORMED),
+
+  // Well-formed, but not a key we grant.
+  row('an unknown key', bearer(K.unknown), INVALID),
+  row('an expired key', bearer(K.expired), INVALID),
+  row('a revoked key', bearer(K.revoked), INVALID),
+  row('a key whose record names another environment', bearer(K.otherEnvironment), INVALID),
+  row('a real key with its last character changed', bearer(`${K.production.slice(0, -1)}${K.production.endsWith('A') ? 'B' : 'A'}`), INVALID),
+  row('a real key plus one character', bearer(`${K.production}0`), INVALID),
+  row('a real key without its checksum', bearer(K.production.slice(0, -6)), INVALID),
+  row("a real key's prefix", bearer('pk_live_'), INVALID),
+  row('an unknown environment prefix', bearer(withChecksum('xk_abcdef')), INVALID),
+  row('an upper-case prefix', bearer(withChecksum('SK_abcdef')), INVALID),
+  row('a dash for an underscore', bearer(withChecksum('sk-abcdef')), INVALID),
+  row('a bare prefix', bearer('sk_'), INVALID),
+  row('__proto__', apiKey('__proto__'), INVALID),
+  row('constructor', apiKey('constructor'), INVALID),
+  row('toString', apiKey('toString'), INVALID),
+  row('a one-character key', apiKey('k'), INVALID),
+  row('a key exactly at the length bound', apiKey('k'.repeat(256)), INVALID),
+  row('an unknown key with a tenant header', { ...bearer(K.unknown), 'X-TENANT-ID': '999' }, INVALID),
+
+  // Tenants.
+  row('a tenant the key is not linked to', { ...bearer(K.multiTenant), 'X-TENANT-ID': '999' }, TENANT_NOT_FOUND),
+  row("another key's tenant", { ...bearer(K.production), 'X-TENANT-ID': '2' }, TENANT_NOT_FOUND),
+  row('an empty tenant header', { ...bearer(K.multiTenant), 'X-TENANT-ID': '' }, TENANT_NOT_FOUND),
+  row('a repeated tenant header', { ...bearer(K.multiTenant), 'X-TENANT-ID': ['1', 'org-b'] }, TENANT_NOT_FOUND),
+  row('__proto__ as the tenant', { ...bearer(K.multiTenant), 'X-TENANT-ID': '__proto__' }, TENANT_NOT_FOUND),
+  row('a wildcard tenant', { ...bearer(K.multiTenant), 'X-TENANT-ID': '*' }, TENANT_NOT_FOUND),
+  row('a path as the tenant', { ...bearer(K.multiTenant), 'X-TENANT-ID': '../x' }, TENANT_NOT_FOUND),
+  row('an oversized tenant header', { ...bearer(K.multiTenant), 'X-TENANT-ID': '1'.repeat(129) }, TENANT_NOT_FOUND),
+  row('a tenant id in the wrong case', { ...bearer(K.multiTenant), 'X-TENANT-ID': 'ORG-B' }, TENANT_NOT_FOUND),
+  row('a key linked to no tenant', bearer(K.noTenant), NO_TENANT),
+  row('a key linked to no tenant, naming one', { ...bearer(K.noTenant), 'X-TENANT-ID': '1' }, NO_TENANT),
+
+  // Scopes.
+  row('a key with the route scope', bearer(K.production), granted('key-prod', 1), '/scoped'),
+  row('a staging key with the route scope', apiKey(K.staging), granted('key-stage', 2), '/scoped'),
+  row('a key without the route scope', bearer(K.noScopes), INSUFFICIENT_SCOPE, '/scoped'),
+  row('no key on a scoped route', {}, MISSING, '/scoped'),
+
+  // Key store faults.
+  row('a key store that throws', bearer(K.storeThrows), UNAVAILABLE),
+  row('a key store that hangs past the timeout', apiKey(K.storeHangs), UNAVAILABLE),
+];
