@@ -1,24 +1,32 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { ApiKeyModule } from 'nest-keyring';
-import { DemoKeyStore } from './demo-key-store.js';
-import { DemoKeysModule } from './demo-keys.module.js';
 import { HealthController } from './health.controller.js';
+import { KeysController } from './keys.controller.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
+import { SqliteKeyStore } from './store/sqlite-key-store.js';
+import { StoreModule } from './store/store.module.js';
 
-@Module({
-  imports: [
-    // forRootAsync (rather than forRoot({ lookup: DemoKeyStore })) so that the lookup is the
-    // DemoKeysModule's instance, the same one main.ts reads the demo keys from.
-    ApiKeyModule.forRootAsync({
-      imports: [DemoKeysModule],
-      inject: [DemoKeyStore],
-      useFactory: (store: DemoKeyStore) => ({ lookup: store }),
-      // Key and tenant on every route (guard + tenant interceptor); @Public() opts out.
-      global: true,
-    }),
-  ],
-  controllers: [HealthController, MessagesController],
-  providers: [MessagesService],
-})
-export class AppModule {}
+/** How long another process may still accept a key revoked elsewhere (see README). */
+export const KEY_CACHE_TTL_MS = 5_000;
+
+@Module({})
+export class AppModule {
+  /** The app on the SQLite file at `path` (created and seeded on first use). */
+  static forDatabase(path: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        StoreModule.forDatabase(path),
+        ApiKeyModule.forRootAsync({
+          inject: [SqliteKeyStore],
+          useFactory: (store: SqliteKeyStore) => ({ lookup: store, cache: { ttlMs: KEY_CACHE_TTL_MS } }),
+          // Key and tenant on every route (guard + tenant interceptor); @Public() opts out.
+          global: true,
+        }),
+      ],
+      controllers: [HealthController, MessagesController, KeysController],
+      providers: [MessagesService],
+    };
+  }
+}

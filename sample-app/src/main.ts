@@ -1,24 +1,27 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.js';
-import { DemoKeyStore } from './demo-key-store.js';
+import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
+import { DATABASE_PATH } from './database-path.js';
+import { issueDemoKeys } from './demo-keys.js';
+import { KeyAdmin } from './store/key-admin.js';
 
 const port = process.env.PORT ?? 3000;
-const app = await NestFactory.create(AppModule);
+const database = DATABASE_PATH;
+const app = await NestFactory.create(AppModule.forDatabase(database), { rawBody: true });
 app.enableShutdownHooks();
 await app.listen(port);
 
 // Printing keys is for this demo only; nest-keyring itself never logs a key.
-const { production, staging } = app.get(DemoKeyStore).takeIssuedKeys();
+const { production, staging } = issueDemoKeys(app.get(KeyAdmin));
 const base = `http://localhost:${port}`;
 const sendBody = `'{"phone":"+966501234567","message_type":"text","data":{"body":"Hello from nest-keyring!"}}'`;
 
 console.log(`
-nest-keyring sample app on ${base}
+nest-keyring sample app on ${base}, keys in ${database} (only their hashes)
 
-Demo keys, new on every start (the store keeps only their SHA-256 hashes):
-  production  ${production.key}  scopes: ${production.record.scopes?.join(', ')}
-  staging     ${staging.key}  scopes: ${staging.record.scopes?.join(', ')}
+Demo keys, issued on this start (the previous start's are revoked):
+  production  ${production.key}  ${production.row.id}  tenants ${production.row.tenant_ids.join(', ')}  scopes ${production.row.scopes.join(', ')}
+  staging     ${staging.key}  ${staging.row.id}  tenants ${staging.row.tenant_ids.join(', ')}  scopes ${staging.row.scopes.join(', ')}
 
 Try:
 # 200: send a message as the key's first tenant (123), key in Authorization: Bearer
@@ -37,4 +40,8 @@ curl -i -X POST ${base}/api/v1/messages/send -H "Content-Type: application/json"
 curl -i -X POST ${base}/api/v1/messages/send -H "X-API-KEY: ${staging.key}" -H "Content-Type: application/json" -d ${sendBody}
 # 200 without a key: a @Public() route
 curl -i ${base}/health
+
+Keys: npm run keys -- list | create --env staging --tenants 789 --scopes messages:read | revoke <id>
+(revoked there: this app refuses the key within ${KEY_CACHE_TTL_MS / 1000} s, its cache TTL;
+ revoked with DELETE ${base}/api/v1/keys/<id> and a keys:admin key: at once)
 `);

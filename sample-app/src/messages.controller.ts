@@ -1,12 +1,12 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { CurrentApiKey, CurrentTenant, RequireScopes } from 'nest-keyring';
 import type { ApiKeyRecord, Tenant } from 'nest-keyring';
 import { MessagesService } from './messages.service.js';
 
 interface SendMessageBody {
-  phone?: string;
-  message_type?: string;
-  data?: { body?: string };
+  phone?: unknown;
+  message_type?: unknown;
+  data?: { body?: unknown };
 }
 
 /**
@@ -21,9 +21,13 @@ export class MessagesController {
   @RequireScopes('messages:send')
   @Post('messages/send')
   @HttpCode(200)
-  send(@Body() body: SendMessageBody, @CurrentApiKey('id') keyId: ApiKeyRecord['id']) {
-    const message = this.messages.send(String(body?.phone ?? ''), String(body?.message_type ?? 'text'), String(body?.data?.body ?? ''));
-    return { success: true, data: { message_id: message.message_id, tenant_id: message.tenant_id, key_id: keyId } };
+  send(@Body() body: SendMessageBody, @CurrentApiKey('id') keyId: string) {
+    const { phone, message_type: messageType = 'text', data } = body ?? {};
+    if (typeof phone !== 'string' || typeof messageType !== 'string' || typeof data?.body !== 'string') {
+      throw new BadRequestException({ success: false, error: { code: 'VALIDATION_ERROR', message: 'phone, message_type and data.body are required.' } });
+    }
+    const message = this.messages.send(keyId, phone, messageType, data.body);
+    return { success: true, data: { message_id: message.message_id, tenant_id: message.tenant_id, status: 'queued' } };
   }
 
   @RequireScopes('messages:read')

@@ -1,13 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { TenantContext } from 'nest-keyring';
+import type { SampleDatabase } from './store/database.js';
+import { DATABASE } from './store/store.module.js';
 
 export interface StoredMessage {
   message_id: string;
-  tenant_id: string | number;
+  tenant_id: number;
+  key_id: string;
   phone: string;
   message_type: string;
   body: string;
+  created_at: string;
 }
 
 /**
@@ -16,19 +20,31 @@ export interface StoredMessage {
  */
 @Injectable()
 export class MessagesService {
-  private readonly messages: StoredMessage[] = [];
+  constructor(
+    @Inject(DATABASE) private readonly db: SampleDatabase,
+    private readonly tenants: TenantContext,
+  ) {}
 
-  constructor(private readonly tenants: TenantContext) {}
-
-  send(phone: string, messageType: string, body: string): StoredMessage {
-    const message = { message_id: randomUUID(), tenant_id: this.tenants.tenantId, phone, message_type: messageType, body };
-    this.messages.push(message);
+  send(keyId: string, phone: string, messageType: string, body: string): StoredMessage {
+    const message: StoredMessage = {
+      message_id: randomUUID(),
+      tenant_id: Number(this.tenants.tenantId),
+      key_id: keyId,
+      phone,
+      message_type: messageType,
+      body,
+      created_at: new Date().toISOString(),
+    };
+    this.db
+      .prepare('INSERT INTO messages (id, tenant_id, key_id, phone, message_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(message.message_id, message.tenant_id, keyId, phone, messageType, body, message.created_at);
     return message;
   }
 
   /** The current tenant's messages only. */
   list(): StoredMessage[] {
-    const tenantId = this.tenants.tenantId;
-    return this.messages.filter((message) => message.tenant_id === tenantId);
+    return this.db
+      .prepare('SELECT id AS message_id, tenant_id, key_id, phone, message_type, body, created_at FROM messages WHERE tenant_id = ? ORDER BY created_at')
+      .all(Number(this.tenants.tenantId)) as StoredMessage[];
   }
 }

@@ -1,0 +1,65 @@
+// npm run keys -- create|list|revoke: key administration on the sample app's SQLite file.
+import { parseArgs } from 'node:util';
+import { KEY_CACHE_TTL_MS } from './app.module.js';
+import { DATABASE_PATH } from './database-path.js';
+import { openDatabase } from './store/database.js';
+import { KeyAdmin, type KeyRow } from './store/key-admin.js';
+
+const USAGE = `Usage: npm run keys -- <command>
+  create --env production|staging --tenants 123,456 [--scopes messages:send,messages:read] [--label NAME] [--expires 2027-01-31T00:00:00Z]
+  list
+  revoke <key id>`;
+
+function describe(row: KeyRow): string {
+  const state = row.revoked_at ? `revoked ${row.revoked_at}` : row.expires_at ? `expires ${row.expires_at}` : 'active';
+  return `${row.id}  ${row.display_prefix.padEnd(9)} ${row.environment.padEnd(10)} tenants ${row.tenant_ids.join(',') || '-'}  scopes ${row.scopes.join(',') || '-'}  ${state}${row.label ? `  (${row.label})` : ''}`;
+}
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      env: { type: 'string', default: 'production' },
+      tenants: { type: 'string', default: '' },
+      scopes: { type: 'string', default: '' },
+      label: { type: 'string' },
+      expires: { type: 'string' },
+    },
+  });
+  const [command, id] = positionals;
+  const admin = new KeyAdmin(openDatabase(DATABASE_PATH));
+  switch (command) {
+    case 'create': {
+      if (values.env !== 'production' && values.env !== 'staging') throw new Error('--env must be production or staging');
+      const tenantIds = values.tenants.split(',').filter(Boolean).map(Number);
+      if (tenantIds.some((tenantId) => !Number.isInteger(tenantId))) throw new Error('--tenants takes tenant ids such as 123,456');
+      const expiresAt = values.expires === undefined ? undefined : new Date(values.expires);
+      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new Error('--expires takes a date such as 2027-01-31T00:00:00Z');
+      const { key, row } = admin.create({ environment: values.env, tenantIds, scopes: values.scopes.split(',').filter(Boolean), label: values.label, expiresAt });
+      console.log(`${describe(row)}\n\nkey: ${key}\nShown once: only its hash is stored.`);
+      return;
+    }
+    case 'list':
+      for (const row of admin.list()) console.log(describe(row));
+      return;
+    case 'revoke': {
+      if (!id) throw new Error('revoke takes a key id (see list)');
+      if (!admin.revoke(id)) throw new Error(`no active key ${id}`);
+      console.log(
+        `Revoked ${id}. This is another process than the app: a running app refuses the key within ` +
+          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL). DELETE /api/v1/keys/${id} with a keys:admin key revokes it in the app at once.`,
+      );
+      return;
+    }
+    default:
+      console.log(USAGE);
+      if (command !== undefined) process.exitCode = 1;
+  }
+}
+
+try {
+  main();
+} catch (error) {
+  console.error(`keys: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { generateApiKey } from 'nest-keyring';
+import type { SampleDatabase } from './database.js';
+
+export interface CreateKeyInput {
+  environment: 'production' | 'staging';
+  tenantIds: number[];
+  scopes: string[];
+  label?: string;
+  expiresAt?: Date;
+}
+
+export interface KeyRow {
+  id: string;
+  display_prefix: string;
+  environment: string;
+  scopes: string[];
+  tenant_ids: number[];
+  label: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+/**
+ * Issues, lists and revokes keys. Keys come from the package's generator and only their hashes
+ * are stored; the key itself is returned once, to be handed to its owner.
+ */
+export class KeyAdmin {
+  constructor(private readonly db: SampleDatabase) {}
+
+  create(input: CreateKeyInput): { key: string; row: KeyRow } {
+    const { key, hash, displayPrefix } = generateApiKey({ environment: input.environment });
+    const id = `key_${randomUUID().slice(0, 8)}`;
+    const unknown = input.tenantIds.filter((tenantId) => !this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(tenantId));
+    if (unknown.length > 0) throw new Error(`unknown tenant(s): ${unknown.join(', ')}`);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO api_keys (id, hash, display_prefix, environment, scopes, label, expires_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, hash, displayPrefix, input.environment, JSON.stringify(input.scopes), input.label ?? null, input.expiresAt?.toISOString() ?? null, new Date().toISOString());
+      const link = this.db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id, position) VALUES (?, ?, ?)');
+      input.tenantIds.forEach((tenantId, position) => link.run(id, tenantId, position));
+    })();
+    return { key, row: this.get(id)! };
+  }
+
+  get(id: string): KeyRow | undefined {
+    return this.list().find((row) => row.id === id);
+  }
+
+  list(): KeyRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT k.id, k.display_prefix, k.environment, k.scopes, k.label, k.expires_at, k.revoked_at,
+                (SELECT json_group_array(tenant_id) FROM (SELECT tenant_id FROM api_key_tenants WHERE key_id = k.id ORDER BY position)) AS tenant_ids
+         FROM api_keys k ORDER BY k.created_at`,
+      )
+      .all() as Array<Omit<KeyRow, 'scopes' | 'tenant_ids'> & { scopes: string; tenant_ids: string }>;
+    return rows.map((row) => ({ ...row, scopes: JSON.parse(row.scopes), tenant_ids: JSON.parse(row.tenant_ids) }));
+  }
+
+  /** Marks a key revoked. Returns false when there is no such key or it was already revoked. */
+  revoke(id: string): boolean {
+    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes === 1;
+  }
+
+  /** Revokes every key with this label (the sample app re-issues its demo keys on each start). */
+  revokeLabelled(label: string): number {
+    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE label = ? AND revoked_at IS NULL').run(new Date().toISOString(), label).changes;
+  }
+}
