@@ -15,10 +15,10 @@ const cases: [FailureReason, number, string, string, string | undefined][] = [
   ['webhook_secret_missing', 401, 'WEBHOOK_SECRET_REQUIRED', 'WEBHOOK_SECRET_REQUIRED', 'Bearer'],
   ['webhook_secret_malformed', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"'],
   ['webhook_secret_invalid', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"'],
-  // Standard Webhooks is no HTTP authentication scheme: no Bearer challenge.
-  ['webhook_signature_missing', 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'WEBHOOK_SIGNATURE_REQUIRED', undefined],
-  ['webhook_signature_invalid', 401, 'INVALID_WEBHOOK_SIGNATURE', 'INVALID_WEBHOOK_SIGNATURE', undefined],
-  ['webhook_timestamp_invalid', 401, 'INVALID_WEBHOOK_TIMESTAMP', 'INVALID_WEBHOOK_TIMESTAMP', undefined],
+  // Standard Webhooks is no HTTP authentication scheme: its 401s name it, as RFC 9110 asks of every 401.
+  ['webhook_signature_missing', 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature'],
+  ['webhook_signature_invalid', 401, 'INVALID_WEBHOOK_SIGNATURE', 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature'],
+  ['webhook_timestamp_invalid', 401, 'INVALID_WEBHOOK_TIMESTAMP', 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature'],
   ['webhook_raw_body_unavailable', 500, 'WEBHOOK_RAW_BODY_UNAVAILABLE', 'WEBHOOK_RAW_BODY_UNAVAILABLE', undefined],
 ];
 

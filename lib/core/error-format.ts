@@ -118,13 +118,14 @@ function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): 
 }
 
 /**
- * The `WWW-Authenticate` challenge for a refusal (RFC 6750 §3): every 401 carries one, with no
- * error code when no credential was sent; a 403 for a missing scope names the scopes. Webhook
- * signature refusals are the exception: Standard Webhooks is no HTTP authentication scheme.
+ * The `WWW-Authenticate` challenge for a refusal (RFC 6750 §3): every 401 carries one (RFC 9110
+ * §15.5.2 requires it), with no error code when no credential was sent; a 403 for a missing
+ * scope names the scopes. Standard Webhooks is no registered HTTP scheme, so its refusals name
+ * it as `Webhook-Signature`.
  */
 export function challengeFor(failure: KeyringFailure, status: number): string | undefined {
   if (status === 401) {
-    if (SIGNATURE_REASONS.has(failure.reason)) return undefined;
+    if (SIGNATURE_REASONS.has(failure.reason)) return 'Webhook-Signature';
     if (failure.reason === 'missing' || failure.reason === 'webhook_secret_missing') return 'Bearer';
     return failure.reason === 'malformed' || failure.reason === 'webhook_secret_malformed'
       ? 'Bearer error="invalid_request"'

@@ -56,11 +56,14 @@ export function fail(reason: FailureReason, extra?: Omit<KeyringFailure, 'reason
 }
 
 /**
- * The line to log for a refusal that hides a fault of ours (the key store failing), or
+ * The line to log for a refusal that hides a fault of ours (the key store failing, a signed
+ * webhook with no raw body kept), or
  * `undefined` for an ordinary refusal, which is not logged. Adapters log it with the failure's
  * `cause`, which never holds the key.
  */
 export function faultLogMessage(failure: KeyringFailure, status: number): string | undefined {
+  // A signed webhook with no raw body is a set-up error of ours: its cause says what to change.
+  if (failure.reason === 'webhook_raw_body_unavailable') return `Webhook signature could not be checked; answered ${status}`;
   return failure.reason === 'lookup_unavailable' ? `API key lookup failed; answered ${status}` : undefined;
 }
 

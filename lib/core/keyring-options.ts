@@ -1,7 +1,7 @@
 import type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { DEFAULT_KEY_HEADERS } from './credentials.js';
-import type { ErrorFormat } from './error-format.js';
+import { resolveErrorFormat, type ErrorFormat } from './error-format.js';
 import { KeyringConfigError } from './failure.js';
 import { normalizeHeaderName } from './headers.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
@@ -200,10 +200,7 @@ export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringO
   if (typeof lookup.findKey !== 'function') {
     throw new KeyringConfigError('`lookup` has no `findKey(key)` method. Give it `async findKey(key) { return record or null }`.');
   }
-  const errorFormat = options.errorFormat ?? 'cubeconnect';
-  if (typeof errorFormat !== 'function' && errorFormat !== 'cubeconnect' && errorFormat !== 'connexease') {
-    throw new KeyringConfigError(`\`errorFormat\` must be 'cubeconnect', 'connexease' or a function; got ${JSON.stringify(errorFormat)}.`);
-  }
+  const errorFormat = resolveErrorFormat(options.errorFormat);
   const lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
   if (typeof lookupTimeoutMs !== 'number' || !(lookupTimeoutMs > 0) || lookupTimeoutMs > MAX_TIMER_MS) {
     throw new KeyringConfigError(`\`lookupTimeoutMs\` must be a number of milliseconds above 0; got ${String(lookupTimeoutMs)}.`);

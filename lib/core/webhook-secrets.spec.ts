@@ -70,7 +70,7 @@ describe('resolveWebhookSecrets', () => {
     ['a secret with a non-ASCII letter', { default: `${SECRET}é` }, /contains a space, a control or a non-ASCII character/],
     ['a secret with a trailing newline', { default: `${SECRET}\n` }, /contains a space, a control or a non-ASCII character/],
     ['a secret of 1025 characters', { default: `${SECRET}${'k'.repeat(1025 - SECRET.length)}` }, /is 1025 characters long; the most accepted is 1024/],
-    ['a number', { default: 12345678901234567890123456789012345 }, /`webhookSecrets\.default` must be a string; got a number/],
+    ['a number', { default: 12345678901234567890123456789012345 }, /`webhookSecrets\.default` must be a string; got number/],
     ['an empty list', { billing: [] }, /`webhookSecrets\.billing` is an empty list: give at least one secret/],
     ['a short secret in a rotation list', { billing: [SECRET, short] }, /`webhookSecrets\.billing\[1\]` is 31 characters long/],
     ['an unknown scheme', { events: { scheme: 'hmac', secrets: SECRET } }, /`webhookSecrets\.events\.scheme` must be 'bearer' or 'standard-webhooks'; got "hmac"/],

@@ -75,6 +75,8 @@ export interface ResolvedWebhookSecret {
 export type ResolvedWebhookSecrets = ReadonlyMap<string, ResolvedWebhookSecret>;
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+// What to do about a secret that is not there; it usually comes from an unset variable.
+const SET_A_SECRET = `set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (is the environment variable that holds it set?).`;
 
 function isList(value: unknown): value is readonly unknown[] {
   return Array.isArray(value);
@@ -89,13 +91,13 @@ function secretList(value: unknown, path: string): string[] {
   return list.map((secret, index) => {
     const where = isList(value) ? `${path}[${index}]` : path;
     if (secret === undefined || secret === null) {
-      throw new KeyringConfigError(`\`${where}\` is ${String(secret)}: set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (is the environment variable that holds it set?).`);
+      throw new KeyringConfigError(`\`${where}\` is ${String(secret)}: ${SET_A_SECRET}`);
     }
     if (typeof secret !== 'string') {
-      throw new KeyringConfigError(`\`${where}\` must be a string; got a ${typeof secret}.`);
+      throw new KeyringConfigError(`\`${where}\` must be a string; got ${typeof secret}.`);
     }
     if (secret.length === 0) {
-      throw new KeyringConfigError(`\`${where}\` is empty: set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (is the environment variable that holds it set?).`);
+      throw new KeyringConfigError(`\`${where}\` is empty: ${SET_A_SECRET}`);
     }
     return secret;
   });

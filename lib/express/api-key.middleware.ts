@@ -1,4 +1,4 @@
-import type { KeyringMiddleware } from './http-types.js';
+import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { sendRefusal } from './send-refusal.js';
 
@@ -6,6 +6,8 @@ import { sendRefusal } from './send-refusal.js';
 export interface ApiKeyMiddlewareOptions {
   /** Scopes the key must hold on the routes behind this middleware (403 `INSUFFICIENT_SCOPE`). */
   scopes?: readonly string[];
+  /** Where a failing key store is reported (never with the key). @default console */
+  logger?: KeyringLogger;
 }
 
 /**
@@ -23,6 +25,8 @@ export interface ApiKeyMiddlewareOptions {
 export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareOptions = {}): KeyringMiddleware {
   const keyring = toKeyring(source);
   const scopes = [...(mount.scopes ?? [])];
+  const logger = mount.logger ?? console;
+  const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
     const admitted =
       request.apiKey !== undefined
@@ -31,7 +35,7 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
     admitted.then((admission) => {
       const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
       if (failure) {
-        sendRefusal(keyring, response, failure);
+        sendRefusal(response, failure, respond, logger);
         return;
       }
       if (admission.ok) {

@@ -10,5 +10,10 @@ export type KeyringIncomingMessage = IncomingMessage & { apiKey?: ApiKeyRecord; 
 /** Connect-style `next`. */
 export type NextFunction = (error?: unknown) => void;
 
+/** Where middleware report faults (a failing key store). Keys and secrets are never logged. */
+export interface KeyringLogger {
+  error(message: string): void;
+}
+
 /** A Connect/Express middleware. */
 export type KeyringMiddleware = (request: KeyringIncomingMessage, response: ServerResponse, next: NextFunction) => void;

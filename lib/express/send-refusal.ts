@@ -1,15 +1,25 @@
 import type { ServerResponse } from 'node:http';
+import type { ErrorResponse } from '../core/error-format.js';
 import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
-import type { Keyring } from '../core/keyring.js';
+import type { KeyringLogger } from './http-types.js';
 
 /**
- * Writes a refusal with Node's own response API, so it works the same on Express 4, Express 5
- * and Nest's middleware layer, and matches what Nest's exception filter sends.
+ * Answers a refusal with Node's own response API, so it works the same on Express 4, Express 5
+ * and Nest's middleware layer, and matches what Nest's exception filter sends. A refusal that
+ * hides a fault of ours is logged first (its cause never holds a key or a secret).
  */
-export function sendRefusal(keyring: Keyring, response: ServerResponse, failure: KeyringFailure): void {
-  const refusal = keyring.errorResponse(failure);
+export function sendRefusal(
+  response: ServerResponse,
+  failure: KeyringFailure,
+  respond: (failure: KeyringFailure) => ErrorResponse,
+  logger: KeyringLogger,
+): void {
+  const refusal = respond(failure);
   const fault = faultLogMessage(failure, refusal.status);
-  if (fault !== undefined) console.error(`[nest-keyring] ${fault}:`, failure.cause);
+  if (fault !== undefined) {
+    const cause = failure.cause instanceof Error ? failure.cause.message : String(failure.cause);
+    logger.error(`[nest-keyring] ${fault}: ${cause}`);
+  }
   const body = JSON.stringify(refusal.body);
   response.statusCode = refusal.status;
   for (const [name, value] of Object.entries(refusal.headers)) response.setHeader(name, value);

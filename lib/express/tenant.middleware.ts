@@ -1,5 +1,5 @@
 import { TenantContext } from '../core/tenant-context.js';
-import type { KeyringMiddleware } from './http-types.js';
+import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { sendRefusal } from './send-refusal.js';
 
@@ -15,12 +15,14 @@ const tenantContext = new TenantContext();
  * app.use('/api', apiKeyMiddleware(keyring), tenantMiddleware(keyring));
  * app.get('/api/messages', (req, res) => res.json(messages.forTenant(new TenantContext().tenantId)));
  */
-export function tenantMiddleware(source: KeyringSource): KeyringMiddleware {
+export function tenantMiddleware(source: KeyringSource, mount: { logger?: KeyringLogger } = {}): KeyringMiddleware {
   const keyring = toKeyring(source);
+  const logger = mount.logger ?? console;
+  const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
     keyring.tenantFor(request, request.headers).then((choice) => {
       if (!choice.ok) {
-        sendRefusal(keyring, response, choice.failure);
+        sendRefusal(response, choice.failure, respond, logger);
         return;
       }
       const { tenant } = choice;

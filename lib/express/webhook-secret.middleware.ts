@@ -3,6 +3,8 @@ import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../c
 import { KeyringConfigError } from '../core/failure.js';
 import { asRawBody } from '../core/webhook-request.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from '../core/webhook-secrets.js';
+import type { KeyringLogger, NextFunction } from './http-types.js';
+import { sendRefusal } from './send-refusal.js';
 
 /**
  * The request as the middleware reads it: Node's, as Express (4 or 5) and Connect pass it.
@@ -30,7 +32,7 @@ export interface WebhookSecretMiddlewareOptions {
    * Secrets are never logged.
    * @default console
    */
-  logger?: { error(message: string): void };
+  logger?: KeyringLogger;
 }
 
 /**
@@ -58,7 +60,7 @@ export interface WebhookSecretMiddlewareOptions {
  */
 export function webhookSecretMiddleware(
   options: WebhookSecretMiddlewareOptions,
-): (req: WebhookMiddlewareRequest, res: ServerResponse, next: (error?: unknown) => void) => void {
+): (request: WebhookMiddlewareRequest, response: ServerResponse, next: NextFunction) => void {
   if (typeof options !== 'object' || options === null) {
     throw new KeyringConfigError('webhookSecretMiddleware(options) needs `{ webhookSecrets }`, e.g. { webhookSecrets: { default: process.env.WEBHOOK_SECRET } }.');
   }
@@ -66,20 +68,13 @@ export function webhookSecretMiddleware(
   const secret = requireWebhookSecret(resolveWebhookSecrets(options.webhookSecrets), name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
   const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
   const logger = options.logger ?? console;
-  return (req, res, next) => {
-    const result = secret.verify({ headers: req.headers, rawBody: asRawBody(req.rawBody) ?? asRawBody(req.body) }, Date.now());
+  return (request, response, next) => {
+    const rawBody = asRawBody(request.rawBody) ?? asRawBody(request.body);
+    const result = secret.verify({ headers: request.headers, rawBody }, Date.now());
     if (result.ok) {
       next();
       return;
     }
-    const { failure } = result;
-    if (failure.reason === 'webhook_raw_body_unavailable') {
-      logger.error(`nest-keyring: webhook refused with 500 on ${req.method ?? ''} ${(req.url ?? '').split('?')[0]}: ${(failure.cause as Error).message}`);
-    }
-    const { status, body, headers } = respond(failure);
-    res.statusCode = status;
-    for (const [header, value] of Object.entries(headers)) res.setHeader(header, value);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(JSON.stringify(body));
+    sendRefusal(response, result.failure, respond, logger);
   };
 }

@@ -63,11 +63,11 @@ export class WebhookSecretGuard implements CanActivate {
     return Date.now();
   }
 
-  /** Sends the refusal: logs a set-up error, sets the headers on the response and throws it. */
+  /**
+   * Sends the refusal: sets its headers on the response and throws it. A set-up error (no raw
+   * body) is logged with what to change.
+   */
   protected reject(context: ExecutionContext, failure: KeyringFailure): never {
-    if (failure.reason === 'webhook_raw_body_unavailable') {
-      this.logger.error(`Webhook refused with 500 on ${routeName(context)}: ${(failure.cause as Error).message}`);
-    }
     refuse(this.keyring, this.adapterHost, this.logger, context, failure);
   }
 
