@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { CONFORMANCE_CASES, type Preset } from './conformance/conformance-cases.js';
+import { CONFORMANCE_CASES, CONFORMANCE_KEYS, type Preset } from './conformance/conformance-cases.js';
+import { ALL_WEBHOOK_SECRETS } from './fixtures/webhook-secrets.js';
 import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
 
 const PRESETS: Preset[] = ['cubeconnect', 'connexease'];
@@ -16,10 +17,15 @@ describe.each(HOSTS)('conformance: %s', (hostName) => {
     afterAll(() => host.close());
     beforeEach(() => {
       host.handlers.length = 0;
+      host.logs.length = 0;
     });
 
     it.each(CONFORMANCE_CASES.map((testCase) => [testCase.name, testCase] as const))('%s', async (_, testCase) => {
-      const response = await request(host.server).get(testCase.path).set(testCase.headers);
+      const headers = typeof testCase.headers === 'function' ? testCase.headers() : testCase.headers;
+      const response =
+        testCase.body === undefined
+          ? await request(host.server).get(testCase.path).set(headers)
+          : await request(host.server).post(testCase.path).set(headers).send(testCase.body);
       const { expected } = testCase;
       const seen = {
         status: response.status,
@@ -37,6 +43,12 @@ describe.each(HOSTS)('conformance: %s', (hostName) => {
         keyId: expected.keyId,
         tenantId: expected.tenantId,
       });
+      // Nothing a client sent as a key or a secret is ever echoed in an answer or a log line.
+      const echoed = `${response.text} ${JSON.stringify(response.headers)} ${host.logs.join('\n')}`;
+      for (const secret of [...Object.values(CONFORMANCE_KEYS), ...ALL_WEBHOOK_SECRETS]) expect(echoed).not.toContain(secret);
+      // A store fault is logged (without the key); an ordinary refusal is not.
+      if (expected.status === 503) expect(host.logs.join('\n')).toMatch(/API key lookup failed; answered 503/);
+      else expect(host.logs).toEqual([]);
       if (expected.status === 200) {
         // The handler ran inside the same tenant's context.
         expect(response.body.tenantFromContext).toBe(expected.tenantId);

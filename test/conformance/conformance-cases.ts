@@ -1,4 +1,5 @@
 import { withChecksum, KEYS } from '../fixtures/in-memory-lookup.js';
+import { oneCharacterOff, signedHeaders, SIGNING_SECRETS, WEBHOOK_SECRETS } from '../fixtures/webhook-secrets.js';
 
 export type Preset = 'cubeconnect' | 'connexease';
 
@@ -15,10 +16,15 @@ export interface Outcome {
   tenantId?: string | number;
 }
 
+type Headers = Record<string, string | string[]>;
+
 export interface ConformanceCase {
   name: string;
-  path: '/protected' | '/scoped';
-  headers: Record<string, string | string[]>;
+  /** GET for the API routes; POST with `body` for the webhook routes. */
+  path: '/protected' | '/scoped' | '/webhook' | '/webhook/signed';
+  /** A function where the headers depend on the time of the request (signatures). */
+  headers: Headers | (() => Headers);
+  body?: string;
   expected: Outcome;
 }
 
@@ -62,6 +68,26 @@ const row = (name: string, headers: ConformanceCase['headers'], expected: Outcom
   headers,
   expected,
 });
+
+// Webhooks: `default` is a Bearer secret, `events` a Standard Webhooks signing secret.
+const RECEIVED: Outcome = { status: 200, ran: true };
+const webhookRefusal = (status: number, code: string, challenge?: string): Outcome => ({ status, code: { cubeconnect: code, connexease: code }, challenge, ran: false });
+const SECRET_MISSING = webhookRefusal(401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
+const SECRET_MALFORMED = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"');
+const SECRET_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+const SIGNATURE_MISSING = webhookRefusal(401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature');
+const SIGNATURE_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+const TIMESTAMP_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature');
+export const WEBHOOK_BODY = JSON.stringify({ event: 'message.received', data: { from: '905321234567', text: 'Merhaba' } });
+const webhook = (name: string, headers: ConformanceCase['headers'], expected: Outcome): ConformanceCase => ({ name, path: '/webhook', headers, body: WEBHOOK_BODY, expected });
+const signed = (name: string, headers: () => Headers, expected: Outcome, body = WEBHOOK_BODY): ConformanceCase => ({
+  name,
+  path: '/webhook/signed',
+  headers: () => ({ 'Content-Type': 'application/json', ...headers() }),
+  body,
+  expected,
+});
+const secret = WEBHOOK_SECRETS.connexease;
 
 /** One row per rule; every host must give every row's answer, in both presets. */
 export const CONFORMANCE_CASES: ConformanceCase[] = [
@@ -151,4 +177,27 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   // Key store faults.
   row('a key store that throws', bearer(K.storeThrows), UNAVAILABLE),
   row('a key store that hangs past the timeout', apiKey(K.storeHangs), UNAVAILABLE),
+
+  // Webhook secrets (Bearer), as the Connexease Gateway sends them.
+  webhook('webhook: the right secret', { Authorization: `Bearer ${secret}` }, RECEIVED),
+  webhook('webhook: the right secret, scheme in lower case', { Authorization: `bearer ${secret}` }, RECEIVED),
+  webhook('webhook: no Authorization', {}, SECRET_MISSING),
+  webhook('webhook: the secret in X-API-KEY instead', { 'X-API-KEY': secret }, SECRET_MISSING),
+  webhook('webhook: a wrong secret', { Authorization: `Bearer ${WEBHOOK_SECRETS.stranger}` }, SECRET_INVALID),
+  webhook("webhook: another sender's secret", { Authorization: `Bearer ${WEBHOOK_SECRETS.billingNew}` }, SECRET_INVALID),
+  webhook('webhook: the secret one character off at the start', { Authorization: `Bearer ${oneCharacterOff(secret, 'start')}` }, SECRET_INVALID),
+  webhook('webhook: the secret one character off at the end', { Authorization: `Bearer ${oneCharacterOff(secret, 'end')}` }, SECRET_INVALID),
+  webhook('webhook: the secret plus one character', { Authorization: `Bearer ${secret}x` }, SECRET_INVALID),
+  webhook('webhook: the secret cut short', { Authorization: `Bearer ${secret.slice(0, -1)}` }, SECRET_INVALID),
+  webhook('webhook: Basic credentials', { Authorization: 'Basic dXNlcjpwYXNz' }, SECRET_MALFORMED),
+  webhook('webhook: two spaces after Bearer', { Authorization: `Bearer  ${secret}` }, SECRET_MALFORMED),
+
+  // Signed webhooks (Standard Webhooks), signed by the reference implementation.
+  signed('signed webhook: signed with the current secret', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY), RECEIVED),
+  signed('signed webhook: signed with the previous secret (rotation)', () => signedHeaders(SIGNING_SECRETS.previous, WEBHOOK_BODY), RECEIVED),
+  signed('signed webhook: a tampered body', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY), SIGNATURE_INVALID, WEBHOOK_BODY.replace('Merhaba', 'Merhabe')),
+  signed('signed webhook: another secret', () => signedHeaders(SIGNING_SECRETS.stranger, WEBHOOK_BODY), SIGNATURE_INVALID),
+  signed('signed webhook: a stale timestamp', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY, { at: new Date(Date.now() - 600_000) }), TIMESTAMP_INVALID),
+  signed('signed webhook: a future timestamp', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY, { at: new Date(Date.now() + 600_000) }), TIMESTAMP_INVALID),
+  signed('signed webhook: no signature headers', () => ({}), SIGNATURE_MISSING),
 ];

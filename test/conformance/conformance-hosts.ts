@@ -1,4 +1,4 @@
-import { Controller, Get, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Controller, Get, HttpCode, Module, Post, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
 import {
@@ -17,7 +17,10 @@ import {
   type KeyringIncomingMessage,
   type KeyringOptions,
   type Tenant,
+  WebhookSecret,
+  webhookSecretMiddleware,
 } from '../../lib/index.js';
+import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { demoRecords, InMemoryLookup } from '../fixtures/in-memory-lookup.js';
 import { createTestApp, HandlerLog } from '../fixtures/test-app.js';
 import { CONFORMANCE_KEYS, type Preset } from './conformance-cases.js';
@@ -26,6 +29,8 @@ import { CONFORMANCE_KEYS, type Preset } from './conformance-cases.js';
 export interface Host {
   server: Server;
   handlers: string[];
+  /** Every line the host logged. */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -38,7 +43,7 @@ function keyringOptions(preset: Preset): KeyringOptions {
   const records = demoRecords();
   records[CONFORMANCE_KEYS.multiTenant] = { id: 'key-multi', tenants: [{ id: 1 }, { id: 'org-b' }] };
   records[CONFORMANCE_KEYS.noTenant] = { id: 'key-none', tenants: [] };
-  return { lookup: new InMemoryLookup(records), errorFormat: preset, lookupTimeoutMs: 150 };
+  return { lookup: new InMemoryLookup(records), errorFormat: preset, lookupTimeoutMs: 150, webhookSecrets: webhookSecretsOption() };
 }
 
 /** What every host's handler answers: what it saw on the request and in the tenant context. */
@@ -66,6 +71,47 @@ class GuardedController {
   }
 }
 
+@Controller('webhook')
+class WebhookController {
+  constructor(private readonly handlers: HandlerLog) {}
+
+  @WebhookSecret()
+  @Post()
+  @HttpCode(200)
+  receive() {
+    this.handlers.ran('webhook');
+    return { received: true };
+  }
+
+  @WebhookSecret('events')
+  @Post('signed')
+  @HttpCode(200)
+  receiveSigned() {
+    this.handlers.ran('webhook/signed');
+    return { received: true };
+  }
+}
+
+/** The same webhook routes with no guard: MiddlewareConsumer applies webhookSecretMiddleware. */
+@Controller('webhook')
+class UnguardedWebhookController {
+  constructor(private readonly handlers: HandlerLog) {}
+
+  @Post()
+  @HttpCode(200)
+  receive() {
+    this.handlers.ran('webhook');
+    return { received: true };
+  }
+
+  @Post('signed')
+  @HttpCode(200)
+  receiveSigned() {
+    this.handlers.ran('webhook/signed');
+    return { received: true };
+  }
+}
+
 /** Routes behind middleware applied with MiddlewareConsumer; scopes still come from the guard. */
 @Controller()
 class MiddlewareController {
@@ -85,38 +131,74 @@ class MiddlewareController {
   }
 }
 
-@Module({ controllers: [MiddlewareController] })
+@Module({})
 class MiddlewareRoutesModule implements NestModule {
+  private static preset: Preset = 'cubeconnect';
+
+  static forPreset(preset: Preset): DynamicModule {
+    MiddlewareRoutesModule.preset = preset;
+    return { module: MiddlewareRoutesModule, controllers: [MiddlewareController, UnguardedWebhookController] };
+  }
+
   configure(consumer: MiddlewareConsumer) {
+    const webhookSecrets = webhookSecretsOption();
+    const errorFormat = MiddlewareRoutesModule.preset;
     consumer.apply(ApiKeyMiddleware, TenantMiddleware).forRoutes(MiddlewareController);
+    consumer.apply(webhookSecretMiddleware({ webhookSecrets, errorFormat })).forRoutes({ path: 'webhook', method: RequestMethod.POST });
+    consumer
+      .apply(webhookSecretMiddleware({ webhookSecrets, errorFormat, name: 'events' }))
+      .forRoutes({ path: 'webhook/signed', method: RequestMethod.POST });
   }
 }
 
 async function nestHost(adapter: 'express' | 'fastify', preset: Preset): Promise<Host> {
-  const test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot(keyringOptions(preset))], controllers: [GuardedController] });
-  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, close: () => test.close() };
+  const test = await createTestApp(
+    adapter,
+    { imports: [ApiKeyModule.forRoot(keyringOptions(preset))], controllers: [GuardedController, WebhookController] },
+    { rawBody: true },
+  );
+  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, logs: test.logger.lines, close: () => test.close() };
 }
 
 async function nestMiddlewareHost(preset: Preset): Promise<Host> {
-  const test = await createTestApp('express', { imports: [ApiKeyModule.forRoot(keyringOptions(preset)), MiddlewareRoutesModule] });
-  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, close: () => test.close() };
+  const test = await createTestApp(
+    'express',
+    { imports: [ApiKeyModule.forRoot(keyringOptions(preset)), MiddlewareRoutesModule.forPreset(preset)] },
+    { rawBody: true },
+  );
+  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, logs: test.logger.lines, close: () => test.close() };
 }
 
 async function expressHost(preset: Preset): Promise<Host> {
   const keyring = new Keyring(keyringOptions(preset));
   const handlers: string[] = [];
+  const logs: string[] = [];
+  const logger = { error: (message: string) => logs.push(message) };
   const app = express();
   const answer = (name: string) => (request: express.Request, response: express.Response) => {
     handlers.push(name);
     const { apiKey, tenant } = request as KeyringIncomingMessage;
     response.json(describeRequest(apiKey, tenant));
   };
-  app.get('/protected', apiKeyMiddleware(keyring), tenantMiddleware(keyring), answer('protected'));
-  app.get('/scoped', apiKeyMiddleware(keyring, { scopes: ['messages:send'] }), tenantMiddleware(keyring), answer('scoped'));
+  app.get('/protected', apiKeyMiddleware(keyring, { logger }), tenantMiddleware(keyring, { logger }), answer('protected'));
+  app.get('/scoped', apiKeyMiddleware(keyring, { scopes: ['messages:send'], logger }), tenantMiddleware(keyring, { logger }), answer('scoped'));
+  const webhookSecrets = webhookSecretsOption();
+  const received = (name: string) => (_: express.Request, response: express.Response) => {
+    handlers.push(name);
+    response.json({ received: true });
+  };
+  // Before any body parser: a wrong secret is refused before the body is read.
+  app.post('/webhook', webhookSecretMiddleware({ webhookSecrets, errorFormat: preset, logger }), received('webhook'));
+  app.post(
+    '/webhook/signed',
+    express.raw({ type: 'application/json' }),
+    webhookSecretMiddleware({ webhookSecrets, errorFormat: preset, name: 'events', logger }),
+    received('webhook/signed'),
+  );
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
-  return { server, handlers, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { server, handlers, logs, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 export function startHost(name: HostName, preset: Preset): Promise<Host> {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { Keyring } from '../../core/keyring.js';
 import { apiKeyMiddleware } from '../../express/api-key.middleware.js';
 import type { KeyringMiddleware } from '../../express/http-types.js';
@@ -19,6 +19,6 @@ export class ApiKeyMiddleware implements NestMiddleware {
   readonly use: KeyringMiddleware;
 
   constructor(@Inject(KEYRING) keyring: Keyring) {
-    this.use = apiKeyMiddleware(keyring);
+    this.use = apiKeyMiddleware(keyring, { logger: new Logger('ApiKeyMiddleware') });
   }
 }

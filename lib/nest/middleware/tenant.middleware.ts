@@ -1,4 +1,4 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { Keyring } from '../../core/keyring.js';
 import type { KeyringMiddleware } from '../../express/http-types.js';
 import { tenantMiddleware } from '../../express/tenant.middleware.js';
@@ -10,6 +10,6 @@ export class TenantMiddleware implements NestMiddleware {
   readonly use: KeyringMiddleware;
 
   constructor(@Inject(KEYRING) keyring: Keyring) {
-    this.use = tenantMiddleware(keyring);
+    this.use = tenantMiddleware(keyring, { logger: new Logger('TenantMiddleware') });
   }
 }
