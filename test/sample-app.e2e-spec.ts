@@ -9,6 +9,7 @@ import { KeyAdmin } from '../sample-app/src/store/key-admin.js';
 import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
 
 const SEND = { phone: '+966501234567', message_type: 'text', data: { body: 'Hello' } };
+const WEBHOOK_SECRET = 'Vq3xYh7Lk2Pz9Rt6Wm4Nb8Cd1Fg5Js0Ae';
 
 // The sample app as users run it: SQLite file, keys issued by the admin, only hashes stored.
 describe.each(ADAPTERS)('sample app on %s', (adapter) => {
@@ -20,7 +21,7 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'keyring-sample-'));
     const database = join(directory, 'keys.sqlite');
-    test = await createTestApp(adapter, { imports: [AppModule.forDatabase(database)] });
+    test = await createTestApp(adapter, { imports: [AppModule.forDatabase(database, WEBHOOK_SECRET)] }, { rawBody: true });
     server = test.app.getHttpServer();
     // The admin command is another process with its own connection to the same file.
     admin = new KeyAdmin(openDatabase(database));
@@ -82,6 +83,16 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     const response = await request(server).get('/api/v1/me').set('X-API-KEY', expired.key);
     expect({ status: response.status, code: response.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
     expect(() => admin.create({ environment: 'production', tenantIds: [999], scopes: [] })).toThrow(/unknown tenant\(s\): 999/);
+  });
+
+  it('receives a gateway webhook: 401 for a wrong secret, else 200 at once and the event stored', async () => {
+    const wrong = await request(server).post('/webhooks/gateway').set('Authorization', `Bearer ${WEBHOOK_SECRET.slice(0, -1)}x`).send({ event: 'a' });
+    expect({ status: wrong.status, code: wrong.body.error.code }).toEqual({ status: 401, code: 'INVALID_WEBHOOK_SECRET' });
+    const accepted = await request(server).post('/webhooks/gateway').set('Authorization', `Bearer ${WEBHOOK_SECRET}`).send({ event: 'message.delivered' });
+    expect(accepted.status).toBe(200);
+    const events = () => openDatabase(join(directory, 'keys.sqlite')).prepare('SELECT payload FROM webhook_events').all();
+    for (let attempt = 0; attempt < 50 && events().length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events()).toEqual([{ payload: JSON.stringify({ event: 'message.delivered' }) }]);
   });
 
   it('answers the health check without a key', async () => {

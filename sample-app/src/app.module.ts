@@ -6,26 +6,34 @@ import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
 import { SqliteKeyStore } from './store/sqlite-key-store.js';
 import { StoreModule } from './store/store.module.js';
+import { WebhooksController } from './webhooks.controller.js';
 
 /** How long another process may still accept a key revoked elsewhere (see README). */
 export const KEY_CACHE_TTL_MS = 5_000;
 
 @Module({})
 export class AppModule {
-  /** The app on the SQLite file at `path` (created and seeded on first use). */
-  static forDatabase(path: string): DynamicModule {
+  /**
+   * The app on the SQLite file at `path` (created and seeded on first use), accepting gateway
+   * webhooks signed with `webhookSecret` (at least 32 random characters).
+   */
+  static forDatabase(path: string, webhookSecret: string): DynamicModule {
     return {
       module: AppModule,
       imports: [
         StoreModule.forDatabase(path),
         ApiKeyModule.forRootAsync({
           inject: [SqliteKeyStore],
-          useFactory: (store: SqliteKeyStore) => ({ lookup: store, cache: { ttlMs: KEY_CACHE_TTL_MS } }),
+          useFactory: (store: SqliteKeyStore) => ({
+            lookup: store,
+            cache: { ttlMs: KEY_CACHE_TTL_MS },
+            webhookSecrets: { default: webhookSecret },
+          }),
           // Key and tenant on every route (guard + tenant interceptor); @Public() opts out.
           global: true,
         }),
       ],
-      controllers: [HealthController, MessagesController, KeysController],
+      controllers: [HealthController, MessagesController, KeysController, WebhooksController],
       providers: [MessagesService],
     };
   }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
 import { DATABASE_PATH } from './database-path.js';
@@ -7,7 +8,9 @@ import { KeyAdmin } from './store/key-admin.js';
 
 const port = process.env.PORT ?? 3000;
 const database = DATABASE_PATH;
-const app = await NestFactory.create(AppModule.forDatabase(database), { rawBody: true });
+// The secret the gateway sends back to us; a random one per run unless WEBHOOK_SECRET is set.
+const webhookSecret = process.env.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url');
+const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret), { rawBody: true });
 app.enableShutdownHooks();
 await app.listen(port);
 
@@ -40,6 +43,10 @@ curl -i -X POST ${base}/api/v1/messages/send -H "Content-Type: application/json"
 curl -i -X POST ${base}/api/v1/messages/send -H "X-API-KEY: ${staging.key}" -H "Content-Type: application/json" -d ${sendBody}
 # 200 without a key: a @Public() route
 curl -i ${base}/health
+# 200 at once, event stored after the answer: a gateway webhook with this run's secret${process.env.WEBHOOK_SECRET ? ' (WEBHOOK_SECRET)' : ''}
+curl -i -X POST ${base}/webhooks/gateway -H "Authorization: Bearer ${webhookSecret}" -H "Content-Type: application/json" -d '{"event":"message.delivered","id":"wamid.1"}'
+# 401 INVALID_WEBHOOK_SECRET: a wrong secret
+curl -i -X POST ${base}/webhooks/gateway -H "Authorization: Bearer ${'x'.repeat(32)}" -H "Content-Type: application/json" -d '{}'
 
 Keys: npm run keys -- list | create --env staging --tenants 789 --scopes messages:read | revoke <id>
 (revoked there: this app refuses the key within ${KEY_CACHE_TTL_MS / 1000} s, its cache TTL;
