@@ -1,11 +1,29 @@
 // Every spec runs on Nest 12 (ES modules, the root install) and every e2e spec again on
-// Nest 11 (CommonJS, installed by the test/nest11 workspace). `npm test` sets
+// Nest 11 and Nest 10 (CommonJS, installed by the test/nest11 and test/nest10 workspaces). `npm test` sets
 // NODE_OPTIONS=--experimental-vm-modules, which Jest needs to run ES modules.
 // Types are checked once by `npm run typecheck`; here ts-jest only transpiles.
 const tsJest = (useESM, tsconfig) => ['ts-jest', { useESM, tsconfig, diagnostics: false }];
 
 const stripJsExtension = { '^(\\.{1,2}/.*)\\.js$': '$1' };
-const nest11Packages = '^@nestjs/(common|core|testing|platform-express|platform-fastify)(/.*)?$';
+const nestPackages = '^@nestjs/(common|core|testing|platform-express|platform-fastify)(/.*)?$';
+
+/**
+ * The e2e specs, as CommonJS, against an older Nest installed by a workspace under test/.
+ * `mappers` swaps further packages, e.g. Express 4 for the plain-Express host.
+ */
+const commonJsProject = (major, mappers = {}) => ({
+  displayName: `nest${major}-cjs`,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest(false, '<rootDir>/test/tsconfig.cjs.json') },
+  moduleNameMapper: {
+    ...stripJsExtension,
+    [nestPackages]: `<rootDir>/test/nest${major}/node_modules/@nestjs/$1$2`,
+    '^nest-keyring$': '<rootDir>/dist/cjs/index.js',
+    ...mappers,
+  },
+  testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+  modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-app/dist/'],
+});
 
 /** @type {import('jest').Config} */
 export default {
@@ -19,17 +37,8 @@ export default {
       testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
       modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-app/dist/'],
     },
-    {
-      displayName: 'nest11-cjs',
-      testEnvironment: 'node',
-      transform: { '^.+\\.ts$': tsJest(false, '<rootDir>/test/tsconfig.cjs.json') },
-      moduleNameMapper: {
-        ...stripJsExtension,
-        [nest11Packages]: '<rootDir>/test/nest11/node_modules/@nestjs/$1$2',
-        '^nest-keyring$': '<rootDir>/dist/cjs/index.js',
-      },
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-app/dist/'],
-    },
+    commonJsProject(11),
+    // Nest 10 brings Express 4: the plain-Express hosts run on it there, on Express 5 elsewhere.
+    commonJsProject(10, { '^express(/.*)?$': '<rootDir>/test/nest10/node_modules/express$1' }),
   ],
 };
