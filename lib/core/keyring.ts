@@ -4,8 +4,8 @@ import { extractApiKey } from './credentials.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import { fail, type KeyringFailure } from './failure.js';
 import { readHeader, type RequestHeaders } from './headers.js';
-import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
 import { hasValidChecksum } from './api-key-checksum.js';
+import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
 import { callStore, findRecord } from './lookup.js';
 import { LookupCache } from './lookup-cache.js';
 import { checkRecord } from './record-check.js';
@@ -28,7 +28,14 @@ export interface AdmittedFields {
 
 /**
  * Every decision nest-keyring makes, behind one object that adapters (the Nest guard, the
- * Express middleware) call with what they read off a request.
+ * Express middleware) call with what they read off a request. Build one per app and share it:
+ * it holds the configuration and the lookup cache. In Nest, `ApiKeyModule` builds it.
+ *
+ * @example
+ * const keyring = new Keyring({ lookup: lookupByHash(findByHash) });
+ * app.use('/api', apiKeyMiddleware(keyring), tenantMiddleware(keyring));
+ * // after revoking a key in the store:
+ * keyring.invalidateRecord(keyId);
  */
 export class Keyring {
   readonly options: ResolvedKeyringOptions;
