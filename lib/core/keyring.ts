@@ -6,7 +6,7 @@ import { fail, type KeyringFailure } from './failure.js';
 import { readHeader, type RequestHeaders } from './headers.js';
 import { hasValidChecksum } from './api-key-checksum.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
-import { callStore, findRecord } from './lookup.js';
+import { callStore, findRecord, type StoreResult } from './lookup.js';
 import { LookupCache } from './lookup-cache.js';
 import { checkRecord } from './record-check.js';
 import { checkScopes } from './scopes.js';
@@ -19,6 +19,17 @@ export type AuthenticationResult =
 
 /** A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant. */
 export type AdmissionResult = { ok: true; record: ApiKeyRecord; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure };
+
+/** What `tenantFor` answers: the tenant to run as (`undefined` with `tenancy` off), or a refusal. */
+export type TenantForResult = { ok: true; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure };
+
+/** A lookup answer checked against the key's environment, expiry and revocation. */
+function checkFound(found: StoreResult<unknown>, environment: string | undefined): AuthenticationResult {
+  if (!found.ok) return found;
+  const checked = checkRecord(found.value, environment, Date.now());
+  if (!checked.ok) return checked;
+  return { ok: true, record: checked.record, environment };
+}
 
 /** What adapters have put on a request so far. */
 export interface AdmittedFields {
@@ -60,6 +71,14 @@ export class Keyring {
    * and keys of an unaccepted environment never reach the lookup.
    */
   async authenticate(headers: RequestHeaders): Promise<AuthenticationResult> {
+    return this.authenticateNow(headers);
+  }
+
+  /**
+   * `authenticate`, answering synchronously when nothing has to be awaited (a refused header,
+   * or a key the cache holds); a `Promise` only when the store is asked. For adapters' hot paths.
+   */
+  authenticateNow(headers: RequestHeaders): AuthenticationResult | Promise<AuthenticationResult> {
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
     if (this.options.requireChecksum && !hasValidChecksum(credential.key)) return fail('invalid');
@@ -72,11 +91,8 @@ export class Keyring {
     }
     const { lookup, lookupTimeoutMs } = this.options;
     const load = () => findRecord(lookup, credential.key, lookupTimeoutMs);
-    const found = await (this.cache ? this.cache.find(credential.key, load) : load());
-    if (!found.ok) return found;
-    const checked = checkRecord(found.value, environment, Date.now());
-    if (!checked.ok) return checked;
-    return { ok: true, record: checked.record, environment };
+    const found = this.cache ? this.cache.findNow(credential.key, load) : load();
+    return found instanceof Promise ? found.then((answer) => checkFound(answer, environment)) : checkFound(found, environment);
   }
 
   /**
@@ -85,14 +101,26 @@ export class Keyring {
    * tenant (`selectTenant`). The Nest guard and the Express middleware both call this.
    */
   async admit(headers: RequestHeaders): Promise<AdmissionResult> {
-    const authenticated = await this.authenticate(headers);
+    return this.admitNow(headers);
+  }
+
+  /** `admit`, answering synchronously when nothing has to be awaited (see `authenticateNow`). */
+  admitNow(headers: RequestHeaders): AdmissionResult | Promise<AdmissionResult> {
+    const authenticated = this.authenticateNow(headers);
+    return authenticated instanceof Promise
+      ? authenticated.then((result) => this.admitAuthenticated(result, headers))
+      : this.admitAuthenticated(authenticated, headers);
+  }
+
+  private admitAuthenticated(authenticated: AuthenticationResult, headers: RequestHeaders): AdmissionResult | Promise<AdmissionResult> {
     if (!authenticated.ok) return authenticated;
     const { environment } = authenticated;
     const record =
       environment !== undefined && authenticated.record.environment === undefined ? { ...authenticated.record, environment } : authenticated.record;
     if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
-    const choice = await this.selectTenant(record, headers);
-    return choice.ok ? { ok: true, record, tenant: choice.tenant } : choice;
+    const admitted = (choice: TenantChoice): AdmissionResult => (choice.ok ? { ok: true, record, tenant: choice.tenant } : choice);
+    const choice = this.selectTenantNow(record, headers);
+    return choice instanceof Promise ? choice.then(admitted) : admitted(choice);
   }
 
   /**
@@ -100,11 +128,16 @@ export class Keyring {
    * already chosen, else one chosen now from the authenticated record. No record: `missing`.
    * `undefined` with `tenancy` off.
    */
-  async tenantFor(request: AdmittedFields, headers: RequestHeaders): Promise<{ ok: true; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure }> {
+  async tenantFor(request: AdmittedFields, headers: RequestHeaders): Promise<TenantForResult> {
+    return this.tenantForNow(request, headers);
+  }
+
+  /** `tenantFor`, answering synchronously unless `resolveTenants` has to be awaited. */
+  tenantForNow(request: AdmittedFields, headers: RequestHeaders): TenantForResult | Promise<TenantForResult> {
     if (request.tenant !== undefined) return { ok: true, tenant: request.tenant };
     if (request.apiKey === undefined) return fail('missing');
     if (!this.options.tenancy) return { ok: true, tenant: undefined };
-    return this.selectTenant(request.apiKey, headers);
+    return this.selectTenantNow(request.apiKey, headers);
   }
 
   /**
@@ -112,6 +145,16 @@ export class Keyring {
    * Tenants come from the record, or from `resolveTenants` when the record has no `tenants`.
    */
   async selectTenant(record: ApiKeyRecord, headers: RequestHeaders): Promise<TenantChoice> {
+    return this.selectTenantNow(record, headers);
+  }
+
+  /** `selectTenant`, synchronous when the record carries its tenants. */
+  selectTenantNow(record: ApiKeyRecord, headers: RequestHeaders): TenantChoice | Promise<TenantChoice> {
+    if (record.tenants === undefined && this.options.resolveTenants) return this.resolveAndChooseTenant(record, headers);
+    return chooseTenant(record.tenants ?? [], readHeader(headers, this.options.tenantHeader));
+  }
+
+  private async resolveAndChooseTenant(record: ApiKeyRecord, headers: RequestHeaders): Promise<TenantChoice> {
     let tenants: readonly Tenant[] | undefined = record.tenants;
     const { resolveTenants, lookupTimeoutMs, tenantHeader } = this.options;
     if (tenants === undefined && resolveTenants) {

@@ -1,3 +1,4 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { StoreResult } from './lookup.js';
 
@@ -20,6 +21,10 @@ interface Entry {
   expiresAt: number;
   recordId: string | undefined;
 }
+
+// One-shot hashing (Node >= 20.12 / 21.7): no Hash/Hmac object per call, several times cheaper
+// than createHmac() on the request path. Older Node falls back to createHmac.
+const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 
 function recordIdOf(value: unknown): string | undefined {
   const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
@@ -45,6 +50,9 @@ export class LookupCache {
   private readonly byRecordId = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, { epoch: number; result: Promise<StoreResult<unknown>> }>();
   private readonly secret = randomBytes(32);
+  // SHA-256 over this random prefix and the key: as unguessable as the HMAC for a map key that
+  // never leaves the process, and the raw key is still never held.
+  private readonly secretPrefix = this.secret.toString('base64');
   // Bumped by every invalidation: answers to lookups started before it are not kept.
   private epoch = 0;
 
@@ -60,6 +68,16 @@ export class LookupCache {
 
   /** The cached answer for `key`, or `load()`'s, shared with concurrent callers. */
   find(key: string, load: () => Promise<StoreResult<unknown>>): Promise<StoreResult<unknown>> {
+    const found = this.findNow(key, load);
+    return found instanceof Promise ? found : Promise.resolve(found);
+  }
+
+  /**
+   * `find`, answering a fresh hit synchronously: the request path then creates no promise,
+   * which matters most once an AsyncLocalStorage (the tenant context) makes every promise cost
+   * a hook call.
+   */
+  findNow(key: string, load: () => Promise<StoreResult<unknown>>): StoreResult<unknown> | Promise<StoreResult<unknown>> {
     const id = this.digest(key);
     const entry = this.entries.get(id);
     if (entry !== undefined) {
@@ -67,7 +85,7 @@ export class LookupCache {
         // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
         this.entries.delete(id);
         this.entries.set(id, entry);
-        return Promise.resolve({ ok: true, value: entry.value });
+        return { ok: true, value: entry.value };
       }
       this.remove(id);
     }
@@ -112,7 +130,7 @@ export class LookupCache {
   }
 
   private digest(key: string): string {
-    return createHmac('sha256', this.secret).update(key, 'utf8').digest('base64');
+    return oneShotHash ? oneShotHash('sha256', this.secretPrefix + key, 'base64') : createHmac('sha256', this.secret).update(key, 'utf8').digest('base64');
   }
 
   private store(id: string, value: unknown): void {

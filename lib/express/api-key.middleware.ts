@@ -1,4 +1,5 @@
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
+import type { AdmissionResult } from '../core/keyring.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { sendRefusal } from './send-refusal.js';
 
@@ -28,11 +29,10 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
   const logger = mount.logger ?? console;
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
-    const admitted =
-      request.apiKey !== undefined
-        ? Promise.resolve({ ok: true as const, record: request.apiKey, tenant: request.tenant })
-        : keyring.admit(request.headers);
-    admitted.then((admission) => {
+    // A key the cache holds is answered synchronously: next() runs in this call, no promise.
+    const admitted: AdmissionResult | Promise<AdmissionResult> =
+      request.apiKey !== undefined ? { ok: true, record: request.apiKey, tenant: request.tenant } : keyring.admitNow(request.headers);
+    const proceed = (admission: AdmissionResult): void => {
       const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
       if (failure) {
         sendRefusal(response, failure, respond, logger);
@@ -43,6 +43,8 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
         request.tenant = admission.tenant;
       }
       next();
-    }, next);
+    };
+    if (admitted instanceof Promise) admitted.then(proceed, next);
+    else proceed(admitted);
   };
 }

@@ -1,3 +1,4 @@
+import type { TenantForResult } from '../core/keyring.js';
 import { TenantContext } from '../core/tenant-context.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
@@ -20,7 +21,7 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
   const logger = mount.logger ?? console;
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
-    keyring.tenantFor(request, request.headers).then((choice) => {
+    const proceed = (choice: TenantForResult): void => {
       if (!choice.ok) {
         sendRefusal(response, choice.failure, respond, logger);
         return;
@@ -32,6 +33,10 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
       }
       request.tenant = tenant;
       tenantContext.run(tenant, () => next());
-    }, next);
+    };
+    // Synchronous when apiKeyMiddleware already chose the tenant.
+    const choice = keyring.tenantForNow(request, request.headers);
+    if (choice instanceof Promise) choice.then(proceed, next);
+    else proceed(choice);
   };
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } f
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
-import type { Keyring } from '../../core/keyring.js';
+import type { AdmissionResult, Keyring } from '../../core/keyring.js';
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
 import { isPublicRoute, refuse } from '../refusal.js';
 
@@ -15,16 +15,12 @@ export interface ApiKeyRequestFields {
 }
 
 /** A request as the guard and the interceptor see it. */
-export type KeyringRequest = Record<string, unknown> & ApiKeyRequestFields;
+export type KeyringRequest = Record<string, unknown> & ApiKeyRequestFields & { [ADMITTED]?: ApiKeyRecord };
 
-interface Authenticated {
-  record: ApiKeyRecord;
-  tenant: Tenant | undefined;
-}
-
-// Requests this process has already authenticated: a global guard plus a route's own
-// `@UseGuards(ApiKeyGuard)` must not look the key up twice.
-const authenticated = new WeakMap<object, Authenticated>();
+// Marks a request this guard has already admitted: a global guard plus a route's own
+// `@UseGuards(ApiKeyGuard)` must not look the key up twice. A private symbol, so nothing the
+// application or a client puts on the request can pass for it (and cheaper than a WeakMap).
+const ADMITTED = Symbol('nest-keyring:admitted');
 
 /**
  * Authenticates the request's API key and puts its record on `request.apiKey`; with `tenancy`
@@ -50,15 +46,19 @@ export class ApiKeyGuard implements CanActivate {
     protected readonly adapterHost: HttpAdapterHost,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Not `async`: a key the cache holds is answered with a plain `true`, which Nest's guard
+  // consumer takes without awaiting; a `Promise` only when the key store is asked.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
     // Only HTTP requests carry the headers this guard reads; anything else is refused.
     if (context.getType() !== 'http') return false;
     const request = context.switchToHttp().getRequest<KeyringRequest>();
-    const { record } = authenticated.get(request) ?? (await this.authenticate(context, request));
-    const scopeFailure = this.keyring.checkScopes(record, this.getRequiredScopes(context));
-    if (scopeFailure) this.reject(context, scopeFailure);
-    return true;
+    const admitted = request[ADMITTED];
+    if (admitted !== undefined) return this.checkRouteScopes(context, admitted);
+    const admission = this.keyring.admitNow(request.headers as Record<string, unknown>);
+    return admission instanceof Promise
+      ? admission.then((result) => this.accept(context, request, result))
+      : this.accept(context, request, admission);
   }
 
   /** True when `@Public()` is on the route or its controller. */
@@ -76,13 +76,18 @@ export class ApiKeyGuard implements CanActivate {
     refuse(this.keyring, this.adapterHost, this.logger, context, failure);
   }
 
-  private async authenticate(context: ExecutionContext, request: KeyringRequest): Promise<Authenticated> {
-    const admission = await this.keyring.admit(request.headers as Record<string, unknown>);
+  private accept(context: ExecutionContext, request: KeyringRequest, admission: AdmissionResult): boolean {
     if (!admission.ok) this.reject(context, admission.failure);
     const { record, tenant } = admission;
-    authenticated.set(request, { record, tenant });
+    request[ADMITTED] = record;
     request.apiKey = record;
     request.tenant = tenant;
-    return { record, tenant };
+    return this.checkRouteScopes(context, record);
+  }
+
+  private checkRouteScopes(context: ExecutionContext, record: ApiKeyRecord): true {
+    const scopeFailure = this.keyring.checkScopes(record, this.getRequiredScopes(context));
+    if (scopeFailure) this.reject(context, scopeFailure);
+    return true;
   }
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type CallHandler, type ExecutionContext, ty
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import type { KeyringFailure } from '../../core/failure.js';
-import type { Keyring } from '../../core/keyring.js';
+import type { Keyring, TenantForResult } from '../../core/keyring.js';
 import { TenantContext } from '../../core/tenant-context.js';
 import { KEYRING } from '../api-key.constants.js';
 import type { KeyringRequest } from '../guards/api-key.guard.js';
@@ -34,10 +34,15 @@ export class TenantInterceptor implements NestInterceptor {
     protected readonly adapterHost: HttpAdapterHost,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  // Not `async`: when the guard already chose the tenant the Observable is returned at once.
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
     if (context.getType() !== 'http' || isPublicRoute(this.reflector, context)) return next.handle();
     const request = context.switchToHttp().getRequest<KeyringRequest>();
-    const choice = await this.keyring.tenantFor(request, request.headers as Record<string, unknown>);
+    const choice = this.keyring.tenantForNow(request, request.headers as Record<string, unknown>);
+    return choice instanceof Promise ? choice.then((result) => this.runAs(context, request, next, result)) : this.runAs(context, request, next, choice);
+  }
+
+  private runAs(context: ExecutionContext, request: KeyringRequest, next: CallHandler, choice: TenantForResult): Observable<unknown> {
     if (!choice.ok) this.reject(context, choice.failure);
     const { tenant } = choice;
     if (tenant === undefined) return next.handle();
