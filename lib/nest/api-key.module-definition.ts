@@ -1,7 +1,6 @@
 import { ConfigurableModuleBuilder, type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
-import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
 /**
@@ -23,8 +22,8 @@ export interface ApiKeyModuleExtras {
    */
   isGlobal?: boolean;
   /**
-   * Protect every route of the app, as if each had `@ApiKeyAuth()`: `ApiKeyGuard` and
-   * `TenantInterceptor` are registered app-wide; `@Public()` opts a route or a controller out.
+   * Protect every route of the app, as if each had `@ApiKeyAuth()`: `ApiKeyGuard` is registered
+   * app-wide; `@Public()` opts a route or a controller out.
    * @default false
    */
   global?: boolean;
@@ -49,7 +48,6 @@ export const {
       ? [
           ...(definition.providers ?? []),
           { provide: APP_GUARD, useExisting: ApiKeyGuard },
-          { provide: APP_INTERCEPTOR, useExisting: TenantInterceptor },
         ]
       : definition.providers,
   }))

@@ -1,5 +1,5 @@
-import { Module, type Type } from '@nestjs/common';
-import { DiscoveryModule, ModuleRef } from '@nestjs/core';
+import { Inject, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
+import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { Keyring } from '../core/keyring.js';
 import { TenantContext } from '../core/tenant-context.js';
@@ -10,6 +10,8 @@ import { ApiKeyGuard } from './guards/api-key.guard.js';
 import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
+import { everyRoute } from './middleware-mount-point.js';
+import { TenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
 function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
@@ -50,4 +52,19 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
   ],
   exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
 })
-export class ApiKeyModule extends ConfigurableApiKeyModule {}
+export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(KEYRING) private readonly keyring: Keyring,
+  ) {
+    super();
+  }
+
+  /** Opens a tenant scope around every HTTP request, for `ApiKeyGuard` to fill in. */
+  configure(consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost.httpAdapter;
+    // No HTTP adapter (a microservice or a standalone app), or no tenants: nothing to scope.
+    if (adapter === undefined || adapter === null || !this.keyring.options.tenancy) return;
+    consumer.apply(TenantScopeMiddleware).forRoutes(everyRoute(adapter));
+  }
+}

@@ -1,14 +1,15 @@
-import { applyDecorators, UseGuards, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, UseGuards } from '@nestjs/common';
 import { ApiKeyGuard } from '../guards/api-key.guard.js';
-import { TenantInterceptor } from '../interceptors/tenant.interceptor.js';
 
 /**
- * Protects a controller or a route in one line: `ApiKeyGuard` (key, tenant, scopes) plus
- * `TenantInterceptor` (the handler runs in the tenant's context).
+ * Protects a controller or a route in one line: `ApiKeyGuard` checks the key, chooses the
+ * tenant and checks scopes, and the handler (and everything it starts) runs in the tenant's
+ * context, which `ApiKeyModule` opens for every request. No interceptor is needed for that; use
+ * `TenantInterceptor` where another mechanism authenticates the request.
  *
  * @example
  * @ApiKeyAuth()
  * @Controller('api/v1/messages')
  * export class MessagesController {}
  */
-export const ApiKeyAuth = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(ApiKeyGuard), UseInterceptors(TenantInterceptor));
+export const ApiKeyAuth = (): MethodDecorator & ClassDecorator => applyDecorators(UseGuards(ApiKeyGuard));

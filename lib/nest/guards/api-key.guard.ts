@@ -3,6 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
+import { enterTenant } from '../../core/tenant-context.js';
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
 import { isPublicRoute, refuse } from '../refusal.js';
 
@@ -80,6 +81,9 @@ export class ApiKeyGuard implements CanActivate {
     if (!admission.ok) this.reject(context, admission.failure);
     const { record, tenant } = admission;
     request[ADMITTED] = record;
+    // Into the request's tenant scope (opened by ApiKeyModule's scope middleware): the handler
+    // and all it starts read the tenant from TenantContext.
+    if (tenant !== undefined) enterTenant(tenant);
     request.apiKey = record;
     request.tenant = tenant;
     return this.checkRouteScopes(context, record);
