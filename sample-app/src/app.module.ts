@@ -29,7 +29,7 @@ export class AppModule {
             cache: { ttlMs: KEY_CACHE_TTL_MS },
             webhookSecrets: { default: webhookSecret },
           }),
-          // Key and tenant on every route (guard + tenant interceptor); @Public() opts out.
+          // Key and tenant on every route (the guard; the module opens the tenant context); @Public() opts out.
           global: true,
         }),
       ],

@@ -12,7 +12,7 @@ interface SendMessageBody {
 /**
  * Routes in the style of the CubeConnect API (`/api/v1`). Every route here needs a key and acts
  * for one tenant (`X-TENANT-ID`, or the key's first): `ApiKeyModule.forRootAsync({ global: true })`
- * applies the guard and the tenant interceptor to the whole app.
+ * applies the guard to the whole app, and the handlers run in the tenant context.
  */
 @Controller('api/v1')
 export class MessagesController {
