@@ -9,17 +9,16 @@ import type { KeyringRequest } from '../guards/api-key.guard.js';
 import { isPublicRoute, refuse } from '../refusal.js';
 
 /**
- * Runs the handler inside the request's tenant context, so `TenantContext` answers in every
- * service, repository and async task the handler starts.
+ * Runs the handler inside a tenant context of its own, for routes that another mechanism
+ * authenticates: it chooses the tenant from `request.apiKey` (or takes the one already chosen)
+ * and answers 401, never running the handler, where no key was authenticated.
  *
- * The tenant is normally chosen by `ApiKeyGuard` (guards run first, so later guards and
- * exception filters see it); when another mechanism authenticated the request, this
- * interceptor chooses it from `request.apiKey`. Without an authenticated key it answers 401
- * and the handler never runs.
+ * Routes behind `ApiKeyGuard` / `@ApiKeyAuth()` do not need it: `ApiKeyModule` opens a tenant
+ * scope for every request and the guard fills it in, which costs far less than an interceptor.
  *
  * @example
- * @UseGuards(ApiKeyGuard)
- * @UseInterceptors(TenantInterceptor)   // or simply @ApiKeyAuth()
+ * @UseGuards(MyOwnKeyGuard)             // puts an ApiKeyRecord on request.apiKey
+ * @UseInterceptors(TenantInterceptor)
  * @Controller('messages')
  * export class MessagesController {}
  */
