@@ -438,6 +438,39 @@ describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
     });
   });
 
+  it('keeps the tenant context under a global prefix', async () => {
+    const lookup = new InMemoryLookup(tenantRecords());
+    const test = await createTestApp(
+      adapter,
+      { imports: [ApiKeyModule.forRoot({ lookup })], controllers: [TenantController], providers: [TenantEchoService, TenantAwareGuard] },
+      { globalPrefix: 'api/v1' },
+    );
+    try {
+      const response = await request(test.app.getHttpServer()).get('/api/v1/t/me').set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': 'org-b' });
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ tenantId: 'org-b', fromContext: 'org-b' });
+      expect(test.handlers.calls).toEqual(['me']);
+    } finally {
+      await test.close();
+    }
+  });
+
+  it('keeps the tenant context on routes excluded from the global prefix', async () => {
+    const lookup = new InMemoryLookup(tenantRecords());
+    const test = await createTestApp(
+      adapter,
+      { imports: [ApiKeyModule.forRoot({ lookup })], controllers: [TenantController], providers: [TenantEchoService, TenantAwareGuard] },
+      { globalPrefix: 'api', excludeFromPrefix: ['t/me'] },
+    );
+    try {
+      const response = await request(test.app.getHttpServer()).get('/t/me').set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': '3' });
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ tenantId: 3, fromContext: 3 });
+    } finally {
+      await test.close();
+    }
+  });
+
   it('reads a custom tenant header', async () => {
     const h = await harness(adapter, { tenantHeader: 'X-Org' });
     try {

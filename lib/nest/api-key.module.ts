@@ -10,8 +10,7 @@ import { ApiKeyGuard } from './guards/api-key.guard.js';
 import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
-import { everyRoute } from './middleware-mount-point.js';
-import { TenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
+import { tenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
 function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
@@ -60,11 +59,17 @@ export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule
     super();
   }
 
-  /** Opens a tenant scope around every HTTP request, for `ApiKeyGuard` to fill in. */
-  configure(consumer: MiddlewareConsumer): void {
+  /**
+   * Opens a tenant scope around every HTTP request, for `ApiKeyGuard` to fill in. Mounted on the
+   * platform itself (as `app.use()` does) rather than through `MiddlewareConsumer`, so that it
+   * covers every path whatever the route syntax of the Nest version and whatever global prefix
+   * or prefix exclusions the app sets. Nest calls `configure` after the platform is initialised
+   * and before it registers any route.
+   */
+  configure(_consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
     // No HTTP adapter (a microservice or a standalone app), or no tenants: nothing to scope.
     if (adapter === undefined || adapter === null || !this.keyring.options.tenancy) return;
-    consumer.apply(TenantScopeMiddleware).forRoutes(everyRoute(adapter));
+    adapter.use(tenantScopeMiddleware);
   }
 }
