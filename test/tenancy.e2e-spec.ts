@@ -20,7 +20,6 @@ import { interval, map, of, delay as delayEach, take, type Observable } from 'rx
 import request from 'supertest';
 import {
   ApiKeyAuth,
-  ApiKeyGuard,
   ApiKeyModule,
   CurrentTenant,
   Public,

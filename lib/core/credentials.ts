@@ -1,5 +1,5 @@
 import { fail, type KeyringFailure } from './failure.js';
-import { readHeader, type RequestHeaders } from './headers.js';
+import { bearerCredential, readHeader, type RequestHeaders } from './headers.js';
 
 /** The header that carries `Bearer <key>`. Every other accepted header carries the bare key. */
 export const AUTHORIZATION_HEADER = 'authorization';
@@ -16,8 +16,6 @@ export const MAX_API_KEY_LENGTH = 256;
 // RFC 6750 b64token: the only characters a Bearer token may contain. Keys sent in X-API-KEY are
 // held to the same alphabet, so a key means the same thing in either header.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-// RFC 9110 token: an auth scheme's characters.
-const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
 
 export type CredentialResult =
   | { ok: true; key: string }
@@ -36,12 +34,9 @@ export function isWellFormedKey(value: string): boolean {
  * that is not in that form.
  */
 function readAuthorization(value: string): AuthorizationValue {
-  const scheme = AUTH_SCHEME.exec(value)?.[0];
-  if (scheme === undefined || scheme.toLowerCase() !== 'bearer') return { scheme: 'other' };
-  const rest = value.slice(scheme.length);
-  if (rest[0] !== ' ') return { scheme: 'bearer', key: null };
-  const key = rest.slice(1);
-  return { scheme: 'bearer', key: isWellFormedKey(key) ? key : null };
+  const credential = bearerCredential(value);
+  if (credential === undefined) return { scheme: 'other' };
+  return { scheme: 'bearer', key: credential !== null && isWellFormedKey(credential) ? credential : null };
 }
 
 /**

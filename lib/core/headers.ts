@@ -9,6 +9,21 @@ export function readHeader(headers: RequestHeaders, name: string): unknown {
   return Object.hasOwn(headers, name) ? headers[name] : undefined;
 }
 
+// RFC 9110 token: the characters of an auth scheme.
+const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
+
+/**
+ * The credential in `Authorization: Bearer <credential>`, read the one way API keys and webhook
+ * secrets both use: the scheme case-insensitive (RFC 9110 §11.1), then exactly one space.
+ * `undefined` when the scheme is not Bearer; `null` when it is, but not followed by one space
+ * (two spaces, a tab, nothing) — such a header is never trimmed into a match.
+ */
+export function bearerCredential(value: string): string | null | undefined {
+  const scheme = AUTH_SCHEME.exec(value)?.[0];
+  if (scheme === undefined || scheme.toLowerCase() !== 'bearer') return undefined;
+  return value[scheme.length] === ' ' ? value.slice(scheme.length + 1) : null;
+}
+
 // RFC 9110 token: the characters of a header name.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 

@@ -150,22 +150,26 @@ export class Keyring {
 
   /** `selectTenant`, synchronous when the record carries its tenants. */
   selectTenantNow(record: ApiKeyRecord, headers: RequestHeaders): TenantChoice | Promise<TenantChoice> {
-    if (record.tenants === undefined && this.options.resolveTenants) return this.resolveAndChooseTenant(record, headers);
-    return chooseTenant(record.tenants ?? [], readHeader(headers, this.options.tenantHeader));
+    const { resolveTenants } = this.options;
+    if (record.tenants === undefined && resolveTenants) return this.resolveAndChooseTenant(resolveTenants, record, headers);
+    return this.chooseFrom(record.tenants ?? [], headers);
   }
 
-  private async resolveAndChooseTenant(record: ApiKeyRecord, headers: RequestHeaders): Promise<TenantChoice> {
-    let tenants: readonly Tenant[] | undefined = record.tenants;
-    const { resolveTenants, lookupTimeoutMs, tenantHeader } = this.options;
-    if (tenants === undefined && resolveTenants) {
-      const resolved = await callStore(() => resolveTenants(record), lookupTimeoutMs, 'resolveTenants');
-      if (!resolved.ok) return resolved;
-      if (!isTenantList(resolved.value)) {
-        return fail('lookup_unavailable', { cause: new TypeError('resolveTenants returned something other than a list of { id } tenants') });
-      }
-      tenants = resolved.value;
+  private async resolveAndChooseTenant(
+    resolveTenants: NonNullable<ResolvedKeyringOptions['resolveTenants']>,
+    record: ApiKeyRecord,
+    headers: RequestHeaders,
+  ): Promise<TenantChoice> {
+    const resolved = await callStore(() => resolveTenants(record), this.options.lookupTimeoutMs, 'resolveTenants');
+    if (!resolved.ok) return resolved;
+    if (!isTenantList(resolved.value)) {
+      return fail('lookup_unavailable', { cause: new TypeError('resolveTenants returned something other than a list of { id } tenants') });
     }
-    return chooseTenant(tenants ?? [], readHeader(headers, tenantHeader));
+    return this.chooseFrom(resolved.value, headers);
+  }
+
+  private chooseFrom(tenants: readonly Tenant[], headers: RequestHeaders): TenantChoice {
+    return chooseTenant(tenants, readHeader(headers, this.options.tenantHeader));
   }
 
   /** Forgets a cached key at once: the next request with it asks the store. */

@@ -36,7 +36,8 @@ function recordIdOf(value: unknown): string | undefined {
  *
  * - bounded (least recently used out first) with one TTL for found keys and a shorter one for
  *   unknown keys, so a flood of random keys can neither hammer the store nor grow memory;
- * - keyed by an HMAC of the key under a per-process random secret: the raw key is never held;
+ * - keyed by a SHA-256 of a per-process random secret and the key (an HMAC on Node without
+ *   `crypto.hash`): the raw key is never held;
  * - concurrent requests for the same key share one lookup (single flight);
  * - store faults are never cached: the next request asks the store again;
  * - invalidation (by key or by record id) takes effect on the very next request, and a lookup

@@ -1,5 +1,5 @@
 import { fail, type KeyringFailure } from './failure.js';
-import { readHeader, type RequestHeaders } from './headers.js';
+import { bearerCredential, readHeader, type RequestHeaders } from './headers.js';
 import { createSecretMatcher } from './webhook-secret-match.js';
 import type { WebhookCheck } from './webhook-request.js';
 
@@ -12,8 +12,6 @@ export const MAX_WEBHOOK_SECRET_LENGTH = 1024;
 // Visible ASCII: what a secret can be made of and still travel unchanged in an HTTP header
 // (HTTP strips surrounding whitespace, and Node reads header bytes as latin-1).
 const SECRET_CHARACTERS = new RegExp(`^[\\x21-\\x7e]{1,${MAX_WEBHOOK_SECRET_LENGTH}}$`);
-// RFC 9110 token: an auth scheme's characters.
-const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
 
 /** True when `value` could be sent as `Authorization: Bearer <value>` unchanged. */
 export function isSendableSecret(value: string): boolean {
@@ -33,10 +31,8 @@ export function readWebhookBearer(headers: RequestHeaders): { ok: true; secret: 
   const raw = readHeader(headers, 'authorization');
   if (raw === undefined) return fail('webhook_secret_missing');
   if (typeof raw !== 'string') return fail('webhook_secret_malformed');
-  const scheme = AUTH_SCHEME.exec(raw)?.[0];
-  if (scheme === undefined || scheme.toLowerCase() !== 'bearer' || raw[scheme.length] !== ' ') return fail('webhook_secret_malformed');
-  const secret = raw.slice(scheme.length + 1);
-  return isSendableSecret(secret) ? { ok: true, secret } : fail('webhook_secret_malformed');
+  const secret = bearerCredential(raw);
+  return typeof secret === 'string' && isSendableSecret(secret) ? { ok: true, secret } : fail('webhook_secret_malformed');
 }
 
 /**
