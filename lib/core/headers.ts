@@ -33,3 +33,25 @@ export function normalizeHeaderName(name: unknown): string | undefined {
   const lower = name.trim().toLowerCase();
   return HEADER_NAME.test(lower) ? lower : undefined;
 }
+
+/**
+ * The first of `names` (lower-cased) that the request carried on more than one line, else
+ * `undefined`. Node keeps only the first `Authorization` line in `headers` and joins most other
+ * repeated headers with ", ", so `rawHeaders` (`[name, value, name, value, …]`, as Node received
+ * them) is the only place a repeat always shows. A proxy that reads the last line would see
+ * another credential than we do: such a request is refused, never guessed at.
+ */
+export function repeatedHeader(rawHeaders: readonly string[] | undefined, names: readonly string[]): string | undefined {
+  if (rawHeaders === undefined) return undefined;
+  let seen: string[] | undefined;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const line = rawHeaders[index];
+    // Cheap length filter first: most header lines are none of ours.
+    for (const name of names) {
+      if (line.length !== name.length || line.toLowerCase() !== name) continue;
+      if (seen?.includes(name)) return name;
+      (seen ??= []).push(name);
+    }
+  }
+  return undefined;
+}
