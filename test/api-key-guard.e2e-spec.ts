@@ -122,7 +122,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
     it('answers 401 AUTHENTICATION_REQUIRED without a key, without a lookup', async () => {
       const response = await h.get('/me');
-      expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer');
+      expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
       expect(response.body.error.message).toBe('API key is required.');
       expect(h.lookup.calls).toEqual([]);
     });
@@ -134,7 +134,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       ['a key whose record names another environment', KEYS.otherEnvironment],
     ])('answers 401 INVALID_API_KEY for %s', async (_, key) => {
       const response = await h.get('/me').set('Authorization', `Bearer ${key}`);
-      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer error="invalid_token"');
+      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
       expect(response.body.error.message).toBe('Invalid API key.');
       expect(h.lookup.calls).toEqual([key]);
       expectNoKeyLeaked(h, response);
@@ -156,7 +156,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     ])('answers 401 INVALID_API_KEY for %s, without a lookup', async (_, key) => {
       const response = await h.get('/me').set('X-API-KEY', key);
       expectNoKeyLeaked(h, response);
-      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer error="invalid_token"');
+      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
       expect(h.lookup.calls).toEqual([]);
     });
 
@@ -175,7 +175,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       ['Authorization and X-API-KEY with different keys', { Authorization: `Bearer ${KEYS.production}`, 'X-API-KEY': KEYS.staging }],
     ])('answers 401 INVALID_API_KEY for %s, without a lookup', async (_, headers) => {
       const response = await h.get('/me').set(headers);
-      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer error="invalid_request"');
+      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_request"');
       expect(h.lookup.calls).toEqual([]);
       expectNoKeyLeaked(h, response);
     });
@@ -232,17 +232,17 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
       it('answers 403 INSUFFICIENT_SCOPE when the key lacks it', async () => {
         const response = await h.post('/messages/send').set('X-API-KEY', KEYS.noScopes);
-        expectRefused(h, response, 403, 'INSUFFICIENT_SCOPE', 'Bearer error="insufficient_scope", scope="messages:send"');
+        expectRefused(h, response, 403, 'INSUFFICIENT_SCOPE', 'Bearer realm="api", error="insufficient_scope", scope="messages:send"');
       });
 
       it('requires every listed scope', async () => {
         const response = await h.post('/broadcast').set('X-API-KEY', KEYS.production);
-        expectRefused(h, response, 403, 'INSUFFICIENT_SCOPE', 'Bearer error="insufficient_scope", scope="messages:send admin"');
+        expectRefused(h, response, 403, 'INSUFFICIENT_SCOPE', 'Bearer realm="api", error="insufficient_scope", scope="messages:send admin"');
       });
 
       it('authenticates before checking scopes', async () => {
         const response = await h.post('/messages/send');
-        expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer');
+        expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
       });
 
       it('adds a controller\'s scopes to its routes\'', async () => {
@@ -251,7 +251,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
         expect(h.test.handlers.calls).toEqual(['reports', 'outbox']);
         h.test.handlers.calls.length = 0;
         const staging = await h.get('/reports/outbox').set('X-API-KEY', KEYS.staging);
-        expectRefused(h, staging, 403, 'INSUFFICIENT_SCOPE', 'Bearer error="insufficient_scope", scope="messages:send messages:read"');
+        expectRefused(h, staging, 403, 'INSUFFICIENT_SCOPE', 'Bearer realm="api", error="insufficient_scope", scope="messages:send messages:read"');
       });
 
       it('looks the key up once when the guard runs twice on a route', async () => {
@@ -274,15 +274,15 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     });
 
     it.each<[string, Record<string, string>, number, string, string | undefined]>([
-      ['AUTH_002 when Authorization is missing', {}, 401, 'AUTH_002', 'Bearer'],
-      ['AUTH_003 for Basic credentials', { Authorization: 'Basic dXNlcjpwYXNz' }, 401, 'AUTH_003', 'Bearer error="invalid_request"'],
-      ['AUTH_003 for Bearer without a token', { Authorization: 'Bearer' }, 401, 'AUTH_003', 'Bearer error="invalid_request"'],
-      ['AUTH_003 for a token with no scheme', { Authorization: KEYS.production }, 401, 'AUTH_003', 'Bearer error="invalid_request"'],
-      ['AUTH_003 for a token with a space in it', { Authorization: 'Bearer pk_a b' }, 401, 'AUTH_003', 'Bearer error="invalid_request"'],
-      ['AUTH_001 for an unknown key', { Authorization: `Bearer ${KEYS.unknown}` }, 401, 'AUTH_001', 'Bearer error="invalid_token"'],
-      ['AUTH_001 for an expired key', { Authorization: `Bearer ${KEYS.expired}` }, 401, 'AUTH_001', 'Bearer error="invalid_token"'],
-      ['AUTH_001 for a revoked key', { Authorization: `Bearer ${KEYS.revoked}` }, 401, 'AUTH_001', 'Bearer error="invalid_token"'],
-      ['AUTH_001 for an unknown prefix', { Authorization: 'Bearer xk_abcdef' }, 401, 'AUTH_001', 'Bearer error="invalid_token"'],
+      ['AUTH_002 when Authorization is missing', {}, 401, 'AUTH_002', 'Bearer realm="api"'],
+      ['AUTH_003 for Basic credentials', { Authorization: 'Basic dXNlcjpwYXNz' }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
+      ['AUTH_003 for Bearer without a token', { Authorization: 'Bearer' }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
+      ['AUTH_003 for a token with no scheme', { Authorization: KEYS.production }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
+      ['AUTH_003 for a token with a space in it', { Authorization: 'Bearer pk_a b' }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
+      ['AUTH_001 for an unknown key', { Authorization: `Bearer ${KEYS.unknown}` }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
+      ['AUTH_001 for an expired key', { Authorization: `Bearer ${KEYS.expired}` }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
+      ['AUTH_001 for a revoked key', { Authorization: `Bearer ${KEYS.revoked}` }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
+      ['AUTH_001 for an unknown prefix', { Authorization: 'Bearer xk_abcdef' }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
       ['503 KEY_STORE_UNAVAILABLE when the store fails', { Authorization: `Bearer ${KEYS.storeThrows}` }, 503, 'KEY_STORE_UNAVAILABLE', undefined],
     ])('answers %s', async (_, headers, status, code, challenge) => {
       expectRefused(h, await h.get('/me').set(headers), status, code, challenge);
@@ -300,7 +300,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const h = await harness(adapter, { environments: ['production'] });
       try {
         const staging = await h.get('/me').set('X-API-KEY', KEYS.staging);
-        expectRefused(h, staging, 401, 'INVALID_API_KEY', 'Bearer error="invalid_token"');
+        expectRefused(h, staging, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
         expect(h.lookup.calls).toEqual([]);
         const production = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(production.status).toBe(200);
@@ -313,8 +313,8 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads environments from custom prefixes', async () => {
       const h = await harness(adapter, { keyPrefixes: { live: 'pk_live_', test: 'sk_test_' }, environments: ['live'] });
       try {
-        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.staging), 401, 'INVALID_API_KEY', 'Bearer error="invalid_token"');
-        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.noScopes), 401, 'INVALID_API_KEY', 'Bearer error="invalid_token"');
+        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.staging), 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.noScopes), 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
         expect(h.lookup.calls).toEqual([]);
         const live = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(live.status).toBe(200);
@@ -328,7 +328,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const h = await harness(adapter, { keyPrefixes: false });
       try {
         const key = withChecksum('xk_abcdef');
-        expectRefused(h, await h.get('/me').set('X-API-KEY', key), 401, 'INVALID_API_KEY', 'Bearer error="invalid_token"');
+        expectRefused(h, await h.get('/me').set('X-API-KEY', key), 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
         expect(h.lookup.calls).toEqual([key]);
         const response = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(response.status).toBe(200);
@@ -343,7 +343,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads only Authorization when told to', async () => {
       const h = await harness(adapter, { headers: ['Authorization'] });
       try {
-        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.production), 401, 'AUTHENTICATION_REQUIRED', 'Bearer');
+        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.production), 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
         expect((await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`)).status).toBe(200);
       } finally {
         await h.test.close();
@@ -353,7 +353,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads only X-API-KEY when told to, leaving Authorization to the app', async () => {
       const h = await harness(adapter, { headers: ['x-api-key'] });
       try {
-        expectRefused(h, await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`), 401, 'AUTHENTICATION_REQUIRED', 'Bearer');
+        expectRefused(h, await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`), 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
         const response = await h.get('/me').set({ Authorization: 'Bearer some.user.jwt', 'X-API-KEY': KEYS.production });
         expect(response.status).toBe(200);
         expect(h.test.handlers.calls).toEqual(['me']);
@@ -371,7 +371,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const missing = await h.get('/me');
       expect(missing.status).toBe(401);
       expect(missing.body).toEqual({ problem: 'missing' });
-      expect(missing.headers['www-authenticate']).toBe('Bearer');
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
       const unknown = await h.get('/me').set('X-API-KEY', KEYS.unknown);
       expect(unknown.status).toBe(418);
       expect(unknown.body).toEqual({ problem: 'invalid' });

@@ -3,22 +3,22 @@ import { createErrorResponder, resolveErrorFormat } from './error-format.js';
 import type { FailureReason } from './failure.js';
 
 const cases: [FailureReason, number, string, string, string | undefined][] = [
-  ['missing', 401, 'AUTHENTICATION_REQUIRED', 'AUTH_002', 'Bearer'],
-  ['malformed', 401, 'INVALID_API_KEY', 'AUTH_003', 'Bearer error="invalid_request"'],
-  ['invalid', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer error="invalid_token"'],
-  ['expired', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer error="invalid_token"'],
-  ['revoked', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer error="invalid_token"'],
-  ['wrong_environment', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer error="invalid_token"'],
+  ['missing', 401, 'AUTHENTICATION_REQUIRED', 'AUTH_002', 'Bearer realm="api"'],
+  ['malformed', 401, 'INVALID_API_KEY', 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
+  ['invalid', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
+  ['expired', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
+  ['revoked', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
+  ['wrong_environment', 401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
   ['no_tenant', 403, 'API_KEY_NO_TENANT', 'API_KEY_NO_TENANT', undefined],
   ['tenant_not_found', 403, 'TENANT_NOT_FOUND', 'TENANT_NOT_FOUND', undefined],
   ['lookup_unavailable', 503, 'KEY_STORE_UNAVAILABLE', 'KEY_STORE_UNAVAILABLE', undefined],
-  ['webhook_secret_missing', 401, 'WEBHOOK_SECRET_REQUIRED', 'WEBHOOK_SECRET_REQUIRED', 'Bearer'],
-  ['webhook_secret_malformed', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"'],
-  ['webhook_secret_invalid', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"'],
+  ['webhook_secret_missing', 401, 'WEBHOOK_SECRET_REQUIRED', 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"'],
+  ['webhook_secret_malformed', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"'],
+  ['webhook_secret_invalid', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"'],
   // Standard Webhooks is no HTTP authentication scheme: its 401s name it, as RFC 9110 asks of every 401.
-  ['webhook_signature_missing', 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature'],
-  ['webhook_signature_invalid', 401, 'INVALID_WEBHOOK_SIGNATURE', 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature'],
-  ['webhook_timestamp_invalid', 401, 'INVALID_WEBHOOK_TIMESTAMP', 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature'],
+  ['webhook_signature_missing', 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"'],
+  ['webhook_signature_invalid', 401, 'INVALID_WEBHOOK_SIGNATURE', 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"'],
+  ['webhook_timestamp_invalid', 401, 'INVALID_WEBHOOK_TIMESTAMP', 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"'],
   ['webhook_raw_body_unavailable', 500, 'WEBHOOK_RAW_BODY_UNAVAILABLE', 'WEBHOOK_RAW_BODY_UNAVAILABLE', undefined],
 ];
 
@@ -59,12 +59,12 @@ describe('error presets', () => {
   it('names the missing scopes in the 403 challenge', () => {
     const response = createErrorResponder('cubeconnect')({ reason: 'insufficient_scope', requiredScopes: ['messages:send', 'admin'] });
     expect(response.status).toBe(403);
-    expect(response.headers['WWW-Authenticate']).toBe('Bearer error="insufficient_scope", scope="messages:send admin"');
+    expect(response.headers['WWW-Authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="messages:send admin"');
   });
 
   it('passes a custom formatter the failure and adds the challenge to its 401s', () => {
     const respond = createErrorResponder((failure) => ({ status: failure.reason === 'missing' ? 401 : 400, body: { why: failure.reason } }));
-    expect(respond({ reason: 'missing' })).toEqual({ status: 401, body: { why: 'missing' }, headers: { 'WWW-Authenticate': 'Bearer' } });
+    expect(respond({ reason: 'missing' })).toEqual({ status: 401, body: { why: 'missing' }, headers: { 'WWW-Authenticate': 'Bearer realm="api"' } });
     expect(respond({ reason: 'invalid' })).toEqual({ status: 400, body: { why: 'invalid' }, headers: {} });
   });
 });

@@ -33,12 +33,20 @@ interface PresetEntry {
 const INVALID_KEY: PresetEntry = { status: 401, code: 'INVALID_API_KEY', message: 'Invalid API key.' };
 const KEY_NOT_FOUND: PresetEntry = { status: 401, code: 'AUTH_001', message: 'API key not found or expired.' };
 
-// Reasons neither seed contract names share these codes in both presets.
-const SHARED: Pick<Record<FailureReason, PresetEntry>, 'no_tenant' | 'tenant_not_found' | 'insufficient_scope' | 'lookup_unavailable'> = {
+// Reasons neither vocabulary names share these codes in both presets.
+const SHARED: Pick<
+  Record<FailureReason, PresetEntry>,
+  'no_tenant' | 'tenant_not_found' | 'insufficient_scope' | 'lookup_unavailable' | 'lookup_throttled'
+> = {
   no_tenant: { status: 403, code: 'API_KEY_NO_TENANT', message: 'API key is not linked to any tenant.' },
   tenant_not_found: { status: 403, code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
   insufficient_scope: { status: 403, code: 'INSUFFICIENT_SCOPE', message: 'API key lacks a scope this route requires.' },
   lookup_unavailable: {
+    status: 503,
+    code: 'KEY_STORE_UNAVAILABLE',
+    message: 'API keys cannot be checked right now. Try again later.',
+  },
+  lookup_throttled: {
     status: 503,
     code: 'KEY_STORE_UNAVAILABLE',
     message: 'API keys cannot be checked right now. Try again later.',
@@ -117,24 +125,45 @@ function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): 
   };
 }
 
+/** The `realm` every challenge names unless the `realm` option says otherwise. */
+export const DEFAULT_REALM = 'api';
+
 /**
  * The `WWW-Authenticate` challenge for a refusal (RFC 6750 §3): every 401 carries one (RFC 9110
- * §15.5.2 requires it), with no error code when no credential was sent; a 403 for a missing
- * scope names the scopes. Standard Webhooks is no registered HTTP scheme, so its refusals name
- * it as `Webhook-Signature`.
+ * §15.5.2 requires it), always with a `realm` (RFC 6750 §3: the scheme "MUST be followed by one
+ * or more auth-param values"), with no error code when no credential was sent; a 403 for a
+ * missing scope names the scopes. Standard Webhooks is no registered HTTP scheme, so its
+ * refusals name it as `Webhook-Signature`.
  */
-export function challengeFor(failure: KeyringFailure, status: number): string | undefined {
+export function challengeFor(failure: KeyringFailure, status: number, realm: string = DEFAULT_REALM): string | undefined {
+  const realmParam = `realm="${realm}"`;
   if (status === 401) {
-    if (SIGNATURE_REASONS.has(failure.reason)) return 'Webhook-Signature';
-    if (failure.reason === 'missing' || failure.reason === 'webhook_secret_missing') return 'Bearer';
+    if (SIGNATURE_REASONS.has(failure.reason)) return `Webhook-Signature ${realmParam}`;
+    if (failure.reason === 'missing' || failure.reason === 'webhook_secret_missing') return `Bearer ${realmParam}`;
     return failure.reason === 'malformed' || failure.reason === 'webhook_secret_malformed'
-      ? 'Bearer error="invalid_request"'
-      : 'Bearer error="invalid_token"';
+      ? `Bearer ${realmParam}, error="invalid_request"`
+      : `Bearer ${realmParam}, error="invalid_token"`;
   }
   if (status === 403 && failure.reason === 'insufficient_scope') {
-    return `Bearer error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`;
+    return `Bearer ${realmParam}, error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`;
   }
   return undefined;
+}
+
+// RFC 9110 quoted-string content without quoted-pairs: printable ASCII but `"` and `\`.
+const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+
+/**
+ * Checks a `realm` option, defaulting to `'api'`.
+ *
+ * @throws KeyringConfigError for a realm that cannot be sent as a quoted string
+ */
+export function resolveRealm(realm: unknown): string {
+  if (realm === undefined) return DEFAULT_REALM;
+  if (typeof realm !== 'string' || !REALM.test(realm)) {
+    throw new KeyringConfigError(`\`realm\` must be 1 to 128 printable ASCII characters without " or \\; got ${JSON.stringify(realm)}.`);
+  }
+  return realm;
 }
 
 /**
@@ -151,13 +180,15 @@ export function resolveErrorFormat(format: unknown): ErrorFormat {
 }
 
 /** Turns an error format option into the function adapters call for every refusal. */
-export function createErrorResponder(format: ErrorFormat): (failure: KeyringFailure) => ErrorResponse {
+export function createErrorResponder(format: ErrorFormat, realm: string = DEFAULT_REALM): (failure: KeyringFailure) => ErrorResponse {
   const formatter = typeof format === 'function' ? format : presetFormatter(ERROR_PRESETS[format]);
   return (failure) => {
     const { status, body } = formatter(failure);
     const headers: Record<string, string> = {};
-    const challenge = challengeFor(failure, status);
+    const challenge = challengeFor(failure, status, realm);
     if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
+    // Throttled lookups free up within a second.
+    if (failure.reason === 'lookup_throttled') headers['Retry-After'] = '1';
     return { status, body, headers };
   };
 }

@@ -23,6 +23,8 @@ export type FailureReason =
   | 'insufficient_scope'
   /** The key store threw or did not answer in time. */
   | 'lookup_unavailable'
+  /** Unknown keys arrived faster than `unknownKeyLookups` allows; a key not in the cache was not looked up. */
+  | 'lookup_throttled'
   /** A webhook route checks a Bearer secret and the request has no `Authorization` header. */
   | 'webhook_secret_missing'
   /** `Authorization` is present but not in `Bearer <secret>` form. */
@@ -48,6 +50,11 @@ export interface KeyringFailure {
    * `webhook_raw_body_unavailable`: what to change in the set-up.
    */
   cause?: unknown;
+  /**
+   * For a key refused by the format rules before any lookup: which rule, for a debug log line
+   * (never the key), e.g. "its checksum does not match".
+   */
+  detail?: string;
 }
 
 /** Builds a failure result; the single place that shapes one. */
@@ -64,7 +71,10 @@ export function fail(reason: FailureReason, extra?: Omit<KeyringFailure, 'reason
 export function faultLogMessage(failure: KeyringFailure, status: number): string | undefined {
   // A signed webhook with no raw body is a set-up error of ours: its cause says what to change.
   if (failure.reason === 'webhook_raw_body_unavailable') return `Webhook signature could not be checked; answered ${status}`;
-  return failure.reason === 'lookup_unavailable' ? `API key lookup failed; answered ${status}` : undefined;
+  if (failure.reason === 'lookup_unavailable') return `API key lookup failed; answered ${status}`;
+  // Logged once when throttling starts (only that refusal carries a cause), not per request.
+  if (failure.reason === 'lookup_throttled' && failure.cause !== undefined) return `API key lookups throttled; answered ${status}`;
+  return undefined;
 }
 
 /**

@@ -14,7 +14,9 @@ describe('resolveKeyringOptions', () => {
       errorFormat: 'cubeconnect',
       lookupTimeoutMs: 3000,
       requireChecksum: true,
-      cache: { maxEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 },
+      cache: { maxEntries: 10000, maxUnknownEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 },
+      unknownKeyLookups: { perSecond: 100, burst: 500 },
+      realm: 'api',
       tenancy: true,
       tenantHeader: 'x-tenant-id',
       resolveTenants: undefined,
@@ -31,7 +33,7 @@ describe('resolveKeyringOptions', () => {
   });
 
   it('merges cache options over the defaults, or turns the cache off', () => {
-    expect(resolveKeyringOptions({ lookup, cache: { ttlMs: 0 } }).cache).toEqual({ maxEntries: 10000, ttlMs: 0, negativeTtlMs: 5000 });
+    expect(resolveKeyringOptions({ lookup, cache: { ttlMs: 0 } }).cache).toEqual({ maxEntries: 10000, maxUnknownEntries: 10000, ttlMs: 0, negativeTtlMs: 5000 });
     expect(resolveKeyringOptions({ lookup, cache: false }).cache).toBe(false);
   });
 

@@ -1,12 +1,14 @@
 import type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { DEFAULT_KEY_HEADERS } from './credentials.js';
-import { resolveErrorFormat, type ErrorFormat } from './error-format.js';
+import { resolveErrorFormat, resolveRealm, type ErrorFormat } from './error-format.js';
 import { KeyringConfigError } from './failure.js';
 import { normalizeHeaderName } from './headers.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
 import { DEFAULT_CACHE_OPTIONS, type CacheOptions, type ResolvedCacheOptions } from './lookup-cache.js';
 import { DEFAULT_TENANT_HEADER } from './tenant-selection.js';
+import { DEFAULT_UNKNOWN_KEY_LOOKUPS, type ResolvedUnknownKeyLookups, type UnknownKeyLookupsOptions } from './unknown-key-budget.js';
+import { refuseUnknownOptions } from './unknown-options.js';
 import { resolveWebhookSecrets, type ResolvedWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
 /** Options shared by the Nest module and the Express middleware. */
@@ -42,16 +44,37 @@ export interface KeyringOptions {
    */
   requireChecksum?: boolean;
   /**
+   * Accept keys issued before nest-keyring: no environment prefix and no checksum. The same as
+   * `keyPrefixes: false` with `requireChecksum: false`, in one switch; every other check (the
+   * lookup, expiry, revocation, scopes, tenants) still applies. Cannot be combined with
+   * `keyPrefixes`, `environments` or `requireChecksum`.
+   * @default false
+   */
+  legacyKeys?: boolean;
+  /**
    * In-memory cache of lookup answers (see README, "Caching and revocation"); `false` asks the
    * store on every request.
    * @default { maxEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 }
    */
   cache?: CacheOptions | false;
   /**
+   * Bounds the load made-up keys put on the key store: once the store has answered "unknown key"
+   * more often than this, keys the cache does not hold are answered 503 (`Retry-After: 1`)
+   * without a lookup until the rate drops; cached keys keep working. Found keys never count.
+   * `false` lets every unknown key reach the store.
+   * @default { perSecond: 100, burst: 500 }
+   */
+  unknownKeyLookups?: UnknownKeyLookupsOptions | false;
+  /**
    * How refusals are answered: `'cubeconnect'`, `'connexease'` or a function.
    * @default 'cubeconnect'
    */
   errorFormat?: ErrorFormat;
+  /**
+   * The `realm` named in every `WWW-Authenticate` challenge (`Bearer realm="api"`).
+   * @default 'api'
+   */
+  realm?: string;
   /**
    * How long the lookup may take before the request is answered 503.
    * @default 3000
@@ -97,6 +120,8 @@ export interface ResolvedKeyringOptions {
   lookupTimeoutMs: number;
   requireChecksum: boolean;
   cache: ResolvedCacheOptions | false;
+  unknownKeyLookups: ResolvedUnknownKeyLookups | false;
+  realm: string;
   tenancy: boolean;
   tenantHeader: string;
   resolveTenants: ((record: ApiKeyRecord) => Promise<Tenant[]> | Tenant[]) | undefined;
@@ -105,6 +130,25 @@ export interface ResolvedKeyringOptions {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
+export const KEYRING_OPTION_NAMES: readonly (keyof KeyringOptions)[] = [
+  'lookup',
+  'headers',
+  'keyPrefixes',
+  'environments',
+  'requireChecksum',
+  'legacyKeys',
+  'cache',
+  'unknownKeyLookups',
+  'errorFormat',
+  'realm',
+  'lookupTimeoutMs',
+  'tenancy',
+  'tenantHeader',
+  'resolveTenants',
+  'webhookSecrets',
+];
 
 function validHeaderName(name: unknown, option: string): string {
   const normalized = normalizeHeaderName(name);
@@ -168,9 +212,13 @@ function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | fa
   if (cache !== undefined && (typeof cache !== 'object' || cache === null)) {
     throw new KeyringConfigError('`cache` must be an object such as { ttlMs: 30000 }, or false.');
   }
+  refuseUnknownOptions(cache ?? {}, Object.keys(DEFAULT_CACHE_OPTIONS), 'cache.');
   const resolved = { ...DEFAULT_CACHE_OPTIONS, ...cache };
-  if (!Number.isSafeInteger(resolved.maxEntries) || resolved.maxEntries < 1) {
-    throw new KeyringConfigError(`\`cache.maxEntries\` must be a whole number of at least 1; got ${String(resolved.maxEntries)}.`);
+  for (const name of ['maxEntries', 'maxUnknownEntries'] as const) {
+    const value = resolved[name];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new KeyringConfigError(`\`cache.${name}\` must be a whole number of at least 1; got ${String(value)}.`);
+    }
   }
   for (const name of ['ttlMs', 'negativeTtlMs'] as const) {
     const value = resolved[name];
@@ -181,16 +229,50 @@ function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | fa
   return Object.freeze(resolved);
 }
 
+function resolveUnknownKeyLookups(option: KeyringOptions['unknownKeyLookups']): ResolvedUnknownKeyLookups | false {
+  if (option === false) return false;
+  if (option !== undefined && (typeof option !== 'object' || option === null)) {
+    throw new KeyringConfigError('`unknownKeyLookups` must be an object such as { perSecond: 100, burst: 500 }, or false.');
+  }
+  refuseUnknownOptions(option ?? {}, ['perSecond', 'burst'], 'unknownKeyLookups.');
+  const resolved = { ...DEFAULT_UNKNOWN_KEY_LOOKUPS, ...option };
+  for (const name of ['perSecond', 'burst'] as const) {
+    const value = resolved[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+      throw new KeyringConfigError(`\`unknownKeyLookups.${name}\` must be a number of at least 1; got ${String(value)}.`);
+    }
+  }
+  return Object.freeze(resolved);
+}
+
+/** `legacyKeys: true` is `keyPrefixes: false` plus `requireChecksum: false`, and excludes both. */
+function applyLegacyKeys(options: KeyringOptions): KeyringOptions {
+  const { legacyKeys = false } = options;
+  if (typeof legacyKeys !== 'boolean') {
+    throw new KeyringConfigError(`\`legacyKeys\` must be true or false; got ${JSON.stringify(legacyKeys)}.`);
+  }
+  if (!legacyKeys) return options;
+  const clashing = (['keyPrefixes', 'environments', 'requireChecksum'] as const).filter((name) => options[name] !== undefined);
+  if (clashing.length > 0) {
+    throw new KeyringConfigError(
+      `\`legacyKeys: true\` already turns prefixes and checksums off; remove ${clashing.map((name) => `\`${name}\``).join(' and ')}.`,
+    );
+  }
+  return { ...options, keyPrefixes: false, requireChecksum: false };
+}
+
 /**
  * Applies defaults and checks every option once, at start-up, so that a mistake fails the
  * boot with a message saying what to change rather than the first request.
  *
  * @throws KeyringConfigError
  */
-export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringOptions {
-  if (typeof options !== 'object' || options === null) {
+export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOptions {
+  if (typeof given !== 'object' || given === null) {
     throw new KeyringConfigError('options are missing: pass at least `{ lookup }`.');
   }
+  refuseUnknownOptions(given, KEYRING_OPTION_NAMES);
+  const options = applyLegacyKeys(given);
   const { lookup } = options;
   if (lookup === undefined || lookup === null) {
     throw new KeyringConfigError(
@@ -225,6 +307,8 @@ export function resolveKeyringOptions(options: KeyringOptions): ResolvedKeyringO
     lookupTimeoutMs,
     requireChecksum,
     cache: resolveCache(options.cache),
+    unknownKeyLookups: resolveUnknownKeyLookups(options.unknownKeyLookups),
+    realm: resolveRealm(options.realm),
     tenancy,
     tenantHeader: options.tenantHeader === undefined ? DEFAULT_TENANT_HEADER : validHeaderName(options.tenantHeader, 'tenantHeader'),
     resolveTenants,

@@ -23,7 +23,7 @@ function countingLookup(records: Map<string, ApiKeyRecord> = new Map()) {
 describe('Keyring with its cache', () => {
   it('keeps the cache at its bound under 100,000 random keys and asks the store only for checksum-valid ones', async () => {
     const store = countingLookup();
-    const keyring = new Keyring({ lookup: store.lookup, cache: { maxEntries: 1000 } });
+    const keyring = new Keyring({ lookup: store.lookup, cache: { maxEntries: 1000, maxUnknownEntries: 1000 }, unknownKeyLookups: false });
     let checksumValid = 0;
     let granted = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -41,6 +41,60 @@ describe('Keyring with its cache', () => {
     expect(keyring.cacheSize).toBe(1000);
     // A correctness test that happens to loop: generous time on a slow shared machine.
   }, 120_000);
+
+  it('bounds the store load of a flood of forged keys, and keeps serving a cached good key', async () => {
+    const good = generateApiKey().key;
+    const store = countingLookup(new Map([[good, { id: 'good', tenants: [] }]]));
+    const keyring = new Keyring({ lookup: store.lookup, cache: { maxEntries: 50 }, unknownKeyLookups: { perSecond: 20, burst: 40 } });
+    expect((await keyring.authenticate({ 'x-api-key': good })).ok).toBe(true);
+    const started = Date.now();
+    const answers = new Map<string, number>();
+    // 2,000 distinct keys with valid checksums: anyone can mint them.
+    for (let i = 0; i < 2000; i++) {
+      const answer = await keyring.authenticate({ 'x-api-key': generateApiKey().key });
+      const reason = answer.ok ? 'granted' : answer.failure.reason;
+      answers.set(reason, (answers.get(reason) ?? 0) + 1);
+      if (i % 100 === 0) expect((await keyring.authenticate({ 'x-api-key': good })).ok).toBe(true);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    expect(answers.get('granted')).toBeUndefined();
+    expect(answers.get('lookup_throttled')).toBeGreaterThan(0);
+    // The good key never went back to the store; forged ones only within the budget.
+    expect(store.calls.filter((key) => key === good)).toHaveLength(1);
+    expect(store.calls.length - 1).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 1);
+  });
+
+  it('lets 120 forged keys neither evict a cached good key nor grow the cache past its bounds', async () => {
+    const good = generateApiKey().key;
+    const store = countingLookup(new Map([[good, { id: 'good', tenants: [] }]]));
+    const keyring = new Keyring({ lookup: store.lookup, cache: { maxEntries: 50, maxUnknownEntries: 50 } });
+    await keyring.authenticate({ 'x-api-key': good });
+    for (let i = 0; i < 120; i++) await keyring.authenticate({ 'x-api-key': generateApiKey().key });
+    store.calls.length = 0;
+    expect((await keyring.authenticate({ 'x-api-key': good })).ok).toBe(true);
+    expect(store.calls).toEqual([]);
+    expect(keyring.cacheSize).toBe(51);
+  });
+
+  it('hands every request the same frozen record: what one handler does to it, no other request sees', async () => {
+    const { key } = generateApiKey();
+    const expiresAt = new Date(Date.now() + 60_000);
+    const stored = { id: 'k', tenants: [{ id: 1 }, { id: 2 }], scopes: ['read'], expiresAt, metadata: { plan: { name: 'pro' } } };
+    const keyring = new Keyring({ lookup: { findKey: async () => stored } });
+    const first = await keyring.admit({ 'x-api-key': key });
+    if (!first.ok) throw new Error('expected a grant');
+    expect(() => (first.record.tenants as unknown[]).reverse()).toThrow(TypeError);
+    expect(() => (first.record.scopes as string[]).push('admin')).toThrow(TypeError);
+    expect(() => ((first.record.metadata as { plan: { name: string } }).plan.name = 'free')).toThrow(TypeError);
+    expect(() => ((first.tenant as { id: number }).id = 99)).toThrow(TypeError);
+    // A Date is no plain data: moving it must not extend the key's life.
+    expiresAt.setTime(Date.now() - 1);
+    (first.record.expiresAt as Date).setTime(Date.now() + 10 * 60_000);
+    const second = await keyring.admit({ 'x-api-key': key });
+    expect(second).toMatchObject({ ok: true, tenant: { id: 1 }, record: { scopes: ['read'], metadata: { plan: { name: 'pro' } } } });
+    // The store's own objects were copied, not frozen.
+    expect(Object.isFrozen(stored.tenants)).toBe(false);
+  });
 
   it('refuses a cached key the moment it expires', async () => {
     const { key } = generateApiKey();
@@ -84,7 +138,7 @@ describe('Keyring with its cache', () => {
   it('sends keys without a checksum to the store with requireChecksum: false', async () => {
     const store = countingLookup(new Map([['pk_legacy_key_01', { id: 'legacy' }]]));
     const strict = new Keyring({ lookup: store.lookup });
-    expect(await strict.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toEqual({ ok: false, failure: { reason: 'invalid' } });
+    expect(await strict.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toEqual({ ok: false, failure: { reason: 'invalid', detail: 'its checksum does not match' } });
     expect(store.calls).toEqual([]);
     const lenient = new Keyring({ lookup: store.lookup, requireChecksum: false });
     expect(await lenient.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toMatchObject({ ok: true, record: { id: 'legacy' } });

@@ -3,33 +3,26 @@ import { createApiKeyParser, type ApiKeyParser } from './api-key-format.js';
 import { extractApiKey } from './credentials.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import { fail, type KeyringFailure } from './failure.js';
-import { readHeader, type RequestHeaders } from './headers.js';
+import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
 import { hasValidChecksum } from './api-key-checksum.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
 import { callStore, findRecord, type StoreResult } from './lookup.js';
 import { LookupCache } from './lookup-cache.js';
-import { checkRecord } from './record-check.js';
+import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './record-check.js';
+import { tenantSnapshot } from './record-snapshot.js';
+import { admissionOf, type Admission } from './request-admission.js';
 import { checkScopes } from './scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
+import { UnknownKeyBudget } from './unknown-key-budget.js';
 
 /** The outcome of authenticating a request. Never holds the key. */
-export type AuthenticationResult =
-  | { ok: true; record: ApiKeyRecord; environment: string | undefined }
-  | { ok: false; failure: KeyringFailure };
+export type AuthenticationResult = { ok: true; record: ApiKeyRecord } | { ok: false; failure: KeyringFailure };
 
 /** A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant. */
 export type AdmissionResult = { ok: true; record: ApiKeyRecord; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure };
 
 /** What `tenantFor` answers: the tenant to run as (`undefined` with `tenancy` off), or a refusal. */
 export type TenantForResult = { ok: true; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure };
-
-/** A lookup answer checked against the key's environment, expiry and revocation. */
-function checkFound(found: StoreResult<unknown>, environment: string | undefined): AuthenticationResult {
-  if (!found.ok) return found;
-  const checked = checkRecord(found.value, environment, Date.now());
-  if (!checked.ok) return checked;
-  return { ok: true, record: checked.record, environment };
-}
 
 /** What adapters have put on a request so far. */
 export interface AdmittedFields {
@@ -53,46 +46,69 @@ export class Keyring {
   private readonly parseKey: ApiKeyParser | undefined;
   private readonly acceptedEnvironments: ReadonlySet<string>;
   private readonly respond: (failure: KeyringFailure) => ErrorResponse;
-  private readonly cache: LookupCache | undefined;
+  private readonly cache: LookupCache<KeyVerdict> | undefined;
+  private readonly unknownKeys: UnknownKeyBudget | undefined;
+  // Headers whose repetition makes a request ambiguous: the key headers, and the tenant header.
+  private readonly credentialHeaders: readonly string[];
 
   /** @throws KeyringConfigError for options that cannot work */
   constructor(options: KeyringOptions) {
     this.options = resolveKeyringOptions(options);
-    const { keyPrefixes, environments, errorFormat } = this.options;
+    const { keyPrefixes, environments, errorFormat, realm, cache, unknownKeyLookups, headers, tenancy, tenantHeader } = this.options;
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);
     this.acceptedEnvironments = new Set(environments);
-    this.respond = createErrorResponder(errorFormat);
-    this.cache = this.options.cache === false ? undefined : new LookupCache(this.options.cache);
+    this.respond = createErrorResponder(errorFormat, realm);
+    this.cache = cache === false ? undefined : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId);
+    this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
+    this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
   }
 
   /**
    * Reads the key from the headers, checks its form, checksum and environment, asks the
    * lookup (through the cache) and checks the record. Malformed keys, keys with a bad checksum
    * and keys of an unaccepted environment never reach the lookup.
+   *
+   * @param rawHeaders the request's header lines as Node received them (`request.rawHeaders`):
+   *   a credential header sent on two lines is refused as malformed, since Node keeps only one
    */
-  async authenticate(headers: RequestHeaders): Promise<AuthenticationResult> {
-    return this.authenticateNow(headers);
+  async authenticate(headers: RequestHeaders, rawHeaders?: readonly string[]): Promise<AuthenticationResult> {
+    return this.authenticateNow(headers, rawHeaders);
   }
 
   /**
    * `authenticate`, answering synchronously when nothing has to be awaited (a refused header,
    * or a key the cache holds); a `Promise` only when the store is asked. For adapters' hot paths.
    */
-  authenticateNow(headers: RequestHeaders): AuthenticationResult | Promise<AuthenticationResult> {
+  authenticateNow(headers: RequestHeaders, rawHeaders?: readonly string[]): AuthenticationResult | Promise<AuthenticationResult> {
+    if (repeatedHeader(rawHeaders, this.credentialHeaders) !== undefined) return fail('malformed');
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
-    if (this.options.requireChecksum && !hasValidChecksum(credential.key)) return fail('invalid');
+    if (this.options.requireChecksum && !hasValidChecksum(credential.key)) return fail('invalid', { detail: 'its checksum does not match' });
     let environment: string | undefined;
     if (this.parseKey) {
       const parsed = this.parseKey(credential.key);
-      if (parsed === null) return fail('invalid');
+      if (parsed === null) return fail('invalid', { detail: 'it has no known environment prefix' });
       if (!this.acceptedEnvironments.has(parsed.environment)) return fail('wrong_environment');
       environment = parsed.environment;
     }
-    const { lookup, lookupTimeoutMs } = this.options;
-    const load = () => findRecord(lookup, credential.key, lookupTimeoutMs);
+    const load = () => this.lookUp(credential.key, environment);
     const found = this.cache ? this.cache.findNow(credential.key, load) : load();
-    return found instanceof Promise ? found.then((answer) => checkFound(answer, environment)) : checkFound(found, environment);
+    return found instanceof Promise ? found.then(checkFound) : checkFound(found);
+  }
+
+  /**
+   * Asks the store about a key the cache does not hold, unless unknown keys have spent their
+   * budget, and judges the answer once (the cache keeps the verdict, a frozen snapshot).
+   */
+  private lookUp(key: string, environment: string | undefined): Promise<StoreResult<KeyVerdict>> {
+    const throttled = this.unknownKeys?.refusal();
+    if (throttled !== undefined) return Promise.resolve(throttled);
+    return findRecord(this.options.lookup, key, this.options.lookupTimeoutMs).then((found): StoreResult<KeyVerdict> => {
+      if (!found.ok) return found;
+      const verdict = judgeAnswer(found.value, environment);
+      if (verdictRecordId(verdict) === undefined) this.unknownKeys?.chargeUnknown();
+      return { ok: true, value: verdict };
+    });
   }
 
   /**
@@ -100,13 +116,13 @@ export class Keyring {
    * `environment` filled from the prefix when the record has none, and, with `tenancy` on, the
    * tenant (`selectTenant`). The Nest guard and the Express middleware both call this.
    */
-  async admit(headers: RequestHeaders): Promise<AdmissionResult> {
-    return this.admitNow(headers);
+  async admit(headers: RequestHeaders, rawHeaders?: readonly string[]): Promise<AdmissionResult> {
+    return this.admitNow(headers, rawHeaders);
   }
 
   /** `admit`, answering synchronously when nothing has to be awaited (see `authenticateNow`). */
-  admitNow(headers: RequestHeaders): AdmissionResult | Promise<AdmissionResult> {
-    const authenticated = this.authenticateNow(headers);
+  admitNow(headers: RequestHeaders, rawHeaders?: readonly string[]): AdmissionResult | Promise<AdmissionResult> {
+    const authenticated = this.authenticateNow(headers, rawHeaders);
     return authenticated instanceof Promise
       ? authenticated.then((result) => this.admitAuthenticated(result, headers))
       : this.admitAuthenticated(authenticated, headers);
@@ -114,9 +130,7 @@ export class Keyring {
 
   private admitAuthenticated(authenticated: AuthenticationResult, headers: RequestHeaders): AdmissionResult | Promise<AdmissionResult> {
     if (!authenticated.ok) return authenticated;
-    const { environment } = authenticated;
-    const record =
-      environment !== undefined && authenticated.record.environment === undefined ? { ...authenticated.record, environment } : authenticated.record;
+    const { record } = authenticated;
     if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
     const admitted = (choice: TenantChoice): AdmissionResult => (choice.ok ? { ok: true, record, tenant: choice.tenant } : choice);
     const choice = this.selectTenantNow(record, headers);
@@ -125,8 +139,9 @@ export class Keyring {
 
   /**
    * The tenant to run a request's handler as, for the tenant interceptor and middleware: the one
-   * already chosen, else one chosen now from the authenticated record. No record: `missing`.
-   * `undefined` with `tenancy` off.
+   * `ApiKeyGuard` or `apiKeyMiddleware` chose (never replaced), else one chosen now from the
+   * record another mechanism put on `request.apiKey`. No record: `missing`. `undefined` with
+   * `tenancy` off.
    */
   async tenantFor(request: AdmittedFields, headers: RequestHeaders): Promise<TenantForResult> {
     return this.tenantForNow(request, headers);
@@ -134,7 +149,8 @@ export class Keyring {
 
   /** `tenantFor`, answering synchronously unless `resolveTenants` has to be awaited. */
   tenantForNow(request: AdmittedFields, headers: RequestHeaders): TenantForResult | Promise<TenantForResult> {
-    if (request.tenant !== undefined) return { ok: true, tenant: request.tenant };
+    const admitted: Admission | undefined = admissionOf(request);
+    if (admitted !== undefined) return { ok: true, tenant: admitted.tenant };
     if (request.apiKey === undefined) return fail('missing');
     if (!this.options.tenancy) return { ok: true, tenant: undefined };
     return this.selectTenantNow(request.apiKey, headers);
@@ -165,7 +181,9 @@ export class Keyring {
     if (!isTenantList(resolved.value)) {
       return fail('lookup_unavailable', { cause: new TypeError('resolveTenants returned something other than a list of { id } tenants') });
     }
-    return this.chooseFrom(resolved.value, headers);
+    // Not cached, and maybe the resolver's own objects: the request gets a frozen copy.
+    const choice = this.chooseFrom(resolved.value, headers);
+    return choice.ok ? { ok: true, tenant: tenantSnapshot(choice.tenant) } : choice;
   }
 
   private chooseFrom(tenants: readonly Tenant[], headers: RequestHeaders): TenantChoice {
@@ -201,4 +219,9 @@ export class Keyring {
   errorResponse(failure: KeyringFailure): ErrorResponse {
     return this.respond(failure);
   }
+}
+
+/** A lookup's verdict (cached or fresh) checked against the time: expired keys are refused. */
+function checkFound(found: StoreResult<KeyVerdict>): AuthenticationResult {
+  return found.ok ? checkExpiry(found.value, Date.now()) : found;
 }

@@ -20,7 +20,7 @@ function store(records: Record<string, unknown>) {
   };
 }
 
-const OPTIONS = { maxEntries: 100, ttlMs: 1000, negativeTtlMs: 100 };
+const OPTIONS = { maxEntries: 100, maxUnknownEntries: 100, ttlMs: 1000, negativeTtlMs: 100 };
 
 describe('LookupCache', () => {
   it('asks the store once per TTL for a found key', async () => {
@@ -50,7 +50,7 @@ describe('LookupCache', () => {
   });
 
   it('caches nothing of a kind whose TTL is 0', async () => {
-    const cache = new LookupCache({ maxEntries: 10, ttlMs: 0, negativeTtlMs: 0 });
+    const cache = new LookupCache({ maxEntries: 10, maxUnknownEntries: 10, ttlMs: 0, negativeTtlMs: 0 });
     const s = store({ k: { id: 1 } });
     await cache.find('k', s.load('k'));
     await cache.find('k', s.load('k'));
@@ -95,6 +95,22 @@ describe('LookupCache', () => {
     expect(s.calls).toEqual([]);
     await cache.find('b', s.load('b'));
     expect(s.calls).toEqual(['b']);
+  });
+
+  it('never lets unknown keys push a known key out, and bounds them on their own', async () => {
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 50, maxUnknownEntries: 50 });
+    const s = store({ good: { id: 'good' } });
+    await cache.find('good', s.load('good'));
+    // 120 made-up keys (a valid checksum is free to mint): each is a miss the store answers "unknown".
+    for (let i = 0; i < 120; i++) await cache.find(`forged-${i}`, s.load(`forged-${i}`));
+    expect(cache.size).toBe(51);
+    s.calls.length = 0;
+    expect(await cache.find('good', s.load('good'))).toEqual({ ok: true, value: { id: 'good' } });
+    expect(s.calls).toEqual([]);
+    // The most recent unknown keys are still remembered; the oldest went.
+    await cache.find('forged-119', s.load('forged-119'));
+    await cache.find('forged-0', s.load('forged-0'));
+    expect(s.calls).toEqual(['forged-0']);
   });
 
   it('forgets a key, or every key of a record, at once', async () => {

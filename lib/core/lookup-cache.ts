@@ -4,8 +4,14 @@ import type { StoreResult } from './lookup.js';
 
 /** The `cache` option. */
 export interface CacheOptions {
-  /** Most keys held; the least recently used go first. @default 10000 */
+  /** Most known keys held; the least recently used go first. @default 10000 */
   maxEntries?: number;
+  /**
+   * Most unknown keys remembered as unknown, in a space of their own: answers for unknown keys
+   * (anyone can mint keys with a valid checksum) never push a known key out of the cache.
+   * @default 10000
+   */
+  maxUnknownEntries?: number;
   /** How long a found key's record is reused, in ms. `0` caches no found key. @default 30000 */
   ttlMs?: number;
   /** How long an unknown key is remembered as unknown, in ms. `0` caches no unknown key. @default 5000 */
@@ -14,10 +20,15 @@ export interface CacheOptions {
 
 export type ResolvedCacheOptions = Required<CacheOptions>;
 
-export const DEFAULT_CACHE_OPTIONS: ResolvedCacheOptions = Object.freeze({ maxEntries: 10_000, ttlMs: 30_000, negativeTtlMs: 5_000 });
+export const DEFAULT_CACHE_OPTIONS: ResolvedCacheOptions = Object.freeze({
+  maxEntries: 10_000,
+  maxUnknownEntries: 10_000,
+  ttlMs: 30_000,
+  negativeTtlMs: 5_000,
+});
 
-interface Entry {
-  value: unknown;
+interface Entry<T> {
+  value: T;
   expiresAt: number;
   recordId: string | undefined;
 }
@@ -25,6 +36,9 @@ interface Entry {
 // One-shot hashing (Node >= 20.12 / 21.7): no Hash/Hmac object per call, several times cheaper
 // than createHmac() on the request path. Older Node falls back to createHmac.
 const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
+/** The record id an answer belongs to, or `undefined` for an unknown key. */
+export type RecordIdOf<T> = (value: T) => string | undefined;
 
 function recordIdOf(value: unknown): string | undefined {
   const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
@@ -35,7 +49,8 @@ function recordIdOf(value: unknown): string | undefined {
  * Remembers what the key store answered, so a slow store costs nothing on the hot path:
  *
  * - bounded (least recently used out first) with one TTL for found keys and a shorter one for
- *   unknown keys, so a flood of random keys can neither hammer the store nor grow memory;
+ *   unknown keys; unknown keys live in a bounded space of their own, so a flood of made-up keys
+ *   (with valid checksums: the checksum is public) neither grows memory nor evicts a known key;
  * - keyed by a SHA-256 of a per-process random secret and the key (an HMAC on Node without
  *   `crypto.hash`): the raw key is never held;
  * - concurrent requests for the same key share one lookup (single flight);
@@ -46,10 +61,12 @@ function recordIdOf(value: unknown): string | undefined {
  * Expiry and revocation flags are checked on every request against the cached record by the
  * caller, so caching never extends a key's life past its `expiresAt`.
  */
-export class LookupCache {
-  private readonly entries = new Map<string, Entry>();
+export class LookupCache<T = unknown> {
+  // Known keys (answers with a record id) and unknown keys, each bounded on its own.
+  private readonly entries = new Map<string, Entry<T>>();
+  private readonly unknownEntries = new Map<string, Entry<T>>();
   private readonly byRecordId = new Map<string, Set<string>>();
-  private readonly inflight = new Map<string, { epoch: number; result: Promise<StoreResult<unknown>> }>();
+  private readonly inflight = new Map<string, { epoch: number; result: Promise<StoreResult<T>> }>();
   private readonly secret = randomBytes(32);
   // SHA-256 over this random prefix and the key: as unguessable as the HMAC for a map key that
   // never leaves the process, and the raw key is still never held.
@@ -60,15 +77,16 @@ export class LookupCache {
   constructor(
     private readonly options: ResolvedCacheOptions,
     private readonly now: () => number = Date.now,
+    private readonly idOf: RecordIdOf<T> = recordIdOf,
   ) {}
 
-  /** Keys currently held. */
+  /** Keys currently held, known and unknown. */
   get size(): number {
-    return this.entries.size;
+    return this.entries.size + this.unknownEntries.size;
   }
 
   /** The cached answer for `key`, or `load()`'s, shared with concurrent callers. */
-  find(key: string, load: () => Promise<StoreResult<unknown>>): Promise<StoreResult<unknown>> {
+  find(key: string, load: () => Promise<StoreResult<T>>): Promise<StoreResult<T>> {
     const found = this.findNow(key, load);
     return found instanceof Promise ? found : Promise.resolve(found);
   }
@@ -78,14 +96,15 @@ export class LookupCache {
    * which matters most once an AsyncLocalStorage (the tenant context) makes every promise cost
    * a hook call.
    */
-  findNow(key: string, load: () => Promise<StoreResult<unknown>>): StoreResult<unknown> | Promise<StoreResult<unknown>> {
+  findNow(key: string, load: () => Promise<StoreResult<T>>): StoreResult<T> | Promise<StoreResult<T>> {
     const id = this.digest(key);
-    const entry = this.entries.get(id);
+    const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
     if (entry !== undefined) {
       if (entry.expiresAt > this.now()) {
         // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-        this.entries.delete(id);
-        this.entries.set(id, entry);
+        const space = this.spaceOf(entry);
+        space.delete(id);
+        space.set(id, entry);
         return { ok: true, value: entry.value };
       }
       this.remove(id);
@@ -126,6 +145,7 @@ export class LookupCache {
   clear(): void {
     this.epoch++;
     this.entries.clear();
+    this.unknownEntries.clear();
     this.byRecordId.clear();
     this.inflight.clear();
   }
@@ -134,26 +154,31 @@ export class LookupCache {
     return oneShotHash ? oneShotHash('sha256', this.secretPrefix + key, 'base64') : createHmac('sha256', this.secret).update(key, 'utf8').digest('base64');
   }
 
-  private store(id: string, value: unknown): void {
-    const recordId = recordIdOf(value);
+  private spaceOf(entry: Entry<T>): Map<string, Entry<T>> {
+    return entry.recordId === undefined ? this.unknownEntries : this.entries;
+  }
+
+  private store(id: string, value: T): void {
+    const recordId = this.idOf(value);
     const ttl = recordId === undefined ? this.options.negativeTtlMs : this.options.ttlMs;
     if (ttl <= 0) return;
     this.remove(id);
-    this.entries.set(id, { value, expiresAt: this.now() + ttl, recordId });
+    const entry: Entry<T> = { value, expiresAt: this.now() + ttl, recordId };
+    const space = this.spaceOf(entry);
+    space.set(id, entry);
     if (recordId !== undefined) {
       let ids = this.byRecordId.get(recordId);
       if (ids === undefined) this.byRecordId.set(recordId, (ids = new Set()));
       ids.add(id);
     }
-    while (this.entries.size > this.options.maxEntries) {
-      this.remove(this.entries.keys().next().value as string);
-    }
+    const bound = recordId === undefined ? this.options.maxUnknownEntries : this.options.maxEntries;
+    while (space.size > bound) this.remove(space.keys().next().value as string);
   }
 
   private remove(id: string): void {
-    const entry = this.entries.get(id);
+    const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
     if (entry === undefined) return;
-    this.entries.delete(id);
+    this.spaceOf(entry).delete(id);
     if (entry.recordId === undefined) return;
     const ids = this.byRecordId.get(entry.recordId);
     ids?.delete(id);

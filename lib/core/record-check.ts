@@ -1,8 +1,19 @@
 import type { ApiKeyRecord } from './api-key-record.js';
 import { fail, type KeyringFailure } from './failure.js';
+import { recordSnapshot } from './record-snapshot.js';
 import { isTenantList } from './tenant-selection.js';
 
 export type RecordCheck = { ok: true; record: ApiKeyRecord } | { ok: false; failure: KeyringFailure };
+
+/**
+ * What a store's answer means for a key, decided once when the answer arrives (the cache keeps
+ * this, not the answer): a frozen snapshot of a usable record and its expiry time, or the
+ * refusal. `recordId` marks a refusal of a known record (revoked, wrong environment), which
+ * invalidation by record id must reach.
+ */
+export type KeyVerdict =
+  | { ok: true; record: ApiKeyRecord; expiresAt: number | undefined }
+  | { ok: false; failure: KeyringFailure; recordId?: string };
 
 function isRecordShaped(value: unknown): value is ApiKeyRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -23,23 +34,42 @@ function expiryTime(expiresAt: ApiKeyRecord['expiresAt']): number {
 }
 
 /**
- * Decides whether what a lookup returned grants access. Anything that is not a record with an
- * `id` is an unknown key; a record that is revoked, expired (or has an unreadable expiry), or
- * states another environment than the key's prefix is refused. The guard does this so that a
- * lookup can stay a plain query.
+ * Decides what a lookup's answer means, apart from the time: anything that is not a record with
+ * an `id` is an unknown key; a revoked record, or one that states another environment than the
+ * key's prefix, is refused. The expiry is read once, into a number, so nothing a handler does to
+ * the record (a `Date` it moves) can extend the key's life.
  *
  * @param keyEnvironment the environment the key's prefix names, when prefixes are in use
  */
-export function checkRecord(value: unknown, keyEnvironment: string | undefined, now: number): RecordCheck {
+export function judgeAnswer(value: unknown, keyEnvironment: string | undefined): KeyVerdict {
   if (!isRecordShaped(value)) return fail('invalid');
-  if (value.revoked) return fail('revoked');
-  if (value.expiresAt !== undefined && value.expiresAt !== null) {
-    const expiresAt = expiryTime(value.expiresAt);
-    // NaN compares false both ways: an unreadable expiry is treated as passed.
-    if (!(expiresAt > now)) return fail('expired');
-  }
+  const recordId = String(value.id);
+  if (value.revoked) return { ...fail('revoked'), recordId };
   if (keyEnvironment !== undefined && value.environment !== undefined && value.environment !== keyEnvironment) {
-    return fail('wrong_environment');
+    return { ...fail('wrong_environment'), recordId };
   }
-  return { ok: true, record: value };
+  const hasExpiry = value.expiresAt !== undefined && value.expiresAt !== null;
+  return { ok: true, record: recordSnapshot(value, keyEnvironment), expiresAt: hasExpiry ? expiryTime(value.expiresAt) : undefined };
+}
+
+/** The record id a verdict belongs to (`undefined` for an unknown key), for the cache. */
+export function verdictRecordId(verdict: unknown): string | undefined {
+  const judged = verdict as KeyVerdict;
+  return judged.ok ? String(judged.record.id) : judged.recordId;
+}
+
+/** Refuses a verdict's record once its expiry has passed; an unreadable expiry counts as passed. */
+export function checkExpiry(verdict: KeyVerdict, now: number): RecordCheck {
+  if (!verdict.ok) return { ok: false, failure: verdict.failure };
+  // NaN compares false both ways: an unreadable expiry is treated as passed.
+  if (verdict.expiresAt !== undefined && !(verdict.expiresAt > now)) return fail('expired');
+  return { ok: true, record: verdict.record };
+}
+
+/**
+ * Decides whether what a lookup returned grants access now (`judgeAnswer`, then `checkExpiry`).
+ * The guard does this so that a lookup can stay a plain query.
+ */
+export function checkRecord(value: unknown, keyEnvironment: string | undefined, now: number): RecordCheck {
+  return checkExpiry(judgeAnswer(value, keyEnvironment), now);
 }

@@ -2,11 +2,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Tenant } from './api-key-record.js';
 
 /**
- * What the store holds: a scope whose tenant may be filled in later. A request's scope is opened
- * before its guards run (by `ApiKeyModule`'s scope middleware) and the guard fills the tenant
- * in once it has chosen it, so no interceptor has to wrap the handler.
+ * What the store holds: a scope whose tenant is filled in once chosen. A request's scope is
+ * opened before its guards run (by `ApiKeyModule`'s scope middleware) and is kept on the request
+ * itself, so the guard fills in the scope of *its* request, whatever async context it happens
+ * to run in. `owner` is that request (`undefined` for `TenantContext.run()`).
  */
 interface TenantScope {
+  readonly owner: object | undefined;
   tenant: Tenant | undefined;
 }
 
@@ -15,20 +17,53 @@ const STORAGE = Symbol.for('nest-keyring:tenant-scope-storage');
 const globals = globalThis as { [STORAGE]?: AsyncLocalStorage<TenantScope> };
 const storage = (globals[STORAGE] ??= new AsyncLocalStorage<TenantScope>());
 
-/** Runs `fn` (the rest of a request) in a new scope with no tenant yet. */
-export function openTenantScope<R>(fn: () => R): R {
-  return storage.run({ tenant: undefined }, fn);
+// Where a request keeps its own scope. `Symbol.for`: the ESM and CommonJS builds agree on it.
+const REQUEST_SCOPE = Symbol.for('nest-keyring:request-tenant-scope');
+type ScopedRequest = { [REQUEST_SCOPE]?: TenantScope };
+
+/**
+ * Runs `fn` (the rest of `request`) in a new scope of that request's own: with no tenant yet
+ * (the scope middleware, for the guard to fill in), or as `tenant` (`tenantMiddleware`).
+ */
+export function openTenantScope<R>(request: object, fn: () => R, tenant?: Tenant): R {
+  const scope: TenantScope = { owner: request, tenant };
+  (request as ScopedRequest)[REQUEST_SCOPE] = scope;
+  return storage.run(scope, fn);
 }
 
 /**
- * Sets the tenant of the current scope, for the code that runs after (and below) this call in
- * the same request. Returns false where no scope is open.
+ * Makes what follows this call, for `request`, run in a scope of `request`'s own, and returns
+ * that scope. Call it synchronously at the start of a guard, before anything is awaited.
+ *
+ * Usually the current scope is the request's and this is one comparison. But a middleware that
+ * parks requests and resumes them from a shared callback queue (a memoized loader, a callback
+ * pool) runs request B's guard and handler in request A's async context: there the current
+ * scope is A's. This then enters B's own scope (`AsyncLocalStorage.enterWith`, as a guard must:
+ * Nest awaits it and calls the handler in the context it leaves), so B's handler reads B's
+ * tenant, and A's scope is never touched.
  */
-export function enterTenant(tenant: Tenant): boolean {
-  const scope = storage.getStore();
-  if (scope === undefined) return false;
+export function enterRequestScope(request: object): TenantScope {
+  const current = storage.getStore();
+  if (current !== undefined && current.owner === request) return current;
+  const scoped = request as ScopedRequest;
+  let scope = scoped[REQUEST_SCOPE];
+  if (scope === undefined) scoped[REQUEST_SCOPE] = scope = { owner: request, tenant: undefined };
+  storage.enterWith(scope);
+  return scope;
+}
+
+/**
+ * Fills in the tenant of a request's scope (from `enterRequestScope`). A scope's tenant, once
+ * set, is never replaced: a second, different tenant for the same request is a bug upstream,
+ * and refusing it is the only answer that cannot serve one tenant's data to another.
+ *
+ * @throws TenantContextError when the scope already holds another tenant
+ */
+export function setScopeTenant(scope: TenantScope, tenant: Tenant): void {
+  if (scope.tenant !== undefined && scope.tenant !== tenant) {
+    throw new TenantContextError('nest-keyring: this request already acts for another tenant; a request\'s tenant is never replaced.');
+  }
   scope.tenant = tenant;
-  return true;
 }
 
 /** Thrown when code asks for the tenant where there is none. */
@@ -89,6 +124,6 @@ export class TenantContext {
     if (typeof tenant !== 'object' || tenant === null || tenant.id === undefined || tenant.id === null) {
       throw new TenantContextError('nest-keyring: TenantContext.run() needs a tenant with an id.');
     }
-    return storage.run({ tenant }, fn);
+    return storage.run({ owner: undefined, tenant }, fn);
   }
 }

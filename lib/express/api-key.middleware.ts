@@ -1,5 +1,7 @@
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import type { AdmissionResult } from '../core/keyring.js';
+import { admissionOf, recordAdmission } from '../core/request-admission.js';
+import { continueRequest } from './continue-request.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { sendRefusal } from './send-refusal.js';
 
@@ -15,6 +17,8 @@ export interface ApiKeyMiddlewareOptions {
  * The `ApiKeyGuard` checks as Express middleware: reads and checks the key, picks the tenant
  * (with `tenancy` on), checks scopes, and puts `req.apiKey` / `req.tenant` on the request.
  * Refusals are answered with the same status, body and `WWW-Authenticate` as the Nest guard.
+ * A second mount on the same request (a router-wide one, then a route's own with scopes) reuses
+ * the first one's decision: the key and tenant, once chosen, are never replaced.
  *
  * Pass the same `Keyring` to several middleware to share one configuration and one cache.
  *
@@ -30,21 +34,21 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
+    const earlier = admissionOf(request);
     const admitted: AdmissionResult | Promise<AdmissionResult> =
-      request.apiKey !== undefined ? { ok: true, record: request.apiKey, tenant: request.tenant } : keyring.admitNow(request.headers);
-    const proceed = (admission: AdmissionResult): void => {
+      earlier !== undefined ? { ok: true, ...earlier } : keyring.admitNow(request.headers, request.rawHeaders);
+    continueRequest(admitted, response, next, (admission, proceed) => {
       const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
       if (failure) {
-        sendRefusal(response, failure, respond, logger);
+        sendRefusal(response, failure, respond, logger, proceed);
         return;
       }
       if (admission.ok) {
-        request.apiKey = admission.record;
-        request.tenant = admission.tenant;
+        const { record, tenant } = recordAdmission(request, admission);
+        request.apiKey = record;
+        request.tenant = tenant;
       }
-      next();
-    };
-    if (admitted instanceof Promise) admitted.then(proceed, next);
-    else proceed(admitted);
+      proceed();
+    });
   };
 }

@@ -1,24 +1,32 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorResponse } from '../core/error-format.js';
 import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
-import type { KeyringLogger } from './http-types.js';
+import type { KeyringLogger, NextFunction } from './http-types.js';
 
 /**
  * Answers a refusal with Node's own response API, so it works the same on Express 4, Express 5
  * and Nest's middleware layer, and matches what Nest's exception filter sends. A refusal that
- * hides a fault of ours is logged first (its cause never holds a key or a secret).
+ * hides a fault of ours is logged first (its cause never holds a key or a secret). Nothing is
+ * written once the headers were sent (a timeout answered first): the refusal goes to `next`,
+ * which ends the response.
  */
 export function sendRefusal(
   response: ServerResponse,
   failure: KeyringFailure,
   respond: (failure: KeyringFailure) => ErrorResponse,
   logger: KeyringLogger,
+  next: NextFunction,
 ): void {
   const refusal = respond(failure);
   const fault = faultLogMessage(failure, refusal.status);
   if (fault !== undefined) {
     const cause = failure.cause instanceof Error ? failure.cause.message : String(failure.cause);
     logger.error(`[nest-keyring] ${fault}: ${cause}`);
+  }
+  if (failure.detail !== undefined) logger.debug?.(`[nest-keyring] API key refused before any lookup: ${failure.detail}`);
+  if (response.headersSent) {
+    next(new Error(`nest-keyring: request refused (${failure.reason}) after its response was sent`));
+    return;
   }
   const body = JSON.stringify(refusal.body);
   response.statusCode = refusal.status;

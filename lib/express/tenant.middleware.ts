@@ -1,16 +1,14 @@
-import type { TenantForResult } from '../core/keyring.js';
-import { TenantContext } from '../core/tenant-context.js';
+import { openTenantScope } from '../core/tenant-context.js';
+import { continueRequest } from './continue-request.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { sendRefusal } from './send-refusal.js';
 
-const tenantContext = new TenantContext();
-
 /**
  * The `TenantInterceptor` as Express middleware: runs everything after it (later middleware,
- * the route handler, the async work they start) inside the request's tenant context, so
- * `TenantContext` answers without the request. Mount it after `apiKeyMiddleware`; without an
- * authenticated key it answers 401.
+ * the route handler, the async work they start) inside a tenant context of the request's own,
+ * so `TenantContext` answers without the request. Mount it after `apiKeyMiddleware`, whose
+ * tenant it takes (never another); without an authenticated key it answers 401.
  *
  * @example
  * app.use('/api', apiKeyMiddleware(keyring), tenantMiddleware(keyring));
@@ -21,22 +19,20 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
   const logger = mount.logger ?? console;
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
-    const proceed = (choice: TenantForResult): void => {
+    // Synchronous when apiKeyMiddleware already chose the tenant.
+    continueRequest(keyring.tenantForNow(request, request.headers), response, next, (choice, proceed) => {
       if (!choice.ok) {
-        sendRefusal(response, choice.failure, respond, logger);
+        sendRefusal(response, choice.failure, respond, logger, proceed);
         return;
       }
       const { tenant } = choice;
       if (tenant === undefined) {
-        next();
+        proceed();
         return;
       }
       request.tenant = tenant;
-      tenantContext.run(tenant, () => next());
-    };
-    // Synchronous when apiKeyMiddleware already chose the tenant.
-    const choice = keyring.tenantForNow(request, request.headers);
-    if (choice instanceof Promise) choice.then(proceed, next);
-    else proceed(choice);
+      // A scope of this request's own: the rest of it, and only it, acts as this tenant.
+      openTenantScope(request, () => proceed(), tenant);
+    });
   };
 }

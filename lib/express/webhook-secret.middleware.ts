@@ -75,6 +75,6 @@ export function webhookSecretMiddleware(
       next();
       return;
     }
-    sendRefusal(response, result.failure, respond, logger);
+    sendRefusal(response, result.failure, respond, logger, next);
   };
 }

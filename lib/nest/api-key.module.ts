@@ -1,11 +1,13 @@
 import { Inject, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
 import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
+import { KeyringConfigError } from '../core/failure.js';
 import { Keyring } from '../core/keyring.js';
 import { TenantContext } from '../core/tenant-context.js';
 import { ApiKeyCache } from './api-key-cache.service.js';
 import { KEYRING } from './api-key.constants.js';
 import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
+import { ApiKeyRoutesCheck } from './guards/api-key-routes.check.js';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
 import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
@@ -17,8 +19,22 @@ function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
   return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';
 }
 
+// Settings of the module itself, given beside `useFactory`; a factory that returns them would
+// otherwise see them ignored (and `global: true` would leave every route open).
+const MODULE_SETTINGS = ['global', 'isGlobal', 'imports'] as const;
+
+function refuseModuleSettings(options: ApiKeyModuleOptions): void {
+  const misplaced = MODULE_SETTINGS.find((name) => typeof options === 'object' && options !== null && Object.hasOwn(options, name));
+  if (misplaced === undefined) return;
+  throw new KeyringConfigError(
+    `\`${misplaced}\` is a setting of the module, not an option: give it beside useFactory, ` +
+      `e.g. ApiKeyModule.forRootAsync({ ${misplaced}: ..., useFactory }), not in what the factory returns.`,
+  );
+}
+
 /** Creates the `Keyring` from the module options; any option error fails the app's start-up. */
 async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {
+  refuseModuleSettings(options);
   const lookup = isLookupClass(options?.lookup) ? await moduleRef.create(options.lookup) : options?.lookup;
   return new Keyring({ ...options, lookup: lookup as ApiKeyLookup });
 }
@@ -48,6 +64,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     ApiKeyCache,
     WebhookSecretGuard,
     WebhookRoutesCheck,
+    ApiKeyRoutesCheck,
   ],
   exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
 })

@@ -1,26 +1,27 @@
 import type { ExecutionContext, Logger } from '@nestjs/common';
-import type { HttpAdapterHost, Reflector } from '@nestjs/core';
+import type { HttpAdapterHost } from '@nestjs/core';
 import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
 import type { Keyring } from '../core/keyring.js';
-import { PUBLIC_ROUTE_METADATA } from './api-key.constants.js';
 import { ApiKeyException } from './api-key.exception.js';
 
-/** True when `@Public()` is on the route or its controller. */
-export function isPublicRoute(reflector: Reflector, context: ExecutionContext): boolean {
-  return reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE_METADATA, [context.getHandler(), context.getClass()]) === true;
+/** True when the response has already been sent (e.g. a timeout answered while a lookup ran). */
+export function responseSent(adapterHost: HttpAdapterHost, context: ExecutionContext): boolean {
+  return adapterHost.httpAdapter.isHeadersSent(context.switchToHttp().getResponse());
 }
 
 /**
  * Answers a refusal from a guard or an interceptor: sets its headers through the adapter (so
- * Express and Fastify behave alike) and throws it for Nest's exception layer to send.
+ * Express and Fastify behave alike) and throws it for Nest's exception layer to send. Nothing is
+ * written to a response that was already sent; Nest's exception layer then only ends it.
  */
 export function refuse(keyring: Keyring, adapterHost: HttpAdapterHost, logger: Logger, context: ExecutionContext, failure: KeyringFailure): never {
   const response = keyring.errorResponse(failure);
   const fault = faultLogMessage(failure, response.status);
   if (fault !== undefined) logger.error(fault, failure.cause);
-  const reply = context.switchToHttp().getResponse();
-  for (const [name, value] of Object.entries(response.headers)) {
-    adapterHost.httpAdapter.setHeader(reply, name, value);
+  if (failure.detail !== undefined) logger.debug(`API key refused before any lookup: ${failure.detail}`);
+  if (!responseSent(adapterHost, context)) {
+    const reply = context.switchToHttp().getResponse();
+    for (const [name, value] of Object.entries(response.headers)) adapterHost.httpAdapter.setHeader(reply, name, value);
   }
   throw new ApiKeyException(failure, response);
 }

@@ -36,17 +36,17 @@ export const CONFORMANCE_KEYS = {
 
 // The expected answers, spelled out once; rows below say which applies.
 const granted = (keyId: string, tenantId: string | number): Outcome => ({ status: 200, ran: true, keyId, tenantId });
-const MISSING: Outcome = { status: 401, code: { cubeconnect: 'AUTHENTICATION_REQUIRED', connexease: 'AUTH_002' }, challenge: 'Bearer', ran: false };
+const MISSING: Outcome = { status: 401, code: { cubeconnect: 'AUTHENTICATION_REQUIRED', connexease: 'AUTH_002' }, challenge: 'Bearer realm="api"', ran: false };
 const MALFORMED: Outcome = {
   status: 401,
   code: { cubeconnect: 'INVALID_API_KEY', connexease: 'AUTH_003' },
-  challenge: 'Bearer error="invalid_request"',
+  challenge: 'Bearer realm="api", error="invalid_request"',
   ran: false,
 };
 const INVALID: Outcome = {
   status: 401,
   code: { cubeconnect: 'INVALID_API_KEY', connexease: 'AUTH_001' },
-  challenge: 'Bearer error="invalid_token"',
+  challenge: 'Bearer realm="api", error="invalid_token"',
   ran: false,
 };
 const NO_TENANT: Outcome = { status: 403, code: { cubeconnect: 'API_KEY_NO_TENANT', connexease: 'API_KEY_NO_TENANT' }, ran: false };
@@ -54,7 +54,7 @@ const TENANT_NOT_FOUND: Outcome = { status: 403, code: { cubeconnect: 'TENANT_NO
 const INSUFFICIENT_SCOPE: Outcome = {
   status: 403,
   code: { cubeconnect: 'INSUFFICIENT_SCOPE', connexease: 'INSUFFICIENT_SCOPE' },
-  challenge: 'Bearer error="insufficient_scope", scope="messages:send"',
+  challenge: 'Bearer realm="api", error="insufficient_scope", scope="messages:send"',
   ran: false,
 };
 const UNAVAILABLE: Outcome = { status: 503, code: { cubeconnect: 'KEY_STORE_UNAVAILABLE', connexease: 'KEY_STORE_UNAVAILABLE' }, ran: false };
@@ -72,12 +72,12 @@ const row = (name: string, headers: ConformanceCase['headers'], expected: Outcom
 // Webhooks: `default` is a Bearer secret, `events` a Standard Webhooks signing secret.
 const RECEIVED: Outcome = { status: 200, ran: true };
 const webhookRefusal = (status: number, code: string, challenge?: string): Outcome => ({ status, code: { cubeconnect: code, connexease: code }, challenge, ran: false });
-const SECRET_MISSING = webhookRefusal(401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
-const SECRET_MALFORMED = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"');
-const SECRET_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
-const SIGNATURE_MISSING = webhookRefusal(401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature');
-const SIGNATURE_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
-const TIMESTAMP_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature');
+const SECRET_MISSING = webhookRefusal(401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
+const SECRET_MALFORMED = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
+const SECRET_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
+const SIGNATURE_MISSING = webhookRefusal(401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"');
+const SIGNATURE_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+const TIMESTAMP_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"');
 export const WEBHOOK_BODY = JSON.stringify({ event: 'message.received', data: { from: '905321234567', text: 'Merhaba' } });
 const webhook = (name: string, headers: ConformanceCase['headers'], expected: Outcome): ConformanceCase => ({ name, path: '/webhook', headers, body: WEBHOOK_BODY, expected });
 const signed = (name: string, headers: () => Headers, expected: Outcome, body = WEBHOOK_BODY): ConformanceCase => ({
@@ -130,6 +130,10 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   row('a latin-1 byte in the token', { Authorization: 'Bearer pk_caf\u00e9' }, MALFORMED),
   row('an empty X-API-KEY', { 'X-API-KEY': '' }, MALFORMED),
   row('a repeated X-API-KEY', { 'X-API-KEY': [K.production, K.production] }, MALFORMED),
+  // Node keeps only the first Authorization line: a proxy reading the last would see another key.
+  row('Authorization on two lines, the same key', { Authorization: [`Bearer ${K.production}`, `Bearer ${K.production}`] }, MALFORMED),
+  row('Authorization on two lines, another key second', { Authorization: [`Bearer ${K.production}`, `Bearer ${K.staging}`] }, MALFORMED),
+  row('Authorization on two lines, a Basic line first', { Authorization: ['Basic dXNlcjpwYXNz', `Bearer ${K.production}`] }, MALFORMED),
   row('an X-API-KEY one past the length bound', { 'X-API-KEY': `pk_${'a'.repeat(254)}` }, MALFORMED),
   row('an 8 KiB X-API-KEY', { 'X-API-KEY': `pk_${'a'.repeat(8192)}` }, MALFORMED),
   row('headers with different keys', { ...bearer(K.production), ...apiKey(K.staging) }, MALFORMED),
@@ -159,7 +163,8 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   row('a tenant the key is not linked to', { ...bearer(K.multiTenant), 'X-TENANT-ID': '999' }, TENANT_NOT_FOUND),
   row("another key's tenant", { ...bearer(K.production), 'X-TENANT-ID': '2' }, TENANT_NOT_FOUND),
   row('an empty tenant header', { ...bearer(K.multiTenant), 'X-TENANT-ID': '' }, TENANT_NOT_FOUND),
-  row('a repeated tenant header', { ...bearer(K.multiTenant), 'X-TENANT-ID': ['1', 'org-b'] }, TENANT_NOT_FOUND),
+  row('a tenant header on two lines', { ...bearer(K.multiTenant), 'X-TENANT-ID': ['1', 'org-b'] }, MALFORMED),
+  row('the same tenant header on two lines', { ...bearer(K.multiTenant), 'X-TENANT-ID': ['1', '1'] }, MALFORMED),
   row('__proto__ as the tenant', { ...bearer(K.multiTenant), 'X-TENANT-ID': '__proto__' }, TENANT_NOT_FOUND),
   row('a wildcard tenant', { ...bearer(K.multiTenant), 'X-TENANT-ID': '*' }, TENANT_NOT_FOUND),
   row('a path as the tenant', { ...bearer(K.multiTenant), 'X-TENANT-ID': '../x' }, TENANT_NOT_FOUND),

@@ -173,7 +173,7 @@ async function expressHost(preset: Preset): Promise<Host> {
   const keyring = new Keyring(keyringOptions(preset));
   const handlers: string[] = [];
   const logs: string[] = [];
-  const logger = { error: (message: string) => logs.push(message) };
+  const logger = { error: (message: string) => logs.push(message), debug: (message: string) => logs.push(`debug ${message}`) };
   const app = express();
   const answer = (name: string) => (request: express.Request, response: express.Response) => {
     handlers.push(name);

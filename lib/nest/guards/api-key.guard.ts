@@ -3,9 +3,13 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
-import { enterTenant } from '../../core/tenant-context.js';
+import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
+import { requiresApiKey } from '../../core/route-access.js';
+import { enterRequestScope, setScopeTenant } from '../../core/tenant-context.js';
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
-import { isPublicRoute, refuse } from '../refusal.js';
+import { refuse, responseSent } from '../refusal.js';
+import { declarationsOf, type MetadataTarget } from '../route-declarations.js';
+import { WebhookSecretGuard } from './webhook-secret.guard.js';
 
 /** What the guard adds to the request object. */
 export interface ApiKeyRequestFields {
@@ -16,18 +20,20 @@ export interface ApiKeyRequestFields {
 }
 
 /** A request as the guard and the interceptor see it. */
-export type KeyringRequest = Record<string, unknown> & ApiKeyRequestFields & { [ADMITTED]?: ApiKeyRecord };
+export type KeyringRequest = Record<string, unknown> & ApiKeyRequestFields & { headers: Record<string, unknown> };
 
-// Marks a request this guard has already admitted: a global guard plus a route's own
-// `@UseGuards(ApiKeyGuard)` must not look the key up twice. A private symbol, so nothing the
-// application or a client puts on the request can pass for it (and cheaper than a WeakMap).
-const ADMITTED = Symbol('nest-keyring:admitted');
+/** What the guard decides once per route (a controller class and a handler). */
+interface RoutePolicy {
+  requiresKey: boolean;
+  scopes: readonly string[];
+}
 
 /**
  * Authenticates the request's API key and puts its record on `request.apiKey`; with `tenancy`
  * on (the default) it also picks the tenant (`request.tenant`), so guards after it, and
  * exception filters, already see the tenant, and a tenant error is answered before them.
- * Honours `@Public()` and `@RequireScopes()`. Refusals are thrown as `ApiKeyException`
+ * Honours `@Public()` and `@RequireScopes()`, the nearest declaration winning (a route's own
+ * auth inside a `@Public()` controller is enforced). Refusals are thrown as `ApiKeyException`
  * with the configured error body and a `WWW-Authenticate` header.
  *
  * Hooks are `protected` so a subclass can change one decision without copying the rest.
@@ -40,6 +46,8 @@ const ADMITTED = Symbol('nest-keyring:admitted');
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   protected readonly logger = new Logger('ApiKeyGuard');
+  // Decided once per route: metadata never changes after start-up.
+  private readonly policies = new WeakMap<MetadataTarget, WeakMap<MetadataTarget, RoutePolicy>>();
 
   constructor(
     @Inject(KEYRING) protected readonly keyring: Keyring,
@@ -50,26 +58,42 @@ export class ApiKeyGuard implements CanActivate {
   // Not `async`: a key the cache holds is answered with a plain `true`, which Nest's guard
   // consumer takes without awaiting; a `Promise` only when the key store is asked.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.isPublic(context)) return true;
     // Only HTTP requests carry the headers this guard reads; anything else is refused.
-    if (context.getType() !== 'http') return false;
+    if (context.getType() !== 'http') return this.isPublic(context);
     const request = context.switchToHttp().getRequest<KeyringRequest>();
-    const admitted = request[ADMITTED];
-    if (admitted !== undefined) return this.checkRouteScopes(context, admitted);
-    const admission = this.keyring.admitNow(request.headers as Record<string, unknown>);
-    return admission instanceof Promise
-      ? admission.then((result) => this.accept(context, request, result))
-      : this.accept(context, request, admission);
+    const nodeRequest = nodeRequestOf(request) as { rawHeaders?: string[] };
+    // First, before anything is awaited: whatever async context a middleware resumed this
+    // request in, its handler runs in its own tenant scope.
+    const scope = this.keyring.options.tenancy ? enterRequestScope(nodeRequest) : undefined;
+    if (this.isPublic(context)) return true;
+    const admitted = admissionOf(request);
+    if (admitted !== undefined) {
+      // Admitted by apiKeyMiddleware or an earlier ApiKeyGuard: same tenant, same scope.
+      if (scope !== undefined && admitted.tenant !== undefined) setScopeTenant(scope, admitted.tenant);
+      return this.checkRouteScopes(context, admitted.record);
+    }
+    const admission = this.keyring.admitNow(request.headers, nodeRequest.rawHeaders);
+    const accept = (result: AdmissionResult): boolean => {
+      if (!result.ok) this.reject(context, result.failure);
+      // A late answer (a timeout already answered the client): the handler must not run.
+      if (responseSent(this.adapterHost, context)) return false;
+      const { record, tenant } = recordAdmission(request, result);
+      if (scope !== undefined && tenant !== undefined) setScopeTenant(scope, tenant);
+      request.apiKey = record;
+      request.tenant = tenant;
+      return this.checkRouteScopes(context, record);
+    };
+    return admission instanceof Promise ? admission.then(accept) : accept(admission);
   }
 
-  /** True when `@Public()` is on the route or its controller. */
+  /** True when the route needs no API key: `@Public()` (or a webhook route) is its nearest declaration. */
   protected isPublic(context: ExecutionContext): boolean {
-    return isPublicRoute(this.reflector, context);
+    return !this.policyOf(context).requiresKey;
   }
 
   /** Scopes from `@RequireScopes()` on the controller and on the route, together. */
-  protected getRequiredScopes(context: ExecutionContext): string[] {
-    return this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, [context.getHandler(), context.getClass()]) ?? [];
+  protected getRequiredScopes(context: ExecutionContext): readonly string[] {
+    return this.policyOf(context).scopes;
   }
 
   /** Sends the refusal: sets its headers on the response and throws it. */
@@ -77,16 +101,21 @@ export class ApiKeyGuard implements CanActivate {
     refuse(this.keyring, this.adapterHost, this.logger, context, failure);
   }
 
-  private accept(context: ExecutionContext, request: KeyringRequest, admission: AdmissionResult): boolean {
-    if (!admission.ok) this.reject(context, admission.failure);
-    const { record, tenant } = admission;
-    request[ADMITTED] = record;
-    // Into the request's tenant scope (opened by ApiKeyModule's scope middleware): the handler
-    // and all it starts read the tenant from TenantContext.
-    if (tenant !== undefined) enterTenant(tenant);
-    request.apiKey = record;
-    request.tenant = tenant;
-    return this.checkRouteScopes(context, record);
+  private policyOf(context: ExecutionContext): RoutePolicy {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byController = this.policies.get(handler);
+    if (byController === undefined) this.policies.set(handler, (byController = new WeakMap()));
+    let policy = byController.get(controller);
+    if (policy === undefined) byController.set(controller, (policy = this.decidePolicy(handler, controller)));
+    return policy;
+  }
+
+  private decidePolicy(handler: MetadataTarget, controller: MetadataTarget): RoutePolicy {
+    const guards = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
+    const requiresKey = requiresApiKey(declarationsOf(this.reflector, handler, guards), declarationsOf(this.reflector, controller, guards));
+    const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, [handler, controller]) ?? [];
+    return Object.freeze({ requiresKey, scopes: Object.freeze(scopes) });
   }
 
   private checkRouteScopes(context: ExecutionContext, record: ApiKeyRecord): true {

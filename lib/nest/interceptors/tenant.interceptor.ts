@@ -3,15 +3,19 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { Keyring, TenantForResult } from '../../core/keyring.js';
+import { requiresApiKey } from '../../core/route-access.js';
 import { TenantContext } from '../../core/tenant-context.js';
 import { KEYRING } from '../api-key.constants.js';
-import type { KeyringRequest } from '../guards/api-key.guard.js';
-import { isPublicRoute, refuse } from '../refusal.js';
+import { ApiKeyGuard, type KeyringRequest } from '../guards/api-key.guard.js';
+import { WebhookSecretGuard } from '../guards/webhook-secret.guard.js';
+import { refuse } from '../refusal.js';
+import { declarationsOf } from '../route-declarations.js';
 
 /**
  * Runs the handler inside a tenant context of its own, for routes that another mechanism
- * authenticates: it chooses the tenant from `request.apiKey` (or takes the one already chosen)
- * and answers 401, never running the handler, where no key was authenticated.
+ * authenticates: it takes the tenant `ApiKeyGuard` chose (never another), or chooses one from
+ * the record on `request.apiKey`, and answers 401, never running the handler, where no key was
+ * authenticated.
  *
  * Routes behind `ApiKeyGuard` / `@ApiKeyAuth()` do not need it: `ApiKeyModule` opens a tenant
  * scope for every request and the guard fills it in, which costs far less than an interceptor.
@@ -35,10 +39,16 @@ export class TenantInterceptor implements NestInterceptor {
 
   // Not `async`: when the guard already chose the tenant the Observable is returned at once.
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
-    if (context.getType() !== 'http' || isPublicRoute(this.reflector, context)) return next.handle();
+    if (context.getType() !== 'http' || this.isPublic(context)) return next.handle();
     const request = context.switchToHttp().getRequest<KeyringRequest>();
-    const choice = this.keyring.tenantForNow(request, request.headers as Record<string, unknown>);
+    const choice = this.keyring.tenantForNow(request, request.headers);
     return choice instanceof Promise ? choice.then((result) => this.runAs(context, request, next, result)) : this.runAs(context, request, next, choice);
+  }
+
+  /** True when `@Public()` is the route's nearest declaration (as `ApiKeyGuard` decides). */
+  protected isPublic(context: ExecutionContext): boolean {
+    const guards = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
+    return !requiresApiKey(declarationsOf(this.reflector, context.getHandler(), guards), declarationsOf(this.reflector, context.getClass(), guards));
   }
 
   private runAs(context: ExecutionContext, request: KeyringRequest, next: CallHandler, choice: TenantForResult): Observable<unknown> {

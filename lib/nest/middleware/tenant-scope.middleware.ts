@@ -1,12 +1,12 @@
 import { openTenantScope } from '../../core/tenant-context.js';
 
 /**
- * Opens an empty tenant scope around the rest of each request. `ApiKeyModule` mounts it on the
- * HTTP platform (with `tenancy` on); `ApiKeyGuard` then fills the tenant in, so the handler and
- * everything it starts read it from `TenantContext` without an interceptor around them.
- * Middleware is the cheapest place for this: an interceptor, even one that does nothing, costs a
- * route far more (see bench/RESULTS.md).
+ * Opens an empty tenant scope of the request's own around the rest of each request.
+ * `ApiKeyModule` mounts it on the HTTP platform (with `tenancy` on); `ApiKeyGuard` then fills
+ * the tenant in, so the handler and everything it starts read it from `TenantContext` without
+ * an interceptor around them. Middleware is the cheapest place for this: an interceptor, even
+ * one that does nothing, costs a route far more.
  */
-export function tenantScopeMiddleware(_request: unknown, _response: unknown, next: () => void): void {
-  openTenantScope(next);
+export function tenantScopeMiddleware(request: object, _response: unknown, next: () => void): void {
+  openTenantScope(request, next);
 }

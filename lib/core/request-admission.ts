@@ -1,0 +1,37 @@
+import type { ApiKeyRecord, Tenant } from './api-key-record.js';
+
+/** What nest-keyring decided for one request: the key's record and the tenant it acts for. */
+export interface Admission {
+  readonly record: ApiKeyRecord;
+  /** `undefined` with `tenancy` off. */
+  readonly tenant: Tenant | undefined;
+}
+
+// A private symbol: nothing a client sends, and nothing the application puts on the request
+// (`req.apiKey`, a body parser's output), can pass for an admission of ours. `Symbol.for` so
+// the ESM and the CommonJS builds, loaded side by side, agree on it.
+const ADMISSION = Symbol.for('nest-keyring:admission');
+type AdmittedRequest = { [ADMISSION]?: Admission };
+
+/**
+ * The request nest-keyring keeps its decision on: the Node request. On Fastify, Nest hands
+ * guards a wrapper whose `raw` is the Node request that middleware see.
+ */
+export function nodeRequestOf(request: object): object {
+  const raw = (request as { raw?: unknown }).raw;
+  return typeof raw === 'object' && raw !== null ? raw : request;
+}
+
+/** The admission recorded for this request, if any. */
+export function admissionOf(request: object): Admission | undefined {
+  return (nodeRequestOf(request) as AdmittedRequest)[ADMISSION];
+}
+
+/**
+ * Records a request's admission. The first one stands: a request's key and tenant, once
+ * chosen, are never replaced by a later guard or middleware.
+ */
+export function recordAdmission(request: object, admission: Admission): Admission {
+  const target = nodeRequestOf(request) as AdmittedRequest;
+  return (target[ADMISSION] ??= admission);
+}

@@ -1,0 +1,71 @@
+import { fail, type KeyringFailure } from './failure.js';
+
+/** The `unknownKeyLookups` option: how many lookups of unknown keys the store is asked per second. */
+export interface UnknownKeyLookupsOptions {
+  /** Unknown-key answers the store may give per second, on average. @default 100 */
+  perSecond?: number;
+  /** How many it may give at once before the average applies. @default 500 */
+  burst?: number;
+}
+
+export type ResolvedUnknownKeyLookups = Required<UnknownKeyLookupsOptions>;
+
+export const DEFAULT_UNKNOWN_KEY_LOOKUPS: ResolvedUnknownKeyLookups = Object.freeze({ perSecond: 100, burst: 500 });
+
+/**
+ * Bounds the load that made-up keys put on the key store. The checksum is public, so anyone can
+ * mint keys that pass every check made before the lookup; each distinct one is a cache miss.
+ *
+ * A token bucket charged only by answers that say "unknown key": found keys cost nothing, so
+ * normal traffic (and a cold cache after a deploy) never meets the bound. Once unknown keys have
+ * spent the budget, a key the cache does not hold is answered 503 with `Retry-After` instead of
+ * reaching the store, until the budget refills; keys the cache holds are served as before. The
+ * balance may go below zero (lookups already in flight when it ran out), so over any period the
+ * store answers at most `burst + perSecond × seconds` unknown keys, plus one wave of requests
+ * in flight.
+ */
+export class UnknownKeyBudget {
+  private balance: number;
+  private updatedAt: number;
+  private throttling = false;
+
+  constructor(
+    private readonly options: ResolvedUnknownKeyLookups,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.balance = options.burst;
+    this.updatedAt = now();
+  }
+
+  /**
+   * `undefined` when a key the cache does not hold may be looked up now, else the refusal. The
+   * first refusal of a throttling period carries a `cause`, so it is logged once, not per request.
+   */
+  refusal(): { ok: false; failure: KeyringFailure } | undefined {
+    this.refill();
+    if (this.balance > 0) {
+      this.throttling = false;
+      return undefined;
+    }
+    if (this.throttling) return fail('lookup_throttled');
+    this.throttling = true;
+    const { perSecond } = this.options;
+    return fail('lookup_throttled', {
+      cause: new Error(`unknown API keys arrive faster than unknownKeyLookups allows (${perSecond}/s); keys not in the cache are answered 503 until the rate drops`),
+    });
+  }
+
+  /** Counts one answer of the store that said "unknown key". */
+  chargeUnknown(): void {
+    this.refill();
+    this.balance -= 1;
+  }
+
+  private refill(): void {
+    const now = this.now();
+    const elapsed = now - this.updatedAt;
+    if (elapsed <= 0) return;
+    this.updatedAt = now;
+    this.balance = Math.min(this.options.burst, this.balance + (elapsed * this.options.perSecond) / 1000);
+  }
+}

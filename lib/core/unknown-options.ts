@@ -1,0 +1,46 @@
+import { KeyringConfigError } from './failure.js';
+
+/** Edit distance between two short names (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** The known name `name` was most likely meant to be, if one is close enough. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const candidateLower = candidate.toLowerCase();
+    // A plural, a singular or a longer/shorter form of a known name counts as close.
+    const related = lower.startsWith(candidateLower) || candidateLower.startsWith(lower);
+    const distance = related ? 1 : editDistance(lower, candidateLower);
+    if (distance <= Math.max(2, Math.floor(candidate.length / 3)) && (best === undefined || distance < best.distance)) {
+      best = { name: candidate, distance };
+    }
+  }
+  return best?.name;
+}
+
+/**
+ * Refuses option names nobody reads: a misspelt option (`tenantHeaders`, `webhookSecret`) would
+ * otherwise be ignored in silence and its default used instead.
+ *
+ * @param prefix how the object is named in messages, e.g. `'cache.'`
+ * @throws KeyringConfigError naming the unknown option, the closest known one, and all known ones
+ */
+export function refuseUnknownOptions(options: object, known: readonly string[], prefix = ''): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const closest = closestName(name, known);
+    const hint = closest === undefined ? '' : ` Did you mean \`${prefix}${closest}\`?`;
+    throw new KeyringConfigError(`unknown option \`${prefix}${name}\`.${hint} Known options: ${known.map((option) => prefix + option).join(', ')}.`);
+  }
+}

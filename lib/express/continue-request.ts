@@ -1,0 +1,36 @@
+import type { ServerResponse } from 'node:http';
+import type { NextFunction } from './http-types.js';
+
+/**
+ * Continues a request once a decision is known, which may be now or after a lookup. Whatever
+ * goes wrong on the way (a custom `errorFormat` that throws, an answer that comes after the
+ * response was sent) ends in `next(error)` or nowhere: never an unhandled rejection, never a
+ * second `next` call.
+ *
+ * @param proceed acts on the decision; it calls the `next` it is given at most once
+ */
+export function continueRequest<T>(
+  decision: T | Promise<T>,
+  response: ServerResponse,
+  next: NextFunction,
+  proceed: (decision: T, next: NextFunction) => void,
+): void {
+  let forwarded = false;
+  const forward: NextFunction = (error?: unknown) => {
+    if (forwarded) return;
+    forwarded = true;
+    // A decision that arrives once the response has ended: the request is over. Its handler
+    // must not run, and there is nothing left to answer.
+    if (response.writableEnded) return;
+    next(error);
+  };
+  const settle = (value: T): void => {
+    try {
+      proceed(value, forward);
+    } catch (error) {
+      forward(error);
+    }
+  };
+  if (decision instanceof Promise) decision.then(settle, forward);
+  else settle(decision);
+}
