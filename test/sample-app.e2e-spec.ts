@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import request from 'supertest';
 import { AppModule } from '../sample-app/src/app.module.js';
 import { openDatabase } from '../sample-app/src/store/database.js';
@@ -11,6 +12,9 @@ import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
 const SEND = { phone: '+966501234567', message_type: 'text', data: { body: 'Hello' } };
 const WEBHOOK_SECRET = 'Vq3xYh7Lk2Pz9Rt6Wm4Nb8Cd1Fg5Js0Ae';
 const KEY_NOT_FOUND = { success: false, error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' } };
+
+/** The permission bits of a file or folder, in octal. */
+const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 // The sample app as users run it: SQLite file, keys created by the admin, only hashes stored.
 describe.each(ADAPTERS)('sample app on %s', (adapter) => {
@@ -146,6 +150,11 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     expect(admin.get(target.row.id)?.revoked_at).not.toBeNull();
   });
 
+  it('creates its data folder and database files readable by their owner only', () => {
+    expect(modeOf(join(directory, 'data'))).toBe('700');
+    for (const file of [database, `${database}-wal`, `${database}-shm`]) expect({ file, mode: modeOf(file) }).toEqual({ file, mode: '600' });
+  });
+
   it('refuses expired keys and keys of unknown tenants', async () => {
     const expired = admin.create({ environment: 'production', tenantIds: [123], scopes: [], expiresAt: new Date(Date.now() - 1000) });
     const response = await request(server).get('/api/v1/me').set('X-API-KEY', expired.key);
@@ -166,5 +175,50 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   it('answers the health check without a key', async () => {
     const response = await request(server).get('/health');
     expect(response.status).toBe(200);
+  });
+});
+
+describe('sample app database files', () => {
+  let directory: string;
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'keyring-sample-files-'));
+  });
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  /** A database as an older version left it: folder 0755, files 0644, the -wal and -shm files present. */
+  function openAsOlderVersion(folder: string, file: string): Database.Database {
+    mkdirSync(folder);
+    chmodSync(folder, 0o755);
+    const older = new Database(join(folder, file));
+    older.pragma('journal_mode = WAL');
+    older.exec('CREATE TABLE IF NOT EXISTS t (x)');
+    for (const path of [join(folder, file), join(folder, `${file}-wal`), join(folder, `${file}-shm`)]) chmodSync(path, 0o644);
+    return older;
+  }
+
+  it('tightens its own data folder and the database files an older version left open', () => {
+    const folder = join(directory, 'own');
+    const older = openAsOlderVersion(folder, 'keyring.sqlite');
+    const db = openDatabase(join(folder, 'keyring.sqlite'), { ownsDirectory: true });
+    try {
+      expect(modeOf(folder)).toBe('700');
+      for (const file of ['keyring.sqlite', 'keyring.sqlite-wal', 'keyring.sqlite-shm']) expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
+    } finally {
+      db.close();
+      older.close();
+    }
+  });
+
+  it('leaves a folder the user chose as it is, but tightens the database files in it', () => {
+    const folder = join(directory, 'chosen');
+    const older = openAsOlderVersion(folder, 'keys.sqlite');
+    const db = openDatabase(join(folder, 'keys.sqlite'));
+    try {
+      expect(modeOf(folder)).toBe('755');
+      for (const file of ['keys.sqlite', 'keys.sqlite-wal', 'keys.sqlite-shm']) expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
+    } finally {
+      db.close();
+      older.close();
+    }
   });
 });

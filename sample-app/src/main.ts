@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
-import { DATABASE_PATH } from './database-path.js';
+import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { issueDemoKeys } from './demo-keys.js';
 import { KeyAdmin } from './store/key-admin.js';
 
@@ -10,7 +10,7 @@ const port = process.env.PORT ?? 3000;
 const database = DATABASE_PATH;
 // The secret the gateway sends back to us; a random one per run unless WEBHOOK_SECRET is set.
 const webhookSecret = process.env.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url');
-const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret), { rawBody: true });
+const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS), { rawBody: true });
 app.enableShutdownHooks();
 await app.listen(port);
 
