@@ -38,7 +38,7 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('goes from issuing a key to sending as a second tenant to revocation', async () => {
+  it('goes from creating a key to sending as a second tenant to revocation', async () => {
     const { key, row } = admin.create({ environment: 'production', tenantIds: [123, 456], scopes: ['messages:send', 'messages:read'] });
     expect(JSON.stringify(openDatabase(database).prepare('SELECT * FROM api_keys').all())).not.toContain(key);
 

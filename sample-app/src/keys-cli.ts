@@ -47,7 +47,7 @@ function main(): void {
       if (!admin.revoke(id)) throw new Error(`no active key ${id}`);
       console.log(
         `Revoked ${id}. This is another process than the app: a running app refuses the key within ` +
-          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL). DELETE /api/v1/keys/${id} with a keys:admin key revokes it in the app at once.`,
+          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL). DELETE /api/v1/keys/${id} with a keys:admin key of the same environment and tenants revokes it in the app at once.`,
       );
       return;
     }

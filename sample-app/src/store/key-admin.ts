@@ -22,7 +22,7 @@ export interface KeyRow {
 }
 
 /**
- * Issues, lists and revokes keys. Keys come from the package's generator and only their hashes
+ * Creates, lists and revokes keys. Keys come from the package's generator and only their hashes
  * are stored; the key itself is returned once, to be handed to its owner.
  */
 export class KeyAdmin {
@@ -101,7 +101,7 @@ export class KeyAdmin {
     );
   }
 
-  /** Revokes every key with this label (the sample app re-issues its demo keys on each start). */
+  /** Revokes every key with this label (the sample app replaces its demo keys on each start). */
   revokeLabelled(label: string): number {
     return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE label = ? AND revoked_at IS NULL').run(new Date().toISOString(), label).changes;
   }
