@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import request from 'supertest';
 import { AppModule } from '../sample-app/src/app.module.js';
 import { openDatabase } from '../sample-app/src/store/database.js';
@@ -10,17 +11,23 @@ import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
 
 const SEND = { phone: '+966501234567', message_type: 'text', data: { body: 'Hello' } };
 const WEBHOOK_SECRET = 'Vq3xYh7Lk2Pz9Rt6Wm4Nb8Cd1Fg5Js0Ae';
+const KEY_NOT_FOUND = { success: false, error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' } };
 
-// The sample app as users run it: SQLite file, keys issued by the admin, only hashes stored.
+/** The permission bits of a file or folder, in octal. */
+const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
+
+// The sample app as users run it: SQLite file, keys created by the admin, only hashes stored.
 describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   let directory: string;
+  let database: string;
   let test: TestApp;
   let admin: KeyAdmin;
   let server: ReturnType<TestApp['app']['getHttpServer']>;
 
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), 'keyring-sample-'));
-    const database = join(directory, 'keys.sqlite');
+    // A folder that does not exist yet: the app creates it.
+    database = join(directory, 'data', 'keys.sqlite');
     test = await createTestApp(adapter, { imports: [AppModule.forDatabase(database, WEBHOOK_SECRET)] }, { rawBody: true });
     server = test.app.getHttpServer();
     // The admin command is another process with its own connection to the same file.
@@ -31,9 +38,9 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('goes from issuing a key to sending as a second tenant to revocation', async () => {
+  it('goes from creating a key to sending as a second tenant to revocation', async () => {
     const { key, row } = admin.create({ environment: 'production', tenantIds: [123, 456], scopes: ['messages:send', 'messages:read'] });
-    expect(JSON.stringify(openDatabase(join(directory, 'keys.sqlite')).prepare('SELECT * FROM api_keys').all())).not.toContain(key);
+    expect(JSON.stringify(openDatabase(database).prepare('SELECT * FROM api_keys').all())).not.toContain(key);
 
     const first = await request(server).post('/api/v1/messages/send').set('Authorization', `Bearer ${key}`).send(SEND);
     expect(first.status).toBe(200);
@@ -64,18 +71,88 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     expect(stillCached.status).toBe(200);
   });
 
-  it('revokes through the app at once', async () => {
-    const adminKey = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] }).key;
-    const { key, row } = admin.create({ environment: 'staging', tenantIds: [789], scopes: ['messages:read'] });
-    expect((await request(server).get('/api/v1/messages').set('X-API-KEY', key)).status).toBe(200);
+  /** Asks the app to revoke `target` with `callerKey`; the answer, and whether the key is revoked now. */
+  async function revokeThroughApp(callerKey: string, target: { row: { id: string } }) {
+    const response = await request(server).delete(`/api/v1/keys/${target.row.id}`).set('X-API-KEY', callerKey);
+    return { status: response.status, body: response.body, revoked: admin.get(target.row.id)?.revoked_at != null };
+  }
 
-    const forbidden = await request(server).delete(`/api/v1/keys/${row.id}`).set('X-API-KEY', key);
+  it('revokes a key of its own tenant and environment through the app: refused on its very next request', async () => {
+    const adminKey = admin.create({ environment: 'production', tenantIds: [123, 456], scopes: ['keys:admin'] }).key;
+    const target = admin.create({ environment: 'production', tenantIds: [456], scopes: ['messages:read'] });
+    // Used once, so the app holds the record in its cache.
+    expect((await request(server).get('/api/v1/messages').set('X-API-KEY', target.key)).status).toBe(200);
+
+    const forbidden = await request(server).delete(`/api/v1/keys/${target.row.id}`).set('X-API-KEY', target.key);
     expect({ status: forbidden.status, code: forbidden.body.error.code }).toEqual({ status: 403, code: 'INSUFFICIENT_SCOPE' });
 
-    const revoked = await request(server).delete(`/api/v1/keys/${row.id}`).set('X-API-KEY', adminKey);
-    expect(revoked.status).toBe(200);
-    const refused = await request(server).get('/api/v1/messages').set('X-API-KEY', key);
+    expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 200, body: { success: true, data: { id: target.row.id, revoked: true } }, revoked: true });
+    const refused = await request(server).get('/api/v1/messages').set('X-API-KEY', target.key);
     expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+  });
+
+  it("answers 404, as if the key did not exist, to an admin of tenant A revoking tenant B's key; the key keeps working", async () => {
+    const adminKey = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] }).key;
+    const target = admin.create({ environment: 'production', tenantIds: [456], scopes: ['messages:read'] });
+
+    expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
+    const stillWorks = await request(server).get('/api/v1/messages').set('X-API-KEY', target.key);
+    expect(stillWorks.status).toBe(200);
+  });
+
+  it('answers 404 to an admin of tenant A revoking a key linked to tenants A and B', async () => {
+    const adminKey = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] }).key;
+    const target = admin.create({ environment: 'production', tenantIds: [123, 456], scopes: ['messages:read'] });
+
+    expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
+    expect((await request(server).get('/api/v1/messages').set('X-API-KEY', target.key)).status).toBe(200);
+  });
+
+  it('answers 404 to a production admin revoking a staging key of the same tenant', async () => {
+    const adminKey = admin.create({ environment: 'production', tenantIds: [789], scopes: ['keys:admin'] }).key;
+    const target = admin.create({ environment: 'staging', tenantIds: [789], scopes: ['messages:read'] });
+    expect(adminKey.startsWith('pk_') && target.key.startsWith('sk_')).toBe(true);
+
+    expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
+    expect((await request(server).get('/api/v1/messages').set('X-API-KEY', target.key)).status).toBe(200);
+  });
+
+  it('answers 404 to an admin revoking a key linked to no tenant (its owner cannot be shown)', async () => {
+    const adminKey = admin.create({ environment: 'production', tenantIds: [123, 456, 789], scopes: ['keys:admin'] }).key;
+    const target = admin.create({ environment: 'production', tenantIds: [], scopes: ['messages:read'] });
+
+    expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
+  });
+
+  it('answers an unknown key id with the same 404 as a key of another tenant', async () => {
+    const adminKey = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] }).key;
+    const foreign = admin.create({ environment: 'production', tenantIds: [456], scopes: [] });
+
+    const unknown = await request(server).delete('/api/v1/keys/key_00000000').set('X-API-KEY', adminKey);
+    const refused = await revokeThroughApp(adminKey, foreign);
+    expect({ status: unknown.status, body: unknown.body }).toEqual({ status: 404, body: KEY_NOT_FOUND });
+    expect({ status: refused.status, body: refused.body }).toEqual({ status: unknown.status, body: unknown.body });
+    expect(refused.revoked).toBe(false);
+  });
+
+  it('revokes nothing for an admin key revoked a moment ago by another process, though the app still holds it', async () => {
+    const caller = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin', 'messages:read'] });
+    const target = admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:read'] });
+    expect((await request(server).get('/api/v1/messages').set('X-API-KEY', caller.key)).status).toBe(200);
+    expect(admin.revoke(caller.row.id)).toBe(true);
+
+    expect(await revokeThroughApp(caller.key, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
+  });
+
+  it('still lets the operator revoke any key from the command line (npm run keys -- revoke)', () => {
+    const target = admin.create({ environment: 'staging', tenantIds: [], scopes: [] });
+    expect(admin.revoke(target.row.id)).toBe(true);
+    expect(admin.get(target.row.id)?.revoked_at).not.toBeNull();
+  });
+
+  it('creates its data folder and database files readable by their owner only', () => {
+    expect(modeOf(join(directory, 'data'))).toBe('700');
+    for (const file of [database, `${database}-wal`, `${database}-shm`]) expect({ file, mode: modeOf(file) }).toEqual({ file, mode: '600' });
   });
 
   it('refuses expired keys and keys of unknown tenants', async () => {
@@ -90,7 +167,7 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     expect({ status: wrong.status, code: wrong.body.error.code }).toEqual({ status: 401, code: 'INVALID_WEBHOOK_SECRET' });
     const accepted = await request(server).post('/webhooks/gateway').set('Authorization', `Bearer ${WEBHOOK_SECRET}`).send({ event: 'message.delivered' });
     expect(accepted.status).toBe(200);
-    const events = () => openDatabase(join(directory, 'keys.sqlite')).prepare('SELECT payload FROM webhook_events').all();
+    const events = () => openDatabase(database).prepare('SELECT payload FROM webhook_events').all();
     for (let attempt = 0; attempt < 50 && events().length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(events()).toEqual([{ payload: JSON.stringify({ event: 'message.delivered' }) }]);
   });
@@ -98,5 +175,50 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   it('answers the health check without a key', async () => {
     const response = await request(server).get('/health');
     expect(response.status).toBe(200);
+  });
+});
+
+describe('sample app database files', () => {
+  let directory: string;
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'keyring-sample-files-'));
+  });
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+  /** A database as an older version left it: folder 0755, files 0644, the -wal and -shm files present. */
+  function openAsOlderVersion(folder: string, file: string): Database.Database {
+    mkdirSync(folder);
+    chmodSync(folder, 0o755);
+    const older = new Database(join(folder, file));
+    older.pragma('journal_mode = WAL');
+    older.exec('CREATE TABLE IF NOT EXISTS t (x)');
+    for (const path of [join(folder, file), join(folder, `${file}-wal`), join(folder, `${file}-shm`)]) chmodSync(path, 0o644);
+    return older;
+  }
+
+  it('tightens its own data folder and the database files an older version left open', () => {
+    const folder = join(directory, 'own');
+    const older = openAsOlderVersion(folder, 'keyring.sqlite');
+    const db = openDatabase(join(folder, 'keyring.sqlite'), { ownsDirectory: true });
+    try {
+      expect(modeOf(folder)).toBe('700');
+      for (const file of ['keyring.sqlite', 'keyring.sqlite-wal', 'keyring.sqlite-shm']) expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
+    } finally {
+      db.close();
+      older.close();
+    }
+  });
+
+  it('leaves a folder the user chose as it is, but tightens the database files in it', () => {
+    const folder = join(directory, 'chosen');
+    const older = openAsOlderVersion(folder, 'keys.sqlite');
+    const db = openDatabase(join(folder, 'keys.sqlite'));
+    try {
+      expect(modeOf(folder)).toBe('755');
+      for (const file of ['keys.sqlite', 'keys.sqlite-wal', 'keys.sqlite-shm']) expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
+    } finally {
+      db.close();
+      older.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { HealthController } from './health.controller.js';
 import { KeysController } from './keys.controller.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
+import type { OpenDatabaseOptions } from './store/database.js';
 import { SqliteKeyStore } from './store/sqlite-key-store.js';
 import { StoreModule } from './store/store.module.js';
 import { WebhooksController } from './webhooks.controller.js';
@@ -14,14 +15,15 @@ export const KEY_CACHE_TTL_MS = 5_000;
 @Module({})
 export class AppModule {
   /**
-   * The app on the SQLite file at `path` (created and seeded on first use), accepting gateway
-   * webhooks signed with `webhookSecret` (at least 32 random characters).
+   * The app on the SQLite file at `path` (created with the demo tenants on first use, readable
+   * by its owner only), accepting gateway webhooks signed with `webhookSecret` (at least 32
+   * random characters).
    */
-  static forDatabase(path: string, webhookSecret: string): DynamicModule {
+  static forDatabase(path: string, webhookSecret: string, options: OpenDatabaseOptions = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        StoreModule.forDatabase(path),
+        StoreModule.forDatabase(path, options),
         ApiKeyModule.forRootAsync({
           inject: [SqliteKeyStore],
           useFactory: (store: SqliteKeyStore) => ({

@@ -4,9 +4,9 @@ export const DEMO_LABEL = 'demo';
 
 /**
  * Demo keys for this run: the previous run's are revoked (their keys were only ever printed,
- * never stored) and new ones are issued, so each start prints keys that work.
+ * never stored) and new ones are created, so each start prints keys that work.
  */
-export function issueDemoKeys(admin: KeyAdmin) {
+export function createDemoKeys(admin: KeyAdmin) {
   admin.revokeLabelled(DEMO_LABEL);
   return {
     production: admin.create({

@@ -1,7 +1,7 @@
 // npm run keys -- create|list|revoke: key administration on the sample app's SQLite file.
 import { parseArgs } from 'node:util';
 import { KEY_CACHE_TTL_MS } from './app.module.js';
-import { DATABASE_PATH } from './database-path.js';
+import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { openDatabase } from './store/database.js';
 import { KeyAdmin, type KeyRow } from './store/key-admin.js';
 
@@ -27,7 +27,7 @@ function main(): void {
     },
   });
   const [command, id] = positionals;
-  const admin = new KeyAdmin(openDatabase(DATABASE_PATH));
+  const admin = new KeyAdmin(openDatabase(DATABASE_PATH, DATABASE_OPTIONS));
   switch (command) {
     case 'create': {
       if (values.env !== 'production' && values.env !== 'staging') throw new Error('--env must be production or staging');
@@ -47,7 +47,7 @@ function main(): void {
       if (!admin.revoke(id)) throw new Error(`no active key ${id}`);
       console.log(
         `Revoked ${id}. This is another process than the app: a running app refuses the key within ` +
-          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL). DELETE /api/v1/keys/${id} with a keys:admin key revokes it in the app at once.`,
+          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL). DELETE /api/v1/keys/${id} with a keys:admin key of the same environment and tenants revokes it in the app at once.`,
       );
       return;
     }

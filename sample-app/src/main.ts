@@ -2,27 +2,27 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
-import { DATABASE_PATH } from './database-path.js';
-import { issueDemoKeys } from './demo-keys.js';
+import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
+import { createDemoKeys } from './demo-keys.js';
 import { KeyAdmin } from './store/key-admin.js';
 
 const port = process.env.PORT ?? 3000;
 const database = DATABASE_PATH;
 // The secret the gateway sends back to us; a random one per run unless WEBHOOK_SECRET is set.
 const webhookSecret = process.env.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url');
-const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret), { rawBody: true });
+const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS), { rawBody: true });
 app.enableShutdownHooks();
 await app.listen(port);
 
 // Printing keys is for this demo only; nest-keyring itself never logs a key.
-const { production, staging } = issueDemoKeys(app.get(KeyAdmin));
+const { production, staging } = createDemoKeys(app.get(KeyAdmin));
 const base = `http://localhost:${port}`;
 const sendBody = `'{"phone":"+966501234567","message_type":"text","data":{"body":"Hello from nest-keyring!"}}'`;
 
 console.log(`
 nest-keyring sample app on ${base}, keys in ${database} (only their hashes)
 
-Demo keys, issued on this start (the previous start's are revoked):
+Demo keys, created on this start (the previous start's are revoked):
   production  ${production.key}  ${production.row.id}  tenants ${production.row.tenant_ids.join(', ')}  scopes ${production.row.scopes.join(', ')}
   staging     ${staging.key}  ${staging.row.id}  tenants ${staging.row.tenant_ids.join(', ')}  scopes ${staging.row.scopes.join(', ')}
 
@@ -41,6 +41,8 @@ curl -i ${base}/api/v1/me -H "X-API-KEY: ${staging.key}"
 curl -i -X POST ${base}/api/v1/messages/send -H "Content-Type: application/json" -d ${sendBody}
 # 403 INSUFFICIENT_SCOPE: the staging key lacks messages:send
 curl -i -X POST ${base}/api/v1/messages/send -H "X-API-KEY: ${staging.key}" -H "Content-Type: application/json" -d ${sendBody}
+# 404 KEY_NOT_FOUND: a keys:admin key revokes only keys of its own environment whose tenants are all its own
+curl -i -X DELETE ${base}/api/v1/keys/${staging.row.id} -H "Authorization: Bearer ${production.key}"
 # 200 without a key: a @Public() route
 curl -i ${base}/health
 # 200 at once, event stored after the answer: a gateway webhook with this run's secret${process.env.WEBHOOK_SECRET ? ' (WEBHOOK_SECRET)' : ''}
@@ -50,5 +52,6 @@ curl -i -X POST ${base}/webhooks/gateway -H "Authorization: Bearer ${'x'.repeat(
 
 Keys: npm run keys -- list | create --env staging --tenants 789 --scopes messages:read | revoke <id>
 (revoked there: this app refuses the key within ${KEY_CACHE_TTL_MS / 1000} s, its cache TTL;
- revoked with DELETE ${base}/api/v1/keys/<id> and a keys:admin key: at once)
+ revoked with DELETE ${base}/api/v1/keys/<id> and a keys:admin key of the same environment and
+ tenants: at once)
 `);

@@ -1,8 +1,23 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type SampleDatabase = Database.Database;
+
+export interface OpenDatabaseOptions {
+  /**
+   * The folder holding the file is the app's own data folder: it is made readable by its owner
+   * only (0700) even when it already exists, as an older version left it open to everyone.
+   * Default false: a folder that already exists may hold other things and is left as it is (a
+   * folder this call creates is 0700 either way; the database files are always 0600).
+   */
+  ownsDirectory?: boolean;
+}
+
+const OWNER_ONLY_FOLDER = 0o700;
+const OWNER_ONLY_FILE = 0o600;
+/** The files SQLite keeps beside the database in WAL mode. */
+const SIDE_FILES = ['-wal', '-shm'];
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS tenants (
@@ -48,14 +63,45 @@ const DEMO_TENANTS = [
   { id: 789, name: 'Initech Support' },
 ];
 
-/** Opens (creating and seeding on first use) the sample app's SQLite file. */
-export function openDatabase(path: string): SampleDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+/**
+ * Opens the sample app's SQLite file, creating it with the demo tenants on first use. The file
+ * holds key hashes and messages: it and its folder are readable by their owner only.
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SampleDatabase {
+  const onDisk = path !== ':memory:' && path !== '';
+  if (onDisk) createOwnerOnly(path, options.ownsDirectory ?? false);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
+  // SQLite gives the side files it creates the database file's mode; these calls also
+  // tighten side files an older version left behind.
+  if (onDisk) tightenSideFiles(path);
   const insertTenant = db.prepare('INSERT OR IGNORE INTO tenants (id, name) VALUES (?, ?)');
   for (const tenant of DEMO_TENANTS) insertTenant.run(tenant.id, tenant.name);
   return db;
+}
+
+/**
+ * Creates the folder (0700) and the database file (0600) with their modes, so neither is ever
+ * readable by others, not even until a chmod; then sets the modes of what already existed. The
+ * process umask is left alone: it belongs to the whole app.
+ */
+function createOwnerOnly(path: string, ownsDirectory: boolean): void {
+  const folder = dirname(path);
+  const created = mkdirSync(folder, { recursive: true, mode: OWNER_ONLY_FOLDER });
+  if (created !== undefined || ownsDirectory) chmodSync(folder, OWNER_ONLY_FOLDER);
+  closeSync(openSync(path, 'a', OWNER_ONLY_FILE));
+  chmodSync(path, OWNER_ONLY_FILE);
+  tightenSideFiles(path);
+}
+
+function tightenSideFiles(path: string): void {
+  for (const suffix of SIDE_FILES) {
+    try {
+      chmodSync(`${path}${suffix}`, OWNER_ONLY_FILE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }

@@ -22,7 +22,7 @@ export interface KeyRow {
 }
 
 /**
- * Issues, lists and revokes keys. Keys come from the package's generator and only their hashes
+ * Creates, lists and revokes keys. Keys come from the package's generator and only their hashes
  * are stored; the key itself is returned once, to be handed to its owner.
  */
 export class KeyAdmin {
@@ -61,12 +61,47 @@ export class KeyAdmin {
     return rows.map((row) => ({ ...row, scopes: JSON.parse(row.scopes), tenant_ids: JSON.parse(row.tenant_ids) }));
   }
 
-  /** Marks a key revoked. Returns false when there is no such key or it was already revoked. */
+  /**
+   * Marks a key revoked, whoever it belongs to: the operator's tool (`npm run keys -- revoke`),
+   * which runs on the machine and acts for no tenant. Returns false when there is no such key or
+   * it was already revoked.
+   */
   revoke(id: string): boolean {
     return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes === 1;
   }
 
-  /** Revokes every key with this label (the sample app re-issues its demo keys on each start). */
+  /**
+   * Marks a key revoked on behalf of the key `callerId`, only if the caller may: the target has
+   * the caller's environment and is linked to at least one tenant, and every one of its tenants
+   * is linked to the caller too. A key linked to no tenant has no owner to show, so it is refused.
+   * Returns false when there is no such active key or the caller may not revoke it; the two are
+   * not told apart, so a caller learns nothing about other tenants' keys.
+   *
+   * The conditions are part of the UPDATE itself: the revocation happens only where they hold at
+   * that moment, with no window between a check and the write for a link to change. The caller's
+   * tenants, environment and state are read from the database, not from a cached record: a caller
+   * revoked a moment ago by another process revokes nothing.
+   */
+  revokeAs(callerId: string, id: string): boolean {
+    return (
+      this.db
+        .prepare(
+          `UPDATE api_keys AS target SET revoked_at = :now
+           WHERE target.id = :id AND target.revoked_at IS NULL
+             AND target.environment = (
+               SELECT caller.environment FROM api_keys AS caller
+               WHERE caller.id = :callerId AND caller.revoked_at IS NULL AND (caller.expires_at IS NULL OR caller.expires_at > :now))
+             AND EXISTS (SELECT 1 FROM api_key_tenants WHERE key_id = target.id)
+             AND NOT EXISTS (
+               SELECT 1 FROM api_key_tenants AS link
+               WHERE link.key_id = target.id
+                 AND link.tenant_id NOT IN (SELECT tenant_id FROM api_key_tenants WHERE key_id = :callerId))`,
+        )
+        .run({ now: new Date().toISOString(), id, callerId }).changes === 1
+    );
+  }
+
+  /** Revokes every key with this label (the sample app replaces its demo keys on each start). */
   revokeLabelled(label: string): number {
     return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE label = ? AND revoked_at IS NULL').run(new Date().toISOString(), label).changes;
   }
