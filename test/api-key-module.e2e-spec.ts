@@ -228,7 +228,7 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
       class FeatureModule {}
       await expect(
         createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), isGlobal: false }), FeatureModule] }),
-      ).rejects.toThrow(/ApiKeyGuard/);
+      ).rejects.toThrow(/can't resolve dependencies of the ApiKeyGuard[\s\S]*import ApiKeyModule\.forRoot\(\)/);
     });
   });
 
@@ -239,6 +239,32 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
       ['a class without findKey', ApiKeyModule.forRoot({ lookup: class NotALookup {} as never }), /`lookup` has no `findKey\(key\)` method/],
       ['a factory that returns no lookup', ApiKeyModule.forRootAsync({ useFactory: () => ({}) as ApiKeyModuleOptions }), /no key lookup configured/],
       ['an unknown environment', ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), environments: ['prod'] }), /`environments` names "prod"/],
+      [
+        'a misspelt option',
+        ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), tenantHeaders: 'x-org' } as ApiKeyModuleOptions),
+        /unknown option `tenantHeaders`\. Did you mean `tenantHeader`\?/,
+      ],
+      [
+        'a misspelt option returned by a factory',
+        ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup(), webhookSecret: 'x'.repeat(40) }) as ApiKeyModuleOptions }),
+        /unknown option `webhookSecret`\. Did you mean `webhookSecrets`\?/,
+      ],
+      [
+        'a misspelt cache option',
+        ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), cache: { ttl: 1000 } as never }),
+        /unknown option `cache\.ttl`\. Did you mean `cache\.ttlMs`\?/,
+      ],
+      [
+        '`global: true` returned by a factory (it would leave every route open)',
+        ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup(), global: true }) as ApiKeyModuleOptions }),
+        /`global` is a setting of the module, not an option: give it beside useFactory, e\.g\. ApiKeyModule\.forRootAsync\(\{ global: \.\.\., useFactory \}\)/,
+      ],
+      [
+        '`legacyKeys` beside the options it replaces',
+        ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), legacyKeys: true, requireChecksum: false }),
+        /`legacyKeys: true` already turns prefixes and checksums off; remove `requireChecksum`/,
+      ],
+      ['a realm with a quote', ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), realm: 'a"b' }), /`realm` must be 1 to 128 printable ASCII characters/],
     ])('fails the boot for %s, saying what to change', async (_, module, message) => {
       await expect(createTestApp(adapter, { imports: [module as never], controllers: [GuardedController] })).rejects.toThrow(message);
     });

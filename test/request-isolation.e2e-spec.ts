@@ -1,0 +1,249 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Req,
+  UseGuards,
+  UseInterceptors,
+  type CanActivate,
+  type ExecutionContext,
+  type MiddlewareConsumer,
+  type NestMiddleware,
+  type NestModule,
+} from '@nestjs/common';
+import express from 'express';
+import type { Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import request from 'supertest';
+import {
+  ApiKeyAuth,
+  ApiKeyModule,
+  apiKeyMiddleware,
+  CurrentTenant,
+  Keyring,
+  Public,
+  TenantContext,
+  TenantInterceptor,
+  tenantMiddleware,
+  type ApiKeyModuleOptions,
+  type ApiKeyRecord,
+  type KeyringIncomingMessage,
+  type Tenant,
+} from '../lib/index.js';
+import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
+
+// Two requests resumed from one shared callback queue: the second runs in the first one's async
+// context (the memoize / callback-pool pattern of many callback-era libraries).
+const KEY_A = withChecksum('pk_isolation_a_1a2b3c');
+const KEY_B = withChecksum('pk_isolation_b_4d5e6f');
+const RECORDS: Record<string, ApiKeyRecord> = {
+  [KEY_A]: { id: 'key-a', tenants: [{ id: 'tenant-a' }] },
+  [KEY_B]: { id: 'key-b', tenants: [{ id: 'tenant-b' }] },
+};
+
+type ResumeOrder = 'first in, first out' | 'last in, first out';
+
+/**
+ * Parks every request, and resumes all of them from one timer that the first request started:
+ * each parked `next` then runs in the first request's async context.
+ */
+class CallbackPool {
+  static order: ResumeOrder = 'first in, first out';
+  private static waiting: (() => void)[] = [];
+
+  static park(next: () => void): void {
+    CallbackPool.waiting.push(next);
+    if (CallbackPool.waiting.length > 1) return;
+    setTimeout(() => {
+      const parked = CallbackPool.waiting.splice(0);
+      for (const resume of CallbackPool.order === 'last in, first out' ? parked.reverse() : parked) resume();
+    }, 40);
+  }
+}
+
+@Injectable()
+class CallbackPoolMiddleware implements NestMiddleware {
+  use(_request: unknown, _response: unknown, next: () => void): void {
+    CallbackPool.park(next);
+  }
+}
+
+/** What a handler saw of its tenant: from the guard, from the context before and after an await. */
+async function observe(tenants: TenantContext, chosen: Tenant['id'] | null) {
+  const before = tenants.find()?.id ?? null;
+  await sleep(15);
+  const after = tenants.find()?.id ?? null;
+  return { chosen, before, after };
+}
+
+/** Stands for another authentication mechanism: the key's record from a header of its own. */
+@Injectable()
+class OtherAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; apiKey?: ApiKeyRecord }>();
+    request.apiKey = RECORDS[request.headers['x-other-auth'] ?? ''];
+    return request.apiKey !== undefined;
+  }
+}
+
+/** A guard of the application that (wrongly) overwrites the tenant after ApiKeyGuard chose it. */
+@Injectable()
+class TenantOverwritingGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    context.switchToHttp().getRequest<{ tenant?: Tenant }>().tenant = { id: 'overwritten' };
+    return true;
+  }
+}
+
+@Controller('isolated')
+class IsolatedController {
+  constructor(
+    private readonly tenants: TenantContext,
+    private readonly handlers: HandlerLog,
+  ) {}
+
+  @ApiKeyAuth()
+  @Get('guarded')
+  guarded(@CurrentTenant('id') chosen: Tenant['id']) {
+    this.handlers.ran('guarded');
+    return observe(this.tenants, chosen);
+  }
+
+  @Public()
+  @Get('public')
+  open() {
+    this.handlers.ran('public');
+    return observe(this.tenants, null);
+  }
+
+  @UseGuards(OtherAuthGuard)
+  @UseInterceptors(TenantInterceptor)
+  @Get('other-auth')
+  otherAuth(@CurrentTenant('id') chosen: Tenant['id']) {
+    this.handlers.ran('other-auth');
+    return observe(this.tenants, chosen);
+  }
+
+  @ApiKeyAuth()
+  @UseGuards(TenantOverwritingGuard)
+  @UseInterceptors(TenantInterceptor)
+  @Get('overwritten')
+  overwritten(@Req() request: { tenant?: Tenant }) {
+    this.handlers.ran('overwritten');
+    return observe(this.tenants, request.tenant?.id ?? null);
+  }
+}
+
+@Module({ controllers: [IsolatedController] })
+class PooledModule implements NestModule {
+  configure(consumer: MiddlewareConsumer) {
+    consumer.apply(CallbackPoolMiddleware).forRoutes(IsolatedController);
+  }
+}
+
+interface Exchange {
+  path: string;
+  headers: Record<string, string>;
+}
+
+/** Sends A, then B while A is parked; both are resumed from A's timer. */
+async function interleave(server: Server, a: Exchange, b: Exchange) {
+  const first = request(server).get(a.path).set(a.headers);
+  const answers = [first.then((response) => response)];
+  await sleep(10);
+  answers.push(request(server).get(b.path).set(b.headers).then((response) => response));
+  return Promise.all(answers);
+}
+
+const asA = { Authorization: `Bearer ${KEY_A}` };
+const asB = { Authorization: `Bearer ${KEY_B}` };
+
+describe.each(ADAPTERS)('requests resumed in another request\'s async context, on %s', (adapter) => {
+  let test: TestApp | undefined;
+  afterEach(async () => {
+    await test?.close();
+    test = undefined;
+  });
+
+  async function start(options: Partial<ApiKeyModuleOptions> = {}, global = false) {
+    test = await createTestApp(adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), ...options, global }), PooledModule],
+    });
+    return test.app.getHttpServer() as Server;
+  }
+
+  describe.each<ResumeOrder>(['first in, first out', 'last in, first out'])('resumed %s', (order) => {
+    it.each([
+      ['the store asked for each key', { cache: false as const }],
+      ['both keys in the cache', {}],
+    ])('keeps each guarded handler in its own tenant, %s', async (_, options) => {
+      CallbackPool.order = order;
+      const server = await start(options);
+      // Warm the cache (where there is one) so that both guards answer synchronously.
+      await request(server).get('/isolated/guarded').set(asA);
+      await request(server).get('/isolated/guarded').set(asB);
+      const [a, b] = await interleave(server, { path: '/isolated/guarded', headers: asA }, { path: '/isolated/guarded', headers: asB });
+      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+    });
+
+    it('never shows a guarded request\'s tenant to a public route resumed beside it (global guard)', async () => {
+      CallbackPool.order = order;
+      const server = await start({}, true);
+      const [open, b] = await interleave(server, { path: '/isolated/public', headers: {} }, { path: '/isolated/guarded', headers: asB });
+      expect([open.status, open.body]).toEqual([200, { chosen: null, before: null, after: null }]);
+      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+    });
+
+    it('keeps TenantInterceptor routes in their own tenant', async () => {
+      CallbackPool.order = order;
+      const server = await start();
+      const [a, b] = await interleave(
+        server,
+        { path: '/isolated/other-auth', headers: { 'x-other-auth': KEY_A } },
+        { path: '/isolated/other-auth', headers: { 'x-other-auth': KEY_B } },
+      );
+      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+    });
+  });
+
+  it('never replaces the tenant ApiKeyGuard chose, whatever a later guard writes on the request', async () => {
+    const server = await start();
+    const response = await request(server).get('/isolated/overwritten').set(asA);
+    expect(response.status).toBe(200);
+    // The interceptor and the context keep the chosen tenant; only the app's own field changed.
+    expect(response.body).toEqual({ chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' });
+    expect(test?.handlers.calls).toEqual(['overwritten']);
+  });
+});
+
+describe('plain Express: requests resumed in another request\'s async context', () => {
+  let server: Server | undefined;
+  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+  it.each<ResumeOrder>(['first in, first out', 'last in, first out'])('keeps each handler in its own tenant, resumed %s', async (order) => {
+    CallbackPool.order = order;
+    const keyring = new Keyring({ lookup: new InMemoryLookup(RECORDS), cache: false });
+    const tenants = new TenantContext();
+    const app = express();
+    app.get(
+      '/isolated',
+      (_request, _response, next) => CallbackPool.park(next),
+      apiKeyMiddleware(keyring),
+      // Resumed again between the two middleware: tenantMiddleware must still bind its own request.
+      (_request, _response, next) => CallbackPool.park(next),
+      tenantMiddleware(keyring),
+      async (req, res) => res.json(await observe(tenants, (req as KeyringIncomingMessage).tenant?.id ?? null)),
+    );
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const [a, b] = await interleave(server, { path: '/isolated', headers: asA }, { path: '/isolated', headers: asB });
+    expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+    expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+  });
+});
