@@ -413,3 +413,45 @@ describe.each(ADAPTERS)('records handed to one request and mutated, on %s', (ada
     expect({ status: admin.status, code: admin.body.error?.code }).toEqual({ status: 403, code: 'INSUFFICIENT_SCOPE' });
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Adopting existing keys: one switch, and a debug line saying why a key failed the format rules.
+
+@Controller('legacy')
+class LegacyController {
+  @ApiKeyAuth()
+  @Get()
+  me(@Req() request: { apiKey: ApiKeyRecord }) {
+    return { id: request.apiKey.id };
+  }
+}
+
+describe.each(ADAPTERS)('keys issued before nest-keyring, on %s', (adapter) => {
+  const LEGACY = 'acme-2019-6fK2pQ9xLm';
+  const lookup = () => new InMemoryLookup({ [LEGACY]: { id: 'legacy', tenants: [{ id: 1 }] } });
+
+  it('accepts them with legacyKeys: true, every other check still applying', async () => {
+    const test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: lookup(), legacyKeys: true })], controllers: [LegacyController] });
+    try {
+      const server = test.app.getHttpServer();
+      expect((await request(server).get('/legacy').set(bearer(LEGACY))).body).toEqual({ id: 'legacy' });
+      const unknown = await request(server).get('/legacy').set(bearer('acme-2019-unknown'));
+      expect({ status: unknown.status, code: unknown.body.error?.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+    } finally {
+      await test.close();
+    }
+  });
+
+  it('refuses them by default, with a debug line that says which rule (never the key)', async () => {
+    const test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: lookup() })], controllers: [LegacyController] });
+    try {
+      const refused = await request(test.app.getHttpServer()).get('/legacy').set(bearer(LEGACY));
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+      const logged = test.logger.lines.join('\n');
+      expect(logged).toMatch(/^debug API key refused before any lookup: its checksum does not match/m);
+      expect(logged).not.toContain(LEGACY);
+    } finally {
+      await test.close();
+    }
+  });
+});

@@ -68,3 +68,10 @@ describe('error presets', () => {
     expect(respond({ reason: 'invalid' })).toEqual({ status: 400, body: { why: 'invalid' }, headers: {} });
   });
 });
+
+describe('custom error formats', () => {
+  it.each([200, 302, 399, 600, 401.5, Number.NaN])('never let a refusal go out as status %p', (status) => {
+    const respond = createErrorResponder(() => ({ status, body: {} }));
+    expect(() => respond({ reason: 'invalid' })).toThrow(/a refusal needs a status from 400 to 599/);
+  });
+});

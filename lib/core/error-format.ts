@@ -184,6 +184,10 @@ export function createErrorResponder(format: ErrorFormat, realm: string = DEFAUL
   const formatter = typeof format === 'function' ? format : presetFormatter(ERROR_PRESETS[format]);
   return (failure) => {
     const { status, body } = formatter(failure);
+    // A refusal answered 2xx or 3xx would read as a success to clients and caches.
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new TypeError(`nest-keyring: errorFormat answered status ${String(status)} for "${failure.reason}"; a refusal needs a status from 400 to 599.`);
+    }
     const headers: Record<string, string> = {};
     const challenge = challengeFor(failure, status, realm);
     if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
