@@ -5,7 +5,8 @@ import { bearerCredential, readHeader, type RequestHeaders } from './headers.js'
 export const AUTHORIZATION_HEADER = 'authorization';
 
 /** The headers accepted by default, in the order they are read. */
-export const DEFAULT_KEY_HEADERS: readonly string[] = [AUTHORIZATION_HEADER, 'x-api-key'];
+// Frozen: exported defaults are shared by every Keyring of the process.
+export const DEFAULT_KEY_HEADERS: readonly string[] = Object.freeze([AUTHORIZATION_HEADER, 'x-api-key']);
 
 /**
  * Longest key we pass to a lookup. Real keys are far shorter (`pk_` + ~40 characters); the bound

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { createErrorResponder, resolveErrorFormat } from './error-format.js';
+import { DEFAULT_KEY_HEADERS } from './credentials.js';
+import { createErrorResponder, ERROR_PRESETS, resolveErrorFormat } from './error-format.js';
 import type { FailureReason } from './failure.js';
 
 const cases: [FailureReason, number, string, string, string | undefined][] = [
@@ -73,5 +74,13 @@ describe('custom error formats', () => {
   it.each([200, 302, 399, 600, 401.5, Number.NaN])('never let a refusal go out as status %p', (status) => {
     const respond = createErrorResponder(() => ({ status, body: {} }));
     expect(() => respond({ reason: 'invalid' })).toThrow(/a refusal needs a status from 400 to 599/);
+  });
+});
+
+describe('exported defaults', () => {
+  it('cannot be changed by one app for every other', () => {
+    expect(Object.isFrozen(ERROR_PRESETS.cubeconnect.invalid)).toBe(true);
+    expect(() => ((ERROR_PRESETS.cubeconnect.invalid as { status: number }).status = 200)).toThrow(TypeError);
+    expect(() => (DEFAULT_KEY_HEADERS as string[]).push('x-other')).toThrow(TypeError);
   });
 });

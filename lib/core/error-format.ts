@@ -94,8 +94,14 @@ const SIGNATURE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
   'webhook_raw_body_unavailable',
 ]);
 
+/** Freezes the preset tables all the way down: they are exported, and shared by every app. */
+function deepFreeze<T extends object>(value: T): T {
+  for (const field of Object.values(value)) if (typeof field === 'object' && field !== null) deepFreeze(field);
+  return Object.freeze(value);
+}
+
 /** The two preset vocabularies, reason by reason. */
-export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>> = {
+export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>> = deepFreeze({
   cubeconnect: {
     missing: { status: 401, code: 'AUTHENTICATION_REQUIRED', message: 'API key is required.' },
     malformed: INVALID_KEY,
@@ -116,7 +122,7 @@ export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readon
     ...SHARED,
     ...WEBHOOK,
   },
-};
+});
 
 function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): ErrorFormatter {
   return ({ reason }) => {
