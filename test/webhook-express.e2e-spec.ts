@@ -142,10 +142,10 @@ describe('webhookSecretMiddleware on plain Express', () => {
       expectRefusedHere(h, response, 401, code, 'Webhook-Signature');
     });
 
-    it('answers 500 WEBHOOK_RAW_BODY_UNAVAILABLE when mounted before any parser, and logs the fix', async () => {
+    it('refuses 401 INVALID_WEBHOOK_SIGNATURE when mounted before any parser, never 500, and says the fix once', async () => {
       const response = await post('/events-unparsed').set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, SIGNED_BODY) }).send(SIGNED_BODY);
-      expectRefusedHere(h, response, 500, 'WEBHOOK_RAW_BODY_UNAVAILABLE');
-      expect(h.errors).toEqual([expect.stringMatching(/^\[nest-keyring\] Webhook signature could not be checked; answered 500: .*express\.raw\(\{ type: 'application\/json' \}\)/)]);
+      expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+      expect(h.errors).toEqual([expect.stringMatching(/^\[nest-keyring\] .*not kept as raw bytes.*express\.raw\(\{ type: 'application\/json' \}\)/s)]);
       expectNoSecretLeaked(response, h.errors);
     });
   });

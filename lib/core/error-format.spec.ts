@@ -20,7 +20,6 @@ const cases: [FailureReason, number, string, string, string | undefined][] = [
   ['webhook_signature_missing', 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"'],
   ['webhook_signature_invalid', 401, 'INVALID_WEBHOOK_SIGNATURE', 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"'],
   ['webhook_timestamp_invalid', 401, 'INVALID_WEBHOOK_TIMESTAMP', 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"'],
-  ['webhook_raw_body_unavailable', 500, 'WEBHOOK_RAW_BODY_UNAVAILABLE', 'WEBHOOK_RAW_BODY_UNAVAILABLE', undefined],
 ];
 
 describe('error presets', () => {

@@ -78,11 +78,6 @@ const WEBHOOK: Record<WebhookReason, PresetEntry> = {
     code: 'INVALID_WEBHOOK_TIMESTAMP',
     message: 'Webhook timestamp is malformed or too far from the current time.',
   },
-  webhook_raw_body_unavailable: {
-    status: 500,
-    code: 'WEBHOOK_RAW_BODY_UNAVAILABLE',
-    message: 'Webhook signatures cannot be checked: the server does not keep the raw request body (enable rawBody).',
-  },
 };
 
 // Standard Webhooks signatures are no HTTP authentication scheme: a Bearer challenge would
@@ -91,7 +86,6 @@ const SIGNATURE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
   'webhook_signature_missing',
   'webhook_signature_invalid',
   'webhook_timestamp_invalid',
-  'webhook_raw_body_unavailable',
 ]);
 
 /** Freezes the preset tables all the way down: they are exported, and shared by every app. */

@@ -33,22 +33,20 @@ export type FailureReason =
   | 'webhook_secret_invalid'
   /** A signed webhook lacks `webhook-id`, `webhook-timestamp` or `webhook-signature`. */
   | 'webhook_signature_missing'
-  /** No `webhook-signature` entry matches the body and a configured signing secret. */
+  /**
+   * No `webhook-signature` entry matches the body and a configured signing secret, or the body
+   * was not kept as bytes, so nothing could match it.
+   */
   | 'webhook_signature_invalid'
   /** `webhook-timestamp` is not Unix seconds, or is further from now than the tolerance. */
-  | 'webhook_timestamp_invalid'
-  /** A signed webhook arrived and no raw body was kept to check it against (a set-up error, 500). */
-  | 'webhook_raw_body_unavailable';
+  | 'webhook_timestamp_invalid';
 
 /** A refusal, as handed to error formats. Never holds the key. */
 export interface KeyringFailure {
   reason: FailureReason;
   /** For `insufficient_scope`: the scopes the route requires. */
   requiredScopes?: readonly string[];
-  /**
-   * For `lookup_unavailable`: what the store threw, for logging (already redacted). For
-   * `webhook_raw_body_unavailable`: what to change in the set-up.
-   */
+  /** For `lookup_unavailable`: what the store threw, for logging (already redacted). */
   cause?: unknown;
   /**
    * For a key refused by the format rules before any lookup: which rule, for a debug log line
@@ -63,14 +61,11 @@ export function fail(reason: FailureReason, extra?: Omit<KeyringFailure, 'reason
 }
 
 /**
- * The line to log for a refusal that hides a fault of ours (the key store failing, a signed
- * webhook with no raw body kept), or
+ * The line to log for a refusal that hides a fault of ours (the key store failing), or
  * `undefined` for an ordinary refusal, which is not logged. Adapters log it with the failure's
  * `cause`, which never holds the key.
  */
 export function faultLogMessage(failure: KeyringFailure, status: number): string | undefined {
-  // A signed webhook with no raw body is a set-up error of ours: its cause says what to change.
-  if (failure.reason === 'webhook_raw_body_unavailable') return `Webhook signature could not be checked; answered ${status}`;
   if (failure.reason === 'lookup_unavailable') return `API key lookup failed; answered ${status}`;
   // Logged once when throttling starts (only that refusal carries a cause), not per request.
   if (failure.reason === 'lookup_throttled' && failure.cause !== undefined) return `API key lookups throttled; answered ${status}`;

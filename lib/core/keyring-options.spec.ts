@@ -20,6 +20,7 @@ describe('resolveKeyringOptions', () => {
       tenancy: true,
       tenantHeader: 'x-tenant-id',
       resolveTenants: undefined,
+      webhookRawBody: 'nest',
     });
   });
 

@@ -9,6 +9,7 @@ import { DEFAULT_CACHE_OPTIONS, type CacheOptions, type ResolvedCacheOptions } f
 import { DEFAULT_TENANT_HEADER } from './tenant-selection.js';
 import { DEFAULT_UNKNOWN_KEY_LOOKUPS, type ResolvedUnknownKeyLookups, type UnknownKeyLookupsOptions } from './unknown-key-budget.js';
 import { refuseUnknownOptions } from './unknown-options.js';
+import { resolveWebhookRawBody, type WebhookRawBodySource } from './webhook-raw-body.js';
 import { resolveWebhookSecrets, type ResolvedWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
 /** Options shared by the Nest module and the Express middleware. */
@@ -108,6 +109,17 @@ export interface KeyringOptions {
    * { default: process.env.WEBHOOK_SECRET, billing: [process.env.BILLING_OLD, process.env.BILLING_NEW] }
    */
   webhookSecrets?: WebhookSecrets;
+  /**
+   * Nest only: who keeps the raw body that `scheme: 'standard-webhooks'` signatures are checked
+   * against. `'nest'`: Nest's body parser, so the app must be created with
+   * `NestFactory.create(AppModule, { rawBody: true })`, and a route that checks a signature
+   * fails the start-up otherwise. `'app'`: the app installs its own parser, which sets
+   * `req.rawBody` to the body's bytes; the start-up check is skipped. Either way, a signed
+   * delivery whose body was not kept is refused like a bad signature (401), and that is logged
+   * once as a warning. Only valid with a Standard Webhooks secret configured.
+   * @default 'nest'
+   */
+  webhookRawBody?: WebhookRawBodySource;
 }
 
 /** Options after defaults and validation; every field is set. */
@@ -127,6 +139,8 @@ export interface ResolvedKeyringOptions {
   resolveTenants: ((record: ApiKeyRecord) => Promise<Tenant[]> | Tenant[]) | undefined;
   /** `undefined` when no webhook secret is configured. */
   webhookSecrets: ResolvedWebhookSecrets | undefined;
+  /** Who keeps signed webhooks' raw bodies in a Nest app (see `KeyringOptions.webhookRawBody`). */
+  webhookRawBody: WebhookRawBodySource;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -148,6 +162,7 @@ export const KEYRING_OPTION_NAMES: readonly (keyof KeyringOptions)[] = [
   'tenantHeader',
   'resolveTenants',
   'webhookSecrets',
+  'webhookRawBody',
 ];
 
 function validHeaderName(name: unknown, option: string): string {
@@ -313,5 +328,6 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     tenantHeader: options.tenantHeader === undefined ? DEFAULT_TENANT_HEADER : validHeaderName(options.tenantHeader, 'tenantHeader'),
     resolveTenants,
     webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
+    webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),
   };
 }

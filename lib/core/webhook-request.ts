@@ -20,8 +20,12 @@ export function asRawBody(value: unknown): Uint8Array | undefined {
   return value instanceof Uint8Array ? value : undefined;
 }
 
-/** The outcome of a webhook check. Never holds a secret. */
-export type WebhookCheck = { ok: true } | { ok: false; failure: KeyringFailure };
+/**
+ * The outcome of a webhook check. Never holds a secret. `rawBodyMissing` marks a signed delivery
+ * refused because its body was not kept as bytes: the answer is a bad signature's, and the
+ * adapter logs it once (see `createRawBodyWarning`), as it may be a set-up mistake.
+ */
+export type WebhookCheck = { ok: true } | { ok: false; failure: KeyringFailure; rawBodyMissing?: true };
 
 /**
  * True when the request says it carries a body (RFC 9112 §6.3: a `Transfer-Encoding`, or a

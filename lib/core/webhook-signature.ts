@@ -15,13 +15,6 @@ export const STANDARD_WEBHOOKS_SECRET_PREFIX = 'whsec_';
  */
 export const MIN_SIGNING_KEY_BYTES = 24;
 
-/** What to change when a signed webhook arrives and no raw body was kept. */
-export const RAW_BODY_HELP =
-  'the raw request body is not available, so the webhook signature cannot be checked (a re-serialised body is never used). ' +
-  'In Nest, create the app with `NestFactory.create(AppModule, { rawBody: true })`; its raw body covers application/json and ' +
-  'application/x-www-form-urlencoded, add other types with `app.useBodyParser(type)`. With plain Express, mount ' +
-  "`express.raw({ type: 'application/json' })` (or a parser that sets `req.rawBody`) before `webhookSecretMiddleware`.";
-
 const SIGNATURE_BYTES = 32;
 // Unix seconds; digits only, so `1e9`, `0x10` or `12abc` are not read as times.
 const TIMESTAMP = /^[0-9]{1,15}$/;
@@ -62,8 +55,10 @@ function sign(key: Uint8Array, id: string, timestamp: string, body: Uint8Array):
  * 1. a header missing or empty: `webhook_signature_missing`;
  * 2. a timestamp that is not Unix seconds, or more than `toleranceSeconds` from now either way
  *    (a replay, or a clock far off): `webhook_timestamp_invalid`;
- * 3. a body the request declares but no adapter kept as bytes: `webhook_raw_body_unavailable`,
- *    a configuration error answered 500, never a check against re-serialised JSON;
+ * 3. a body the request declares but no adapter kept as bytes: `webhook_signature_invalid`,
+ *    marked `rawBodyMissing`. Nothing can verify such a body (a re-serialised one is never
+ *    used), so it gets a bad signature's answer, whoever sent it; the mark lets the adapter say
+ *    once that it may be a set-up mistake;
  * 4. no `v1` signature equal to one made with any of `keys`: `webhook_signature_invalid`.
  *    Every signature is compared with every key in constant time, without stopping at a match.
  *
@@ -78,7 +73,7 @@ export function createSignatureCheck(keys: readonly Uint8Array[], toleranceSecon
     if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') return fail('webhook_signature_invalid');
     if (!TIMESTAMP.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > toleranceSeconds) return fail('webhook_timestamp_invalid');
     const body = rawBody ?? (declaresBody(headers) ? undefined : EMPTY);
-    if (body === undefined) return fail('webhook_raw_body_unavailable', { cause: new Error(RAW_BODY_HELP) });
+    if (body === undefined) return { ...fail('webhook_signature_invalid'), rawBodyMissing: true };
     const expected = keys.map((key) => sign(key, id, timestamp, body));
     let matched = false;
     for (const presented of v1Signatures(signature)) {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../core/error-format.js';
 import { KeyringConfigError } from '../core/failure.js';
+import { createRawBodyWarning } from '../core/webhook-raw-body.js';
 import { asRawBody } from '../core/webhook-request.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from '../core/webhook-secrets.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
@@ -28,12 +29,16 @@ export interface WebhookSecretMiddlewareOptions {
    */
   errorFormat?: ErrorFormat;
   /**
-   * Where set-up errors found on a request are reported (a signed webhook with no raw body).
-   * Secrets are never logged.
+   * Where a set-up mistake only a request can show is reported, once: a signed webhook whose
+   * body was not kept as bytes, at `warn` (at `error` for a logger without `warn`). Secrets are
+   * never logged.
    * @default console
    */
-  logger?: KeyringLogger;
+  logger?: WebhookLogger;
 }
+
+/** A logger for `webhookSecretMiddleware`: `warn` is used when there is one. */
+export type WebhookLogger = KeyringLogger & { warn?(message: string): void };
 
 /**
  * Express middleware that checks a webhook came from its sender, with the same rules, error
@@ -42,7 +47,9 @@ export interface WebhookSecretMiddlewareOptions {
  *
  * For a Bearer secret it reads only headers: mount it before the body parser, and a request
  * with a wrong secret is refused before its body is read. A Standard Webhooks secret needs the
- * body's exact bytes: mount `express.raw({ type: 'application/json' })` before it.
+ * body's exact bytes: mount `express.raw({ type: 'application/json' })` before it. A signed
+ * delivery whose body was not kept as bytes is refused like a bad signature (401), and a
+ * warning with the fix is logged once.
  *
  * Options are checked here, when the app is built: a bad secret or an unknown `name` throws
  * `KeyringConfigError`.
@@ -68,6 +75,7 @@ export function webhookSecretMiddleware(
   const secret = requireWebhookSecret(resolveWebhookSecrets(options.webhookSecrets), name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
   const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
   const logger = options.logger ?? console;
+  const rawBodyWarning = createRawBodyWarning('express');
   return (request, response, next) => {
     const rawBody = asRawBody(request.rawBody) ?? asRawBody(request.body);
     const result = secret.verify({ headers: request.headers, rawBody }, Date.now());
@@ -75,6 +83,13 @@ export function webhookSecretMiddleware(
       next();
       return;
     }
+    const warning = rawBodyWarning(result);
+    if (warning !== undefined) warn(logger, `[nest-keyring] ${warning}`);
     sendRefusal(response, result.failure, respond, logger, next);
   };
+}
+
+function warn(logger: WebhookLogger, line: string): void {
+  if (typeof logger.warn === 'function') logger.warn(line);
+  else logger.error(line);
 }

@@ -1,9 +1,12 @@
 import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
 import { GUARDS_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
+import { KeyringConfigError } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
+import { rawBodyStartupError } from '../../core/webhook-raw-body.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret } from '../../core/webhook-secrets.js';
 import { KEYRING } from '../api-key.constants.js';
+import { rawBodyOption, watchRawBodyOption } from './webhook-raw-body.watch.js';
 import { WEBHOOK_SECRET_METADATA, WebhookSecretGuard } from './webhook-secret.guard.js';
 
 function isWebhookGuard(guard: unknown): boolean {
@@ -12,10 +15,12 @@ function isWebhookGuard(guard: unknown): boolean {
 }
 
 /**
- * Fails the app's start-up (`app.init()`, `app.listen()`) when a route checks a webhook secret
- * that `webhookSecrets` does not configure: `@WebhookSecret('name')` with an unknown name, or
- * `@UseGuards(WebhookSecretGuard)` with no `default`. Without it the mistake would show at the
- * first delivery, as a 500 the sender retries.
+ * Fails the app's start-up (`app.init()`, `app.listen()`) when a webhook route cannot work:
+ * - it checks a webhook secret that `webhookSecrets` does not configure (`@WebhookSecret('name')`
+ *   with an unknown name, or `@UseGuards(WebhookSecretGuard)` with no `default`);
+ * - it checks a Standard Webhooks signature and the app was created without `rawBody` (unless
+ *   `webhookRawBody: 'app'`), so no raw body would ever be there to check.
+ * Without it the mistake would show at the first delivery, as refusals the sender retries.
  */
 @Injectable()
 export class WebhookRoutesCheck implements OnModuleInit {
@@ -24,9 +29,14 @@ export class WebhookRoutesCheck implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
-  ) {}
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
+    // Before app.init(), which hands the app's `rawBody` option to the adapter.
+    watchRawBodyOption(adapterHost);
+  }
 
   onModuleInit(): void {
+    const signedRoutes: string[] = [];
     for (const { metatype } of this.discovery.getControllers()) {
       if (typeof metatype !== 'function') continue;
       const controller = metatype as Type<unknown>;
@@ -35,9 +45,13 @@ export class WebhookRoutesCheck implements OnModuleInit {
         // Only routes are guarded; other methods of a controller are plain helpers.
         if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
         const name = this.secretNameOf(handler, controller);
-        if (name !== undefined) requireWebhookSecret(this.keyring.options.webhookSecrets, name, `${controller.name}.${method}`);
+        if (name === undefined) continue;
+        const where = `${controller.name}.${method}`;
+        if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks') signedRoutes.push(where);
       }
     }
+    const rawBodyError = rawBodyStartupError(this.keyring.options.webhookRawBody, rawBodyOption(this.adapterHost), signedRoutes);
+    if (rawBodyError !== undefined) throw new KeyringConfigError(rawBodyError);
   }
 
   /** The secret a route checks, or `undefined` when no webhook guard applies to it. */

@@ -3,6 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { RequestHeaders } from '../../core/headers.js';
 import type { Keyring } from '../../core/keyring.js';
+import { createRawBodyWarning } from '../../core/webhook-raw-body.js';
 import { asRawBody } from '../../core/webhook-request.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, type ResolvedWebhookSecret } from '../../core/webhook-secrets.js';
 import { KEYRING } from '../api-key.constants.js';
@@ -21,8 +22,10 @@ type WebhookHttpRequest = RawBodyRequest<{ headers: RequestHeaders }>;
  * - A Bearer secret (`Authorization: Bearer <secret>`, as the Connexease Gateway sends) is
  *   compared in constant time with every configured secret of that name.
  * - A Standard Webhooks secret checks `webhook-signature` against the raw body bytes
- *   (`NestFactory.create(AppModule, { rawBody: true })`); without them the request is answered
- *   500 `WEBHOOK_RAW_BODY_UNAVAILABLE` and the fix is logged, never checked against re-serialised JSON.
+ *   (`NestFactory.create(AppModule, { rawBody: true })`; the app fails to start without it). A
+ *   body that was not kept as bytes (a content type Nest keeps none for, a parser of the app's
+ *   own) is never checked against re-serialised JSON: it is refused like a bad signature, 401
+ *   `INVALID_WEBHOOK_SIGNATURE`, and a warning with the fix is logged once.
  *
  * Refusals are `ApiKeyException`s in the configured error format; the handler never runs, and
  * no secret appears in a response or a log line. `@Public()` does not skip this guard: it only
@@ -36,6 +39,7 @@ type WebhookHttpRequest = RawBodyRequest<{ headers: RequestHeaders }>;
 @Injectable()
 export class WebhookSecretGuard implements CanActivate {
   protected readonly logger = new Logger('WebhookSecretGuard');
+  private readonly rawBodyWarning = createRawBodyWarning('nest');
 
   constructor(
     @Inject(KEYRING) protected readonly keyring: Keyring,
@@ -49,8 +53,10 @@ export class WebhookSecretGuard implements CanActivate {
     const secret = this.getSecret(context);
     const request = context.switchToHttp().getRequest<WebhookHttpRequest>();
     const result = secret.verify({ headers: request.headers, rawBody: asRawBody(request.rawBody) }, this.now());
-    if (!result.ok) this.reject(context, result.failure);
-    return true;
+    if (result.ok) return true;
+    const warning = this.rawBodyWarning(result);
+    if (warning !== undefined) this.logger.warn(warning);
+    this.reject(context, result.failure);
   }
 
   /** The name from `@WebhookSecret(name)` on the route or its controller, else `default`. */
@@ -63,10 +69,7 @@ export class WebhookSecretGuard implements CanActivate {
     return Date.now();
   }
 
-  /**
-   * Sends the refusal: sets its headers on the response and throws it. A set-up error (no raw
-   * body) is logged with what to change.
-   */
+  /** Sends the refusal: sets its headers on the response and throws it. */
   protected reject(context: ExecutionContext, failure: KeyringFailure): never {
     refuse(this.keyring, this.adapterHost, this.logger, context, failure);
   }
