@@ -5,7 +5,7 @@ import request from 'supertest';
 import { ApiKeyModule, KeyringConfigError, WebhookSecret, webhookSecretMiddleware, type WebhookSecretMiddlewareOptions } from '../lib/index.js';
 import { HandlerLog, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, NO_KEYS } from './fixtures/webhook-app.js';
-import { oneCharacterOff, SIGNING_SECRETS, signedHeaders, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
+import { oneCharacterOff, SIGNING_SECRETS, signedHeaders, unpadded, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 const EVENT = { type: 'message.received', data: { from: '905321234567', text: 'Hello!' } };
 const SIGNED_BODY = '{ "type": "message.received",  "data": {"text": "Merhaba"} }';
@@ -129,6 +129,18 @@ describe('webhookSecretMiddleware on plain Express', () => {
       const response = await post(path).set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, SIGNED_BODY) }).send(SIGNED_BODY);
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ received: JSON.parse(SIGNED_BODY) });
+    });
+
+    it('verifies what the standardwebhooks package signed with the padded secret, configured without its "="', async () => {
+      const unpaddedApp = express();
+      const secrets = { events: { scheme: 'standard-webhooks' as const, secrets: [unpadded(SIGNING_SECRETS.current), unpadded(SIGNING_SECRETS.twoPad)] } };
+      unpaddedApp.post('/events', express.raw({ type: 'application/json' }), webhookSecretMiddleware({ webhookSecrets: secrets, name: 'events' }), (_req, res) => {
+        res.sendStatus(200);
+      });
+      for (const secret of [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad]) {
+        const response = await request(unpaddedApp).post('/events').set({ 'Content-Type': 'application/json', ...signedHeaders(secret, SIGNED_BODY) }).send(SIGNED_BODY);
+        expect(response.status).toBe(200);
+      }
     });
 
     it.each<[string, () => Record<string, string>, string, string]>([

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { ApiKeyModule, KeyringConfigError, WebhookSecret } from '../lib/index.js';
 import { HandlerLog, ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
-import { SIGNING_SECRETS, signedHeaders, webhookSecretsOption } from './fixtures/webhook-secrets.js';
+import { SIGNING_SECRETS, signedHeaders, unpadded, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 // Spacing and key order that JSON.stringify would not reproduce: only the raw bytes verify.
 const BODY = '{ "type": "message.received",  "data": {"text": "Merhaba \\u00e7", "from": "905321234567"} }';
@@ -24,8 +24,8 @@ class EventsController {
   }
 }
 
-async function signedApp(adapter: AdapterName, rawBody: boolean, toleranceSeconds?: number): Promise<TestApp> {
-  const webhookSecrets = { ...webhookSecretsOption(), events: { scheme: 'standard-webhooks' as const, secrets: [SIGNING_SECRETS.previous, SIGNING_SECRETS.current], toleranceSeconds } };
+async function signedApp(adapter: AdapterName, rawBody: boolean, toleranceSeconds?: number, secrets: string[] = [SIGNING_SECRETS.previous, SIGNING_SECRETS.current]): Promise<TestApp> {
+  const webhookSecrets = { ...webhookSecretsOption(), events: { scheme: 'standard-webhooks' as const, secrets, toleranceSeconds } };
   return createWebhookTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets })], controllers: [EventsController] }, { rawBody });
 }
 
@@ -116,6 +116,41 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
     } finally {
       await test.close();
     }
+  });
+
+  it.each([
+    ['padded secrets, configured without their "="', [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad], (secret: string) => secret, unpadded],
+    ['unpadded secrets, configured with their "="', [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad], unpadded, (secret: string) => secret],
+  ])('verifies what the standardwebhooks package signed with %s', async (_, secrets, signWith, configure) => {
+    const test = await signedApp(adapter, true, undefined, secrets.map(configure));
+    try {
+      for (const secret of secrets) {
+        const response = await request(test.app.getHttpServer())
+          .post('/webhooks/events')
+          .set({ 'Content-Type': 'application/json', ...signedHeaders(signWith(secret), BODY) })
+          .send(BODY);
+        expect(response.status).toBe(200);
+      }
+      expect(test.handlers.calls).toEqual(['events', 'events']);
+    } finally {
+      await test.close();
+    }
+  });
+
+  it('refuses to start with a signing secret that is not base64, naming it and the rule, never its value', async () => {
+    const urlSafe = SIGNING_SECRETS.stranger.replaceAll('/', '_').replaceAll('+', '-');
+    const attempt = () =>
+      createWebhookTestApp(adapter, {
+        imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: { events: { scheme: 'standard-webhooks', secrets: [SIGNING_SECRETS.current, urlSafe] } } })],
+        controllers: [EventsController],
+      });
+    await expect(attempt()).rejects.toThrow(KeyringConfigError);
+    const error = (await attempt().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    )) as Error;
+    expect(error.message).toMatch(/`webhookSecrets\.events\.secrets\[1\]` is not a Standard Webhooks secret: expected `whsec_` followed by base64 \(A-Z, a-z, 0-9, \+ and \/, then up to two `=`, which may be left out\)/);
+    expect(error.message).not.toContain(urlSafe.slice('whsec_'.length, 20));
   });
 
   it('refuses to start with a signing secret that is too short', async () => {

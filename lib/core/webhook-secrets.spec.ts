@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ALL_WEBHOOK_SECRETS, SIGNING_SECRETS, WEBHOOK_SECRETS, signedHeaders, webhookSecretsOption } from '../../test/fixtures/webhook-secrets.js';
+import { ALL_WEBHOOK_SECRETS, SIGNING_SECRETS, WEBHOOK_SECRETS, signedHeaders, unpadded, webhookSecretsOption } from '../../test/fixtures/webhook-secrets.js';
 import { KeyringConfigError } from './failure.js';
 import { requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
@@ -48,6 +48,18 @@ describe('resolveWebhookSecrets', () => {
     }
   });
 
+  it.each([
+    ['one', SIGNING_SECRETS.current],
+    ['two', SIGNING_SECRETS.twoPad],
+  ])('accepts a signing secret with its %s "=" of padding left out, as the key the padded form gives', (_, padded) => {
+    const body = '{"type":"message.received"}';
+    const entry = (secret: string) => resolveWebhookSecrets({ events: { scheme: 'standard-webhooks', secrets: secret } })!.get('events')!;
+    // Signed by the standardwebhooks package with one form, checked with the other.
+    for (const [signedWith, configured] of [[padded, unpadded(padded)], [unpadded(padded), padded], [padded, unpadded(padded).slice('whsec_'.length)]]) {
+      expect(entry(configured!).verify({ headers: signedHeaders(signedWith!, body), rawBody: Buffer.from(body) }, Date.now())).toEqual({ ok: true });
+    }
+  });
+
   it('uses toleranceSeconds for signed webhooks', () => {
     const body = '{}';
     const at = new Date(Date.now() - 20_000);
@@ -75,7 +87,12 @@ describe('resolveWebhookSecrets', () => {
     ['a short secret in a rotation list', { billing: [SECRET, short] }, /`webhookSecrets\.billing\[1\]` is 31 characters long/],
     ['an unknown scheme', { events: { scheme: 'hmac', secrets: SECRET } }, /`webhookSecrets\.events\.scheme` must be 'bearer' or 'standard-webhooks'; got "hmac"/],
     ['a tolerance on a Bearer secret', { default: { scheme: 'bearer', secrets: SECRET, toleranceSeconds: 60 } }, /`webhookSecrets\.default\.toleranceSeconds` only applies to/],
-    ['a signing secret that is not base64', { events: { scheme: 'standard-webhooks', secrets: `whsec_${SECRET}!` } }, /`webhookSecrets\.events\.secrets` is not a Standard Webhooks secret/],
+    ['a signing secret that is not base64', { events: { scheme: 'standard-webhooks', secrets: `whsec_${SECRET}!` } }, /`webhookSecrets\.events\.secrets` is not a Standard Webhooks secret: expected `whsec_` followed by base64 \(A-Z, a-z, 0-9, \+ and \/, then up to two `=`, which may be left out\)/],
+    ['a signing secret in base64url', { events: { scheme: 'standard-webhooks', secrets: [SIGNING_SECRETS.current, SIGNING_SECRETS.stranger.replaceAll('/', '_').replaceAll('+', '-')] } }, /`webhookSecrets\.events\.secrets\[1\]` is not a Standard Webhooks secret: expected `whsec_` followed by base64/],
+    ['a signing secret with a space', { events: { scheme: 'standard-webhooks', secrets: `${SIGNING_SECRETS.current.slice(0, 20)} ${SIGNING_SECRETS.current.slice(20)}` } }, /is not a Standard Webhooks secret/],
+    ['a signing secret with three "="', { events: { scheme: 'standard-webhooks', secrets: `${unpadded(SIGNING_SECRETS.current).slice(0, -2)}===` } }, /is not a Standard Webhooks secret/],
+    ['a signing secret whose base64 has 4n+1 characters', { events: { scheme: 'standard-webhooks', secrets: `${unpadded(SIGNING_SECRETS.current)}AB` } }, /`webhookSecrets\.events\.secrets` has 45 base64 characters, a length no base64 has \(4n \+ 1\): was a character lost or added when it was copied\?/],
+    ['a signing secret whose last character carries stray bits', { events: { scheme: 'standard-webhooks', secrets: `${unpadded(SIGNING_SECRETS.current).slice(0, -1)}Z` } }, /`webhookSecrets\.events\.secrets` does not end as base64 does \(its last character carries bits no encoder sets\): was it copied in full\?/],
     ['a signing secret of 16 bytes', { events: { scheme: 'standard-webhooks', secrets: `whsec_${Buffer.alloc(16, 7).toString('base64')}` } }, /decodes to 16 bytes; a signing secret needs at least 24 random bytes/],
     ['a signing secret of zero bytes', { events: { scheme: 'standard-webhooks', secrets: `whsec_${'A'.repeat(44)}` } }, /`webhookSecrets\.events\.secrets` is one character repeated/],
     ['a signing secret of one byte repeated', { events: { scheme: 'standard-webhooks', secrets: `whsec_${Buffer.alloc(32, 7).toString('base64')}` } }, /is one byte repeated/],

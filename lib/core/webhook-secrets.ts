@@ -32,7 +32,10 @@ export interface BearerWebhookSecret {
  */
 export interface StandardWebhookSecret {
   scheme: 'standard-webhooks';
-  /** `whsec_<base64>` secrets (the prefix is optional), each at least 24 random bytes. */
+  /**
+   * `whsec_<base64>` secrets, each at least 24 random bytes. The `whsec_` prefix and the base64
+   * `=` padding may both be left out; anything else that is not standard base64 fails the start-up.
+   */
   secrets: WebhookSecretList;
   /**
    * How far `webhook-timestamp` may be from now, either way, before the delivery is refused
@@ -74,6 +77,7 @@ export interface ResolvedWebhookSecret {
 /** Every configured sender, by name. */
 export type ResolvedWebhookSecrets = ReadonlyMap<string, ResolvedWebhookSecret>;
 
+// Standard base64 (RFC 4648 §4), not base64url; the `=` padding is checked apart.
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 // What to do about a secret that is not there; it usually comes from an unset variable.
 const SET_A_SECRET = `set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (is the environment variable that holds it set?).`;
@@ -127,14 +131,39 @@ function checkBearerSecret(secret: string, where: string): void {
   }
 }
 
-/** A Standard Webhooks signing secret (`whsec_<base64>`), decoded to its key bytes. */
-function signingKey(secret: string, where: string): Uint8Array {
+function notBase64(where: string): KeyringConfigError {
+  return new KeyringConfigError(
+    `\`${where}\` is not a Standard Webhooks secret: expected \`whsec_\` followed by base64 (A-Z, a-z, 0-9, + and /, then up to two \`=\`, which may be left out), as the sender shows it.`,
+  );
+}
+
+/**
+ * The base64 part of a signing secret, with its `=` padding: senders show it with or without
+ * it (the Python library re-pads; Go, Rust and C# do not), and both forms are the same key.
+ */
+function paddedBase64(secret: string, where: string): string {
   const encoded = secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX) ? secret.slice(STANDARD_WEBHOOKS_SECRET_PREFIX.length) : secret;
-  const key = Buffer.from(encoded, 'base64');
-  if (!BASE64.test(encoded) || encoded.length % 4 !== 0 || key.toString('base64') !== encoded) {
-    throw new KeyringConfigError(`\`${where}\` is not a Standard Webhooks secret: expected \`whsec_\` followed by base64, as the sender shows it.`);
+  if (!BASE64.test(encoded)) throw notBase64(where);
+  const digits = encoded.replace(/=+$/, '');
+  if (digits.length % 4 === 1) {
+    throw new KeyringConfigError(
+      `\`${where}\` has ${digits.length} base64 characters, a length no base64 has (4n + 1): was a character lost or added when it was copied?`,
+    );
   }
-  refuseRepeated(encoded, where);
+  const padded = digits.padEnd(Math.ceil(digits.length / 4) * 4, '=');
+  // The padding may be left out, but where it is given it must be the right one.
+  if (encoded !== digits && encoded !== padded) throw notBase64(where);
+  return padded;
+}
+
+/** A Standard Webhooks signing secret (`whsec_<base64>`, padded or not), decoded to its key bytes. */
+function signingKey(secret: string, where: string): Uint8Array {
+  const encoded = paddedBase64(secret, where);
+  const key = Buffer.from(encoded, 'base64');
+  if (key.toString('base64') !== encoded) {
+    throw new KeyringConfigError(`\`${where}\` does not end as base64 does (its last character carries bits no encoder sets): was it copied in full?`);
+  }
+  refuseRepeated(encoded.replace(/=+$/, ''), where);
   if (key.length < MIN_SIGNING_KEY_BYTES) {
     throw new KeyringConfigError(
       `\`${where}\` decodes to ${key.length} bytes; a signing secret needs at least ${MIN_SIGNING_KEY_BYTES} random bytes (\`whsec_\` and ${Math.ceil(MIN_SIGNING_KEY_BYTES / 3) * 4} base64 characters).`,
