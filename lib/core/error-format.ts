@@ -57,7 +57,7 @@ type WebhookReason = Extract<FailureReason, `webhook_${string}`>;
 
 const INVALID_WEBHOOK_SECRET = 'INVALID_WEBHOOK_SECRET';
 
-// Neither seed contract names codes for refused webhooks, so both presets share these, in the
+// Neither API contract names codes for refused webhooks, so both presets share these, in the
 // CubeConnect style; each is distinct from the API-key codes, so a log tells the two apart.
 const WEBHOOK: Record<WebhookReason, PresetEntry> = {
   webhook_secret_missing: { status: 401, code: 'WEBHOOK_SECRET_REQUIRED', message: 'Webhook secret is required.' },

@@ -44,10 +44,22 @@ describe('readWebhookBearer', () => {
   ])('says malformed for %s', (_, authorization) => {
     expect(readWebhookBearer({ authorization })).toEqual({ ok: false, failure: { reason: 'webhook_secret_malformed' } });
   });
+
+  it('says malformed for Authorization sent on two lines, whichever line Node kept', () => {
+    const authorization = `Bearer ${SECRET}`;
+    for (const rawHeaders of [
+      ['Authorization', authorization, 'authorization', authorization],
+      ['Authorization', authorization, 'Host', 'x', 'AUTHORIZATION', 'Bearer other-secret-value'],
+    ]) {
+      expect(readWebhookBearer({ authorization }, rawHeaders)).toEqual({ ok: false, failure: { reason: 'webhook_secret_malformed' } });
+    }
+    expect(readWebhookBearer({ authorization }, ['Authorization', authorization, 'X-API-KEY', 'x'])).toEqual({ ok: true, secret: SECRET });
+  });
 });
 
 describe('createBearerCheck', () => {
-  const check = createBearerCheck([WEBHOOK_SECRETS.billingOld, WEBHOOK_SECRETS.billingNew]);
+  const verify = createBearerCheck([WEBHOOK_SECRETS.billingOld, WEBHOOK_SECRETS.billingNew]);
+  const check = (headers: Record<string, unknown>) => verify({ headers });
 
   it('accepts each configured secret', () => {
     expect(check({ authorization: `Bearer ${WEBHOOK_SECRETS.billingOld}` })).toEqual({ ok: true });

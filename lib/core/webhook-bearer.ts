@@ -1,11 +1,11 @@
 import { fail, type KeyringFailure } from './failure.js';
-import { bearerCredential, readHeader, type RequestHeaders } from './headers.js';
+import { bearerCredential, readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
 import { createSecretMatcher } from './webhook-secret-match.js';
-import type { WebhookCheck } from './webhook-request.js';
+import type { WebhookCheck, WebhookRequest } from './webhook-request.js';
 
 /**
- * Longest webhook secret we read or accept. Far above any real secret (the seed asks for 32
- * characters); it bounds the work a 16 KiB header can cause.
+ * Longest webhook secret we read or accept. Far above any real secret (the Connexease Gateway
+ * asks for 32 characters); it bounds the work a 16 KiB header can cause.
  */
 export const MAX_WEBHOOK_SECRET_LENGTH = 1024;
 
@@ -18,6 +18,8 @@ export function isSendableSecret(value: string): boolean {
   return SECRET_CHARACTERS.test(value);
 }
 
+const AUTHORIZATION = ['authorization'];
+
 /**
  * Reads the secret from `Authorization: Bearer <secret>`, or says why there is none.
  *
@@ -25,12 +27,16 @@ export function isSendableSecret(value: string): boolean {
  * - Any other form: `webhook_secret_malformed`. The scheme is case-insensitive (RFC 9110
  *   §11.1) and must be followed by exactly one space and the secret, as for API keys: two
  *   spaces, a tab, another scheme, an empty header or a repeated one are refused, never
- *   trimmed into a match.
+ *   trimmed into a match. `Authorization` on two lines (`rawHeaders`) is refused too: Node
+ *   keeps the first, a proxy may have checked the last.
  */
-export function readWebhookBearer(headers: RequestHeaders): { ok: true; secret: string } | { ok: false; failure: KeyringFailure } {
+export function readWebhookBearer(
+  headers: RequestHeaders,
+  rawHeaders?: readonly string[],
+): { ok: true; secret: string } | { ok: false; failure: KeyringFailure } {
   const raw = readHeader(headers, 'authorization');
   if (raw === undefined) return fail('webhook_secret_missing');
-  if (typeof raw !== 'string') return fail('webhook_secret_malformed');
+  if (typeof raw !== 'string' || repeatedHeader(rawHeaders, AUTHORIZATION) !== undefined) return fail('webhook_secret_malformed');
   const secret = bearerCredential(raw);
   return typeof secret === 'string' && isSendableSecret(secret) ? { ok: true, secret } : fail('webhook_secret_malformed');
 }
@@ -42,10 +48,10 @@ export function readWebhookBearer(headers: RequestHeaders): { ok: true; secret: 
  *
  * @param secrets already validated (see `resolveWebhookSecrets`)
  */
-export function createBearerCheck(secrets: readonly string[]): (headers: RequestHeaders) => WebhookCheck {
+export function createBearerCheck(secrets: readonly string[]): (request: WebhookRequest) => WebhookCheck {
   const matches = createSecretMatcher(secrets);
-  return (headers) => {
-    const presented = readWebhookBearer(headers);
+  return ({ headers, rawHeaders }) => {
+    const presented = readWebhookBearer(headers, rawHeaders);
     if (!presented.ok) return presented;
     return matches(presented.secret) ? { ok: true } : fail('webhook_secret_invalid');
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { asRawBody, declaresBody } from './webhook-request.js';
+import { asRawBody, asRawHeaders, declaresBody } from './webhook-request.js';
 
 describe('declaresBody', () => {
   it.each<[Record<string, unknown>, boolean]>([
@@ -20,5 +20,14 @@ describe('asRawBody', () => {
     expect(asRawBody(buffer)).toBe(buffer);
     expect(asRawBody(new Uint8Array(2))).toEqual(new Uint8Array(2));
     for (const value of [undefined, null, '{}', { a: 1 }, [123]]) expect(asRawBody(value)).toBeUndefined();
+  });
+});
+
+describe('asRawHeaders', () => {
+  it('takes a list of strings and nothing else', () => {
+    const lines = ['Host', 'x', 'Authorization', 'Bearer y'];
+    expect(asRawHeaders(lines)).toBe(lines);
+    expect(asRawHeaders([])).toEqual([]);
+    for (const value of [undefined, null, 'Host', { 0: 'Host' }, ['Host', 1]]) expect(asRawHeaders(value)).toBeUndefined();
   });
 });

@@ -10,6 +10,12 @@ export interface WebhookRequest {
    * or the `Buffer` that `express.raw()` leaves in `req.body`. `undefined` when nothing kept it.
    */
   rawBody?: Uint8Array | undefined;
+  /**
+   * The header lines as received (`[name, value, name, value, …]`): Node's `req.rawHeaders`,
+   * Fastify's `request.raw.rawHeaders`. The only place a header sent on two lines always shows
+   * (`headers` keeps the first `Authorization` and joins most others with ", ").
+   */
+  rawHeaders?: readonly string[] | undefined;
 }
 
 /**
@@ -18,6 +24,11 @@ export interface WebhookRequest {
  */
 export function asRawBody(value: unknown): Uint8Array | undefined {
   return value instanceof Uint8Array ? value : undefined;
+}
+
+/** The raw header lines an adapter found, if they are a list of strings. */
+export function asRawHeaders(value: unknown): readonly string[] | undefined {
+  return Array.isArray(value) && value.every((line) => typeof line === 'string') ? value : undefined;
 }
 
 /**

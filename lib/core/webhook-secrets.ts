@@ -11,7 +11,7 @@ import {
 /** The name a route or a middleware uses when it names no secret. */
 export const DEFAULT_WEBHOOK_SECRET_NAME = 'default';
 
-/** Shortest shared webhook secret accepted: the seed contract's "minimum 32 characters". */
+/** Shortest shared webhook secret accepted: the Connexease Gateway's "minimum 32 characters". */
 export const MIN_WEBHOOK_SECRET_LENGTH = 32;
 
 /** One secret, or several while one is being rotated (every one listed is accepted). */
@@ -187,7 +187,7 @@ function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhoo
   const secrets = secretList(value, path);
   secrets.forEach((secret, index) => checkBearerSecret(secret, isList(value) ? `${path}[${index}]` : path));
   const check = createBearerCheck(secrets);
-  return { name, scheme: 'bearer', verify: ({ headers }) => check(headers) };
+  return { name, scheme: 'bearer', verify: (request) => check(request) };
 }
 
 function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebhookSecret {

@@ -101,6 +101,19 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
     }
   });
 
+  it('refuses a signature header sent on two lines, even when one of them is good', () => {
+    const headers = signedHeaders(SIGNING_SECRETS.current, BODY);
+    const lines = (repeated: string) => [
+      ...Object.entries(headers).flat(),
+      repeated.toUpperCase(),
+      headers[repeated as keyof typeof headers],
+    ];
+    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
+      expect(check({ headers, rawBody: Buffer.from(BODY), rawHeaders: lines(name) }, Date.now())).toEqual(refused('webhook_signature_invalid'));
+    }
+    expect(check({ headers, rawBody: Buffer.from(BODY), rawHeaders: Object.entries(headers).flat() }, Date.now())).toEqual({ ok: true });
+  });
+
   it('verifies a request without a body against the empty body', () => {
     const headers = signedHeaders(SIGNING_SECRETS.current, '');
     expect(verify(headers, null)).toEqual({ ok: true });

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fail } from './failure.js';
-import { readHeader } from './headers.js';
+import { readHeader, repeatedHeader } from './headers.js';
 import { declaresBody, type WebhookCheck, type WebhookRequest } from './webhook-request.js';
 
 /** How far a `webhook-timestamp` may be from now, either way, by default (Standard Webhooks' 5 minutes). */
@@ -19,6 +19,7 @@ const SIGNATURE_BYTES = 32;
 // Unix seconds; digits only, so `1e9`, `0x10` or `12abc` are not read as times.
 const TIMESTAMP = /^[0-9]{1,15}$/;
 const EMPTY = new Uint8Array(0);
+const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
 
 function present(value: unknown): boolean {
   return value !== undefined && value !== '';
@@ -53,24 +54,27 @@ function sign(key: Uint8Array, id: string, timestamp: string, body: Uint8Array):
  *
  * In order, each refusal with its own reason:
  * 1. a header missing or empty: `webhook_signature_missing`;
- * 2. a timestamp that is not Unix seconds, or more than `toleranceSeconds` from now either way
+ * 2. a header sent on more than one line (`rawHeaders`; Node would join them with ", ", and a
+ *    good signature on the second line would pass), or not a string: `webhook_signature_invalid`;
+ * 3. a timestamp that is not Unix seconds, or more than `toleranceSeconds` from now either way
  *    (a replay, or a clock far off): `webhook_timestamp_invalid`;
- * 3. a body the request declares but no adapter kept as bytes: `webhook_signature_invalid`,
+ * 4. a body the request declares but no adapter kept as bytes: `webhook_signature_invalid`,
  *    marked `rawBodyMissing`. Nothing can verify such a body (a re-serialised one is never
  *    used), so it gets a bad signature's answer, whoever sent it; the mark lets the adapter say
  *    once that it may be a set-up mistake;
- * 4. no `v1` signature equal to one made with any of `keys`: `webhook_signature_invalid`.
+ * 5. no `v1` signature equal to one made with any of `keys`: `webhook_signature_invalid`.
  *    Every signature is compared with every key in constant time, without stopping at a match.
  *
  * @param keys the decoded signing secrets (see `resolveWebhookSecrets`)
  */
 export function createSignatureCheck(keys: readonly Uint8Array[], toleranceSeconds: number): (request: WebhookRequest, nowMs: number) => WebhookCheck {
-  return ({ headers, rawBody }, nowMs) => {
+  return ({ headers, rawBody, rawHeaders }, nowMs) => {
     const id = readHeader(headers, 'webhook-id');
     const timestamp = readHeader(headers, 'webhook-timestamp');
     const signature = readHeader(headers, 'webhook-signature');
     if (!present(id) || !present(timestamp) || !present(signature)) return fail('webhook_signature_missing');
     if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') return fail('webhook_signature_invalid');
+    if (repeatedHeader(rawHeaders, SIGNATURE_HEADERS) !== undefined) return fail('webhook_signature_invalid');
     if (!TIMESTAMP.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > toleranceSeconds) return fail('webhook_timestamp_invalid');
     const body = rawBody ?? (declaresBody(headers) ? undefined : EMPTY);
     if (body === undefined) return { ...fail('webhook_signature_invalid'), rawBodyMissing: true };

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../core/error-format.js';
 import { KeyringConfigError } from '../core/failure.js';
 import { createRawBodyWarning } from '../core/webhook-raw-body.js';
-import { asRawBody } from '../core/webhook-request.js';
+import { asRawBody, asRawHeaders } from '../core/webhook-request.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from '../core/webhook-secrets.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
 import { sendRefusal } from './send-refusal.js';
@@ -78,7 +78,7 @@ export function webhookSecretMiddleware(
   const rawBodyWarning = createRawBodyWarning('express');
   return (request, response, next) => {
     const rawBody = asRawBody(request.rawBody) ?? asRawBody(request.body);
-    const result = secret.verify({ headers: request.headers, rawBody }, Date.now());
+    const result = secret.verify({ headers: request.headers, rawBody, rawHeaders: asRawHeaders(request.rawHeaders) }, Date.now());
     if (result.ok) {
       next();
       return;

@@ -4,7 +4,7 @@ import type { KeyringFailure } from '../../core/failure.js';
 import type { RequestHeaders } from '../../core/headers.js';
 import type { Keyring } from '../../core/keyring.js';
 import { createRawBodyWarning } from '../../core/webhook-raw-body.js';
-import { asRawBody } from '../../core/webhook-request.js';
+import { asRawBody, asRawHeaders, type WebhookRequest } from '../../core/webhook-request.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, type ResolvedWebhookSecret } from '../../core/webhook-secrets.js';
 import { KEYRING } from '../api-key.constants.js';
 import { refuse } from '../refusal.js';
@@ -12,8 +12,11 @@ import { refuse } from '../refusal.js';
 /** Metadata key of `@WebhookSecret(name)`: the name of the secret a route checks. */
 export const WEBHOOK_SECRET_METADATA = 'KEYRING:WEBHOOK_SECRET';
 
-/** A request as the webhook guard sees it, on either adapter. */
-type WebhookHttpRequest = RawBodyRequest<{ headers: RequestHeaders }>;
+/**
+ * A request as the webhook guard sees it, on either adapter: Express's is Node's own, with
+ * `rawHeaders`; Fastify's keeps Node's in `raw`.
+ */
+type WebhookHttpRequest = RawBodyRequest<{ headers: RequestHeaders; rawHeaders?: unknown; raw?: { rawHeaders?: unknown } }>;
 
 /**
  * Checks that a webhook comes from its sender, before the handler sees the payload: the
@@ -21,6 +24,8 @@ type WebhookHttpRequest = RawBodyRequest<{ headers: RequestHeaders }>;
  *
  * - A Bearer secret (`Authorization: Bearer <secret>`, as the Connexease Gateway sends) is
  *   compared in constant time with every configured secret of that name.
+ * - `Authorization` (Bearer) or a `webhook-*` header (signed) sent on more than one line is
+ *   refused as malformed, on both adapters, whatever the lines say.
  * - A Standard Webhooks secret checks `webhook-signature` against the raw body bytes
  *   (`NestFactory.create(AppModule, { rawBody: true })`; the app fails to start without it). A
  *   body that was not kept as bytes (a content type Nest keeps none for, a parser of the app's
@@ -51,8 +56,7 @@ export class WebhookSecretGuard implements CanActivate {
     // Only HTTP requests carry what a webhook is checked by; anything else is refused.
     if (context.getType() !== 'http') return false;
     const secret = this.getSecret(context);
-    const request = context.switchToHttp().getRequest<WebhookHttpRequest>();
-    const result = secret.verify({ headers: request.headers, rawBody: asRawBody(request.rawBody) }, this.now());
+    const result = secret.verify(webhookRequest(context.switchToHttp().getRequest<WebhookHttpRequest>()), this.now());
     if (result.ok) return true;
     const warning = this.rawBodyWarning(result);
     if (warning !== undefined) this.logger.warn(warning);
@@ -79,6 +83,15 @@ export class WebhookSecretGuard implements CanActivate {
     // applied in a way no scan can see. A configuration error answers 500, never a grant.
     return requireWebhookSecret(this.keyring.options.webhookSecrets, this.getSecretName(context), routeName(context));
   }
+}
+
+/** What a webhook check reads, from either adapter's request. */
+function webhookRequest(request: WebhookHttpRequest): WebhookRequest {
+  return {
+    headers: request.headers,
+    rawBody: asRawBody(request.rawBody),
+    rawHeaders: asRawHeaders(request.rawHeaders ?? request.raw?.rawHeaders),
+  };
 }
 
 function routeName(context: ExecutionContext): string {
