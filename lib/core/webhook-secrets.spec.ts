@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ALL_WEBHOOK_SECRETS, SIGNING_SECRETS, WEBHOOK_SECRETS, signedHeaders, unpadded, webhookSecretsOption } from '../../test/fixtures/webhook-secrets.js';
 import { KeyringConfigError } from './failure.js';
-import { requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
+import { hasSigningSecret, requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
 const SECRET = WEBHOOK_SECRETS.connexease;
 const bearer = (secret: string) => ({ headers: { authorization: `Bearer ${secret}` } });
@@ -133,5 +133,13 @@ describe('requireWebhookSecret', () => {
 
   it('says when no secret is configured at all', () => {
     expect(() => requireWebhookSecret(undefined, 'default', 'X.y')).toThrow(/has no such name \(none is configured\)/);
+  });
+});
+
+describe('hasSigningSecret', () => {
+  it('says whether any sender signs its webhooks', () => {
+    expect(hasSigningSecret(resolveWebhookSecrets(webhookSecretsOption()))).toBe(true);
+    expect(hasSigningSecret(resolveWebhookSecrets({ default: WEBHOOK_SECRETS.connexease }))).toBe(false);
+    expect(hasSigningSecret(undefined)).toBe(false);
   });
 });

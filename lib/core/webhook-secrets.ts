@@ -230,6 +230,11 @@ export function resolveWebhookSecrets(secrets: WebhookSecrets | undefined): Reso
   return resolved;
 }
 
+/** True when some configured sender signs its webhooks (Standard Webhooks), which needs raw bodies. */
+export function hasSigningSecret(secrets: ResolvedWebhookSecrets | undefined): boolean {
+  return [...(secrets?.values() ?? [])].some((secret) => secret.scheme === 'standard-webhooks');
+}
+
 /**
  * The sender `name` names, for a route or a middleware about to check it.
  *

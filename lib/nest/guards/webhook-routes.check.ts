@@ -4,7 +4,7 @@ import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@
 import { KeyringConfigError } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { rawBodyStartupError } from '../../core/webhook-raw-body.js';
-import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret } from '../../core/webhook-secrets.js';
+import { DEFAULT_WEBHOOK_SECRET_NAME, hasSigningSecret, requireWebhookSecret } from '../../core/webhook-secrets.js';
 import { KEYRING } from '../api-key.constants.js';
 import { rawBodyOption, watchRawBodyOption } from './webhook-raw-body.watch.js';
 import { WEBHOOK_SECRET_METADATA, WebhookSecretGuard } from './webhook-secret.guard.js';
@@ -31,8 +31,9 @@ export class WebhookRoutesCheck implements OnModuleInit {
     private readonly reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
   ) {
-    // Before app.init(), which hands the app's `rawBody` option to the adapter.
-    watchRawBodyOption(adapterHost);
+    // Before app.init(), which hands the app's `rawBody` option to the adapter. Only signed
+    // webhooks need it: other apps' adapters are left untouched.
+    if (hasSigningSecret(keyring.options.webhookSecrets)) watchRawBodyOption(adapterHost);
   }
 
   onModuleInit(): void {
