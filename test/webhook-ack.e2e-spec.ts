@@ -156,7 +156,7 @@ describe.each(ADAPTERS)('@WebhookAck() on %s', (adapter) => {
 
   it('never acknowledges a refused webhook, and never runs its handler', async () => {
     const response = await post('slow').set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`).send(EVENT);
-    expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+    expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
     await sleep(20);
     expect(test.handlers.calls).toEqual([]);
   });

@@ -87,7 +87,7 @@ describe('webhookSecretMiddleware on plain Express', () => {
   });
 
   it('answers 401 WEBHOOK_SECRET_REQUIRED without the header, before reading the body', async () => {
-    expectRefusedHere(h, await post('/webhook').send(EVENT), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
+    expectRefusedHere(h, await post('/webhook').send(EVENT), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
   });
 
   it.each([
@@ -97,7 +97,7 @@ describe('webhookSecretMiddleware on plain Express', () => {
     ['the secret one character off at the end', oneCharacterOff(WEBHOOK_SECRETS.connexease, 'end')],
   ])('answers 401 INVALID_WEBHOOK_SECRET for %s, before reading the body', async (_, secret) => {
     const response = await post('/webhook').set('Authorization', `Bearer ${secret}`).send(EVENT);
-    expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+    expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
     expectNoSecretLeaked(response, h.errors);
   });
 
@@ -106,13 +106,13 @@ describe('webhookSecretMiddleware on plain Express', () => {
     ['a tab', `Bearer\t${WEBHOOK_SECRETS.connexease}`],
     ['no scheme', WEBHOOK_SECRETS.connexease],
   ])('answers 401 INVALID_WEBHOOK_SECRET (invalid_request) for %s', async (_, authorization) => {
-    expectRefusedHere(h, await post('/webhook').set('Authorization', authorization).send(EVENT), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"');
+    expectRefusedHere(h, await post('/webhook').set('Authorization', authorization).send(EVENT), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
   });
 
   it('refuses a body larger than the parser allows with 401, not 413: the body is never read', async () => {
     const huge = JSON.stringify({ padding: 'x'.repeat(512 * 1024) });
     const response = await post('/webhook').set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`).set('Content-Type', 'application/json').send(huge);
-    expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+    expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
   });
 
   it('accepts the old and the new secret during a rotation', async () => {
@@ -121,7 +121,7 @@ describe('webhookSecretMiddleware on plain Express', () => {
     }
     expect(h.ran).toEqual(['body-parser', 'billing', 'body-parser', 'billing']);
     h.ran.length = 0;
-    expectRefusedHere(h, await post('/billing').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`).send(EVENT), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+    expectRefusedHere(h, await post('/billing').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`).send(EVENT), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
   });
 
   describe('signed webhooks', () => {
@@ -151,12 +151,12 @@ describe('webhookSecretMiddleware on plain Express', () => {
       ['no signature headers', () => ({}), SIGNED_BODY, 'WEBHOOK_SIGNATURE_REQUIRED'],
     ])('refuses %s', async (_, headers, body, code) => {
       const response = await post('/events').set({ 'Content-Type': 'application/json', ...headers() }).send(body);
-      expectRefusedHere(h, response, 401, code, 'Webhook-Signature');
+      expectRefusedHere(h, response, 401, code, 'Webhook-Signature realm="api"');
     });
 
     it('refuses 401 INVALID_WEBHOOK_SIGNATURE when mounted before any parser, never 500, and says the fix once', async () => {
       const response = await post('/events-unparsed').set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, SIGNED_BODY) }).send(SIGNED_BODY);
-      expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+      expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
       expect(h.errors).toEqual([expect.stringMatching(/^\[nest-keyring\] .*not kept as raw bytes.*express\.raw\(\{ type: 'application\/json' \}\)/s)]);
       expectNoSecretLeaked(response, h.errors);
     });
@@ -164,7 +164,7 @@ describe('webhookSecretMiddleware on plain Express', () => {
 
   it('answers in the connexease vocabulary, or a custom one', async () => {
     const connexease = expressApp({ errorFormat: 'connexease' });
-    expectRefusedHere(connexease, await request(connexease.app).post('/webhook'), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
+    expectRefusedHere(connexease, await request(connexease.app).post('/webhook'), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
     const custom = expressApp({ errorFormat: (failure) => ({ status: 403, body: { problem: failure.reason } }) });
     const response = await request(custom.app).post('/webhook').set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`);
     expect({ status: response.status, body: response.body }).toEqual({ status: 403, body: { problem: 'webhook_secret_invalid' } });

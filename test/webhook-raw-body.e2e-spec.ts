@@ -87,7 +87,7 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
           .post('/webhooks/events')
           .set({ 'Content-Type': 'text/plain', ...junkSignatureHeaders() })
           .send('not what anyone signed');
-        expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+        expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
         expect(response.body.error.message).toBe('Invalid webhook signature.');
         expectNoSecretLeaked(response, test.logger.lines);
       }
@@ -125,7 +125,7 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
       }
       const test = await attempt();
       try {
-        for (let attempt = 0; attempt < 2; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+        for (let attempt = 0; attempt < 2; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
         expect(linesAt(test.logger, 'error')).toEqual([]);
         expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
       } finally {
@@ -161,7 +161,7 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
     it('starts with bodyParser: false (the app parses bodies itself), then refuses a delivery whose raw body nobody kept 401 and warns once', async () => {
       const test = await factoryApp(adapter, { rawBody: true, bodyParser: false });
       try {
-        for (let attempt = 0; attempt < 2; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+        for (let attempt = 0; attempt < 2; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
         expect(linesAt(test.logger, 'error')).toEqual([]);
         expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
       } finally {
@@ -186,7 +186,7 @@ describe('signed webhooks and the raw body on Nest with Express', () => {
     // `app.use(express.json())` before init replaces Nest's own JSON parser, which kept the raw body.
     const test = await factoryApp('express', { rawBody: true, beforeInit: (app) => app.use(express.json()) });
     try {
-      for (let attempt = 0; attempt < 3; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+      for (let attempt = 0; attempt < 3; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
       expect(linesAt(test.logger, 'error')).toEqual([]);
       expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
       expectNoSecretLeaked({ text: '', headers: {} } as request.Response, test.logger.lines);
@@ -219,7 +219,7 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
     expect({ status: response.status, code: response.body.error?.code, challenge: response.headers['www-authenticate'] }).toEqual({
       status: 401,
       code: 'INVALID_WEBHOOK_SIGNATURE',
-      challenge: 'Webhook-Signature',
+      challenge: 'Webhook-Signature realm="api"',
     });
     expect(ran).toEqual([]);
   };

@@ -99,7 +99,7 @@ describe.each(ADAPTERS)('webhook headers sent on more than one line, on Nest wit
 
   it.each(BEARER_CASES)('refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)', async (_, headers) => {
     const response = await postRaw(server, '/webhook', headers);
-    expectMalformed(response, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"');
+    expectMalformed(response, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
     expect(test.handlers.calls).toEqual([]);
     expect(test.logger.lines.filter((line) => !line.startsWith('log '))).toEqual([]);
     expectNoSecretLeaked({ text: response.text, headers: response.headers } as never, test.logger.lines);
@@ -107,7 +107,7 @@ describe.each(ADAPTERS)('webhook headers sent on more than one line, on Nest wit
 
   it.each(SIGNED_CASES)('refuses %s on a signed route: 401 INVALID_WEBHOOK_SIGNATURE', async (_, headers) => {
     const response = await postRaw(server, '/events', headers, BODY);
-    expectMalformed(response, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+    expectMalformed(response, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
     expect(test.handlers.calls).toEqual([]);
     expect(linesAt(test.logger, 'error')).toEqual([]);
     expect(linesAt(test.logger, 'warn')).toEqual([]);
@@ -155,13 +155,13 @@ describe('webhook headers sent on more than one line, on plain Express', () => {
   });
 
   it.each(BEARER_CASES)('refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)', async (_, headers) => {
-    expectMalformed(await postRaw(server, '/webhook', headers), 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"');
+    expectMalformed(await postRaw(server, '/webhook', headers), 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
     expect(ran).toEqual([]);
     expect(logged).toEqual([]);
   });
 
   it.each(SIGNED_CASES)('refuses %s on a signed route: 401 INVALID_WEBHOOK_SIGNATURE', async (_, headers) => {
-    expectMalformed(await postRaw(server, '/events', headers, BODY), 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+    expectMalformed(await postRaw(server, '/events', headers, BODY), 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
     expect(ran).toEqual([]);
     expect(logged).toEqual([]);
   });

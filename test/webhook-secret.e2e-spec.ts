@@ -122,13 +122,13 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
 
     it('answers 401 WEBHOOK_SECRET_REQUIRED without an Authorization header', async () => {
       const response = await post('/webhooks/connexease').send(EVENT);
-      expectRefused(test, response, 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
+      expectRefused(test, response, 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
       expect(response.body.error.message).toBe('Webhook secret is required.');
     });
 
     it('does not read the secret from X-API-KEY', async () => {
       const response = await post('/webhooks/connexease').set('X-API-KEY', WEBHOOK_SECRETS.connexease).send(EVENT);
-      expectRefused(test, response, 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
+      expectRefused(test, response, 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
     });
 
     it.each([
@@ -142,7 +142,7 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
       ['a very long value', 'k'.repeat(1000)],
     ])('answers 401 INVALID_WEBHOOK_SECRET for %s', async (_, secret) => {
       const response = await post('/webhooks/connexease').set('Authorization', `Bearer ${secret}`).send(EVENT);
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
       expect(response.body.error.message).toBe('Invalid webhook secret.');
       expectNoSecretLeaked(response, test.logger.lines);
     });
@@ -157,7 +157,7 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
       ['Bearer alone', 'Bearer'],
     ])('answers 401 INVALID_WEBHOOK_SECRET (invalid_request) for %s', async (_, authorization) => {
       const response = await post('/webhooks/connexease').set('Authorization', authorization).send(EVENT);
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
       expect(response.body.error.message).toBe('Authorization header must be in the form "Bearer <webhook secret>".');
       expectNoSecretLeaked(response, test.logger.lines);
     });
@@ -172,23 +172,23 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
 
     it('refuses the default secret on a route that names another', async () => {
       const response = await post('/webhooks/billing').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`).send(EVENT);
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
     });
 
     it('checks the default secret where @UseGuards(WebhookSecretGuard) names none', async () => {
-      expectRefused(test, await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingOld}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+      expectRefused(test, await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingOld}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
       const response = await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
       expect(response.status).toBe(200);
       expect(test.handlers.calls).toEqual(['plain']);
     });
 
     it('applies a controller\'s secret to its routes, and a route\'s own name over it', async () => {
-      expectRefused(test, await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+      expectRefused(test, await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
       expect((await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`)).status).toBe(200);
       expect((await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)).status).toBe(200);
       expect(test.handlers.calls).toEqual(['billing-events', 'relayed']);
       test.handlers.calls.length = 0;
-      expectRefused(test, await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+      expectRefused(test, await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
     });
   });
 
@@ -196,9 +196,9 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     const test = await webhookApp(adapter, { errorFormat: 'connexease' });
     try {
       const post = () => request(test.app.getHttpServer()).post('/webhooks/connexease').send(EVENT);
-      expectRefused(test, await post(), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
-      expectRefused(test, await post().set('Authorization', `Token ${WEBHOOK_SECRETS.connexease}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_request"');
-      expectRefused(test, await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer error="invalid_token"');
+      expectRefused(test, await post(), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
+      expectRefused(test, await post().set('Authorization', `Token ${WEBHOOK_SECRETS.connexease}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
+      expectRefused(test, await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
       expect((await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)).status).toBe(200);
     } finally {
       await test.close();
@@ -212,7 +212,7 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
       expect({ status: response.status, body: response.body, challenge: response.headers['www-authenticate'] }).toEqual({
         status: 401,
         body: { problem: 'webhook_secret_invalid' },
-        challenge: 'Bearer error="invalid_token"',
+        challenge: 'Bearer realm="api", error="invalid_token"',
       });
       expect(test.handlers.calls).toEqual([]);
     } finally {
@@ -227,8 +227,8 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     });
     try {
       const server = test.app.getHttpServer();
-      expectRefused(test, await request(server).get('/me'), 401, 'AUTHENTICATION_REQUIRED', 'Bearer');
-      expectRefused(test, await request(server).post('/webhook'), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer');
+      expectRefused(test, await request(server).get('/me'), 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+      expectRefused(test, await request(server).post('/webhook'), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
       const response = await request(server).post('/webhook').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
       expect(response.status).toBe(200);
       expect(test.handlers.calls).toEqual(['webhook']);

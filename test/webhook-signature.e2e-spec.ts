@@ -65,24 +65,24 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
 
     it('answers 401 INVALID_WEBHOOK_SIGNATURE for a tampered body', async () => {
       const response = await deliver(signedHeaders(SIGNING_SECRETS.current, BODY), BODY.replace('905321234567', '905329999999'));
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
     });
 
     it('answers 401 INVALID_WEBHOOK_SIGNATURE for the same JSON re-serialised', async () => {
       const response = await deliver(signedHeaders(SIGNING_SECRETS.current, BODY), JSON.stringify(JSON.parse(BODY)));
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
     });
 
     it('answers 401 INVALID_WEBHOOK_SIGNATURE for a payload signed with another secret', async () => {
       const response = await deliver(signedHeaders(SIGNING_SECRETS.stranger, BODY));
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
       expect(response.body.error.message).toBe('Invalid webhook signature.');
       expectNoSecretLeaked(response, test.logger.lines);
     });
 
     it('answers 401 INVALID_WEBHOOK_SIGNATURE for a replay under another webhook-id', async () => {
       const headers = signedHeaders(SIGNING_SECRETS.current, BODY);
-      expectRefused(test, await deliver({ ...headers, 'webhook-id': 'msg_replayed' }), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature');
+      expectRefused(test, await deliver({ ...headers, 'webhook-id': 'msg_replayed' }), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
     });
 
     it.each([
@@ -90,17 +90,17 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
       ['from the future (10 minutes ahead)', 600],
     ])('answers 401 INVALID_WEBHOOK_TIMESTAMP for a timestamp %s', async (_, seconds) => {
       const response = await deliver(signedHeaders(SIGNING_SECRETS.current, BODY, { at: new Date(Date.now() + seconds * 1000) }));
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"');
     });
 
     it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'])('answers 401 WEBHOOK_SIGNATURE_REQUIRED without %s', async (name) => {
       const headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, BODY);
       delete headers[name];
-      expectRefused(test, await deliver(headers), 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature');
+      expectRefused(test, await deliver(headers), 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"');
     });
 
     it('answers 401 WEBHOOK_SIGNATURE_REQUIRED for a Bearer secret sent instead', async () => {
-      expectRefused(test, await deliver({ Authorization: `Bearer ${SIGNING_SECRETS.current}` }), 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature');
+      expectRefused(test, await deliver({ Authorization: `Bearer ${SIGNING_SECRETS.current}` }), 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"');
     });
   });
 
@@ -112,7 +112,7 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
         .post('/webhooks/events')
         .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY, { at }) })
         .send(BODY);
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature');
+      expectRefused(test, response, 401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"');
     } finally {
       await test.close();
     }
