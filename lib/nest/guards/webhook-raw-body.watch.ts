@@ -17,10 +17,15 @@ type ParserMethod = (...args: unknown[]) => unknown;
 function record(adapter: Record<string, unknown>, method: 'registerParserMiddleware' | 'useBodyParser', rawBodyAt: number): void {
   const original = adapter[method];
   if (typeof original !== 'function') return;
-  adapter[method] = function (this: unknown, ...args: unknown[]) {
+  const recording = function (this: unknown, ...args: unknown[]) {
     rawBodyByAdapter.set(adapter, args[rawBodyAt] === true);
     return (original as ParserMethod).apply(this, args);
   };
+  try {
+    adapter[method] = recording;
+  } catch {
+    // A frozen adapter keeps its method: the option stays unknown, and the app still starts.
+  }
 }
 
 function watchAdapter(adapter: unknown): void {
