@@ -28,7 +28,10 @@
 //                     row (e.g. "4*") running against the build in DIR, measured interleaved
 //                     with the original, so a candidate fix is compared under the same noise
 //   --no-write        do not overwrite bench/RESULTS.md
-import { fork, execFileSync } from 'node:child_process';
+//   --node MAJOR      run this runner and every target on Node MAJOR (22, 24 or 26) from
+//                     .cache/node/, installed and given its own better-sqlite3 build by
+//                     scripts/node-runtimes.mjs if missing, so results compare across Nodes
+import { fork, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
@@ -54,8 +57,21 @@ const { values: args } = parseArgs({
     'package-dir': { type: 'string' },
     'compare-package': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    node: { type: 'string' },
   },
 });
+if (args.node && process.versions.node.split('.')[0] !== args.node.replace(/^v/, '')) {
+  // Run again on that Node; the targets it forks inherit it, and NODE_OPTIONS makes every one
+  // load the better-sqlite3 built for it.
+  const { ensureRuntimes, runtimeEnv } = await import('../scripts/node-runtimes.mjs');
+  const [runtime] = await ensureRuntimes([args.node.replace(/^v/, '')]);
+  const hook = fileURLToPath(new URL('../scripts/better-sqlite3-hook.mjs', import.meta.url));
+  const nodeOptions = [`--import=${hook}`, process.env.NODE_OPTIONS].filter(Boolean).join(' ');
+  const rest = process.argv.slice(2).filter((arg, i, all) => !(arg === '--node' || arg.startsWith('--node=') || all[i - 1] === '--node'));
+  console.log(`bench: running on Node ${runtime.version}`);
+  const { status, signal } = spawnSync(runtime.node, [fileURLToPath(import.meta.url), ...rest], { stdio: 'inherit', env: runtimeEnv(runtime.major, { NODE_OPTIONS: nodeOptions }) });
+  process.exit(status ?? (signal ? 1 : 0));
+}
 const bounded = (name, value, min, max) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
