@@ -1,5 +1,5 @@
-import { fail, type KeyringFailure } from './failure.js';
 import { bearerCredential, readHeader, type RequestHeaders } from './headers.js';
+import { fail, type Result } from './result.js';
 
 /** The header that carries `Bearer <key>`. Every other accepted header carries the bare key. */
 export const AUTHORIZATION_HEADER = 'authorization';
@@ -18,9 +18,8 @@ export const MAX_API_KEY_LENGTH = 256;
 // held to the same alphabet, so a key means the same thing in either header.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-export type CredentialResult =
-  | { ok: true; key: string }
-  | { ok: false; failure: KeyringFailure };
+/** The key a request presents, or why there is none. */
+export type CredentialResult = Result<{ key: string }>;
 
 type AuthorizationValue = { scheme: 'bearer'; key: string | null } | { scheme: 'other' };
 

@@ -55,11 +55,6 @@ export interface KeyringFailure {
   detail?: string;
 }
 
-/** Builds a failure result; the single place that shapes one. */
-export function fail(reason: FailureReason, extra?: Omit<KeyringFailure, 'reason'>): { ok: false; failure: KeyringFailure } {
-  return { ok: false, failure: { reason, ...extra } };
-}
-
 /**
  * The line to log for a refusal that hides a fault of ours (the key store failing), or
  * `undefined` for an ordinary refusal, which is not logged. Adapters log it with the failure's

@@ -2,27 +2,29 @@ import type { ApiKeyRecord, Tenant } from './api-key-record.js';
 import { createApiKeyParser, type ApiKeyParser } from './api-key-format.js';
 import { extractApiKey } from './credentials.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
-import { fail, type KeyringFailure } from './failure.js';
+import type { KeyringFailure } from './failure.js';
 import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
 import { hasValidChecksum } from './api-key-checksum.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
 import { callStore, findRecord, type StoreResult } from './lookup.js';
 import { LookupCache } from './lookup-cache.js';
+import { then, type MaybePromise } from './maybe-async.js';
 import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './record-check.js';
 import { tenantSnapshot } from './record-snapshot.js';
-import { admissionOf, type Admission } from './request-admission.js';
+import { admissionOf } from './request-admission.js';
+import { fail, type Result } from './result.js';
 import { checkScopes } from './scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
 import { UnknownKeyBudget } from './unknown-key-budget.js';
 
-/** The outcome of authenticating a request. Never holds the key. */
-export type AuthenticationResult = { ok: true; record: ApiKeyRecord } | { ok: false; failure: KeyringFailure };
+/** The outcome of authenticating a request: the key's record, or the refusal. Never holds the key. */
+export type AuthenticationResult = Result<{ record: ApiKeyRecord }>;
 
 /** A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant. */
-export type AdmissionResult = { ok: true; record: ApiKeyRecord; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure };
+export type AdmissionResult = Result<{ record: ApiKeyRecord; tenant: Tenant | undefined }>;
 
 /** What `tenantFor` answers: the tenant to run as (`undefined` with `tenancy` off), or a refusal. */
-export type TenantForResult = { ok: true; tenant: Tenant | undefined } | { ok: false; failure: KeyringFailure };
+export type TenantForResult = Result<{ tenant: Tenant | undefined }>;
 
 /** What adapters have put on a request so far. */
 export interface AdmittedFields {
@@ -33,7 +35,12 @@ export interface AdmittedFields {
 /**
  * Every decision nest-keyring makes, behind one object that adapters (the Nest guard, the
  * Express middleware) call with what they read off a request. Build one per app and share it:
- * it holds the configuration and the lookup cache. In Nest, `ApiKeyModule` builds it.
+ * it holds the configuration and the lookup cache. In Nest, `ApiKeyModule` builds it; inject
+ * it with `@InjectKeyring()`.
+ *
+ * Decisions (`authenticate`, `admit`, `tenantFor`, `selectTenant`) answer a `Result`, at once
+ * when nothing has to be awaited (a refused header, a key the cache holds) and as a `Promise`
+ * only when a store is asked (`MaybePromise`). `await` works on both.
  *
  * @example
  * const keyring = new Keyring({ lookup: lookupByHash(findByHash) });
@@ -68,18 +75,17 @@ export class Keyring {
    * lookup (through the cache) and checks the record. Malformed keys, keys with a bad checksum
    * and keys of an unaccepted environment never reach the lookup.
    *
+   * Answers synchronously when nothing has to be awaited (a refused header, or a key the cache
+   * holds); a `Promise` only when the store is asked.
+   *
    * @param rawHeaders the request's header lines as Node received them (`request.rawHeaders`):
    *   a credential header sent on two lines is refused as malformed, since Node keeps only one
+   *
+   * @example
+   * const result = await keyring.authenticate(req.headers, req.rawHeaders);
+   * if (result.ok) console.log(result.record.id);
    */
-  async authenticate(headers: RequestHeaders, rawHeaders?: readonly string[]): Promise<AuthenticationResult> {
-    return this.authenticateNow(headers, rawHeaders);
-  }
-
-  /**
-   * `authenticate`, answering synchronously when nothing has to be awaited (a refused header,
-   * or a key the cache holds); a `Promise` only when the store is asked. For adapters' hot paths.
-   */
-  authenticateNow(headers: RequestHeaders, rawHeaders?: readonly string[]): AuthenticationResult | Promise<AuthenticationResult> {
+  authenticate(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AuthenticationResult> {
     if (repeatedHeader(rawHeaders, this.credentialHeaders) !== undefined) return fail('malformed');
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
@@ -92,8 +98,7 @@ export class Keyring {
       environment = parsed.environment;
     }
     const load = () => this.lookUp(credential.key, environment);
-    const found = this.cache ? this.cache.findNow(credential.key, load) : load();
-    return found instanceof Promise ? found.then(checkFound) : checkFound(found);
+    return then(this.cache ? this.cache.find(credential.key, load) : load(), checkFound);
   }
 
   /**
@@ -115,57 +120,51 @@ export class Keyring {
    * Everything a request needs before its handler: the key (`authenticate`), its record with
    * `environment` filled from the prefix when the record has none, and, with `tenancy` on, the
    * tenant (`selectTenant`). The Nest guard and the Express middleware both call this.
+   * Synchronous unless a store has to be asked (see `authenticate`).
+   *
+   * @example
+   * const admission = await keyring.admit(req.headers, req.rawHeaders);
+   * if (!admission.ok) return res.status(keyring.errorResponse(admission.failure).status).end();
+   * console.log(admission.record.id, admission.tenant?.id);
    */
-  async admit(headers: RequestHeaders, rawHeaders?: readonly string[]): Promise<AdmissionResult> {
-    return this.admitNow(headers, rawHeaders);
+  admit(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AdmissionResult> {
+    return then(this.authenticate(headers, rawHeaders), (authenticated) => this.admitAuthenticated(authenticated, headers));
   }
 
-  /** `admit`, answering synchronously when nothing has to be awaited (see `authenticateNow`). */
-  admitNow(headers: RequestHeaders, rawHeaders?: readonly string[]): AdmissionResult | Promise<AdmissionResult> {
-    const authenticated = this.authenticateNow(headers, rawHeaders);
-    return authenticated instanceof Promise
-      ? authenticated.then((result) => this.admitAuthenticated(result, headers))
-      : this.admitAuthenticated(authenticated, headers);
-  }
-
-  private admitAuthenticated(authenticated: AuthenticationResult, headers: RequestHeaders): AdmissionResult | Promise<AdmissionResult> {
+  private admitAuthenticated(authenticated: AuthenticationResult, headers: RequestHeaders): MaybePromise<AdmissionResult> {
     if (!authenticated.ok) return authenticated;
     const { record } = authenticated;
     if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
-    const admitted = (choice: TenantChoice): AdmissionResult => (choice.ok ? { ok: true, record, tenant: choice.tenant } : choice);
-    const choice = this.selectTenantNow(record, headers);
-    return choice instanceof Promise ? choice.then(admitted) : admitted(choice);
+    return then(this.selectTenant(record, headers), (choice): AdmissionResult => (choice.ok ? { ok: true, record, tenant: choice.tenant } : choice));
   }
 
   /**
    * The tenant to run a request's handler as, for the tenant interceptor and middleware: the one
    * `ApiKeyGuard` or `apiKeyMiddleware` chose (never replaced), else one chosen now from the
    * record another mechanism put on `request.apiKey`. No record: `missing`. `undefined` with
-   * `tenancy` off.
+   * `tenancy` off. Synchronous unless `resolveTenants` has to be awaited.
+   *
+   * @example
+   * const choice = await keyring.tenantFor(req, req.headers);
+   * if (choice.ok && choice.tenant !== undefined) tenants.run(choice.tenant, next);
    */
-  async tenantFor(request: AdmittedFields, headers: RequestHeaders): Promise<TenantForResult> {
-    return this.tenantForNow(request, headers);
-  }
-
-  /** `tenantFor`, answering synchronously unless `resolveTenants` has to be awaited. */
-  tenantForNow(request: AdmittedFields, headers: RequestHeaders): TenantForResult | Promise<TenantForResult> {
-    const admitted: Admission | undefined = admissionOf(request);
+  tenantFor(request: AdmittedFields, headers: RequestHeaders): MaybePromise<TenantForResult> {
+    const admitted = admissionOf(request);
     if (admitted !== undefined) return { ok: true, tenant: admitted.tenant };
     if (request.apiKey === undefined) return fail('missing');
     if (!this.options.tenancy) return { ok: true, tenant: undefined };
-    return this.selectTenantNow(request.apiKey, headers);
+    return this.selectTenant(request.apiKey, headers);
   }
 
   /**
    * Picks the tenant for an authenticated record from the tenant header (see `chooseTenant`).
-   * Tenants come from the record, or from `resolveTenants` when the record has no `tenants`.
+   * Tenants come from the record, or from `resolveTenants` when the record has no `tenants`;
+   * synchronous when the record carries its tenants.
+   *
+   * @example
+   * const choice = await keyring.selectTenant(record, { 'x-tenant-id': '42' });
    */
-  async selectTenant(record: ApiKeyRecord, headers: RequestHeaders): Promise<TenantChoice> {
-    return this.selectTenantNow(record, headers);
-  }
-
-  /** `selectTenant`, synchronous when the record carries its tenants. */
-  selectTenantNow(record: ApiKeyRecord, headers: RequestHeaders): TenantChoice | Promise<TenantChoice> {
+  selectTenant(record: ApiKeyRecord, headers: RequestHeaders): MaybePromise<TenantChoice> {
     const { resolveTenants } = this.options;
     if (record.tenants === undefined && resolveTenants) return this.resolveAndChooseTenant(resolveTenants, record, headers);
     return this.chooseFrom(record.tenants ?? [], headers);
@@ -188,6 +187,26 @@ export class Keyring {
 
   private chooseFrom(tenants: readonly Tenant[], headers: RequestHeaders): TenantChoice {
     return chooseTenant(tenants, readHeader(headers, this.options.tenantHeader));
+  }
+
+  /** @deprecated `authenticate` answers synchronously when it can: call it instead. */
+  authenticateNow(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AuthenticationResult> {
+    return this.authenticate(headers, rawHeaders);
+  }
+
+  /** @deprecated `admit` answers synchronously when it can: call it instead. */
+  admitNow(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AdmissionResult> {
+    return this.admit(headers, rawHeaders);
+  }
+
+  /** @deprecated `tenantFor` answers synchronously when it can: call it instead. */
+  tenantForNow(request: AdmittedFields, headers: RequestHeaders): MaybePromise<TenantForResult> {
+    return this.tenantFor(request, headers);
+  }
+
+  /** @deprecated `selectTenant` answers synchronously when it can: call it instead. */
+  selectTenantNow(record: ApiKeyRecord, headers: RequestHeaders): MaybePromise<TenantChoice> {
+    return this.selectTenant(record, headers);
   }
 
   /** Forgets a cached key at once: the next request with it asks the store. */

@@ -1,6 +1,7 @@
 import * as nodeCrypto from 'node:crypto';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { StoreResult } from './lookup.js';
+import type { MaybePromise } from './maybe-async.js';
 
 /** The `cache` option. */
 export interface CacheOptions {
@@ -85,18 +86,11 @@ export class LookupCache<T = unknown> {
     return this.entries.size + this.unknownEntries.size;
   }
 
-  /** The cached answer for `key`, or `load()`'s, shared with concurrent callers. */
-  find(key: string, load: () => Promise<StoreResult<T>>): Promise<StoreResult<T>> {
-    const found = this.findNow(key, load);
-    return found instanceof Promise ? found : Promise.resolve(found);
-  }
-
   /**
-   * `find`, answering a fresh hit synchronously: the request path then creates no promise,
-   * which matters most once an AsyncLocalStorage (the tenant context) makes every promise cost
-   * a hook call.
+   * The cached answer for `key`, or `load()`'s, shared with concurrent callers. A fresh hit is
+   * answered synchronously: the request path then creates no promise (see `MaybePromise`).
    */
-  findNow(key: string, load: () => Promise<StoreResult<T>>): StoreResult<T> | Promise<StoreResult<T>> {
+  find(key: string, load: () => Promise<StoreResult<T>>): MaybePromise<StoreResult<T>> {
     const id = this.digest(key);
     const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
     if (entry !== undefined) {

@@ -1,10 +1,11 @@
 import type { ApiKeyLookup } from './api-key-record.js';
-import { fail, type KeyringFailure } from './failure.js';
+import { fail, type Result } from './result.js';
 
 /** The default for `lookupTimeoutMs`: long enough for a cold database, short enough for a client. */
 export const DEFAULT_LOOKUP_TIMEOUT_MS = 3000;
 
-export type StoreResult<T> = { ok: true; value: T } | { ok: false; failure: KeyringFailure };
+/** What a store call answered, or `lookup_unavailable` (and `lookup_throttled`) when it could not. */
+export type StoreResult<T> = Result<{ value: T }>;
 
 /** Raised when the key store does not answer in time. */
 export class LookupTimeoutError extends Error {

@@ -1,9 +1,10 @@
 import type { ApiKeyRecord } from './api-key-record.js';
-import { fail, type KeyringFailure } from './failure.js';
 import { recordSnapshot } from './record-snapshot.js';
+import { fail, type Result } from './result.js';
 import { isTenantList } from './tenant-selection.js';
 
-export type RecordCheck = { ok: true; record: ApiKeyRecord } | { ok: false; failure: KeyringFailure };
+/** Whether a record grants access now: the record, or the refusal. */
+export type RecordCheck = Result<{ record: ApiKeyRecord }>;
 
 /**
  * What a store's answer means for a key, decided once when the answer arrives (the cache keeps
@@ -11,9 +12,7 @@ export type RecordCheck = { ok: true; record: ApiKeyRecord } | { ok: false; fail
  * refusal. `recordId` marks a refusal of a known record (revoked, wrong environment), which
  * invalidation by record id must reach.
  */
-export type KeyVerdict =
-  | { ok: true; record: ApiKeyRecord; expiresAt: number | undefined }
-  | { ok: false; failure: KeyringFailure; recordId?: string };
+export type KeyVerdict = Result<{ record: ApiKeyRecord; expiresAt: number | undefined }, { recordId?: string }>;
 
 function isRecordShaped(value: unknown): value is ApiKeyRecord {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;

@@ -1,5 +1,5 @@
 import type { Tenant } from './api-key-record.js';
-import { fail, type KeyringFailure } from './failure.js';
+import { fail, type Result } from './result.js';
 
 /** The header that names the tenant, as in the CubeConnect contract. */
 export const DEFAULT_TENANT_HEADER = 'x-tenant-id';
@@ -10,7 +10,8 @@ export const MAX_TENANT_ID_LENGTH = 128;
 // Numbers, UUIDs, slugs and `org:123`-style ids; nothing that could be a path, a list or a wildcard.
 const TENANT_ID = new RegExp(`^[A-Za-z0-9._:-]{1,${MAX_TENANT_ID_LENGTH}}$`);
 
-export type TenantChoice = { ok: true; tenant: Tenant } | { ok: false; failure: KeyringFailure };
+/** The tenant a request acts for, or why it has none. */
+export type TenantChoice = Result<{ tenant: Tenant }>;
 
 function isTenant(value: unknown): value is Tenant {
   if (typeof value !== 'object' || value === null) return false;

@@ -1,4 +1,4 @@
-import { fail, type KeyringFailure } from './failure.js';
+import { fail, type Failed } from './result.js';
 
 /** The `unknownKeyLookups` option: how many lookups of unknown keys the store is asked per second. */
 export interface UnknownKeyLookupsOptions {
@@ -41,7 +41,7 @@ export class UnknownKeyBudget {
    * `undefined` when a key the cache does not hold may be looked up now, else the refusal. The
    * first refusal of a throttling period carries a `cause`, so it is logged once, not per request.
    */
-  refusal(): { ok: false; failure: KeyringFailure } | undefined {
+  refusal(): Failed | undefined {
     this.refill();
     if (this.balance > 0) {
       this.throttling = false;

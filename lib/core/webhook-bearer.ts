@@ -1,5 +1,5 @@
-import { fail, type KeyringFailure } from './failure.js';
 import { bearerCredential, readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
+import { fail, type Result } from './result.js';
 import { createSecretMatcher } from './webhook-secret-match.js';
 import type { WebhookCheck, WebhookRequest } from './webhook-request.js';
 
@@ -33,7 +33,7 @@ const AUTHORIZATION = ['authorization'];
 export function readWebhookBearer(
   headers: RequestHeaders,
   rawHeaders?: readonly string[],
-): { ok: true; secret: string } | { ok: false; failure: KeyringFailure } {
+): Result<{ secret: string }> {
   const raw = readHeader(headers, 'authorization');
   if (raw === undefined) return fail('webhook_secret_missing');
   if (typeof raw !== 'string' || repeatedHeader(rawHeaders, AUTHORIZATION) !== undefined) return fail('webhook_secret_malformed');

@@ -1,5 +1,5 @@
-import type { KeyringFailure } from './failure.js';
 import { readHeader, type RequestHeaders } from './headers.js';
+import type { Result } from './result.js';
 
 /** What a webhook check reads off a request; adapters fill it in. */
 export interface WebhookRequest {
@@ -36,7 +36,7 @@ export function asRawHeaders(value: unknown): readonly string[] | undefined {
  * refused because its body was not kept as bytes: the answer is a bad signature's, and the
  * adapter logs it once (see `createRawBodyWarning`), as it may be a set-up mistake.
  */
-export type WebhookCheck = { ok: true } | { ok: false; failure: KeyringFailure; rawBodyMissing?: true };
+export type WebhookCheck = Result<object, { rawBodyMissing?: true }>;
 
 /**
  * True when the request says it carries a body (RFC 9112 §6.3: a `Transfer-Encoding`, or a

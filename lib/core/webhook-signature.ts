@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { fail } from './failure.js';
 import { readHeader, repeatedHeader } from './headers.js';
+import { fail } from './result.js';
 import { declaresBody, type WebhookCheck, type WebhookRequest } from './webhook-request.js';
 
 /** How far a `webhook-timestamp` may be from now, either way, by default (Standard Webhooks' 5 minutes). */

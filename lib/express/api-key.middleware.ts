@@ -1,5 +1,6 @@
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import type { AdmissionResult } from '../core/keyring.js';
+import type { MaybePromise } from '../core/maybe-async.js';
 import { admissionOf, recordAdmission } from '../core/request-admission.js';
 import { continueRequest } from './continue-request.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
@@ -35,8 +36,7 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
   return (request, response, next) => {
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
     const earlier = admissionOf(request);
-    const admitted: AdmissionResult | Promise<AdmissionResult> =
-      earlier !== undefined ? { ok: true, ...earlier } : keyring.admitNow(request.headers, request.rawHeaders);
+    const admitted: MaybePromise<AdmissionResult> = earlier !== undefined ? { ok: true, ...earlier } : keyring.admit(request.headers, request.rawHeaders);
     continueRequest(admitted, response, next, (admission, proceed) => {
       const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
       if (failure) {

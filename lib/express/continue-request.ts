@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { then, type MaybePromise } from '../core/maybe-async.js';
 import type { NextFunction } from './http-types.js';
 
 /**
@@ -10,7 +11,7 @@ import type { NextFunction } from './http-types.js';
  * @param proceed acts on the decision; it calls the `next` it is given at most once
  */
 export function continueRequest<T>(
-  decision: T | Promise<T>,
+  decision: MaybePromise<T>,
   response: ServerResponse,
   next: NextFunction,
   proceed: (decision: T, next: NextFunction) => void,
@@ -31,6 +32,6 @@ export function continueRequest<T>(
       forward(error);
     }
   };
-  if (decision instanceof Promise) decision.then(settle, forward);
-  else settle(decision);
+  // `settle` and `forward` catch what they call: the promise form, if any, never rejects.
+  void then(decision, settle, forward);
 }

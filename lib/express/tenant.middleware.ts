@@ -20,7 +20,7 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
     // Synchronous when apiKeyMiddleware already chose the tenant.
-    continueRequest(keyring.tenantForNow(request, request.headers), response, next, (choice, proceed) => {
+    continueRequest(keyring.tenantFor(request, request.headers), response, next, (choice, proceed) => {
       if (!choice.ok) {
         sendRefusal(response, choice.failure, respond, logger, proceed);
         return;
