@@ -4,22 +4,27 @@ import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
 import type { Keyring } from '../core/keyring.js';
 import { ApiKeyException } from './api-key.exception.js';
 
-/** True when the response has already been sent (e.g. a timeout answered while a lookup ran). */
+/**
+ * True when the response has already been sent (e.g. a timeout answered while a lookup ran).
+ * Only an HTTP context has a response of the adapter's; for another transport (a guard
+ * subclass's `getRequest`), `false`.
+ */
 export function responseSent(adapterHost: HttpAdapterHost, context: ExecutionContext): boolean {
-  return adapterHost.httpAdapter.isHeadersSent(context.switchToHttp().getResponse());
+  return context.getType() === 'http' && adapterHost.httpAdapter.isHeadersSent(context.switchToHttp().getResponse());
 }
 
 /**
  * Answers a refusal from a guard or an interceptor: sets its headers through the adapter (so
  * Express and Fastify behave alike) and throws it for Nest's exception layer to send. Nothing is
- * written to a response that was already sent; Nest's exception layer then only ends it.
+ * written to a response that was already sent (Nest's exception layer then only ends it), nor
+ * outside HTTP, where the exception is all there is to answer with.
  */
 export function refuse(keyring: Keyring, adapterHost: HttpAdapterHost, logger: Logger, context: ExecutionContext, failure: KeyringFailure): never {
   const response = keyring.errorResponse(failure);
   const fault = faultLogMessage(failure, response.status);
   if (fault !== undefined) logger.error(fault, failure.cause);
   if (failure.detail !== undefined) logger.debug(`API key refused before any lookup: ${failure.detail}`);
-  if (!responseSent(adapterHost, context)) {
+  if (context.getType() === 'http' && !responseSent(adapterHost, context)) {
     const reply = context.switchToHttp().getResponse();
     for (const [name, value] of Object.entries(response.headers)) adapterHost.httpAdapter.setHeader(reply, name, value);
   }

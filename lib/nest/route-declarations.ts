@@ -2,8 +2,7 @@ import type { Type } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import type { Reflector } from '@nestjs/core';
 import type { AccessDeclarations } from '../core/route-access.js';
-import { PUBLIC_ROUTE_METADATA, REQUIRED_SCOPES_METADATA } from './api-key.constants.js';
-import { WEBHOOK_SECRET_METADATA } from './guards/webhook-secret.guard.js';
+import { PUBLIC_ROUTE_METADATA, REQUIRED_SCOPES_METADATA, WEBHOOK_SECRET_METADATA } from './api-key.constants.js';
 
 /** A route handler or a controller class: where decorators put metadata. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type

@@ -1,7 +1,8 @@
 import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
 import { KeyringConfigError } from '../../core/failure.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME } from '../../core/webhook-secrets.js';
-import { WEBHOOK_SECRET_METADATA, WebhookSecretGuard } from '../guards/webhook-secret.guard.js';
+import { WEBHOOK_SECRET_METADATA } from '../api-key.constants.js';
+import { WebhookSecretGuard } from '../guards/webhook-secret.guard.js';
 
 /**
  * Protects a webhook route (or every route of a controller) with the secret of that name in

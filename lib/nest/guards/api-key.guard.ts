@@ -3,6 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
+import { then } from '../../core/maybe-async.js';
 import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
 import { requiresApiKey } from '../../core/route-access.js';
 import { enterRequestScope, setScopeTenant } from '../../core/tenant-context.js';
@@ -36,7 +37,8 @@ interface RoutePolicy {
  * auth inside a `@Public()` controller is enforced). Refusals are thrown as `ApiKeyException`
  * with the configured error body and a `WWW-Authenticate` header.
  *
- * Hooks are `protected` so a subclass can change one decision without copying the rest.
+ * Hooks are `protected` so a subclass can change one decision without copying the rest; every
+ * read of the request goes through `getRequest`, so a subclass can serve another transport.
  *
  * @example
  * @UseGuards(ApiKeyGuard)
@@ -58,9 +60,9 @@ export class ApiKeyGuard implements CanActivate {
   // Not `async`: a key the cache holds is answered with a plain `true`, which Nest's guard
   // consumer takes without awaiting; a `Promise` only when the key store is asked.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    // Only HTTP requests carry the headers this guard reads; anything else is refused.
-    if (context.getType() !== 'http') return this.isPublic(context);
-    const request = context.switchToHttp().getRequest<KeyringRequest>();
+    const request = this.getRequest(context);
+    // No request to read a key from (a transport this guard was not taught): refused.
+    if (request === undefined) return this.isPublic(context);
     const nodeRequest = nodeRequestOf(request) as { rawHeaders?: string[] };
     // First, before anything is awaited: whatever async context a middleware resumed this
     // request in, its handler runs in its own tenant scope.
@@ -72,8 +74,7 @@ export class ApiKeyGuard implements CanActivate {
       if (scope !== undefined && admitted.tenant !== undefined) setScopeTenant(scope, admitted.tenant);
       return this.checkRouteScopes(context, admitted.record);
     }
-    const admission = this.keyring.admitNow(request.headers, nodeRequest.rawHeaders);
-    const accept = (result: AdmissionResult): boolean => {
+    return then(this.keyring.admit(request.headers, nodeRequest.rawHeaders), (result: AdmissionResult): boolean => {
       if (!result.ok) this.reject(context, result.failure);
       // A late answer (a timeout already answered the client): the handler must not run.
       if (responseSent(this.adapterHost, context)) return false;
@@ -82,8 +83,27 @@ export class ApiKeyGuard implements CanActivate {
       request.apiKey = record;
       request.tenant = tenant;
       return this.checkRouteScopes(context, record);
-    };
-    return admission instanceof Promise ? admission.then(accept) : accept(admission);
+    });
+  }
+
+  /**
+   * The request this guard reads the key from and puts `apiKey` and `tenant` on: for HTTP,
+   * `context.switchToHttp().getRequest()`. `undefined` means the context carries no request
+   * this guard can read, and the route is refused unless it is `@Public()`. Override it to
+   * serve another transport; its request needs lower-cased `headers`.
+   *
+   * @example
+   * @Injectable()
+   * export class GqlApiKeyGuard extends ApiKeyGuard {
+   *   protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
+   *     return context.getType<GqlContextType>() === 'graphql'
+   *       ? GqlExecutionContext.create(context).getContext<{ req: KeyringRequest }>().req
+   *       : super.getRequest(context);
+   *   }
+   * }
+   */
+  protected getRequest(context: ExecutionContext): KeyringRequest | undefined {
+    return context.getType() === 'http' ? context.switchToHttp().getRequest<KeyringRequest>() : undefined;
   }
 
   /** True when the route needs no API key: `@Public()` (or a webhook route) is its nearest declaration. */

@@ -5,9 +5,9 @@ import { KeyringConfigError } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { rawBodyStartupError } from '../../core/webhook-raw-body.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, hasSigningSecret, requireWebhookSecret } from '../../core/webhook-secrets.js';
-import { KEYRING } from '../api-key.constants.js';
+import { KEYRING, WEBHOOK_SECRET_METADATA } from '../api-key.constants.js';
 import { rawBodyOption, watchRawBodyOption } from './webhook-raw-body.watch.js';
-import { WEBHOOK_SECRET_METADATA, WebhookSecretGuard } from './webhook-secret.guard.js';
+import { WebhookSecretGuard } from './webhook-secret.guard.js';
 
 function isWebhookGuard(guard: unknown): boolean {
   if (typeof guard === 'function') return guard === WebhookSecretGuard || guard.prototype instanceof WebhookSecretGuard;

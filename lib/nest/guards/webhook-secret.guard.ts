@@ -6,11 +6,9 @@ import type { Keyring } from '../../core/keyring.js';
 import { createRawBodyWarning } from '../../core/webhook-raw-body.js';
 import { asRawBody, asRawHeaders, type WebhookRequest } from '../../core/webhook-request.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, type ResolvedWebhookSecret } from '../../core/webhook-secrets.js';
-import { KEYRING } from '../api-key.constants.js';
+import { KEYRING, WEBHOOK_SECRET_METADATA } from '../api-key.constants.js';
 import { refuse } from '../refusal.js';
-
-/** Metadata key of `@WebhookSecret(name)`: the name of the secret a route checks. */
-export const WEBHOOK_SECRET_METADATA = 'KEYRING:WEBHOOK_SECRET';
+import type { KeyringRequest } from './api-key.guard.js';
 
 /**
  * A request as the webhook guard sees it, on either adapter: Express's is Node's own, with
@@ -34,7 +32,8 @@ type WebhookHttpRequest = RawBodyRequest<{ headers: RequestHeaders; rawHeaders?:
  *
  * Refusals are `ApiKeyException`s in the configured error format; the handler never runs, and
  * no secret appears in a response or a log line. `@Public()` does not skip this guard: it only
- * concerns API keys. Hooks are `protected` so a subclass can change one decision.
+ * concerns API keys. Hooks are `protected` so a subclass can change one decision; every read
+ * of the request goes through `getRequest`.
  *
  * @example
  * @WebhookSecret()            // applies this guard with the `default` secret
@@ -53,14 +52,35 @@ export class WebhookSecretGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    // Only HTTP requests carry what a webhook is checked by; anything else is refused.
-    if (context.getType() !== 'http') return false;
+    const request = this.getRequest(context);
+    // No request to check (a transport this guard was not taught): refused.
+    if (request === undefined) return false;
     const secret = this.getSecret(context);
-    const result = secret.verify(webhookRequest(context.switchToHttp().getRequest<WebhookHttpRequest>()), this.now());
+    const result = secret.verify(webhookRequest(request as WebhookHttpRequest), this.now());
     if (result.ok) return true;
     const warning = this.rawBodyWarning(result);
     if (warning !== undefined) this.logger.warn(warning);
     this.reject(context, result.failure);
+  }
+
+  /**
+   * The request whose headers and raw body are checked: for HTTP,
+   * `context.switchToHttp().getRequest()`. `undefined` means the context carries no request
+   * this guard can read, and it is refused. Override it to serve another transport; its request
+   * needs lower-cased `headers`, and `rawBody` (bytes) for a Standard Webhooks secret.
+   *
+   * @example
+   * @Injectable()
+   * export class QueuedWebhookGuard extends WebhookSecretGuard {
+   *   protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
+   *     // A message that carries the original delivery's headers and body.
+   *     if (context.getType() === 'rpc') return context.switchToRpc().getData<{ delivery: KeyringRequest }>().delivery;
+   *     return super.getRequest(context);
+   *   }
+   * }
+   */
+  protected getRequest(context: ExecutionContext): KeyringRequest | undefined {
+    return context.getType() === 'http' ? context.switchToHttp().getRequest<KeyringRequest>() : undefined;
   }
 
   /** The name from `@WebhookSecret(name)` on the route or its controller, else `default`. */

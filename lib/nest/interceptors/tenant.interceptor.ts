@@ -3,6 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { Keyring, TenantForResult } from '../../core/keyring.js';
+import { then } from '../../core/maybe-async.js';
 import { requiresApiKey } from '../../core/route-access.js';
 import { TenantContext } from '../../core/tenant-context.js';
 import { KEYRING } from '../api-key.constants.js';
@@ -19,6 +20,7 @@ import { declarationsOf } from '../route-declarations.js';
  *
  * Routes behind `ApiKeyGuard` / `@ApiKeyAuth()` do not need it: `ApiKeyModule` opens a tenant
  * scope for every request and the guard fills it in, which costs far less than an interceptor.
+ * Every read of the request goes through `getRequest`, so a subclass can serve another transport.
  *
  * @example
  * @UseGuards(MyOwnKeyGuard)             // puts an ApiKeyRecord on request.apiKey
@@ -39,10 +41,28 @@ export class TenantInterceptor implements NestInterceptor {
 
   // Not `async`: when the guard already chose the tenant the Observable is returned at once.
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
-    if (context.getType() !== 'http' || this.isPublic(context)) return next.handle();
-    const request = context.switchToHttp().getRequest<KeyringRequest>();
-    const choice = this.keyring.tenantForNow(request, request.headers);
-    return choice instanceof Promise ? choice.then((result) => this.runAs(context, request, next, result)) : this.runAs(context, request, next, choice);
+    const request = this.getRequest(context);
+    if (request === undefined || this.isPublic(context)) return next.handle();
+    return then(this.keyring.tenantFor(request, request.headers), (choice) => this.runAs(context, request, next, choice));
+  }
+
+  /**
+   * The request whose key record and tenant header are read, and `tenant` is put on: for HTTP,
+   * `context.switchToHttp().getRequest()`. `undefined` means the context carries no request,
+   * and the handler runs without a tenant context. Override it to serve another transport.
+   *
+   * @example
+   * @Injectable()
+   * export class GqlTenantInterceptor extends TenantInterceptor {
+   *   protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
+   *     return context.getType<GqlContextType>() === 'graphql'
+   *       ? GqlExecutionContext.create(context).getContext<{ req: KeyringRequest }>().req
+   *       : super.getRequest(context);
+   *   }
+   * }
+   */
+  protected getRequest(context: ExecutionContext): KeyringRequest | undefined {
+    return context.getType() === 'http' ? context.switchToHttp().getRequest<KeyringRequest>() : undefined;
   }
 
   /** True when `@Public()` is the route's nearest declaration (as `ApiKeyGuard` decides). */
