@@ -144,3 +144,45 @@ describe('Keyring with its cache', () => {
     expect(await lenient.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toMatchObject({ ok: true, record: { id: 'legacy' } });
   });
 });
+
+describe('Keyring decisions, answered now or later', () => {
+  const tenants = [{ id: 1 }, { id: 2 }];
+
+  it('answers a refused header and a cached key synchronously, and asks the store behind a promise', async () => {
+    const { key } = generateApiKey();
+    const store = countingLookup(new Map([[key, { id: 'k', tenants }]]));
+    const keyring = new Keyring({ lookup: store.lookup });
+    expect(keyring.admit({})).toEqual({ ok: false, failure: { reason: 'missing' } });
+    const first = keyring.admit({ 'x-api-key': key });
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ ok: true, record: { id: 'k' }, tenant: { id: 1 } });
+    // The cache holds it now: no promise, on any decision.
+    expect(keyring.authenticate({ 'x-api-key': key })).toMatchObject({ ok: true, record: { id: 'k' } });
+    expect(keyring.admit({ 'x-api-key': key, 'x-tenant-id': '2' })).toMatchObject({ ok: true, tenant: { id: 2 } });
+    expect(keyring.admit({ 'x-api-key': key, 'x-tenant-id': '3' })).toEqual({ ok: false, failure: { reason: 'tenant_not_found' } });
+    expect(store.calls).toHaveLength(1);
+  });
+
+  it('chooses a tenant synchronously from the record, behind a promise from resolveTenants', async () => {
+    const resolved = new Keyring({ lookup: countingLookup().lookup, resolveTenants: async () => tenants });
+    const fromRecord = resolved.selectTenant({ id: 'k', tenants: [{ id: 7 }] }, {});
+    expect(fromRecord).toEqual({ ok: true, tenant: { id: 7 } });
+    const fromResolver = resolved.selectTenant({ id: 'k' }, { 'x-tenant-id': '2' });
+    expect(fromResolver).toBeInstanceOf(Promise);
+    expect(await fromResolver).toEqual({ ok: true, tenant: { id: 2 } });
+    expect(resolved.tenantFor({ apiKey: { id: 'k', tenants: [{ id: 7 }] } }, {})).toEqual({ ok: true, tenant: { id: 7 } });
+    expect(resolved.tenantFor({}, {})).toEqual({ ok: false, failure: { reason: 'missing' } });
+  });
+
+  it('keeps the deprecated *Now methods as aliases that answer the same', async () => {
+    const { key } = generateApiKey();
+    const keyring = new Keyring({ lookup: countingLookup(new Map([[key, { id: 'k', tenants }]])).lookup });
+    const headers = { 'x-api-key': key };
+    await keyring.admit(headers);
+    expect(keyring.authenticateNow(headers)).toEqual(keyring.authenticate(headers));
+    expect(keyring.admitNow(headers)).toEqual(keyring.admit(headers));
+    const record = { id: 'k', tenants };
+    expect(keyring.selectTenantNow(record, {})).toEqual(keyring.selectTenant(record, {}));
+    expect(keyring.tenantForNow({ apiKey: record }, {})).toEqual(keyring.tenantFor({ apiKey: record }, {}));
+  });
+});

@@ -37,6 +37,18 @@ describe('LookupCache', () => {
     expect(s.calls).toHaveLength(2);
   });
 
+  it('answers a fresh hit synchronously, and a miss or an expired entry behind a promise', async () => {
+    const time = clock();
+    const cache = new LookupCache(OPTIONS, time.now);
+    const s = store({ k: { id: 1 } });
+    const miss = cache.find('k', s.load('k'));
+    expect(miss).toBeInstanceOf(Promise);
+    await miss;
+    expect(cache.find('k', s.load('k'))).toEqual({ ok: true, value: { id: 1 } });
+    time.advance(1000);
+    expect(cache.find('k', s.load('k'))).toBeInstanceOf(Promise);
+  });
+
   it('remembers unknown keys for the shorter negative TTL', async () => {
     const time = clock();
     const cache = new LookupCache(OPTIONS, time.now);
