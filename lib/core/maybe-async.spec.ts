@@ -20,9 +20,9 @@ describe('then', () => {
 
   it('hands a rejection to onRejected, never to the continuation', async () => {
     const continued: unknown[] = [];
-    const result = then(
+    const result = then<number, string>(
       Promise.reject(new Error('store down')),
-      (value) => continued.push(value),
+      (value) => `continued: ${continued.push(value)}`,
       (error) => `handled: ${(error as Error).message}`,
     );
     await expect(result).resolves.toBe('handled: store down');
