@@ -1,6 +1,9 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 // The built package, as users get it: dist/esm in the ESM project, dist/cjs in the CommonJS one
 // (see moduleNameMapper in jest.config.js). `npm test` builds it first.
@@ -58,3 +61,34 @@ describe('loading the package in plain Node', () => {
     );
   });
 });
+
+describe('nest-keyring/express in an app without Nest', () => {
+  // An app folder whose node_modules holds only the built package, as `npm install` would lay
+  // it out: nothing under @nestjs (nor rxjs, nor reflect-metadata) can be resolved from it.
+  const root = process.cwd();
+  let app = '';
+  beforeAll(() => {
+    app = mkdtempSync(join(tmpdir(), 'keyring-express-'));
+    const installed = join(app, 'node_modules', 'nest-keyring');
+    mkdirSync(installed, { recursive: true });
+    cpSync(join(root, 'package.json'), join(installed, 'package.json'));
+    cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
+    cpSync(join(root, 'test', 'fixtures', 'express-entry-app.mjs'), join(app, 'server.mjs'));
+  });
+  afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  it.each(['import', 'require'])('serves a request through the middleware, loaded with %s, without loading @nestjs', (mode) => {
+    const output = execFileSync(process.execPath, [join(app, 'server.mjs'), mode], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: app, NODE_PATH: '', NODE_OPTIONS: '', EXPRESS_PATH: join(root, 'node_modules', 'express') },
+    });
+    expect(JSON.parse(output)).toEqual({
+      unresolvable: { require: true, import: true },
+      refused: { status: 401, code: 'AUTHENTICATION_REQUIRED' },
+      granted: { status: 200, body: { key: 'key-1', tenant: 7 } },
+      loaded: [],
+    });
+  });
+});
+
