@@ -73,6 +73,7 @@ describe('nest-keyring/express in an app without Nest', () => {
     mkdirSync(installed, { recursive: true });
     cpSync(join(root, 'package.json'), join(installed, 'package.json'));
     cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
+    cpSync(join(root, 'express'), join(installed, 'express'), { recursive: true });
     cpSync(join(root, 'test', 'fixtures', 'express-entry-app.mjs'), join(app, 'server.mjs'));
   });
   afterAll(() => rmSync(app, { recursive: true, force: true }));
