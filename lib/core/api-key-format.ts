@@ -1,6 +1,6 @@
 import { hasValidChecksum } from './api-key-checksum.js';
 
-/** The seed contract's prefixes: `pk_` production, `sk_` staging. */
+/** The Connexease Gateway's prefixes: `pk_` production, `sk_` staging. */
 export const DEFAULT_KEY_PREFIXES: Readonly<Record<string, string>> = Object.freeze({
   production: 'pk_',
   staging: 'sk_',
