@@ -154,7 +154,8 @@ function parseCurl(args: string[], where: string): Pick<ShellRequest, 'method' |
       const header = value();
       const colon = header.indexOf(':');
       if (colon < 1) throw new Error(`${where}: header "${header}" is not "Name: value"`);
-      headers.push([header.slice(0, colon).trim(), header.slice(colon + 1).trim()]);
+      // As curl sends it: the value after the colon, trailing whitespace included.
+      headers.push([header.slice(0, colon).trim(), header.slice(colon + 1).trimStart()]);
     } else if (arg === '-d' || arg === '--data' || arg === '--data-raw') body = value();
     else if (IGNORED_FLAGS.has(arg)) continue;
     else if (arg.startsWith('-')) throw new Error(`${where}: the docs test does not know the curl option ${arg}`);
