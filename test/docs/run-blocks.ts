@@ -4,22 +4,31 @@
 // dependencies.
 //
 // - A block followed by a request block (```sh with curl lines) is an app: it is started with the
-//   request block's `export`s in its environment, on a free port instead of the 3000 it listens
-//   on, and each request is sent to it in order; every answer must be the one its line claims.
+//   request block's `export`s in its environment, on a port the system picks instead of the 3000
+//   it listens on (so that nothing else on the machine can take it meanwhile), and each request is
+//   sent to it in order; every answer must be the one its line claims.
 // - A block followed by a ```text block is a program: it must print exactly that text. An error
 //   that ends it is printed as `Name: message` (the first line of what Node prints), so a block
 //   can show the error a mistake produces.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createServer, connect } from 'node:net';
 import type { CodeBlock } from './markdown-blocks.js';
 import type { ShellRequest, ShellScript } from './shell-requests.js';
 import { transpileBlock } from './typecheck-blocks.js';
 
+const dataUrl = (javascript: string) => `data:text/javascript,${encodeURIComponent(javascript)}`;
+
 // Loaded before the block: an error that ends the program is printed as `Name: message`.
-const PRINT_UNCAUGHT = `data:text/javascript,${encodeURIComponent(
+const PRINT_UNCAUGHT = dataUrl(
   "process.on('uncaughtException', (error) => { process.stdout.write(`${error?.name}: ${error?.message}\\n`); process.exit(1); });",
-)}`;
+);
+
+// Loaded before an app: tells the test (over the IPC channel) the port its server listens on.
+const REPORT_PORT = dataUrl(
+  "import net from 'node:net'; const listen = net.Server.prototype.listen; net.Server.prototype.listen = function (...args) { " +
+    "this.once('listening', () => { const address = this.address(); if (typeof address === 'object' && address !== null) process.send?.({ port: address.port }); }); " +
+    'return listen.apply(this, args); };',
+);
 
 interface Program {
   child: ChildProcess;
@@ -27,12 +36,12 @@ interface Program {
   exited: Promise<number | null>;
 }
 
-function startProgram(root: string, javascript: string, env: Record<string, string>): Program {
-  const child = spawn(process.execPath, ['--import', PRINT_UNCAUGHT, '--input-type=module'], {
+function startProgram(root: string, javascript: string, env: Record<string, string>, preload: string[] = []): Program {
+  const child = spawn(process.execPath, ['--import', PRINT_UNCAUGHT, ...preload.flatMap((url) => ['--import', url]), '--input-type=module'], {
     cwd: root,
     // NODE_OPTIONS: Jest's --experimental-vm-modules is not for the program.
     env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
   });
   let stdout = '';
   let stderr = '';
@@ -66,30 +75,20 @@ export async function runProgram(root: string, block: CodeBlock, timeoutMs = 10_
   return stdout;
 }
 
-function freePort(): Promise<number> {
+/** The port the app's server listens on, once it does. */
+function listening(program: Program, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    const timer = setTimeout(() => reject(new Error(`the app did not listen within ${timeoutMs} ms\n${describeOutput(program)}`)), timeoutMs);
+    program.child.once('message', (message: { port?: unknown }) => {
+      clearTimeout(timer);
+      if (typeof message.port === 'number') resolve(message.port);
+      else reject(new Error(`unexpected message from the app: ${JSON.stringify(message)}`));
+    });
+    void program.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the app exited with ${code} before it listened\n${describeOutput(program)}`));
     });
   });
-}
-
-async function waitForPort(port: number, program: Program, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (program.child.exitCode !== null) throw new Error(`the app exited with ${program.child.exitCode} before it listened\n${describeOutput(program)}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`the app did not listen within ${timeoutMs} ms\n${describeOutput(program)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export interface Answer {
@@ -153,15 +152,14 @@ const LISTEN_3000 = /\.listen\(\s*3000\b/g;
  * answers differ from their claims (empty when every claim holds).
  */
 export async function runApp(root: string, block: CodeBlock, script: ShellScript): Promise<string[]> {
-  const port = await freePort();
   const javascript = transpileBlock(block);
   if (javascript.match(LISTEN_3000) === null) throw new Error('an app block followed by requests must listen on port 3000 (`app.listen(3000)`)');
   for (const shell of script.requests) {
     if (shell.url.port !== '3000') throw new Error(`line ${shell.line}: requests go to port 3000, where the app listens`);
   }
-  const program = startProgram(root, javascript.replace(LISTEN_3000, `.listen(${port}`), script.env);
+  const program = startProgram(root, javascript.replace(LISTEN_3000, '.listen(0'), script.env, [REPORT_PORT]);
   try {
-    await waitForPort(port, program, 15_000);
+    const port = await listening(program, 15_000);
     const problems: string[] = [];
     for (const shell of script.requests) {
       const problem = mismatch(shell, await send(port, shell));
