@@ -53,7 +53,7 @@ export interface KeyringOptions {
    */
   legacyKeys?: boolean;
   /**
-   * In-memory cache of lookup answers (see README, "Caching and revocation"); `false` asks the
+   * In-memory cache of lookup answers (see docs/caching.md); `false` asks the
    * store on every request.
    * @default { maxEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 }
    */

@@ -5,7 +5,7 @@ import { KEYRING } from './api-key.constants.js';
 /**
  * The lookup cache of this process, for revocation: call it right after you revoke a key in
  * your store and this process refuses the key on its very next request. Other processes keep
- * their cached answer until `cache.ttlMs` passes (see README, "Caching and revocation").
+ * their cached answer until `cache.ttlMs` passes (see docs/caching.md).
  *
  * @example
  * async revoke(id: string) {

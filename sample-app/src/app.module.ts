@@ -9,7 +9,7 @@ import { SqliteKeyStore } from './store/sqlite-key-store.js';
 import { StoreModule } from './store/store.module.js';
 import { WebhooksController } from './webhooks.controller.js';
 
-/** How long another process may still accept a key revoked elsewhere (see README). */
+/** How long another process may still accept a key revoked elsewhere (see docs/caching.md). */
 export const KEY_CACHE_TTL_MS = 5_000;
 
 @Module({})
