@@ -79,7 +79,9 @@ async function flood(label, unknownKeyLookups) {
       url: `http://127.0.0.1:${port}/`,
       connections: 32,
       duration: DURATION_S,
-      requests: [{ setupRequest: (request) => ({ ...request, headers: { authorization: `Bearer ${generateApiKey().key}` } }) }],
+      requests: [
+        { setupRequest: (request) => ({ ...request, headers: { authorization: `Bearer ${generateApiKey().key}` } }) },
+      ],
     });
     probing = false;
     await probe;
@@ -92,7 +94,9 @@ async function flood(label, unknownKeyLookups) {
       forgedPerSecond: Math.round(result.requests.average),
       storeCallsPerSecond: Math.round(storeCalls / Math.max(1, seconds.length)),
       storeCallsPeakSecond: Math.max(0, ...seconds),
-      statuses: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count])),
+      statuses: Object.fromEntries(
+        Object.entries(result.statusCodeStats ?? {}).map(([code, { count }]) => [code, count]),
+      ),
       good: `${good.ok}/${good.sent} answered 200`,
     };
   } finally {
@@ -102,7 +106,15 @@ async function flood(label, unknownKeyLookups) {
 
 /** What the frozen snapshot of a record costs, once per lookup (never on a cache hit). */
 async function snapshotCost() {
-  const record = { id: 'key_1', tenants: [{ id: 1, name: 'Acme' }, { id: 2, name: 'Beta' }], scopes: ['messages:send', 'messages:read'], metadata: { plan: 'pro' } };
+  const record = {
+    id: 'key_1',
+    tenants: [
+      { id: 1, name: 'Acme' },
+      { id: 2, name: 'Beta' },
+    ],
+    scopes: ['messages:send', 'messages:read'],
+    metadata: { plan: 'pro' },
+  };
   const keys = Array.from({ length: 20_000 }, () => generateApiKey().key);
   const timed = async (cache) => {
     const keyring = new Keyring({ lookup: { findKey: async () => record }, cache, unknownKeyLookups: false });
@@ -123,8 +135,13 @@ async function snapshotCost() {
 }
 
 async function main() {
-  console.log(`Forged-key flood: ${DURATION_S} s per run, 32 connections, store latency ${STORE_LATENCY_MS} ms, Node ${process.version}`);
-  const runs = [await flood('default budget (100/s, burst 500)', undefined), await flood('budget off (unknownKeyLookups: false)', false)];
+  console.log(
+    `Forged-key flood: ${DURATION_S} s per run, 32 connections, store latency ${STORE_LATENCY_MS} ms, Node ${process.version}`,
+  );
+  const runs = [
+    await flood('default budget (100/s, burst 500)', undefined),
+    await flood('budget off (unknownKeyLookups: false)', false),
+  ];
   const snapshot = await snapshotCost();
   const lines = [
     '# Forged-key flood',
@@ -135,7 +152,10 @@ async function main() {
     '',
     '| Run | Forged requests/s | Store calls/s (mean) | Store calls, busiest second | Answers to forged keys | Good key |',
     '|---|---|---|---|---|---|',
-    ...runs.map((run) => `| ${run.label} | ${run.forgedPerSecond} | ${run.storeCallsPerSecond} | ${run.storeCallsPeakSecond} | ${JSON.stringify(run.statuses)} | ${run.good} |`),
+    ...runs.map(
+      (run) =>
+        `| ${run.label} | ${run.forgedPerSecond} | ${run.storeCallsPerSecond} | ${run.storeCallsPeakSecond} | ${JSON.stringify(run.statuses)} | ${run.good} |`,
+    ),
     '',
     `Record snapshot (a frozen copy made once per store answer, for a record with two tenants, two scopes and metadata):`,
     `${snapshot.copy.toFixed(2)} µs per snapshot; \`authenticate\` with a cache miss every time ${snapshot.cold.toFixed(2)} µs per key`,
@@ -148,7 +168,9 @@ async function main() {
   // The budget must hold: 100/s on average (plus the burst spread over the run, and the lookups in flight).
   const bound = 100 + 500 / Math.max(1, DURATION_S - 2) + 32;
   if (budgeted.storeCallsPerSecond > bound) {
-    console.error(`FAIL: ${budgeted.storeCallsPerSecond} store calls/s under the default budget (bound ${Math.round(bound)})`);
+    console.error(
+      `FAIL: ${budgeted.storeCallsPerSecond} store calls/s under the default budget (bound ${Math.round(bound)})`,
+    );
     process.exitCode = 1;
   }
 }

@@ -13,7 +13,11 @@ const DURATION_MS = Number(process.env.LOAD_DURATION_MS ?? 10_000);
 const CONNECTIONS = 32;
 const HEAP_GROWTH_LIMIT_MB = 32;
 
-const tenantKeys = Array.from({ length: 8 }, (_, i) => ({ key: generateApiKey().key, id: `key_${i}`, tenants: [100 + i, 200 + i] }));
+const tenantKeys = Array.from({ length: 8 }, (_, i) => ({
+  key: generateApiKey().key,
+  id: `key_${i}`,
+  tenants: [100 + i, 200 + i],
+}));
 const victim = { key: generateApiKey().key, id: 'key_victim', tenants: [900] };
 
 const target = fork(new URL('./dist/load-target.js', import.meta.url), [], {
@@ -46,7 +50,14 @@ const counts = { requests: 0, granted: 0, refused: 0 };
 const violations = [];
 let revokedAt; // when the revocation was acknowledged
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
-const garbage = () => pick(['Bearer', `Bearer ${'x'.repeat(300)}`, 'Basic dXNlcjpwYXNz', `Bearer pk_${Math.random().toString(36)}`, 'Bearer pk_"x"']);
+const garbage = () =>
+  pick([
+    'Bearer',
+    `Bearer ${'x'.repeat(300)}`,
+    'Basic dXNlcjpwYXNz',
+    `Bearer pk_${Math.random().toString(36)}`,
+    'Bearer pk_"x"',
+  ]);
 
 async function one() {
   const kind = Math.random();
@@ -56,7 +67,10 @@ async function one() {
   if (kind < 0.5) {
     const owner = pick(tenantKeys);
     const tenant = Math.random() < 0.5 ? pick(owner.tenants) : undefined;
-    headers = { authorization: `Bearer ${owner.key}`, ...(tenant === undefined ? {} : { 'x-tenant-id': String(tenant) }) };
+    headers = {
+      authorization: `Bearer ${owner.key}`,
+      ...(tenant === undefined ? {} : { 'x-tenant-id': String(tenant) }),
+    };
     expectation = { kind: 'valid', keyId: owner.id, tenantId: tenant ?? owner.tenants[0] };
   } else if (kind < 0.6) {
     const owner = pick(tenantKeys);
@@ -80,13 +94,19 @@ async function one() {
   switch (expectation.kind) {
     case 'valid':
       if (status !== 200) fail('valid key refused');
-      else if (body.keyId !== expectation.keyId || body.tenantId !== expectation.tenantId || body.contextTenantId !== expectation.tenantId) fail('wrong key or tenant');
+      else if (
+        body.keyId !== expectation.keyId ||
+        body.tenantId !== expectation.tenantId ||
+        body.contextTenantId !== expectation.tenantId
+      )
+        fail('wrong key or tenant');
       break;
     case 'cross-tenant':
       if (status !== 403) fail('cross-tenant request not refused 403');
       break;
     case 'victim':
-      if (status === 200 && revokedAt !== undefined && sentAt > revokedAt) fail('revoked key granted after the revocation was acknowledged');
+      if (status === 200 && revokedAt !== undefined && sentAt > revokedAt)
+        fail('revoked key granted after the revocation was acknowledged');
       if (status === 200) counts.victimGrantedBeforeRevocation = (counts.victimGrantedBeforeRevocation ?? 0) + 1;
       else counts.victimRefused = (counts.victimRefused ?? 0) + 1;
       break;
@@ -117,7 +137,8 @@ const after = (await call('GET', '/test-hooks/heap')).body;
 stop();
 
 const growthMb = (after.heapUsed - before.heapUsed) / 2 ** 20;
-if (growthMb > HEAP_GROWTH_LIMIT_MB) violations.push({ why: `heap grew ${growthMb.toFixed(1)} MB (limit ${HEAP_GROWTH_LIMIT_MB})` });
+if (growthMb > HEAP_GROWTH_LIMIT_MB)
+  violations.push({ why: `heap grew ${growthMb.toFixed(1)} MB (limit ${HEAP_GROWTH_LIMIT_MB})` });
 const summary = [
   '# Load test',
   '',
@@ -133,7 +154,9 @@ const summary = [
   `| violations (grants after revocation, to random or malformed keys, wrong-tenant answers) | ${violations.length} |`,
   `| heap after gc: before → after | ${(before.heapUsed / 2 ** 20).toFixed(1)} MB → ${(after.heapUsed / 2 ** 20).toFixed(1)} MB (${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB; cache ${before.cacheSize} → ${after.cacheSize} entries) |`,
   '',
-  violations.length === 0 ? 'Result: **pass**.' : `Result: **FAIL**\n\n\`\`\`\n${JSON.stringify(violations, null, 2)}\n\`\`\``,
+  violations.length === 0
+    ? 'Result: **pass**.'
+    : `Result: **FAIL**\n\n\`\`\`\n${JSON.stringify(violations, null, 2)}\n\`\`\``,
   '',
 ].join('\n');
 writeFileSync(new URL('./LOAD.md', import.meta.url), summary);

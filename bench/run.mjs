@@ -67,9 +67,14 @@ if (args.node && process.versions.node.split('.')[0] !== args.node.replace(/^v/,
   const [runtime] = await ensureRuntimes([args.node.replace(/^v/, '')]);
   const hook = fileURLToPath(new URL('../scripts/better-sqlite3-hook.mjs', import.meta.url));
   const nodeOptions = [`--import=${hook}`, process.env.NODE_OPTIONS].filter(Boolean).join(' ');
-  const rest = process.argv.slice(2).filter((arg, i, all) => !(arg === '--node' || arg.startsWith('--node=') || all[i - 1] === '--node'));
+  const rest = process.argv
+    .slice(2)
+    .filter((arg, i, all) => !(arg === '--node' || arg.startsWith('--node=') || all[i - 1] === '--node'));
   console.log(`bench: running on Node ${runtime.version}`);
-  const { status, signal } = spawnSync(runtime.node, [fileURLToPath(import.meta.url), ...rest], { stdio: 'inherit', env: runtimeEnv(runtime.major, { NODE_OPTIONS: nodeOptions }) });
+  const { status, signal } = spawnSync(runtime.node, [fileURLToPath(import.meta.url), ...rest], {
+    stdio: 'inherit',
+    env: runtimeEnv(runtime.major, { NODE_OPTIONS: nodeOptions }),
+  });
   process.exit(status ?? (signal ? 1 : 0));
 }
 const bounded = (name, value, min, max) => {
@@ -100,22 +105,110 @@ const CHILD_ENV = childEnv(PACKAGE_DIR);
 const TARGETS = [
   { row: '1', name: 'bare node:http (floor)', file: 'node-http.js', argv: [], guarded: false, tenant: false },
   { row: '2', name: 'Nest 12, no auth', file: 'nest-app.js', argv: ['plain'], guarded: false, tenant: false },
-  { row: '3', name: 'Nest + @nestjs/passport (passport-headerapikey)', file: 'nest-app.js', argv: ['passport'], guarded: true, tenant: false },
-  { row: '4', name: 'Nest + ApiKeyGuard, in-memory lookup', file: 'nest-app.js', argv: ['guard'], guarded: true, tenant: false, tenantOnRequest: true },
-  { row: '5', name: 'Nest + @ApiKeyAuth() (guard + tenant)', file: 'nest-app.js', argv: ['guard-tenant'], guarded: true, tenant: true },
-  { row: '6', name: 'Nest + @ApiKeyAuth(), SQLite, cache', file: 'nest-app.js', argv: ['sqlite-cache'], guarded: true, tenant: true, sqlite: true },
-  { row: '7', name: 'Nest + @ApiKeyAuth(), SQLite, cache: false', file: 'nest-app.js', argv: ['sqlite-nocache'], guarded: true, tenant: true, sqlite: true },
+  {
+    row: '3',
+    name: 'Nest + @nestjs/passport (passport-headerapikey)',
+    file: 'nest-app.js',
+    argv: ['passport'],
+    guarded: true,
+    tenant: false,
+  },
+  {
+    row: '4',
+    name: 'Nest + ApiKeyGuard, in-memory lookup',
+    file: 'nest-app.js',
+    argv: ['guard'],
+    guarded: true,
+    tenant: false,
+    tenantOnRequest: true,
+  },
+  {
+    row: '5',
+    name: 'Nest + @ApiKeyAuth() (guard + tenant)',
+    file: 'nest-app.js',
+    argv: ['guard-tenant'],
+    guarded: true,
+    tenant: true,
+  },
+  {
+    row: '6',
+    name: 'Nest + @ApiKeyAuth(), SQLite, cache',
+    file: 'nest-app.js',
+    argv: ['sqlite-cache'],
+    guarded: true,
+    tenant: true,
+    sqlite: true,
+  },
+  {
+    row: '7',
+    name: 'Nest + @ApiKeyAuth(), SQLite, cache: false',
+    file: 'nest-app.js',
+    argv: ['sqlite-nocache'],
+    guarded: true,
+    tenant: true,
+    sqlite: true,
+  },
   { row: '8a', name: 'Express 5, no auth', file: 'express-app.js', argv: ['plain'], guarded: false, tenant: false },
-  { row: '8b', name: 'Express 5 + apiKeyMiddleware + tenantMiddleware', file: 'express-app.js', argv: ['keyring'], guarded: true, tenant: true },
+  {
+    row: '8b',
+    name: 'Express 5 + apiKeyMiddleware + tenantMiddleware',
+    file: 'express-app.js',
+    argv: ['keyring'],
+    guarded: true,
+    tenant: true,
+  },
 ];
 // Diagnostics: where the cost of rows 5 and 8b comes from. Not part of the default run.
 const DIAGNOSTIC_TARGETS = [
-  { row: 'x1', name: 'Nest + interceptor doing only AsyncLocalStorage.run (no keyring)', file: 'nest-app.js', argv: ['als-only'], guarded: false, tenant: false },
-  { row: 'x4', name: 'Nest + no-op interceptor (returns next.handle(); no keyring)', file: 'nest-app.js', argv: ['noop-interceptor'], guarded: false, tenant: false },
-  { row: 'x5', name: 'Nest + no-op guard (returns true; no keyring)', file: 'nest-app.js', argv: ['noop-guard'], guarded: false, tenant: false },
-  { row: 'x2', name: 'Express 5 + middleware doing only AsyncLocalStorage.run (no keyring)', file: 'express-app.js', argv: ['als-only'], guarded: false, tenant: false },
-  { row: 'x3', name: 'Express 5 + apiKeyMiddleware only (no tenantMiddleware)', file: 'express-app.js', argv: ['apikey-only'], guarded: true, tenant: false, tenantOnRequest: true },
-  { row: 'x6', name: 'Express 5 + middleware calling next() from a promise (no keyring)', file: 'express-app.js', argv: ['async-next'], guarded: false, tenant: false },
+  {
+    row: 'x1',
+    name: 'Nest + interceptor doing only AsyncLocalStorage.run (no keyring)',
+    file: 'nest-app.js',
+    argv: ['als-only'],
+    guarded: false,
+    tenant: false,
+  },
+  {
+    row: 'x4',
+    name: 'Nest + no-op interceptor (returns next.handle(); no keyring)',
+    file: 'nest-app.js',
+    argv: ['noop-interceptor'],
+    guarded: false,
+    tenant: false,
+  },
+  {
+    row: 'x5',
+    name: 'Nest + no-op guard (returns true; no keyring)',
+    file: 'nest-app.js',
+    argv: ['noop-guard'],
+    guarded: false,
+    tenant: false,
+  },
+  {
+    row: 'x2',
+    name: 'Express 5 + middleware doing only AsyncLocalStorage.run (no keyring)',
+    file: 'express-app.js',
+    argv: ['als-only'],
+    guarded: false,
+    tenant: false,
+  },
+  {
+    row: 'x3',
+    name: 'Express 5 + apiKeyMiddleware only (no tenantMiddleware)',
+    file: 'express-app.js',
+    argv: ['apikey-only'],
+    guarded: true,
+    tenant: false,
+    tenantOnRequest: true,
+  },
+  {
+    row: 'x6',
+    name: 'Express 5 + middleware calling next() from a promise (no keyring)',
+    file: 'express-app.js',
+    argv: ['async-next'],
+    guarded: false,
+    tenant: false,
+  },
 ];
 const ALL_TARGETS = [...TARGETS, ...DIAGNOSTIC_TARGETS];
 const baselineOf = (row) => (['8b', 'x2', 'x3', 'x6'].includes(row) ? '8a' : '2');
@@ -156,7 +249,13 @@ watchdog.unref();
 function startTarget(target, key, execArgv = []) {
   return new Promise((resolve, reject) => {
     const child = fork(join(DIST, target.file), target.argv, {
-      env: { ...process.env, ...childEnv(target.packageDir ?? PACKAGE_DIR), BENCH_KEY: key, BENCH_TMP: tmpDir, NODE_ENV: 'production' },
+      env: {
+        ...process.env,
+        ...childEnv(target.packageDir ?? PACKAGE_DIR),
+        BENCH_KEY: key,
+        BENCH_TMP: tmpDir,
+        NODE_ENV: 'production',
+      },
       execArgv: [...childExecArgv(target.packageDir ?? PACKAGE_DIR), ...execArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -168,14 +267,19 @@ function startTarget(target, key, execArgv = []) {
       reject(new Error(`row ${target.row} (${target.name}): ${error.message}`));
     };
     child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`exited before it was ready (code ${code}, signal ${signal})`)));
+    child.once('exit', (code, signal) =>
+      fail(new Error(`exited before it was ready (code ${code}, signal ${signal})`)),
+    );
     child.once('message', (message) => {
-      if (message?.type !== 'ready' || !Number.isInteger(message.port)) return fail(new Error(`unexpected message ${JSON.stringify(message)}`));
+      if (message?.type !== 'ready' || !Number.isInteger(message.port))
+        return fail(new Error(`unexpected message ${JSON.stringify(message)}`));
       clearTimeout(timer);
       child.removeAllListeners('exit');
       child.on('exit', (code, signal) => {
         if (!stopping) {
-          console.error(`bench: row ${target.row} (${target.name}) exited during the run (code ${code}, signal ${signal})`);
+          console.error(
+            `bench: row ${target.row} (${target.name}) exited during the run (code ${code}, signal ${signal})`,
+          );
           cleanup();
           process.exit(1);
         }
@@ -221,17 +325,26 @@ async function verify(running) {
   else {
     const seen = JSON.parse(who.text);
     if (running.guarded && seen.key === null) problems.push('the handler saw no authenticated key');
-    if ((running.tenant || running.tenantOnRequest) && String(seen.tenant) !== TENANT) problems.push(`request.tenant is ${seen.tenant}, expected ${TENANT}`);
-    if (running.tenant && String(seen.context) !== TENANT) problems.push(`TenantContext holds ${seen.context}, expected ${TENANT}`);
+    if ((running.tenant || running.tenantOnRequest) && String(seen.tenant) !== TENANT)
+      problems.push(`request.tenant is ${seen.tenant}, expected ${TENANT}`);
+    if (running.tenant && String(seen.context) !== TENANT)
+      problems.push(`TenantContext holds ${seen.context}, expected ${TENANT}`);
   }
 
   if (running.guarded) {
     const missing = await get(running, '/bench', { 'x-tenant-id': TENANT });
     if (missing.status !== 401) problems.push(`GET /bench without a key answered ${missing.status}, expected 401`);
-    const unknown = await get(running, '/bench', { authorization: `Bearer ${generateApiKey().key}`, 'x-tenant-id': TENANT });
-    if (unknown.status !== 401) problems.push(`GET /bench with an unknown key answered ${unknown.status}, expected 401`);
+    const unknown = await get(running, '/bench', {
+      authorization: `Bearer ${generateApiKey().key}`,
+      'x-tenant-id': TENANT,
+    });
+    if (unknown.status !== 401)
+      problems.push(`GET /bench with an unknown key answered ${unknown.status}, expected 401`);
   }
-  if (problems.length > 0) throw new Error(`row ${running.row} (${running.name}) is not answering as it must:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0)
+    throw new Error(
+      `row ${running.row} (${running.name}) is not answering as it must:\n  - ${problems.join('\n  - ')}`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +365,12 @@ let retries = 0;
 
 /** Busy time of the whole machine (steal included: time the hypervisor did not give us). */
 function machineTicks() {
-  const [user, nice, system, , , irq, softirq, steal = 0] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal = 0] = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   return user + nice + system + irq + softirq + steal;
 }
 
@@ -264,7 +382,12 @@ function processTicks(pid) {
 }
 
 function cpuSnapshot(running) {
-  return { at: performance.now(), machine: machineTicks(), target: processTicks(running.child.pid), runner: processTicks(process.pid) };
+  return {
+    at: performance.now(),
+    machine: machineTicks(),
+    target: processTicks(running.child.pid),
+    runner: processTicks(process.pid),
+  };
 }
 
 function cpuUse(before, after) {
@@ -296,7 +419,9 @@ function load(running, seconds) {
         const bad = result.non2xx + result.errors + result.timeouts;
         if (bad > 0) {
           return reject(
-            new Error(`row ${running.row} (${running.name}): ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load (${JSON.stringify(result.statusCodeStats)})`),
+            new Error(
+              `row ${running.row} (${running.name}): ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load (${JSON.stringify(result.statusCodeStats)})`,
+            ),
           );
         }
         const after = cpuSnapshot(running);
@@ -304,13 +429,24 @@ function load(running, seconds) {
         // Target CPU time per answered request: what a request costs the target, much less
         // sensitive than req/s to other processes taking cores away.
         const cpuUsPerRequest = (((after.target - before.target) / CLK_TCK) * 1e6) / result.requests.total;
-        resolve({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, mean: result.latency.mean, total: result.requests.total, cpuUsPerRequest, ...cpu });
+        resolve({
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          mean: result.latency.mean,
+          total: result.requests.total,
+          cpuUsPerRequest,
+          ...cpu,
+        });
       },
     );
-    const timer = setTimeout(() => {
-      instance.stop();
-      reject(new Error(`row ${running.row}: autocannon did not finish in time`));
-    }, (seconds + 30) * 1000);
+    const timer = setTimeout(
+      () => {
+        instance.stop();
+        reject(new Error(`row ${running.row}: autocannon did not finish in time`));
+      },
+      (seconds + 30) * 1000,
+    );
   });
 }
 
@@ -323,7 +459,9 @@ async function measure(running, seconds) {
     if (result.otherCores <= OTHER_CPU_LIMIT || attempt >= MAX_ATTEMPTS || retryBudget <= 0) return best;
     retryBudget--;
     retries++;
-    console.log(`    row ${running.row}: other processes used ${result.otherCores.toFixed(2)} cores meanwhile, measuring again`);
+    console.log(
+      `    row ${running.row}: other processes used ${result.otherCores.toFixed(2)} cores meanwhile, measuring again`,
+    );
     await sleep(2000);
   }
 }
@@ -356,20 +494,43 @@ function machine() {
   let nproc = String(os.availableParallelism?.() ?? os.cpus().length);
   try {
     nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  } catch {}
+  } catch {
+    // No nproc: the CPU count from os stays.
+  }
   const memKb = Number(/^MemTotal:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
-  const version = (name) => JSON.parse(readFileSync(fileURLToPath(import.meta.resolve(`${name}/package.json`)), 'utf8')).version;
+  const version = (name) =>
+    JSON.parse(readFileSync(fileURLToPath(import.meta.resolve(`${name}/package.json`)), 'utf8')).version;
   let versions = {};
   try {
-    versions = { nest: version('@nestjs/core'), express: version('express'), passport: version('passport'), '@nestjs/passport': version('@nestjs/passport'), autocannon: version('autocannon'), 'better-sqlite3': version('better-sqlite3') };
-  } catch {}
+    versions = {
+      nest: version('@nestjs/core'),
+      express: version('express'),
+      passport: version('passport'),
+      '@nestjs/passport': version('@nestjs/passport'),
+      autocannon: version('autocannon'),
+      'better-sqlite3': version('better-sqlite3'),
+    };
+  } catch {
+    // A package missing from this install: its version is left out.
+  }
   let commit = 'unknown';
   try {
-    const git = (...a) => execFileSync('git', a, { cwd: BENCH_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (...a) =>
+      execFileSync('git', a, { cwd: BENCH_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', '../lib') ? ' + uncommitted changes in lib/' : ''}`;
-  } catch {}
+  } catch {
+    // Not a git checkout: the commit stays unknown.
+  }
   const build = PACKAGE_DIR ? `the build in ${PACKAGE_DIR} (--package-dir)` : `dist/esm built from commit ${commit}`;
-  return { build, nproc, model, memory: `${(memKb / 2 ** 20).toFixed(1)} GiB`, node: process.version, os: `${os.type()} ${os.release()}`, versions };
+  return {
+    build,
+    nproc,
+    model,
+    memory: `${(memKb / 2 ** 20).toFixed(1)} GiB`,
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    versions,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,8 +572,83 @@ function summarizeProfile(file) {
     if (!url) return functionName.startsWith('(') ? functionName : `native: ${functionName || '(anonymous)'}`;
     if (PACKAGE.test(url) && !url.includes('node_modules')) return 'nest-keyring';
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-    if (pkg) return pkg.startsWith('@nestjs/') ? pkg : ['express', 'router', 'body-parser', 'finalhandler', 'send', 'parseurl', 'etag', 'content-type', 'mime-types', 'on-finished', 'path-to-regexp', 'qs', 'type-is', 'vary', 'fresh', 'accepts', 'negotiator', 'encodeurl', 'escape-html', 'statuses', 'depd', 'debug', 'ms', 'merge-descriptors', 'cookie', 'cookie-signature', 'proxy-addr', 'forwarded', 'ipaddr.js', 'range-parser', 'safe-buffer', 'setprototypeof', 'content-disposition', 'http-errors', 'toidentifier', 'inherits', 'ee-first', 'unpipe', 'media-typer', 'once', 'wrappy', 'is-promise', 'iconv-lite', 'raw-body', 'bytes', 'destroy', 'mime-db', 'object-inspect', 'side-channel', 'side-channel-list', 'side-channel-map', 'side-channel-weakmap', 'call-bound', 'get-intrinsic', 'es-errors', 'math-intrinsics', 'dunder-proto', 'function-bind', 'hasown', 'gopd', 'has-symbols', 'es-object-atoms', 'es-define-property', 'get-proto', 'call-bind-apply-helpers'].includes(pkg) ? 'express (and its deps)' : pkg;
-    if (url.startsWith('node:')) return `node: ${url.slice(5).split('/')[0].replace(/^internal$/, 'internal/' + (url.split('/')[2] ?? ''))}`;
+    if (pkg)
+      return pkg.startsWith('@nestjs/')
+        ? pkg
+        : [
+              'express',
+              'router',
+              'body-parser',
+              'finalhandler',
+              'send',
+              'parseurl',
+              'etag',
+              'content-type',
+              'mime-types',
+              'on-finished',
+              'path-to-regexp',
+              'qs',
+              'type-is',
+              'vary',
+              'fresh',
+              'accepts',
+              'negotiator',
+              'encodeurl',
+              'escape-html',
+              'statuses',
+              'depd',
+              'debug',
+              'ms',
+              'merge-descriptors',
+              'cookie',
+              'cookie-signature',
+              'proxy-addr',
+              'forwarded',
+              'ipaddr.js',
+              'range-parser',
+              'safe-buffer',
+              'setprototypeof',
+              'content-disposition',
+              'http-errors',
+              'toidentifier',
+              'inherits',
+              'ee-first',
+              'unpipe',
+              'media-typer',
+              'once',
+              'wrappy',
+              'is-promise',
+              'iconv-lite',
+              'raw-body',
+              'bytes',
+              'destroy',
+              'mime-db',
+              'object-inspect',
+              'side-channel',
+              'side-channel-list',
+              'side-channel-map',
+              'side-channel-weakmap',
+              'call-bound',
+              'get-intrinsic',
+              'es-errors',
+              'math-intrinsics',
+              'dunder-proto',
+              'function-bind',
+              'hasown',
+              'gopd',
+              'has-symbols',
+              'es-object-atoms',
+              'es-define-property',
+              'get-proto',
+              'call-bind-apply-helpers',
+            ].includes(pkg)
+          ? 'express (and its deps)'
+          : pkg;
+    if (url.startsWith('node:'))
+      return `node: ${url
+        .slice(5)
+        .split('/')[0]
+        .replace(/^internal$/, 'internal/' + (url.split('/')[2] ?? ''))}`;
     return url.includes('/bench/dist/') ? 'bench target' : 'other';
   };
   const areas = new Map();
@@ -459,10 +695,26 @@ async function profileRow(row, key) {
 // ---------------------------------------------------------------------------------------------
 // Report.
 
-const fmt = (n, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 function table(rows) {
-  const header = ['Row', 'Target', 'req/s (median)', 'req/s min–max', 'p50 ms', 'p99 ms', 'mean ms', 'Ratio', 'vs', 'per-round ratio (median, min–max)', 'CPU µs/req', 'CPU ratio', 'target CPU', 'other CPU'];
+  const header = [
+    'Row',
+    'Target',
+    'req/s (median)',
+    'req/s min–max',
+    'p50 ms',
+    'p99 ms',
+    'mean ms',
+    'Ratio',
+    'vs',
+    'per-round ratio (median, min–max)',
+    'CPU µs/req',
+    'CPU ratio',
+    'target CPU',
+    'other CPU',
+  ];
   const numeric = new Set([2, 3, 4, 5, 6, 7, 10, 11, 12, 13]);
   const lines = rows.map((r) => [
     r.row,
@@ -480,9 +732,18 @@ function table(rows) {
     r.targetCores.toFixed(2),
     r.otherCores.toFixed(2),
   ]);
-  const md = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (numeric.has(i) ? '---:' : '---')).join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)];
+  const md = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (numeric.has(i) ? '---:' : '---')).join('|')}|`,
+    ...lines.map((l) => `| ${l.join(' | ')} |`),
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const plain = [header, ...lines].map((l) => l.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  const plain = [header, ...lines].map((l) =>
+    l
+      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
   return { md: md.join('\n'), plain: plain.join('\n') };
 }
 
@@ -494,7 +755,12 @@ function verdicts(byRow) {
     if (!r) continue;
     check(`row ${row} ≥ 0.95× row 2`, r.ratio >= 0.95, `${r.ratio.toFixed(3)}×`);
     const passport = byRow.get('3');
-    if (passport) check(`row ${row} not slower than row 3`, r.rps >= passport.rps, `${fmt(r.rps)} vs ${fmt(passport.rps)} req/s (${(r.rps / passport.rps).toFixed(3)}×)`);
+    if (passport)
+      check(
+        `row ${row} not slower than row 3`,
+        r.rps >= passport.rps,
+        `${fmt(r.rps)} vs ${fmt(passport.rps)} req/s (${(r.rps / passport.rps).toFixed(3)}×)`,
+      );
   }
   for (const row of ['8b', '8b*']) {
     const b = byRow.get(row);
@@ -528,20 +794,28 @@ async function main() {
   }
   if (COMPARE_DIR) {
     // Twins for the rows that load nest-keyring; the baselines need none.
-    selected = selected.flatMap((t) => (t.guarded && t.row !== '3' ? [t, { ...t, row: `${t.row}*`, name: `${t.name} [compare]`, packageDir: COMPARE_DIR }] : [t]));
+    selected = selected.flatMap((t) =>
+      t.guarded && t.row !== '3'
+        ? [t, { ...t, row: `${t.row}*`, name: `${t.name} [compare]`, packageDir: COMPARE_DIR }]
+        : [t],
+    );
   }
 
   const info = machine();
   console.log(`nest-keyring bench: ${info.nproc} cores (${info.model}), ${info.memory}, node ${info.node}`);
   console.log(`package: ${info.build}`);
   if (COMPARE_DIR) console.log(`rows marked * run against ${COMPARE_DIR} (--compare-package)`);
-  console.log(`${selected.length} targets; ${WARMUP} s warm-up each, then ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, on ${HOST}\n`);
+  console.log(
+    `${selected.length} targets; ${WARMUP} s warm-up each, then ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, on ${HOST}\n`,
+  );
 
   const running = [];
   for (const target of selected) {
     const r = await startTarget(target, key);
     await verify(r);
-    console.log(`  row ${r.row.padEnd(2)} ${r.name}: pid ${r.child.pid}, port ${r.port}, answers 200${r.guarded ? ', refuses missing and unknown keys (401)' : ''}`);
+    console.log(
+      `  row ${r.row.padEnd(2)} ${r.name}: pid ${r.child.pid}, port ${r.port}, answers 200${r.guarded ? ', refuses missing and unknown keys (401)' : ''}`,
+    );
     running.push(r);
   }
 
@@ -642,8 +916,8 @@ async function main() {
         `Every target is checked before the load (200 and the same JSON body for a request with a valid \`generateApiKey()\` key; 401 without a key and with an unknown key where auth is on; the tenant and the tenant context where tenancy is on), ` +
         `warmed up for ${WARMUP} s, then measured in ${ROUNDS} interleaved rounds (order rotated each round) of ${DURATION} s with ${CONNECTIONS} connections, no pipelining. ` +
         `Every request carries \`Authorization: Bearer <key>\` and \`X-TENANT-ID: ${TENANT}\` (the same headers for every target); any non-2xx answer or error under load fails the run. ` +
-        'req/s is the median over the rounds of autocannon\'s per-second average; p50, p99 and mean latency are medians over the rounds too (autocannon reports p50/p99 in whole milliseconds). ' +
-        'Ratio is the median req/s over row 2\'s (the unguarded Nest route) measured in the same run; row 8b\'s is over row 8a; the targets are judged on it. ' +
+        "req/s is the median over the rounds of autocannon's per-second average; p50, p99 and mean latency are medians over the rounds too (autocannon reports p50/p99 in whole milliseconds). " +
+        "Ratio is the median req/s over row 2's (the unguarded Nest route) measured in the same run; row 8b's is over row 8a; the targets are judged on it. " +
         '"Per-round ratio" takes the same ratio within each round and gives its median and range, a check on drift during the run. ' +
         '"CPU µs/req" is the target process\'s CPU time (every thread, from /proc) per answered request, median over the rounds; "CPU ratio" is the baseline\'s CPU µs/req over the row\'s, i.e. the req/s ratio one core would give with nothing else running. It is far less sensitive than req/s to other processes taking cores away, but it is a secondary measure: the targets are judged on req/s. ' +
         `"target CPU" is the cores the target process used while loaded (about 1.00 when the target, not the load generator, is the bottleneck); "other CPU" is what every other process on the machine used meanwhile (the runner excluded). A measurement during which other processes used more than ${OTHER_CPU_LIMIT} cores was repeated, up to ${MAX_ATTEMPTS} attempts, keeping the least disturbed (${retries} repeats in this run).`,

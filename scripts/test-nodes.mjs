@@ -35,10 +35,22 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).slice(0, 11).map((l) => l.slice(3)).join('\n'));
+  console.log(
+    readFileSync(new URL(import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .slice(0, 11)
+      .map((l) => l.slice(3))
+      .join('\n'),
+  );
   process.exit(0);
 }
-const majors = args.node ? args.node.split(',').map((m) => m.trim().replace(/^v/, '')).filter(Boolean) : MAJORS;
+const majors = args.node
+  ? args.node
+      .split(',')
+      .map((m) => m.trim().replace(/^v/, ''))
+      .filter(Boolean)
+  : MAJORS;
 const projectsFor = (major) => (!args.quick || major === QUICK_OLDER_NEST_ON ? ALL_PROJECTS : ['nest12-esm']);
 
 if (!existsSync(join(ROOT, 'dist', 'esm', 'index.js')) || !existsSync(join(ROOT, 'dist', 'cjs', 'index.js'))) {
@@ -66,7 +78,11 @@ async function runJest(runtime, projects) {
   const nodeOptions = ['--experimental-vm-modules', process.env.NODE_OPTIONS].filter(Boolean).join(' ');
   const started = performance.now();
   const code = await new Promise((resolve) => {
-    const child = spawn(runtime.node, argv, { cwd: ROOT, stdio: 'inherit', env: runtimeEnv(runtime.major, { NODE_OPTIONS: nodeOptions }) });
+    const child = spawn(runtime.node, argv, {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: runtimeEnv(runtime.major, { NODE_OPTIONS: nodeOptions }),
+    });
     child.on('error', (error) => {
       console.error(`test-nodes: could not start ${runtime.node}: ${error.message}`);
       resolve(1);
@@ -85,9 +101,12 @@ async function runJest(runtime, projects) {
   const failedTests = [];
   for (const suite of results?.testResults ?? []) {
     if (suite.status === 'failed' && !suite.assertionResults?.some((a) => a.status === 'failed')) {
-      failedTests.push(`${suite.name.replace(`${ROOT}/`, '')}: ${(suite.message ?? '').split('\n').find((l) => l.trim()) ?? 'suite failed to run'}`);
+      failedTests.push(
+        `${suite.name.replace(`${ROOT}/`, '')}: ${(suite.message ?? '').split('\n').find((l) => l.trim()) ?? 'suite failed to run'}`,
+      );
     }
-    for (const a of suite.assertionResults ?? []) if (a.status === 'failed') failedTests.push(`${suite.name.replace(`${ROOT}/`, '')}: ${a.fullName}`);
+    for (const a of suite.assertionResults ?? [])
+      if (a.status === 'failed') failedTests.push(`${suite.name.replace(`${ROOT}/`, '')}: ${a.fullName}`);
   }
   return {
     ok: code === 0 && results?.success === true,
@@ -114,13 +133,19 @@ async function main() {
     console.log(`\n${line}\nNode ${runtime.version} (ABI ${runtime.abi}): ${projects.join(', ')}\n${line}\n`);
     const result = await runJest(runtime, projects);
     summary.push({ runtime, projects, ...result });
-    console.log(`\n${line}\nNode ${runtime.version}: ${result.ok ? 'PASSED' : 'FAILED'}: ${result.passed} passed, ${result.failed} failed` +
-      `${result.skipped ? `, ${result.skipped} skipped` : ''} in ${result.suites} suites (${seconds(result.ms)})\n${line}`);
+    console.log(
+      `\n${line}\nNode ${runtime.version}: ${result.ok ? 'PASSED' : 'FAILED'}: ${result.passed} passed, ${result.failed} failed` +
+        `${result.skipped ? `, ${result.skipped} skipped` : ''} in ${result.suites} suites (${seconds(result.ms)})\n${line}`,
+    );
   }
 
-  console.log(`\n${line}\nSummary (Node ${majors.join(', ')}; setup ${seconds(prepared)}, total ${seconds(performance.now() - started)})\n${line}`);
+  console.log(
+    `\n${line}\nSummary (Node ${majors.join(', ')}; setup ${seconds(prepared)}, total ${seconds(performance.now() - started)})\n${line}`,
+  );
   for (const r of summary) {
-    console.log(`  Node ${r.runtime.version.padEnd(8)} ${(r.ok ? 'passed' : 'FAILED').padEnd(7)} ${String(r.passed).padStart(5)} passed, ${r.failed} failed, ${r.suites} suites, ${seconds(r.ms).padStart(7)}  [${r.projects.join(', ')}]`);
+    console.log(
+      `  Node ${r.runtime.version.padEnd(8)} ${(r.ok ? 'passed' : 'FAILED').padEnd(7)} ${String(r.passed).padStart(5)} passed, ${r.failed} failed, ${r.suites} suites, ${seconds(r.ms).padStart(7)}  [${r.projects.join(', ')}]`,
+    );
     if (!r.ok && r.code !== 0 && !r.failedTests.length) console.log(`    Jest exited with code ${r.code}`);
     for (const name of r.failedTests.slice(0, 20)) console.log(`    ✗ ${name}`);
     if (r.failedTests.length > 20) console.log(`    … and ${r.failedTests.length - 20} more`);

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Post, UseGuards } from '@nestjs/common';
 import request from 'supertest';
-import { ApiKeyGuard, ApiKeyModule, CurrentApiKey, RequireScopes, type ApiKeyModuleOptions, type ApiKeyRecord } from '../lib/index.js';
+import {
+  ApiKeyGuard,
+  ApiKeyModule,
+  CurrentApiKey,
+  RequireScopes,
+  type ApiKeyModuleOptions,
+  type ApiKeyRecord,
+} from '../lib/index.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
@@ -108,7 +115,11 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     ])('grants a known key in %s', async (_, header, value) => {
       const response = await h.get('/me').set(header, value);
       expect(response.status).toBe(200);
-      expect(response.body).toEqual({ id: 'key-prod', environment: 'production', scopes: ['messages:send', 'messages:read'] });
+      expect(response.body).toEqual({
+        id: 'key-prod',
+        environment: 'production',
+        scopes: ['messages:send', 'messages:read'],
+      });
       expect(h.test.handlers.calls).toEqual(['me']);
       expect(h.lookup.calls).toEqual([KEYS.production]);
     });
@@ -141,10 +152,16 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     });
 
     it.each([
-      ['a real key with its last character changed', `${KEYS.production.slice(0, -1)}${KEYS.production.endsWith('e') ? 'f' : 'e'}`],
-      ['a real key with its first character after the prefix changed', `pk_${KEYS.production[3] === 'x' ? 'y' : 'x'}${KEYS.production.slice(4)}`],
+      [
+        'a real key with its last character changed',
+        `${KEYS.production.slice(0, -1)}${KEYS.production.endsWith('e') ? 'f' : 'e'}`,
+      ],
+      [
+        'a real key with its first character after the prefix changed',
+        `pk_${KEYS.production[3] === 'x' ? 'y' : 'x'}${KEYS.production.slice(4)}`,
+      ],
       ['a real key plus one character', `${KEYS.production}0`],
-      ['a real key\'s prefix', KEYS.production.slice(0, 8)],
+      ["a real key's prefix", KEYS.production.slice(0, 8)],
       ['a real key without its checksum', KEYS.production.slice(0, -6)],
       ['an unknown prefix', withChecksum('xk_abcdef')],
       ['an unknown prefix, unchecked', 'xk_abcdef'],
@@ -172,7 +189,10 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       ['an empty X-API-KEY', { 'X-API-KEY': '' }],
       ['a repeated X-API-KEY', { 'X-API-KEY': [KEYS.production, KEYS.production] }],
       ['an 8 KiB X-API-KEY', { 'X-API-KEY': `pk_${'a'.repeat(8 * 1024)}` }],
-      ['Authorization and X-API-KEY with different keys', { Authorization: `Bearer ${KEYS.production}`, 'X-API-KEY': KEYS.staging }],
+      [
+        'Authorization and X-API-KEY with different keys',
+        { Authorization: `Bearer ${KEYS.production}`, 'X-API-KEY': KEYS.staging },
+      ],
     ])('answers 401 INVALID_API_KEY for %s, without a lookup', async (_, headers) => {
       const response = await h.get('/me').set(headers);
       expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_request"');
@@ -181,7 +201,9 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     });
 
     it('accepts Authorization and X-API-KEY when they carry the same key', async () => {
-      const response = await h.get('/me').set({ Authorization: `Bearer ${KEYS.production}`, 'X-API-KEY': KEYS.production });
+      const response = await h
+        .get('/me')
+        .set({ Authorization: `Bearer ${KEYS.production}`, 'X-API-KEY': KEYS.production });
       expect(response.status).toBe(200);
       expect(h.test.handlers.calls).toEqual(['me']);
       expect(h.lookup.calls).toEqual([KEYS.production]);
@@ -205,7 +227,9 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const response = await h.get('/me').set('Authorization', `Bearer ${KEYS.storeThrows}`);
       expectRefused(h, response, 503, 'KEY_STORE_UNAVAILABLE');
       expect(h.lookup.calls).toEqual([KEYS.storeThrows]);
-      expect(h.test.logger.lines.join('\n')).toMatch(/API key lookup failed; answered 503.*connection reset while reading \[redacted\]/s);
+      expect(h.test.logger.lines.join('\n')).toMatch(
+        /API key lookup failed; answered 503.*connection reset while reading \[redacted\]/s,
+      );
       expectNoKeyLeaked(h, response);
     });
 
@@ -232,12 +256,24 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
       it('answers 403 INSUFFICIENT_SCOPE when the key lacks it', async () => {
         const response = await h.post('/messages/send').set('X-API-KEY', KEYS.noScopes);
-        expectRefused(h, response, 403, 'INSUFFICIENT_SCOPE', 'Bearer realm="api", error="insufficient_scope", scope="messages:send"');
+        expectRefused(
+          h,
+          response,
+          403,
+          'INSUFFICIENT_SCOPE',
+          'Bearer realm="api", error="insufficient_scope", scope="messages:send"',
+        );
       });
 
       it('requires every listed scope', async () => {
         const response = await h.post('/broadcast').set('X-API-KEY', KEYS.production);
-        expectRefused(h, response, 403, 'INSUFFICIENT_SCOPE', 'Bearer realm="api", error="insufficient_scope", scope="messages:send admin"');
+        expectRefused(
+          h,
+          response,
+          403,
+          'INSUFFICIENT_SCOPE',
+          'Bearer realm="api", error="insufficient_scope", scope="messages:send admin"',
+        );
       });
 
       it('authenticates before checking scopes', async () => {
@@ -245,13 +281,19 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
         expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
       });
 
-      it('adds a controller\'s scopes to its routes\'', async () => {
+      it("adds a controller's scopes to its routes'", async () => {
         expect((await h.get('/reports').set('X-API-KEY', KEYS.production)).status).toBe(200);
         expect((await h.get('/reports/outbox').set('X-API-KEY', KEYS.production)).status).toBe(200);
         expect(h.test.handlers.calls).toEqual(['reports', 'outbox']);
         h.test.handlers.calls.length = 0;
         const staging = await h.get('/reports/outbox').set('X-API-KEY', KEYS.staging);
-        expectRefused(h, staging, 403, 'INSUFFICIENT_SCOPE', 'Bearer realm="api", error="insufficient_scope", scope="messages:send messages:read"');
+        expectRefused(
+          h,
+          staging,
+          403,
+          'INSUFFICIENT_SCOPE',
+          'Bearer realm="api", error="insufficient_scope", scope="messages:send messages:read"',
+        );
       });
 
       it('looks the key up once when the guard runs twice on a route', async () => {
@@ -275,15 +317,69 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
     it.each<[string, Record<string, string>, number, string, string | undefined]>([
       ['AUTH_002 when Authorization is missing', {}, 401, 'AUTH_002', 'Bearer realm="api"'],
-      ['AUTH_003 for Basic credentials', { Authorization: 'Basic dXNlcjpwYXNz' }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
-      ['AUTH_003 for Bearer without a token', { Authorization: 'Bearer' }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
-      ['AUTH_003 for a token with no scheme', { Authorization: KEYS.production }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
-      ['AUTH_003 for a token with a space in it', { Authorization: 'Bearer pk_a b' }, 401, 'AUTH_003', 'Bearer realm="api", error="invalid_request"'],
-      ['AUTH_001 for an unknown key', { Authorization: `Bearer ${KEYS.unknown}` }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
-      ['AUTH_001 for an expired key', { Authorization: `Bearer ${KEYS.expired}` }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
-      ['AUTH_001 for a revoked key', { Authorization: `Bearer ${KEYS.revoked}` }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
-      ['AUTH_001 for an unknown prefix', { Authorization: 'Bearer xk_abcdef' }, 401, 'AUTH_001', 'Bearer realm="api", error="invalid_token"'],
-      ['503 KEY_STORE_UNAVAILABLE when the store fails', { Authorization: `Bearer ${KEYS.storeThrows}` }, 503, 'KEY_STORE_UNAVAILABLE', undefined],
+      [
+        'AUTH_003 for Basic credentials',
+        { Authorization: 'Basic dXNlcjpwYXNz' },
+        401,
+        'AUTH_003',
+        'Bearer realm="api", error="invalid_request"',
+      ],
+      [
+        'AUTH_003 for Bearer without a token',
+        { Authorization: 'Bearer' },
+        401,
+        'AUTH_003',
+        'Bearer realm="api", error="invalid_request"',
+      ],
+      [
+        'AUTH_003 for a token with no scheme',
+        { Authorization: KEYS.production },
+        401,
+        'AUTH_003',
+        'Bearer realm="api", error="invalid_request"',
+      ],
+      [
+        'AUTH_003 for a token with a space in it',
+        { Authorization: 'Bearer pk_a b' },
+        401,
+        'AUTH_003',
+        'Bearer realm="api", error="invalid_request"',
+      ],
+      [
+        'AUTH_001 for an unknown key',
+        { Authorization: `Bearer ${KEYS.unknown}` },
+        401,
+        'AUTH_001',
+        'Bearer realm="api", error="invalid_token"',
+      ],
+      [
+        'AUTH_001 for an expired key',
+        { Authorization: `Bearer ${KEYS.expired}` },
+        401,
+        'AUTH_001',
+        'Bearer realm="api", error="invalid_token"',
+      ],
+      [
+        'AUTH_001 for a revoked key',
+        { Authorization: `Bearer ${KEYS.revoked}` },
+        401,
+        'AUTH_001',
+        'Bearer realm="api", error="invalid_token"',
+      ],
+      [
+        'AUTH_001 for an unknown prefix',
+        { Authorization: 'Bearer xk_abcdef' },
+        401,
+        'AUTH_001',
+        'Bearer realm="api", error="invalid_token"',
+      ],
+      [
+        '503 KEY_STORE_UNAVAILABLE when the store fails',
+        { Authorization: `Bearer ${KEYS.storeThrows}` },
+        503,
+        'KEY_STORE_UNAVAILABLE',
+        undefined,
+      ],
     ])('answers %s', async (_, headers, status, code, challenge) => {
       expectRefused(h, await h.get('/me').set(headers), status, code, challenge);
     });
@@ -313,8 +409,20 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads environments from custom prefixes', async () => {
       const h = await harness(adapter, { keyPrefixes: { live: 'pk_live_', test: 'sk_test_' }, environments: ['live'] });
       try {
-        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.staging), 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
-        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.noScopes), 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+        expectRefused(
+          h,
+          await h.get('/me').set('X-API-KEY', KEYS.staging),
+          401,
+          'INVALID_API_KEY',
+          'Bearer realm="api", error="invalid_token"',
+        );
+        expectRefused(
+          h,
+          await h.get('/me').set('X-API-KEY', KEYS.noScopes),
+          401,
+          'INVALID_API_KEY',
+          'Bearer realm="api", error="invalid_token"',
+        );
         expect(h.lookup.calls).toEqual([]);
         const live = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(live.status).toBe(200);
@@ -328,7 +436,13 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const h = await harness(adapter, { keyPrefixes: false });
       try {
         const key = withChecksum('xk_abcdef');
-        expectRefused(h, await h.get('/me').set('X-API-KEY', key), 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+        expectRefused(
+          h,
+          await h.get('/me').set('X-API-KEY', key),
+          401,
+          'INVALID_API_KEY',
+          'Bearer realm="api", error="invalid_token"',
+        );
         expect(h.lookup.calls).toEqual([key]);
         const response = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(response.status).toBe(200);
@@ -343,7 +457,13 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads only Authorization when told to', async () => {
       const h = await harness(adapter, { headers: ['Authorization'] });
       try {
-        expectRefused(h, await h.get('/me').set('X-API-KEY', KEYS.production), 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+        expectRefused(
+          h,
+          await h.get('/me').set('X-API-KEY', KEYS.production),
+          401,
+          'AUTHENTICATION_REQUIRED',
+          'Bearer realm="api"',
+        );
         expect((await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`)).status).toBe(200);
       } finally {
         await h.test.close();
@@ -353,8 +473,16 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads only X-API-KEY when told to, leaving Authorization to the app', async () => {
       const h = await harness(adapter, { headers: ['x-api-key'] });
       try {
-        expectRefused(h, await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`), 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
-        const response = await h.get('/me').set({ Authorization: 'Bearer some.user.jwt', 'X-API-KEY': KEYS.production });
+        expectRefused(
+          h,
+          await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`),
+          401,
+          'AUTHENTICATION_REQUIRED',
+          'Bearer realm="api"',
+        );
+        const response = await h
+          .get('/me')
+          .set({ Authorization: 'Bearer some.user.jwt', 'X-API-KEY': KEYS.production });
         expect(response.status).toBe(200);
         expect(h.test.handlers.calls).toEqual(['me']);
       } finally {
@@ -365,7 +493,10 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
   it('answers with a custom error format', async () => {
     const h = await harness(adapter, {
-      errorFormat: (failure) => ({ status: failure.reason === 'missing' ? 401 : 418, body: { problem: failure.reason } }),
+      errorFormat: (failure) => ({
+        status: failure.reason === 'missing' ? 401 : 418,
+        body: { problem: failure.reason },
+      }),
     });
     try {
       const missing = await h.get('/me');

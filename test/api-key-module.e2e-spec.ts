@@ -107,7 +107,12 @@ async function expectGuarded(test: TestApp, path = '/guarded', code = 'AUTHENTIC
   expect(test.handlers.calls).toEqual([path.slice(1)]);
 }
 
-async function withApp(adapter: AdapterName, imports: unknown[], run: (test: TestApp) => Promise<void>, controllers: unknown[] = [GuardedController]) {
+async function withApp(
+  adapter: AdapterName,
+  imports: unknown[],
+  run: (test: TestApp) => Promise<void>,
+  controllers: unknown[] = [GuardedController],
+) {
   const test = await createTestApp(adapter, { imports: imports as never[], controllers: controllers as never[] });
   try {
     await run(test);
@@ -127,29 +132,42 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
     });
 
     it('forRoot with a lookup class that injects a provider of an imported module', async () => {
-      await withApp(adapter, [ApiKeyModule.forRoot({ lookup: RepositoryLookup, imports: [RepositoryModule] })], async (test) => {
-        await expectGuarded(test);
-      });
+      await withApp(
+        adapter,
+        [ApiKeyModule.forRoot({ lookup: RepositoryLookup, imports: [RepositoryModule] })],
+        async (test) => {
+          await expectGuarded(test);
+        },
+      );
     });
 
     it('forRoot with a lookup class that injects a provider of a global module', async () => {
-      await withApp(adapter, [GlobalRepositoryModule, ApiKeyModule.forRoot({ lookup: RepositoryLookup })], async (test) => {
-        await expectGuarded(test);
-        expect(test.app.get(KeyRepository).reads).toEqual([KEYS.production]);
-      });
+      await withApp(
+        adapter,
+        [GlobalRepositoryModule, ApiKeyModule.forRoot({ lookup: RepositoryLookup })],
+        async (test) => {
+          await expectGuarded(test);
+          expect(test.app.get(KeyRepository).reads).toEqual([KEYS.production]);
+        },
+      );
     });
 
     it('forRootAsync with a factory', async () => {
       const module = ApiKeyModule.forRootAsync({
         imports: [RepositoryModule],
         inject: [KeyRepository],
-        useFactory: async (repository: KeyRepository) => ({ lookup: { findKey: async (key: string) => repository.byKey(key) } }),
+        useFactory: async (repository: KeyRepository) => ({
+          lookup: { findKey: async (key: string) => repository.byKey(key) },
+        }),
       });
       await withApp(adapter, [module], (test) => expectGuarded(test));
     });
 
     it('forRootAsync with a factory that returns a lookup class', async () => {
-      const module = ApiKeyModule.forRootAsync({ imports: [RepositoryModule], useFactory: () => ({ lookup: RepositoryLookup }) });
+      const module = ApiKeyModule.forRootAsync({
+        imports: [RepositoryModule],
+        useFactory: () => ({ lookup: RepositoryLookup }),
+      });
       await withApp(adapter, [module], (test) => expectGuarded(test));
     });
 
@@ -211,7 +229,9 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
     it('lets feature modules use the guard without importing ApiKeyModule (isGlobal defaults to true)', async () => {
       @Module({ controllers: [FeatureController], providers: [HandlerLog], exports: [HandlerLog] })
       class FeatureModule {}
-      const test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() }), FeatureModule] });
+      const test = await createTestApp(adapter, {
+        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() }), FeatureModule],
+      });
       try {
         const server = test.app.getHttpServer();
         expect((await request(server).get('/feature')).status).toBe(401);
@@ -227,18 +247,40 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
       @Module({ controllers: [FeatureController], providers: [HandlerLog] })
       class FeatureModule {}
       await expect(
-        createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), isGlobal: false }), FeatureModule] }),
+        createTestApp(adapter, {
+          imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), isGlobal: false }), FeatureModule],
+        }),
       ).rejects.toThrow(/can't resolve dependencies of the ApiKeyGuard[\s\S]*import ApiKeyModule\.forRoot\(\)/);
     });
   });
 
   describe('start-up checks', () => {
     it.each<[string, unknown, RegExp]>([
-      ['no lookup', ApiKeyModule.forRoot({} as ApiKeyModuleOptions), /nest-keyring: no key lookup configured\. Pass `lookup`/],
-      ['a lookup without findKey', ApiKeyModule.forRoot({ lookup: {} as ApiKeyLookup }), /`lookup` has no `findKey\(key\)` method/],
-      ['a class without findKey', ApiKeyModule.forRoot({ lookup: class NotALookup {} as never }), /`lookup` has no `findKey\(key\)` method/],
-      ['a factory that returns no lookup', ApiKeyModule.forRootAsync({ useFactory: () => ({}) as ApiKeyModuleOptions }), /no key lookup configured/],
-      ['an unknown environment', ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), environments: ['prod'] }), /`environments` names "prod"/],
+      [
+        'no lookup',
+        ApiKeyModule.forRoot({} as ApiKeyModuleOptions),
+        /nest-keyring: no key lookup configured\. Pass `lookup`/,
+      ],
+      [
+        'a lookup without findKey',
+        ApiKeyModule.forRoot({ lookup: {} as ApiKeyLookup }),
+        /`lookup` has no `findKey\(key\)` method/,
+      ],
+      [
+        'a class without findKey',
+        ApiKeyModule.forRoot({ lookup: class NotALookup {} as never }),
+        /`lookup` has no `findKey\(key\)` method/,
+      ],
+      [
+        'a factory that returns no lookup',
+        ApiKeyModule.forRootAsync({ useFactory: () => ({}) as ApiKeyModuleOptions }),
+        /no key lookup configured/,
+      ],
+      [
+        'an unknown environment',
+        ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), environments: ['prod'] }),
+        /`environments` names "prod"/,
+      ],
       [
         'a misspelt option',
         ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), tenantHeaders: 'x-org' } as ApiKeyModuleOptions),
@@ -246,7 +288,9 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
       ],
       [
         'a misspelt option returned by a factory',
-        ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup(), webhookSecret: 'x'.repeat(40) }) as ApiKeyModuleOptions }),
+        ApiKeyModule.forRootAsync({
+          useFactory: () => ({ lookup: new InMemoryLookup(), webhookSecret: 'x'.repeat(40) }) as ApiKeyModuleOptions,
+        }),
         /unknown option `webhookSecret`\. Did you mean `webhookSecrets`\?/,
       ],
       [
@@ -256,7 +300,9 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
       ],
       [
         '`global: true` returned by a factory (it would leave every route open)',
-        ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup(), global: true }) as ApiKeyModuleOptions }),
+        ApiKeyModule.forRootAsync({
+          useFactory: () => ({ lookup: new InMemoryLookup(), global: true }) as ApiKeyModuleOptions,
+        }),
         /`global` is a setting of the module, not an option: give it beside useFactory, e\.g\. ApiKeyModule\.forRootAsync\(\{ global: \.\.\., useFactory \}\)/,
       ],
       [
@@ -264,9 +310,15 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
         ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), legacyKeys: true, requireChecksum: false }),
         /`legacyKeys: true` already turns prefixes and checksums off; remove `requireChecksum`/,
       ],
-      ['a realm with a quote', ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), realm: 'a"b' }), /`realm` must be 1 to 128 printable ASCII characters/],
+      [
+        'a realm with a quote',
+        ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), realm: 'a"b' }),
+        /`realm` must be 1 to 128 printable ASCII characters/,
+      ],
     ])('fails the boot for %s, saying what to change', async (_, module, message) => {
-      await expect(createTestApp(adapter, { imports: [module as never], controllers: [GuardedController] })).rejects.toThrow(message);
+      await expect(
+        createTestApp(adapter, { imports: [module as never], controllers: [GuardedController] }),
+      ).rejects.toThrow(message);
     });
   });
 });

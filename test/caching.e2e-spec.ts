@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { ApiKeyAuth, ApiKeyCache, ApiKeyModule, CurrentApiKey, generateApiKey, type ApiKeyLookup, type ApiKeyModuleOptions, type ApiKeyRecord } from '../lib/index.js';
+import {
+  ApiKeyAuth,
+  ApiKeyCache,
+  ApiKeyModule,
+  CurrentApiKey,
+  generateApiKey,
+  type ApiKeyLookup,
+  type ApiKeyModuleOptions,
+  type ApiKeyRecord,
+} from '../lib/index.js';
 import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
 /** A slow, changeable key store that counts its calls. */
@@ -41,7 +50,10 @@ describe.each(ADAPTERS)('lookup cache on %s', (adapter: AdapterName) => {
 
   async function start(options: Partial<ApiKeyModuleOptions> = {}) {
     const store = new SlowStore();
-    test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: store, ...options })], controllers: [MeController] });
+    test = await createTestApp(adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup: store, ...options })],
+      controllers: [MeController],
+    });
     const key = generateApiKey().key;
     store.records.set(key, { id: 'cached-key', tenants: [{ id: 1 }] });
     return { store, key, server: test.app.getHttpServer(), cache: test.app.get(ApiKeyCache) };
@@ -58,7 +70,9 @@ describe.each(ADAPTERS)('lookup cache on %s', (adapter: AdapterName) => {
     const { store, key } = await start();
     await test!.app.listen(0, '127.0.0.1');
     const url = await test!.app.getUrl();
-    const responses = await Promise.all(Array.from({ length: 100 }, () => request(url).get('/me').set('X-API-KEY', key)));
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, () => request(url).get('/me').set('X-API-KEY', key)),
+    );
     expect(responses.map((response) => response.status)).toEqual(Array(100).fill(200));
     expect(store.calls).toHaveLength(1);
   });
@@ -90,7 +104,10 @@ describe.each(ADAPTERS)('lookup cache on %s', (adapter: AdapterName) => {
     const { store, key, server } = await start();
     store.failNext = true;
     const failed = await request(server).get('/me').set('X-API-KEY', key);
-    expect({ status: failed.status, code: failed.body.error.code }).toEqual({ status: 503, code: 'KEY_STORE_UNAVAILABLE' });
+    expect({ status: failed.status, code: failed.body.error.code }).toEqual({
+      status: 503,
+      code: 'KEY_STORE_UNAVAILABLE',
+    });
     expect(test!.handlers.calls).toEqual([]);
     expect((await request(server).get('/me').set('X-API-KEY', key)).status).toBe(200);
     expect(store.calls).toHaveLength(2);

@@ -24,7 +24,9 @@ describe('nest-keyring CLI', () => {
   });
 
   it('generates a staging key as JSON, hashed with a pepper from the environment', () => {
-    const run = cli(['generate', '--env', 'staging', '--json', '--pepper-env', 'KEY_PEPPER'], { env: { KEY_PEPPER: 'pepper-1' } });
+    const run = cli(['generate', '--env', 'staging', '--json', '--pepper-env', 'KEY_PEPPER'], {
+      env: { KEY_PEPPER: 'pepper-1' },
+    });
     expect(run.status).toBe(0);
     const generated = JSON.parse(run.stdout);
     expect(parseApiKey(generated.key)?.environment).toBe('staging');
@@ -39,7 +41,12 @@ describe('nest-keyring CLI', () => {
 
   it.each<[string, string[], Record<string, string>, RegExp]>([
     ['an unknown environment', ['generate', '--env', 'prod'], {}, /no prefix for environment "prod"/],
-    ['a pepper variable that is not set', ['generate', '--pepper-env', 'NOT_SET_ANYWHERE'], {}, /NOT_SET_ANYWHERE.*not set/],
+    [
+      'a pepper variable that is not set',
+      ['generate', '--pepper-env', 'NOT_SET_ANYWHERE'],
+      {},
+      /NOT_SET_ANYWHERE.*not set/,
+    ],
     ['an unknown command', ['rotate'], {}, /unknown command "rotate"/],
   ])('fails with a message for %s', (_, args, env, message) => {
     const run = cli(args, { env });

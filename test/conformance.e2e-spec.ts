@@ -45,7 +45,8 @@ describe.each(HOSTS)('conformance: %s', (hostName) => {
       });
       // Nothing a client sent as a key or a secret is ever echoed in an answer or a log line.
       const echoed = `${response.text} ${JSON.stringify(response.headers)} ${host.logs.join('\n')}`;
-      for (const secret of [...Object.values(CONFORMANCE_KEYS), ...ALL_WEBHOOK_SECRETS]) expect(echoed).not.toContain(secret);
+      for (const secret of [...Object.values(CONFORMANCE_KEYS), ...ALL_WEBHOOK_SECRETS])
+        expect(echoed).not.toContain(secret);
       // A store fault is logged (without the key); an ordinary refusal is not (a debug line may
       // say which format rule refused a key).
       const logged = host.logs.filter((line) => !line.startsWith('debug'));

@@ -91,12 +91,18 @@ class WebhookController {
   }
 }
 
-describe.each(ADAPTERS)('@Public() and a route\'s own auth, on %s', (adapter) => {
+describe.each(ADAPTERS)("@Public() and a route's own auth, on %s", (adapter) => {
   describe.each([false, true])('global: %s', (global) => {
     let test: TestApp;
     beforeAll(async () => {
       test = await createTestApp(adapter, {
-        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), webhookSecrets: { default: WEBHOOK_SECRETS.connexease }, global })],
+        imports: [
+          ApiKeyModule.forRoot({
+            lookup: new InMemoryLookup(),
+            webhookSecrets: { default: WEBHOOK_SECRETS.connexease },
+            global,
+          }),
+        ],
         controllers: [PublicController, WebhookController],
       });
     });
@@ -105,19 +111,25 @@ describe.each(ADAPTERS)('@Public() and a route\'s own auth, on %s', (adapter) =>
       test.handlers.calls.length = 0;
     });
 
-    it.each(['api-key-auth', 'use-guards', 'scoped'])('enforces the route\'s own auth inside a @Public() controller (/open/%s)', async (route) => {
-      const response = await request(test.app.getHttpServer()).get(`/open/${route}`);
-      expect({ status: response.status, code: response.body.error?.code }).toEqual(MISSING);
-      expect(test.handlers.calls).toEqual([]);
-    });
+    it.each(['api-key-auth', 'use-guards', 'scoped'])(
+      "enforces the route's own auth inside a @Public() controller (/open/%s)",
+      async (route) => {
+        const response = await request(test.app.getHttpServer()).get(`/open/${route}`);
+        expect({ status: response.status, code: response.body.error?.code }).toEqual(MISSING);
+        expect(test.handlers.calls).toEqual([]);
+      },
+    );
 
-    it('enforces the route\'s own scopes inside a @Public() controller', async () => {
+    it("enforces the route's own scopes inside a @Public() controller", async () => {
       const response = await request(test.app.getHttpServer()).get('/open/scoped').set(bearer(KEYS.production));
-      expect({ status: response.status, code: response.body.error?.code }).toEqual({ status: 403, code: 'INSUFFICIENT_SCOPE' });
+      expect({ status: response.status, code: response.body.error?.code }).toEqual({
+        status: 403,
+        code: 'INSUFFICIENT_SCOPE',
+      });
       expect(test.handlers.calls).toEqual([]);
     });
 
-    it('lets a route that declares nothing take its controller\'s @Public()', async () => {
+    it("lets a route that declares nothing take its controller's @Public()", async () => {
       const response = await request(test.app.getHttpServer()).get('/open/plain');
       expect(response.status).toBe(200);
       expect(test.handlers.calls).toEqual(['plain']);
@@ -125,10 +137,19 @@ describe.each(ADAPTERS)('@Public() and a route\'s own auth, on %s', (adapter) =>
 
     it('checks a webhook route by its secret only, with or without the app-wide guard', async () => {
       const server = test.app.getHttpServer();
-      const delivered = await request(server).post('/webhooks').set(bearer(WEBHOOK_SECRETS.connexease)).send({ event: 'x' });
+      const delivered = await request(server)
+        .post('/webhooks')
+        .set(bearer(WEBHOOK_SECRETS.connexease))
+        .send({ event: 'x' });
       expect(delivered.status).toBe(200);
-      const refused = await request(server).post('/webhooks').set(bearer(WEBHOOK_SECRETS.stranger)).send({ event: 'x' });
-      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 401, code: 'INVALID_WEBHOOK_SECRET' });
+      const refused = await request(server)
+        .post('/webhooks')
+        .set(bearer(WEBHOOK_SECRETS.stranger))
+        .send({ event: 'x' });
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({
+        status: 401,
+        code: 'INVALID_WEBHOOK_SECRET',
+      });
       expect(test.handlers.calls).toEqual(['webhook']);
     });
   });
@@ -144,7 +165,10 @@ describe.each(ADAPTERS)('@Public() and a route\'s own auth, on %s', (adapter) =>
       }
     }
     await expect(
-      createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })], controllers: [ContradictoryController] }),
+      createTestApp(adapter, {
+        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })],
+        controllers: [ContradictoryController],
+      }),
     ).rejects.toThrow(/ContradictoryController\.both is both @Public\(\) and protected by an API key/);
   });
 
@@ -159,7 +183,10 @@ describe.each(ADAPTERS)('@Public() and a route\'s own auth, on %s', (adapter) =>
       }
     }
     await expect(
-      createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })], controllers: [ContradictoryController] }),
+      createTestApp(adapter, {
+        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })],
+        controllers: [ContradictoryController],
+      }),
     ).rejects.toThrow(/ContradictoryController is both @Public\(\) and protected by an API key/);
   });
 });
@@ -253,44 +280,64 @@ describe('late answers and failing formatters in the Express middleware', () => 
   it.each([
     ['apiKeyMiddleware refusing an unknown key', {}, 'apiKey', bearer(SLOW_UNKNOWN)],
     ['apiKeyMiddleware granting a known key', {}, 'apiKey', bearer(SLOW_KNOWN)],
-    ['tenantMiddleware refusing an unknown tenant', { resolveTenants: async () => (await sleep(80), [{ id: 1 }]) }, 'tenant', { 'X-TENANT-ID': '9' }],
-    ['tenantMiddleware choosing a tenant', { resolveTenants: async () => (await sleep(80), [{ id: 1 }]) }, 'tenant', {}],
-  ] as const)('%s after a timeout answered: nothing written, handler not run, no unhandled rejection', async (_, options, mount, headers) => {
-    const { server, handlers } = await expressApp(options, mount);
-    try {
-      const response = await request(server).get('/late').set(headers);
-      expect([response.status, response.body]).toEqual([503, { timeout: true }]);
-      await sleep(150);
-      expect(handlers).toEqual([]);
-      expect(watcher.seen).toEqual([]);
-      // The process lives on and serves the next request.
-      const next = await request(server).get('/fast').set(bearer(KEYS.production));
-      expect(next.status).toBeLessThan(500);
-    } finally {
-      await close(server);
-    }
-  });
-
-  it.each(['apiKey', 'tenant'] as const)('sends a throwing errorFormat to next(error) (%s middleware), async and sync', async (mount) => {
-    const errorFormat = () => {
-      throw new Error('formatter bug');
-    };
-    const options = mount === 'apiKey' ? { errorFormat } : { errorFormat, resolveTenants: async () => (await sleep(10), [{ id: 1 }]) };
-    const { server, handlers, errors } = await expressApp(options, mount);
-    try {
-      // Async: the slow store refuses; sync: a malformed header is refused before any lookup.
-      const refusals = mount === 'apiKey' ? [bearer(SLOW_UNKNOWN), { Authorization: 'Basic x' }] : [{ 'X-TENANT-ID': '9' }];
-      for (const headers of refusals) {
-        const response = await request(server).get('/fast').set(headers);
-        expect([response.status, response.body]).toEqual([500, { error: 'formatter failed' }]);
+    [
+      'tenantMiddleware refusing an unknown tenant',
+      { resolveTenants: async () => (await sleep(80), [{ id: 1 }]) },
+      'tenant',
+      { 'X-TENANT-ID': '9' },
+    ],
+    [
+      'tenantMiddleware choosing a tenant',
+      { resolveTenants: async () => (await sleep(80), [{ id: 1 }]) },
+      'tenant',
+      {},
+    ],
+  ] as const)(
+    '%s after a timeout answered: nothing written, handler not run, no unhandled rejection',
+    async (_, options, mount, headers) => {
+      const { server, handlers } = await expressApp(options, mount);
+      try {
+        const response = await request(server).get('/late').set(headers);
+        expect([response.status, response.body]).toEqual([503, { timeout: true }]);
+        await sleep(150);
+        expect(handlers).toEqual([]);
+        expect(watcher.seen).toEqual([]);
+        // The process lives on and serves the next request.
+        const next = await request(server).get('/fast').set(bearer(KEYS.production));
+        expect(next.status).toBeLessThan(500);
+      } finally {
+        await close(server);
       }
-      expect(errors).toHaveLength(refusals.length);
-      expect(handlers).toEqual([]);
-      expect(watcher.seen).toEqual([]);
-    } finally {
-      await close(server);
-    }
-  });
+    },
+  );
+
+  it.each(['apiKey', 'tenant'] as const)(
+    'sends a throwing errorFormat to next(error) (%s middleware), async and sync',
+    async (mount) => {
+      const errorFormat = () => {
+        throw new Error('formatter bug');
+      };
+      const options =
+        mount === 'apiKey'
+          ? { errorFormat }
+          : { errorFormat, resolveTenants: async () => (await sleep(10), [{ id: 1 }]) };
+      const { server, handlers, errors } = await expressApp(options, mount);
+      try {
+        // Async: the slow store refuses; sync: a malformed header is refused before any lookup.
+        const refusals =
+          mount === 'apiKey' ? [bearer(SLOW_UNKNOWN), { Authorization: 'Basic x' }] : [{ 'X-TENANT-ID': '9' }];
+        for (const headers of refusals) {
+          const response = await request(server).get('/fast').set(headers);
+          expect([response.status, response.body]).toEqual([500, { error: 'formatter failed' }]);
+        }
+        expect(errors).toHaveLength(refusals.length);
+        expect(handlers).toEqual([]);
+        expect(watcher.seen).toEqual([]);
+      } finally {
+        await close(server);
+      }
+    },
+  );
 });
 
 @Injectable()
@@ -329,7 +376,9 @@ describe.each(ADAPTERS)('late answers in Nest, on %s', (adapter) => {
   let test: TestApp;
   beforeAll(async () => {
     watcher = watchUnhandledRejections();
-    test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: slowLookup(), cache: false } as ApiKeyModuleOptions), LateModule] });
+    test = await createTestApp(adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup: slowLookup(), cache: false } as ApiKeyModuleOptions), LateModule],
+    });
   });
   afterAll(async () => {
     watcher.stop();
@@ -344,14 +393,17 @@ describe.each(ADAPTERS)('late answers in Nest, on %s', (adapter) => {
     ['ApiKeyMiddleware', '/late', SLOW_KNOWN],
     ['ApiKeyGuard', '/late-guarded', SLOW_UNKNOWN],
     ['ApiKeyGuard', '/late-guarded', SLOW_KNOWN],
-  ])('%s answering %s after a timeout: nothing written, handler not run, no unhandled rejection', async (_, path, key) => {
-    const server = test.app.getHttpServer();
-    const response = await request(server).get(path).set(bearer(key));
-    expect([response.status, response.body]).toEqual([503, { timeout: true }]);
-    await sleep(150);
-    expect(test.handlers.calls).toEqual([]);
-    expect(watcher.seen).toEqual([]);
-  });
+  ])(
+    '%s answering %s after a timeout: nothing written, handler not run, no unhandled rejection',
+    async (_, path, key) => {
+      const server = test.app.getHttpServer();
+      const response = await request(server).get(path).set(bearer(key));
+      expect([response.status, response.body]).toEqual([503, { timeout: true }]);
+      await sleep(150);
+      expect(test.handlers.calls).toEqual([]);
+      expect(watcher.seen).toEqual([]);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -392,18 +444,26 @@ describe.each(ADAPTERS)('records handed to one request and mutated, on %s', (ada
   const MULTI = withChecksum('pk_mutation_5e6f7a');
   let test: TestApp;
   beforeAll(async () => {
-    const lookup = new InMemoryLookup({ [MULTI]: { id: 'key-multi', tenants: [{ id: 'a' }, { id: 'b' }], scopes: ['read'] } });
-    test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup })], controllers: [MutatingController] });
+    const lookup = new InMemoryLookup({
+      [MULTI]: { id: 'key-multi', tenants: [{ id: 'a' }, { id: 'b' }], scopes: ['read'] },
+    });
+    test = await createTestApp(adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup })],
+      controllers: [MutatingController],
+    });
   });
   afterAll(() => test.close());
 
-  it('keeps the next request\'s default tenant when a handler sorts the tenants in place', async () => {
+  it("keeps the next request's default tenant when a handler sorts the tenants in place", async () => {
     const server = test.app.getHttpServer();
     expect((await request(server).get('/mutating/me').set(bearer(MULTI))).body.tenant).toBe('a');
     const mutation = await request(server).post('/mutating/tenants').set(bearer(MULTI));
     // The record is frozen: the handler's in-place sort fails (its own request only).
     expect(mutation.status).toBe(500);
-    expect((await request(server).get('/mutating/me').set(bearer(MULTI))).body).toEqual({ tenant: 'a', scopes: ['read'] });
+    expect((await request(server).get('/mutating/me').set(bearer(MULTI))).body).toEqual({
+      tenant: 'a',
+      scopes: ['read'],
+    });
   });
 
   it('grants no scope to later requests when a handler pushes onto scopes', async () => {
@@ -431,22 +491,34 @@ describe.each(ADAPTERS)('keys issued before nest-keyring, on %s', (adapter) => {
   const lookup = () => new InMemoryLookup({ [LEGACY]: { id: 'legacy', tenants: [{ id: 1 }] } });
 
   it('accepts them with legacyKeys: true, every other check still applying', async () => {
-    const test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: lookup(), legacyKeys: true })], controllers: [LegacyController] });
+    const test = await createTestApp(adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup: lookup(), legacyKeys: true })],
+      controllers: [LegacyController],
+    });
     try {
       const server = test.app.getHttpServer();
       expect((await request(server).get('/legacy').set(bearer(LEGACY))).body).toEqual({ id: 'legacy' });
       const unknown = await request(server).get('/legacy').set(bearer('acme-2019-unknown'));
-      expect({ status: unknown.status, code: unknown.body.error?.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+      expect({ status: unknown.status, code: unknown.body.error?.code }).toEqual({
+        status: 401,
+        code: 'INVALID_API_KEY',
+      });
     } finally {
       await test.close();
     }
   });
 
   it('refuses them by default, with a debug line that says which rule (never the key)', async () => {
-    const test = await createTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: lookup() })], controllers: [LegacyController] });
+    const test = await createTestApp(adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup: lookup() })],
+      controllers: [LegacyController],
+    });
     try {
       const refused = await request(test.app.getHttpServer()).get('/legacy').set(bearer(LEGACY));
-      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({
+        status: 401,
+        code: 'INVALID_API_KEY',
+      });
       const logged = test.logger.lines.join('\n');
       expect(logged).toMatch(/^debug API key refused before any lookup: its checksum does not match/m);
       expect(logged).not.toContain(LEGACY);

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import request from 'supertest';
-import { ApiKeyAuth, ApiKeyModule, CurrentApiKey, WebhookSecret, type ApiKeyLookup, type ApiKeyRecord } from '../lib/index.js';
+import {
+  ApiKeyAuth,
+  ApiKeyModule,
+  CurrentApiKey,
+  WebhookSecret,
+  type ApiKeyLookup,
+  type ApiKeyRecord,
+} from '../lib/index.js';
 import { CONFORMANCE_KEYS } from './conformance/conformance-cases.js';
 import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
 import { withChecksum } from './fixtures/in-memory-lookup.js';
@@ -63,36 +70,60 @@ describe.each(HOSTS)('hostile headers on %s', (hostName) => {
     host.handlers.length = 0;
   });
 
-  it.each(HOSTILE_VALUES.map((value) => [JSON.stringify(value).slice(0, 60), value]))('grants nothing for %s in any key header', async (_, value) => {
-    for (const headers of [{ Authorization: value }, { Authorization: `Bearer ${value}` }, { 'X-API-KEY': value }]) {
-      const response = await request(host.server).get('/protected').set(headers);
-      expect({ status: response.status, challenge: response.headers['www-authenticate']?.startsWith('Bearer') }).toEqual({ status: 401, challenge: true });
-      expect(['AUTHENTICATION_REQUIRED', 'INVALID_API_KEY']).toContain(response.body.error.code);
-    }
-    expect(host.handlers).toEqual([]);
-  });
+  it.each(HOSTILE_VALUES.map((value) => [JSON.stringify(value).slice(0, 60), value]))(
+    'grants nothing for %s in any key header',
+    async (_, value) => {
+      for (const headers of [{ Authorization: value }, { Authorization: `Bearer ${value}` }, { 'X-API-KEY': value }]) {
+        const response = await request(host.server).get('/protected').set(headers);
+        expect({
+          status: response.status,
+          challenge: response.headers['www-authenticate']?.startsWith('Bearer'),
+        }).toEqual({ status: 401, challenge: true });
+        expect(['AUTHENTICATION_REQUIRED', 'INVALID_API_KEY']).toContain(response.body.error.code);
+      }
+      expect(host.handlers).toEqual([]);
+    },
+  );
 
-  it.each(HOSTILE_VALUES.map((value) => [JSON.stringify(value).slice(0, 60), value]))('never falls back to a tenant for %s in X-TENANT-ID', async (_, value) => {
-    const response = await request(host.server).get('/protected').set({ Authorization: `Bearer ${CONFORMANCE_KEYS.multiTenant}`, 'X-TENANT-ID': value });
-    expect({ status: response.status, code: response.body.error?.code }).toEqual({ status: 403, code: 'TENANT_NOT_FOUND' });
-    expect(host.handlers).toEqual([]);
-  });
+  it.each(HOSTILE_VALUES.map((value) => [JSON.stringify(value).slice(0, 60), value]))(
+    'never falls back to a tenant for %s in X-TENANT-ID',
+    async (_, value) => {
+      const response = await request(host.server)
+        .get('/protected')
+        .set({ Authorization: `Bearer ${CONFORMANCE_KEYS.multiTenant}`, 'X-TENANT-ID': value });
+      expect({ status: response.status, code: response.body.error?.code }).toEqual({
+        status: 403,
+        code: 'TENANT_NOT_FOUND',
+      });
+      expect(host.handlers).toEqual([]);
+    },
+  );
 
-  it.each(HOSTILE_VALUES.map((value) => [JSON.stringify(value).slice(0, 60), value]))('refuses %s as a webhook secret', async (_, value) => {
-    for (const headers of [{ Authorization: value }, { Authorization: `Bearer ${value}` }]) {
-      const response = await request(host.server).post('/webhook').set(headers).send({ event: 'x' });
-      expect(response.status).toBe(401);
-      expect(['WEBHOOK_SECRET_REQUIRED', 'INVALID_WEBHOOK_SECRET']).toContain(response.body.error.code);
-    }
-    expect(host.handlers).toEqual([]);
-  });
+  it.each(HOSTILE_VALUES.map((value) => [JSON.stringify(value).slice(0, 60), value]))(
+    'refuses %s as a webhook secret',
+    async (_, value) => {
+      for (const headers of [{ Authorization: value }, { Authorization: `Bearer ${value}` }]) {
+        const response = await request(host.server).post('/webhook').set(headers).send({ event: 'x' });
+        expect(response.status).toBe(401);
+        expect(['WEBHOOK_SECRET_REQUIRED', 'INVALID_WEBHOOK_SECRET']).toContain(response.body.error.code);
+      }
+      expect(host.handlers).toEqual([]);
+    },
+  );
 
   it('refuses a webhook secret sent in the query string or the body instead of the header', async () => {
     const secret = WEBHOOK_SECRETS.connexease;
-    const inQuery = await request(host.server).post(`/webhook?secret=${secret}&authorization=Bearer%20${secret}`).send({ event: 'x' });
-    const inBody = await request(host.server).post('/webhook').send({ secret, authorization: `Bearer ${secret}` });
+    const inQuery = await request(host.server)
+      .post(`/webhook?secret=${secret}&authorization=Bearer%20${secret}`)
+      .send({ event: 'x' });
+    const inBody = await request(host.server)
+      .post('/webhook')
+      .send({ secret, authorization: `Bearer ${secret}` });
     for (const response of [inQuery, inBody]) {
-      expect({ status: response.status, code: response.body.error.code }).toEqual({ status: 401, code: 'WEBHOOK_SECRET_REQUIRED' });
+      expect({ status: response.status, code: response.body.error.code }).toEqual({
+        status: 401,
+        code: 'WEBHOOK_SECRET_REQUIRED',
+      });
       expect(response.text).not.toContain(secret);
     }
     expect(host.handlers).toEqual([]);
@@ -102,9 +133,17 @@ describe.each(HOSTS)('hostile headers on %s', (hostName) => {
     const body = JSON.stringify({ text: 'Günaydın, şirket' });
     const headers = { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, body) };
     // Send these exact bytes (supertest would otherwise serialise a Buffer as JSON).
-    const post = (bytes: Buffer) => request(host.server).post('/webhook/signed').set(headers).serialize((value: unknown) => value as string).send(bytes as unknown as string);
+    const post = (bytes: Buffer) =>
+      request(host.server)
+        .post('/webhook/signed')
+        .set(headers)
+        .serialize((value: unknown) => value as string)
+        .send(bytes as unknown as string);
     const latin1 = await post(Buffer.from(body, 'latin1'));
-    expect({ status: latin1.status, code: latin1.body.error?.code }).toEqual({ status: 401, code: 'INVALID_WEBHOOK_SIGNATURE' });
+    expect({ status: latin1.status, code: latin1.body.error?.code }).toEqual({
+      status: 401,
+      code: 'INVALID_WEBHOOK_SIGNATURE',
+    });
     // An empty JSON body: refused by us (401), or by Fastify's JSON parser before any guard (400).
     const emptied = await post(Buffer.alloc(0));
     expect(emptied.status === 401 || (hostName === 'nest-fastify' && emptied.status === 400)).toBe(true);
@@ -117,8 +156,14 @@ describe.each(HOSTS)('hostile headers on %s', (hostName) => {
   it('refuses a replayed delivery once its timestamp is outside the window', async () => {
     const body = JSON.stringify({ event: 'message.sent' });
     const captured = signedHeaders(SIGNING_SECRETS.current, body, { at: new Date(Date.now() - 6 * 60 * 1000) });
-    const replay = await request(host.server).post('/webhook/signed').set({ 'Content-Type': 'application/json', ...captured }).send(body);
-    expect({ status: replay.status, code: replay.body.error.code }).toEqual({ status: 401, code: 'INVALID_WEBHOOK_TIMESTAMP' });
+    const replay = await request(host.server)
+      .post('/webhook/signed')
+      .set({ 'Content-Type': 'application/json', ...captured })
+      .send(body);
+    expect({ status: replay.status, code: replay.body.error.code }).toEqual({
+      status: 401,
+      code: 'INVALID_WEBHOOK_TIMESTAMP',
+    });
     expect(host.handlers).toEqual([]);
   });
 });

@@ -35,7 +35,10 @@ describe.each(ADAPTERS)('the built package on %s', (adapter) => {
     try {
       const server = test.app.getHttpServer();
       const refused = await request(server).get('/me');
-      expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 401, code: 'AUTHENTICATION_REQUIRED' });
+      expect({ status: refused.status, code: refused.body.error.code }).toEqual({
+        status: 401,
+        code: 'AUTHENTICATION_REQUIRED',
+      });
       expect(test.handlers.calls).toEqual([]);
       expect((await request(server).get('/health')).status).toBe(200);
       const granted = await request(server).get('/me').set('Authorization', `Bearer ${KEYS.production}`);
@@ -49,16 +52,23 @@ describe.each(ADAPTERS)('the built package on %s', (adapter) => {
 });
 
 describe('loading the package in plain Node', () => {
-  const node = (args: string[]) => execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim();
+  const node = (args: string[]) =>
+    execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim();
 
   it('loads with require() from CommonJS', () => {
-    expect(node(['-e', "const k = require('nest-keyring'); console.log(typeof k.ApiKeyModule, typeof k.ApiKeyGuard)"])).toBe('function function');
+    expect(
+      node(['-e', "const k = require('nest-keyring'); console.log(typeof k.ApiKeyModule, typeof k.ApiKeyGuard)"]),
+    ).toBe('function function');
   });
 
   it('loads with import from an ES module', () => {
-    expect(node(['--input-type=module', '-e', "const k = await import('nest-keyring'); console.log(typeof k.ApiKeyModule, typeof k.ApiKeyGuard)"])).toBe(
-      'function function',
-    );
+    expect(
+      node([
+        '--input-type=module',
+        '-e',
+        "const k = await import('nest-keyring'); console.log(typeof k.ApiKeyModule, typeof k.ApiKeyGuard)",
+      ]),
+    ).toBe('function function');
   });
 });
 
@@ -78,18 +88,26 @@ describe('nest-keyring/express in an app without Nest', () => {
   });
   afterAll(() => rmSync(app, { recursive: true, force: true }));
 
-  it.each(['import', 'require'])('serves a request through the middleware, loaded with %s, without loading @nestjs', (mode) => {
-    const output = execFileSync(process.execPath, [join(app, 'server.mjs'), mode], {
-      cwd: app,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, HOME: app, NODE_PATH: '', NODE_OPTIONS: '', EXPRESS_PATH: join(root, 'node_modules', 'express') },
-    });
-    expect(JSON.parse(output)).toEqual({
-      unresolvable: { require: true, import: true },
-      refused: { status: 401, code: 'AUTHENTICATION_REQUIRED' },
-      granted: { status: 200, body: { key: 'key-1', tenant: 7 } },
-      loaded: [],
-    });
-  });
+  it.each(['import', 'require'])(
+    'serves a request through the middleware, loaded with %s, without loading @nestjs',
+    (mode) => {
+      const output = execFileSync(process.execPath, [join(app, 'server.mjs'), mode], {
+        cwd: app,
+        encoding: 'utf8',
+        env: {
+          PATH: process.env.PATH,
+          HOME: app,
+          NODE_PATH: '',
+          NODE_OPTIONS: '',
+          EXPRESS_PATH: join(root, 'node_modules', 'express'),
+        },
+      });
+      expect(JSON.parse(output)).toEqual({
+        unresolvable: { require: true, import: true },
+        refused: { status: 401, code: 'AUTHENTICATION_REQUIRED' },
+        granted: { status: 200, body: { key: 'key-1', tenant: 7 } },
+        loaded: [],
+      });
+    },
+  );
 });
-

@@ -154,14 +154,19 @@ async function interleave(server: Server, a: Exchange, b: Exchange) {
   const first = request(server).get(a.path).set(a.headers);
   const answers = [first.then((response) => response)];
   await sleep(10);
-  answers.push(request(server).get(b.path).set(b.headers).then((response) => response));
+  answers.push(
+    request(server)
+      .get(b.path)
+      .set(b.headers)
+      .then((response) => response),
+  );
   return Promise.all(answers);
 }
 
 const asA = { Authorization: `Bearer ${KEY_A}` };
 const asB = { Authorization: `Bearer ${KEY_B}` };
 
-describe.each(ADAPTERS)('requests resumed in another request\'s async context, on %s', (adapter) => {
+describe.each(ADAPTERS)("requests resumed in another request's async context, on %s", (adapter) => {
   let test: TestApp | undefined;
   afterEach(async () => {
     await test?.close();
@@ -185,15 +190,23 @@ describe.each(ADAPTERS)('requests resumed in another request\'s async context, o
       // Warm the cache (where there is one) so that both guards answer synchronously.
       await request(server).get('/isolated/guarded').set(asA);
       await request(server).get('/isolated/guarded').set(asB);
-      const [a, b] = await interleave(server, { path: '/isolated/guarded', headers: asA }, { path: '/isolated/guarded', headers: asB });
+      const [a, b] = await interleave(
+        server,
+        { path: '/isolated/guarded', headers: asA },
+        { path: '/isolated/guarded', headers: asB },
+      );
       expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
       expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
     });
 
-    it('never shows a guarded request\'s tenant to a public route resumed beside it (global guard)', async () => {
+    it("never shows a guarded request's tenant to a public route resumed beside it (global guard)", async () => {
       CallbackPool.order = order;
       const server = await start({}, true);
-      const [open, b] = await interleave(server, { path: '/isolated/public', headers: {} }, { path: '/isolated/guarded', headers: asB });
+      const [open, b] = await interleave(
+        server,
+        { path: '/isolated/public', headers: {} },
+        { path: '/isolated/guarded', headers: asB },
+      );
       expect([open.status, open.body]).toEqual([200, { chosen: null, before: null, after: null }]);
       expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
     });
@@ -221,29 +234,32 @@ describe.each(ADAPTERS)('requests resumed in another request\'s async context, o
   });
 });
 
-describe('plain Express: requests resumed in another request\'s async context', () => {
+describe("plain Express: requests resumed in another request's async context", () => {
   let server: Server | undefined;
   afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
-  it.each<ResumeOrder>(['first in, first out', 'last in, first out'])('keeps each handler in its own tenant, resumed %s', async (order) => {
-    CallbackPool.order = order;
-    const keyring = new Keyring({ lookup: new InMemoryLookup(RECORDS), cache: false });
-    const tenants = new TenantContext();
-    const app = express();
-    app.get(
-      '/isolated',
-      (_request, _response, next) => CallbackPool.park(next),
-      apiKeyMiddleware(keyring),
-      // Resumed again between the two middleware: tenantMiddleware must still bind its own request.
-      (_request, _response, next) => CallbackPool.park(next),
-      tenantMiddleware(keyring),
-      async (req, res) => res.json(await observe(tenants, (req as KeyringIncomingMessage).tenant?.id ?? null)),
-    );
-    server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    const [a, b] = await interleave(server, { path: '/isolated', headers: asA }, { path: '/isolated', headers: asB });
-    expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
-    expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
-  });
+  it.each<ResumeOrder>(['first in, first out', 'last in, first out'])(
+    'keeps each handler in its own tenant, resumed %s',
+    async (order) => {
+      CallbackPool.order = order;
+      const keyring = new Keyring({ lookup: new InMemoryLookup(RECORDS), cache: false });
+      const tenants = new TenantContext();
+      const app = express();
+      app.get(
+        '/isolated',
+        (_request, _response, next) => CallbackPool.park(next),
+        apiKeyMiddleware(keyring),
+        // Resumed again between the two middleware: tenantMiddleware must still bind its own request.
+        (_request, _response, next) => CallbackPool.park(next),
+        tenantMiddleware(keyring),
+        async (req, res) => res.json(await observe(tenants, (req as KeyringIncomingMessage).tenant?.id ?? null)),
+      );
+      server = await new Promise<Server>((resolve) => {
+        const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+      });
+      const [a, b] = await interleave(server, { path: '/isolated', headers: asA }, { path: '/isolated', headers: asB });
+      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+    },
+  );
 });

@@ -28,7 +28,11 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     directory = mkdtempSync(join(tmpdir(), 'keyring-sample-'));
     // A folder that does not exist yet: the app creates it.
     database = join(directory, 'data', 'keys.sqlite');
-    test = await createTestApp(adapter, { imports: [AppModule.forDatabase(database, WEBHOOK_SECRET)] }, { rawBody: true });
+    test = await createTestApp(
+      adapter,
+      { imports: [AppModule.forDatabase(database, WEBHOOK_SECRET)] },
+      { rawBody: true },
+    );
     server = test.app.getHttpServer();
     // The admin command is another process with its own connection to the same file.
     admin = new KeyAdmin(openDatabase(database));
@@ -39,19 +43,29 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   });
 
   it('goes from creating a key to sending as a second tenant to revocation', async () => {
-    const { key, row } = admin.create({ environment: 'production', tenantIds: [123, 456], scopes: ['messages:send', 'messages:read'] });
+    const { key, row } = admin.create({
+      environment: 'production',
+      tenantIds: [123, 456],
+      scopes: ['messages:send', 'messages:read'],
+    });
     expect(JSON.stringify(openDatabase(database).prepare('SELECT * FROM api_keys').all())).not.toContain(key);
 
     const first = await request(server).post('/api/v1/messages/send').set('Authorization', `Bearer ${key}`).send(SEND);
     expect(first.status).toBe(200);
     expect(first.body.data.tenant_id).toBe(123);
 
-    const second = await request(server).post('/api/v1/messages/send').set('X-API-KEY', key).set('X-TENANT-ID', '456').send(SEND);
+    const second = await request(server)
+      .post('/api/v1/messages/send')
+      .set('X-API-KEY', key)
+      .set('X-TENANT-ID', '456')
+      .send(SEND);
     expect(second.status).toBe(200);
     expect(second.body.data.tenant_id).toBe(456);
 
     const tenant456 = await request(server).get('/api/v1/messages').set('X-API-KEY', key).set('X-TENANT-ID', '456');
-    expect(tenant456.body.data.map((message: { message_id: string }) => message.message_id)).toEqual([second.body.data.message_id]);
+    expect(tenant456.body.data.map((message: { message_id: string }) => message.message_id)).toEqual([
+      second.body.data.message_id,
+    ]);
 
     const me = await request(server).get('/api/v1/me').set('X-API-KEY', key);
     expect(me.body.data).toEqual({
@@ -62,7 +76,10 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     });
 
     const foreign = await request(server).get('/api/v1/me').set('X-API-KEY', key).set('X-TENANT-ID', '789');
-    expect({ status: foreign.status, code: foreign.body.error.code }).toEqual({ status: 403, code: 'TENANT_NOT_FOUND' });
+    expect({ status: foreign.status, code: foreign.body.error.code }).toEqual({
+      status: 403,
+      code: 'TENANT_NOT_FOUND',
+    });
 
     // Revoked by another process: refused once this app's cache entry goes (TTL; here, at once
     // after the app hears of it).
@@ -84,9 +101,16 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     expect((await request(server).get('/api/v1/messages').set('X-API-KEY', target.key)).status).toBe(200);
 
     const forbidden = await request(server).delete(`/api/v1/keys/${target.row.id}`).set('X-API-KEY', target.key);
-    expect({ status: forbidden.status, code: forbidden.body.error.code }).toEqual({ status: 403, code: 'INSUFFICIENT_SCOPE' });
+    expect({ status: forbidden.status, code: forbidden.body.error.code }).toEqual({
+      status: 403,
+      code: 'INSUFFICIENT_SCOPE',
+    });
 
-    expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 200, body: { success: true, data: { id: target.row.id, revoked: true } }, revoked: true });
+    expect(await revokeThroughApp(adminKey, target)).toEqual({
+      status: 200,
+      body: { success: true, data: { id: target.row.id, revoked: true } },
+      revoked: true,
+    });
     const refused = await request(server).get('/api/v1/messages').set('X-API-KEY', target.key);
     expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
   });
@@ -118,7 +142,11 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   });
 
   it('answers 404 to an admin revoking a key linked to no tenant (its owner cannot be shown)', async () => {
-    const adminKey = admin.create({ environment: 'production', tenantIds: [123, 456, 789], scopes: ['keys:admin'] }).key;
+    const adminKey = admin.create({
+      environment: 'production',
+      tenantIds: [123, 456, 789],
+      scopes: ['keys:admin'],
+    }).key;
     const target = admin.create({ environment: 'production', tenantIds: [], scopes: ['messages:read'] });
 
     expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
@@ -136,7 +164,11 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   });
 
   it('revokes nothing for an admin key revoked a moment ago by another process, though the app still holds it', async () => {
-    const caller = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin', 'messages:read'] });
+    const caller = admin.create({
+      environment: 'production',
+      tenantIds: [123],
+      scopes: ['keys:admin', 'messages:read'],
+    });
     const target = admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:read'] });
     expect((await request(server).get('/api/v1/messages').set('X-API-KEY', caller.key)).status).toBe(200);
     expect(admin.revoke(caller.row.id)).toBe(true);
@@ -152,23 +184,44 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
 
   it('creates its data folder and database files readable by their owner only', () => {
     expect(modeOf(join(directory, 'data'))).toBe('700');
-    for (const file of [database, `${database}-wal`, `${database}-shm`]) expect({ file, mode: modeOf(file) }).toEqual({ file, mode: '600' });
+    for (const file of [database, `${database}-wal`, `${database}-shm`])
+      expect({ file, mode: modeOf(file) }).toEqual({ file, mode: '600' });
   });
 
   it('refuses expired keys and keys of unknown tenants', async () => {
-    const expired = admin.create({ environment: 'production', tenantIds: [123], scopes: [], expiresAt: new Date(Date.now() - 1000) });
+    const expired = admin.create({
+      environment: 'production',
+      tenantIds: [123],
+      scopes: [],
+      expiresAt: new Date(Date.now() - 1000),
+    });
     const response = await request(server).get('/api/v1/me').set('X-API-KEY', expired.key);
-    expect({ status: response.status, code: response.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
-    expect(() => admin.create({ environment: 'production', tenantIds: [999], scopes: [] })).toThrow(/unknown tenant\(s\): 999/);
+    expect({ status: response.status, code: response.body.error.code }).toEqual({
+      status: 401,
+      code: 'INVALID_API_KEY',
+    });
+    expect(() => admin.create({ environment: 'production', tenantIds: [999], scopes: [] })).toThrow(
+      /unknown tenant\(s\): 999/,
+    );
   });
 
   it('receives a gateway webhook: 401 for a wrong secret, else 200 at once and the event stored', async () => {
-    const wrong = await request(server).post('/webhooks/gateway').set('Authorization', `Bearer ${WEBHOOK_SECRET.slice(0, -1)}x`).send({ event: 'a' });
-    expect({ status: wrong.status, code: wrong.body.error.code }).toEqual({ status: 401, code: 'INVALID_WEBHOOK_SECRET' });
-    const accepted = await request(server).post('/webhooks/gateway').set('Authorization', `Bearer ${WEBHOOK_SECRET}`).send({ event: 'message.delivered' });
+    const wrong = await request(server)
+      .post('/webhooks/gateway')
+      .set('Authorization', `Bearer ${WEBHOOK_SECRET.slice(0, -1)}x`)
+      .send({ event: 'a' });
+    expect({ status: wrong.status, code: wrong.body.error.code }).toEqual({
+      status: 401,
+      code: 'INVALID_WEBHOOK_SECRET',
+    });
+    const accepted = await request(server)
+      .post('/webhooks/gateway')
+      .set('Authorization', `Bearer ${WEBHOOK_SECRET}`)
+      .send({ event: 'message.delivered' });
     expect(accepted.status).toBe(200);
     const events = () => openDatabase(database).prepare('SELECT payload FROM webhook_events').all();
-    for (let attempt = 0; attempt < 50 && events().length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let attempt = 0; attempt < 50 && events().length === 0; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect(events()).toEqual([{ payload: JSON.stringify({ event: 'message.delivered' }) }]);
   });
 
@@ -192,7 +245,8 @@ describe('sample app database files', () => {
     const older = new Database(join(folder, file));
     older.pragma('journal_mode = WAL');
     older.exec('CREATE TABLE IF NOT EXISTS t (x)');
-    for (const path of [join(folder, file), join(folder, `${file}-wal`), join(folder, `${file}-shm`)]) chmodSync(path, 0o644);
+    for (const path of [join(folder, file), join(folder, `${file}-wal`), join(folder, `${file}-shm`)])
+      chmodSync(path, 0o644);
     return older;
   }
 
@@ -202,7 +256,8 @@ describe('sample app database files', () => {
     const db = openDatabase(join(folder, 'keyring.sqlite'), { ownsDirectory: true });
     try {
       expect(modeOf(folder)).toBe('700');
-      for (const file of ['keyring.sqlite', 'keyring.sqlite-wal', 'keyring.sqlite-shm']) expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
+      for (const file of ['keyring.sqlite', 'keyring.sqlite-wal', 'keyring.sqlite-shm'])
+        expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
     } finally {
       db.close();
       older.close();
@@ -215,7 +270,8 @@ describe('sample app database files', () => {
     const db = openDatabase(join(folder, 'keys.sqlite'));
     try {
       expect(modeOf(folder)).toBe('755');
-      for (const file of ['keys.sqlite', 'keys.sqlite-wal', 'keys.sqlite-shm']) expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
+      for (const file of ['keys.sqlite', 'keys.sqlite-wal', 'keys.sqlite-shm'])
+        expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
     } finally {
       db.close();
       older.close();

@@ -47,7 +47,10 @@ const CROWD_SIZE = 200;
 
 function tenantRecords(): Record<string, ApiKeyRecord> {
   return {
-    [TENANT_KEYS.multi]: { id: 'key-multi', tenants: [{ id: 1, name: 'Acme' }, { id: 'org-b', name: 'Org B' }, { id: 3 }] },
+    [TENANT_KEYS.multi]: {
+      id: 'key-multi',
+      tenants: [{ id: 1, name: 'Acme' }, { id: 'org-b', name: 'Org B' }, { id: 3 }],
+    },
     [TENANT_KEYS.other]: { id: 'key-other', tenants: [{ id: 2, name: 'Other' }] },
     [TENANT_KEYS.none]: { id: 'key-none', tenants: [] },
     // No `tenants` field: resolveTenants supplies them.
@@ -214,7 +217,10 @@ interface Harness {
   get(path: string, key?: string, tenant?: string | string[]): request.Test;
 }
 
-async function harness(adapter: AdapterName, options: Partial<ApiKeyModuleOptions> & { global?: boolean } = {}): Promise<Harness> {
+async function harness(
+  adapter: AdapterName,
+  options: Partial<ApiKeyModuleOptions> & { global?: boolean } = {},
+): Promise<Harness> {
   const lookup = new InMemoryLookup(tenantRecords());
   const test = await createTestApp(adapter, {
     imports: [ApiKeyModule.forRoot({ lookup, resolveTenants, lookupTimeoutMs: 200, ...options })],
@@ -236,7 +242,11 @@ async function harness(adapter: AdapterName, options: Partial<ApiKeyModuleOption
 }
 
 function expectRefused(h: Harness, response: request.Response, status: number, code: string): void {
-  expect({ status: response.status, code: response.body?.error?.code, success: response.body?.success }).toEqual({ status, code, success: false });
+  expect({ status: response.status, code: response.body?.error?.code, success: response.body?.success }).toEqual({
+    status,
+    code,
+    success: false,
+  });
   expect(h.test.handlers.calls).toEqual([]);
 }
 
@@ -458,11 +468,17 @@ describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
     const lookup = new InMemoryLookup(tenantRecords());
     const test = await createTestApp(
       adapter,
-      { imports: [ApiKeyModule.forRoot({ lookup })], controllers: [TenantController], providers: [TenantEchoService, TenantAwareGuard] },
+      {
+        imports: [ApiKeyModule.forRoot({ lookup })],
+        controllers: [TenantController],
+        providers: [TenantEchoService, TenantAwareGuard],
+      },
       { globalPrefix: 'api/v1' },
     );
     try {
-      const response = await request(test.app.getHttpServer()).get('/api/v1/t/me').set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': 'org-b' });
+      const response = await request(test.app.getHttpServer())
+        .get('/api/v1/t/me')
+        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': 'org-b' });
       expect(response.status).toBe(200);
       expect(response.body).toMatchObject({ tenantId: 'org-b', fromContext: 'org-b' });
       expect(test.handlers.calls).toEqual(['me']);
@@ -475,11 +491,17 @@ describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
     const lookup = new InMemoryLookup(tenantRecords());
     const test = await createTestApp(
       adapter,
-      { imports: [ApiKeyModule.forRoot({ lookup })], controllers: [TenantController], providers: [TenantEchoService, TenantAwareGuard] },
+      {
+        imports: [ApiKeyModule.forRoot({ lookup })],
+        controllers: [TenantController],
+        providers: [TenantEchoService, TenantAwareGuard],
+      },
       { globalPrefix: 'api', excludeFromPrefix: ['t/me'] },
     );
     try {
-      const response = await request(test.app.getHttpServer()).get('/t/me').set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': '3' });
+      const response = await request(test.app.getHttpServer())
+        .get('/t/me')
+        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': '3' });
       expect(response.status).toBe(200);
       expect(response.body).toMatchObject({ tenantId: 3, fromContext: 3 });
     } finally {

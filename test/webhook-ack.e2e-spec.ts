@@ -176,7 +176,7 @@ describe.each(ADAPTERS)('@WebhookAck() on %s', (adapter) => {
     expect(test.handlers.calls).toEqual([path]);
   });
 
-  it('runs the handler in the request\'s async context', async () => {
+  it("runs the handler in the request's async context", async () => {
     expect((await post('context').set(AUTH).send(EVENT)).status).toBe(200);
     await work.finished.opened;
     expect(work.requestIds).toEqual(['req-42']);

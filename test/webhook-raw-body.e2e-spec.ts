@@ -3,16 +3,34 @@ import { Body, Controller, HttpCode, Post, type INestApplication } from '@nestjs
 import { HttpAdapterHost } from '@nestjs/core';
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
-import { ApiKeyModule, KeyringConfigError, WebhookSecret, webhookSecretMiddleware, type ApiKeyModuleOptions } from '../lib/index.js';
+import {
+  ApiKeyModule,
+  KeyringConfigError,
+  WebhookSecret,
+  webhookSecretMiddleware,
+  type ApiKeyModuleOptions,
+} from '../lib/index.js';
 import { ADAPTERS, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
-import { createFactoryApp, createWebhookTestApp, expectNoSecretLeaked, expectRefused, linesAt, NO_KEYS, type FactoryAppOptions } from './fixtures/webhook-app.js';
+import {
+  createFactoryApp,
+  createWebhookTestApp,
+  expectNoSecretLeaked,
+  expectRefused,
+  linesAt,
+  NO_KEYS,
+  type FactoryAppOptions,
+} from './fixtures/webhook-app.js';
 import { SIGNING_SECRETS, signedHeaders, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 const BODY = '{ "type": "message.received",  "data": {"text": "Merhaba"} }';
 
 /** What an anonymous sender can put in front of a signed-webhook route: a current timestamp, the rest junk. */
 function junkSignatureHeaders(): Record<string, string> {
-  return { 'webhook-id': 'msg_junk', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,bm90IGEgc2lnbmF0dXJl' };
+  return {
+    'webhook-id': 'msg_junk',
+    'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+    'webhook-signature': 'v1,bm90IGEgc2lnbmF0dXJl',
+  };
 }
 
 @Controller('webhooks')
@@ -46,8 +64,17 @@ function moduleWith(options: Partial<ApiKeyModuleOptions> = {}) {
   return ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), ...options });
 }
 
-function factoryApp(adapter: AdapterName, options: FactoryAppOptions, moduleOptions: Partial<ApiKeyModuleOptions> = {}, controllers: unknown[] = [EventsController]) {
-  return createFactoryApp(adapter, { imports: [moduleWith(moduleOptions)], controllers: controllers as never[] }, options);
+function factoryApp(
+  adapter: AdapterName,
+  options: FactoryAppOptions,
+  moduleOptions: Partial<ApiKeyModuleOptions> = {},
+  controllers: unknown[] = [EventsController],
+) {
+  return createFactoryApp(
+    adapter,
+    { imports: [moduleWith(moduleOptions)], controllers: controllers as never[] },
+    options,
+  );
 }
 
 // A testing module compiles its providers before the app (and its HTTP adapter) exists. Nest 11
@@ -56,11 +83,19 @@ function factoryApp(adapter: AdapterName, options: FactoryAppOptions, moduleOpti
 const TESTING_MODULE_ANNOUNCES_ADAPTER = 'init$' in HttpAdapterHost.prototype;
 
 const RAW_BODY_FIX = /NestFactory\.create\(AppModule, \{ rawBody: true \}\)/;
-const NOT_KEPT_WARNING = /signed webhook arrived with a body that was not kept as raw bytes.*refused as unverifiable \(401\).*NestFactory\.create\(AppModule, \{ rawBody: true \}\)/s;
+const NOT_KEPT_WARNING =
+  /signed webhook arrived with a body that was not kept as raw bytes.*refused as unverifiable \(401\).*NestFactory\.create\(AppModule, \{ rawBody: true \}\)/s;
 
 /** A signed delivery the way the sender makes it. */
-function deliver(app: INestApplication, body: string = BODY, headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, body)) {
-  return request(app.getHttpServer()).post('/webhooks/events').set({ 'Content-Type': 'application/json', ...headers }).send(body);
+function deliver(
+  app: INestApplication,
+  body: string = BODY,
+  headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, body),
+) {
+  return request(app.getHttpServer())
+    .post('/webhooks/events')
+    .set({ 'Content-Type': 'application/json', ...headers })
+    .send(body);
 }
 
 describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
@@ -108,30 +143,47 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
     it('starts without rawBody when only Bearer secrets are checked', async () => {
       const test = await factoryApp(adapter, { rawBody: false }, {}, [BearerOnlyController]);
       try {
-        const response = await request(test.app.getHttpServer()).post('/webhooks/connexease').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
+        const response = await request(test.app.getHttpServer())
+          .post('/webhooks/connexease')
+          .set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
         expect(response.status).toBe(200);
       } finally {
         await test.close();
       }
     });
 
-    it(TESTING_MODULE_ANNOUNCES_ADAPTER
-      ? 'refuses to start without rawBody in a testing module as well'
-      : 'starts without rawBody in a testing module (the options are out of sight), then refuses signed deliveries 401 and warns once', async () => {
-      const attempt = () => createWebhookTestApp(adapter, { imports: [moduleWith()], controllers: [EventsController] }, { rawBody: false });
-      if (TESTING_MODULE_ANNOUNCES_ADAPTER) {
-        await expect(attempt()).rejects.toThrow(RAW_BODY_FIX);
-        return;
-      }
-      const test = await attempt();
-      try {
-        for (let attempt = 0; attempt < 2; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
-        expect(linesAt(test.logger, 'error')).toEqual([]);
-        expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
-      } finally {
-        await test.close();
-      }
-    });
+    it(
+      TESTING_MODULE_ANNOUNCES_ADAPTER
+        ? 'refuses to start without rawBody in a testing module as well'
+        : 'starts without rawBody in a testing module (the options are out of sight), then refuses signed deliveries 401 and warns once',
+      async () => {
+        const attempt = () =>
+          createWebhookTestApp(
+            adapter,
+            { imports: [moduleWith()], controllers: [EventsController] },
+            { rawBody: false },
+          );
+        if (TESTING_MODULE_ANNOUNCES_ADAPTER) {
+          await expect(attempt()).rejects.toThrow(RAW_BODY_FIX);
+          return;
+        }
+        const test = await attempt();
+        try {
+          for (let attempt = 0; attempt < 2; attempt += 1)
+            expectRefused(
+              test,
+              await deliver(test.app),
+              401,
+              'INVALID_WEBHOOK_SIGNATURE',
+              'Webhook-Signature realm="api"',
+            );
+          expect(linesAt(test.logger, 'error')).toEqual([]);
+          expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
+        } finally {
+          await test.close();
+        }
+      },
+    );
 
     it("starts without rawBody with webhookRawBody: 'app', and verifies against the raw body the app's own parser keeps", async () => {
       const keepRawBody: FactoryAppOptions['beforeInit'] =
@@ -141,14 +193,21 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
               app
                 .getHttpAdapter()
                 .getInstance()
-                .addContentTypeParser('application/webhook+json', { parseAs: 'buffer' }, (req: { rawBody?: Buffer }, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
-                  req.rawBody = body;
-                  done(null, JSON.parse(body.toString('utf8')));
-                });
+                .addContentTypeParser(
+                  'application/webhook+json',
+                  { parseAs: 'buffer' },
+                  (req: { rawBody?: Buffer }, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
+                    req.rawBody = body;
+                    done(null, JSON.parse(body.toString('utf8')));
+                  },
+                );
       const test = await factoryApp(adapter, { rawBody: false, beforeInit: keepRawBody }, { webhookRawBody: 'app' });
       try {
         const type = adapter === 'express' ? 'application/json' : 'application/webhook+json';
-        const response = await deliver(test.app, BODY, { ...signedHeaders(SIGNING_SECRETS.current, BODY), 'Content-Type': type });
+        const response = await deliver(test.app, BODY, {
+          ...signedHeaders(SIGNING_SECRETS.current, BODY),
+          'Content-Type': type,
+        });
         expect(response.status).toBe(200);
         expect(response.body).toEqual({ received: JSON.parse(BODY) });
         expect(test.handlers.calls).toEqual(['events']);
@@ -161,7 +220,14 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
     it('starts with bodyParser: false (the app parses bodies itself), then refuses a delivery whose raw body nobody kept 401 and warns once', async () => {
       const test = await factoryApp(adapter, { rawBody: true, bodyParser: false });
       try {
-        for (let attempt = 0; attempt < 2; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+        for (let attempt = 0; attempt < 2; attempt += 1)
+          expectRefused(
+            test,
+            await deliver(test.app),
+            401,
+            'INVALID_WEBHOOK_SIGNATURE',
+            'Webhook-Signature realm="api"',
+          );
         expect(linesAt(test.logger, 'error')).toEqual([]);
         expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
       } finally {
@@ -171,10 +237,18 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
 
     it.each<[string, unknown, RegExp]>([
       ['an unknown webhookRawBody', 'express', /`webhookRawBody` must be 'nest' or 'app'; got "express"/],
-      ['webhookRawBody without a Standard Webhooks secret', 'app', /`webhookRawBody` only applies to `scheme: 'standard-webhooks'` secrets, and none is configured/],
+      [
+        'webhookRawBody without a Standard Webhooks secret',
+        'app',
+        /`webhookRawBody` only applies to `scheme: 'standard-webhooks'` secrets, and none is configured/,
+      ],
     ])('refuses to start with %s', async (_, webhookRawBody, message) => {
-      const webhookSecrets = webhookRawBody === 'app' ? { default: WEBHOOK_SECRETS.connexease } : webhookSecretsOption();
-      const attempt = () => factoryApp(adapter, { rawBody: true }, { webhookSecrets, webhookRawBody: webhookRawBody as never }, [BearerOnlyController]);
+      const webhookSecrets =
+        webhookRawBody === 'app' ? { default: WEBHOOK_SECRETS.connexease } : webhookSecretsOption();
+      const attempt = () =>
+        factoryApp(adapter, { rawBody: true }, { webhookSecrets, webhookRawBody: webhookRawBody as never }, [
+          BearerOnlyController,
+        ]);
       await expect(attempt()).rejects.toThrow(KeyringConfigError);
       await expect(attempt()).rejects.toThrow(message);
     });
@@ -186,7 +260,8 @@ describe('signed webhooks and the raw body on Nest with Express', () => {
     // `app.use(express.json())` before init replaces Nest's own JSON parser, which kept the raw body.
     const test = await factoryApp('express', { rawBody: true, beforeInit: (app) => app.use(express.json()) });
     try {
-      for (let attempt = 0; attempt < 3; attempt += 1) expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+      for (let attempt = 0; attempt < 3; attempt += 1)
+        expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
       expect(linesAt(test.logger, 'error')).toEqual([]);
       expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
       expectNoSecretLeaked({ text: '', headers: {} } as request.Response, test.logger.lines);
@@ -206,9 +281,19 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
     ran.push('handler');
     res.sendStatus(200);
   };
-  app.post('/events', express.raw({ type: 'application/json' }), webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }), handler);
+  app.post(
+    '/events',
+    express.raw({ type: 'application/json' }),
+    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
+    handler,
+  );
   // Mounted before any parser: nothing keeps the raw body.
-  app.post('/events-unparsed', webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }), express.json(), handler);
+  app.post(
+    '/events-unparsed',
+    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
+    express.json(),
+    handler,
+  );
   beforeEach(() => {
     warnings.length = 0;
     errors.length = 0;
@@ -216,7 +301,11 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
   });
 
   const expectUnverifiable = (response: request.Response) => {
-    expect({ status: response.status, code: response.body.error?.code, challenge: response.headers['www-authenticate'] }).toEqual({
+    expect({
+      status: response.status,
+      code: response.body.error?.code,
+      challenge: response.headers['www-authenticate'],
+    }).toEqual({
       status: 401,
       code: 'INVALID_WEBHOOK_SIGNATURE',
       challenge: 'Webhook-Signature realm="api"',
@@ -226,7 +315,12 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
 
   it('answers an anonymous text/plain delivery with junk signature headers 401, never 500, with no error logged and one warning at most', async () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      expectUnverifiable(await request(app).post('/events').set({ 'Content-Type': 'text/plain', ...junkSignatureHeaders() }).send('not what anyone signed'));
+      expectUnverifiable(
+        await request(app)
+          .post('/events')
+          .set({ 'Content-Type': 'text/plain', ...junkSignatureHeaders() })
+          .send('not what anyone signed'),
+      );
     }
     expect(errors).toEqual([]);
     expect(warnings.length).toBeLessThanOrEqual(1);
@@ -234,19 +328,41 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
 
   it('refuses signed deliveries 401 when mounted before any parser, and warns once with the fix', async () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      expectUnverifiable(await request(app).post('/events-unparsed').set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) }).send(BODY));
+      expectUnverifiable(
+        await request(app)
+          .post('/events-unparsed')
+          .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) })
+          .send(BODY),
+      );
     }
     expect(errors).toEqual([]);
-    expect(warnings).toEqual([expect.stringMatching(/^\[nest-keyring\] .*not kept as raw bytes.*express\.raw\(\{ type: 'application\/json' \}\)/s)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^\[nest-keyring\] .*not kept as raw bytes.*express\.raw\(\{ type: 'application\/json' \}\)/s,
+      ),
+    ]);
     expectNoSecretLeaked({ text: '', headers: {} } as request.Response, warnings);
   });
 
   it('warns through logger.error when the logger has no warn', async () => {
     const lines: string[] = [];
     const only = express();
-    only.post('/events', webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger: { error: (line) => lines.push(line) } }), handler);
+    only.post(
+      '/events',
+      webhookSecretMiddleware({
+        webhookSecrets: webhookSecretsOption(),
+        name: 'events',
+        logger: { error: (line) => lines.push(line) },
+      }),
+      handler,
+    );
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      expectUnverifiable(await request(only).post('/events').set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) }).send(BODY));
+      expectUnverifiable(
+        await request(only)
+          .post('/events')
+          .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) })
+          .send(BODY),
+      );
     }
     expect(lines).toEqual([expect.stringMatching(/not kept as raw bytes/)]);
   });

@@ -49,8 +49,14 @@ const BEARER_CASES: [string, Record<string, string[]>][] = [
 ];
 
 /** A correctly signed delivery with one of its headers sent on a second line too. */
-function signedWithRepeat(name: 'webhook-id' | 'webhook-timestamp' | 'webhook-signature', second: 'same' | 'junk'): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) };
+function signedWithRepeat(
+  name: 'webhook-id' | 'webhook-timestamp' | 'webhook-signature',
+  second: 'same' | 'junk',
+): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': 'application/json',
+    ...signedHeaders(SIGNING_SECRETS.current, BODY),
+  };
   const first = headers[name] as string;
   // Junk first, the good value last: Node's ", " join would let a good signature through.
   headers[name] = second === 'same' ? [first, first] : ['v1,bm90IGEgc2lnbmF0dXJlIGF0IGFsbCBub3QgYXQgYWxs', first];
@@ -65,7 +71,11 @@ const SIGNED_CASES: [string, Record<string, string | string[]>][] = [
 ];
 
 function expectMalformed(response: RawResponse, code: string, challenge: string): void {
-  expect({ status: response.status, code: response.body?.error?.code, challenge: response.headers['www-authenticate'] }).toEqual({ status: 401, code, challenge });
+  expect({
+    status: response.status,
+    code: response.body?.error?.code,
+    challenge: response.headers['www-authenticate'],
+  }).toEqual({ status: 401, code, challenge });
   expect(response.body?.success).toBe(false);
 }
 
@@ -88,22 +98,37 @@ describe.each(ADAPTERS)('webhook headers sent on more than one line, on Nest wit
   it('really sends two lines, which the request shows in rawHeaders', async () => {
     const response = await postRaw(server, '/echo', { Authorization: [WRONG, RIGHT], 'webhook-signature': ['a', 'b'] });
     const rawHeaders = response.body?.rawHeaders as string[];
-    expect({ authorization: linesNamed(rawHeaders, 'authorization'), signature: linesNamed(rawHeaders, 'webhook-signature') }).toEqual({ authorization: 2, signature: 2 });
+    expect({
+      authorization: linesNamed(rawHeaders, 'authorization'),
+      signature: linesNamed(rawHeaders, 'webhook-signature'),
+    }).toEqual({ authorization: 2, signature: 2 });
   });
 
   it('accepts the same requests with each header on one line', async () => {
     expect((await postRaw(server, '/webhook', { Authorization: RIGHT })).status).toBe(200);
-    expect((await postRaw(server, '/events', { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) }, BODY)).status).toBe(200);
+    expect(
+      (
+        await postRaw(
+          server,
+          '/events',
+          { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) },
+          BODY,
+        )
+      ).status,
+    ).toBe(200);
     expect(test.handlers.calls).toEqual(['webhook', 'events']);
   });
 
-  it.each(BEARER_CASES)('refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)', async (_, headers) => {
-    const response = await postRaw(server, '/webhook', headers);
-    expectMalformed(response, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
-    expect(test.handlers.calls).toEqual([]);
-    expect(test.logger.lines.filter((line) => !line.startsWith('log '))).toEqual([]);
-    expectNoSecretLeaked({ text: response.text, headers: response.headers } as never, test.logger.lines);
-  });
+  it.each(BEARER_CASES)(
+    'refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)',
+    async (_, headers) => {
+      const response = await postRaw(server, '/webhook', headers);
+      expectMalformed(response, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
+      expect(test.handlers.calls).toEqual([]);
+      expect(test.logger.lines.filter((line) => !line.startsWith('log '))).toEqual([]);
+      expectNoSecretLeaked({ text: response.text, headers: response.headers } as never, test.logger.lines);
+    },
+  );
 
   it.each(SIGNED_CASES)('refuses %s on a signed route: 401 INVALID_WEBHOOK_SIGNATURE', async (_, headers) => {
     const response = await postRaw(server, '/events', headers, BODY);
@@ -123,10 +148,15 @@ describe('webhook headers sent on more than one line, on plain Express', () => {
     ran.push('webhook');
     res.sendStatus(200);
   });
-  app.post('/events', express.raw({ type: 'application/json' }), webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }), (_req, res) => {
-    ran.push('events');
-    res.sendStatus(200);
-  });
+  app.post(
+    '/events',
+    express.raw({ type: 'application/json' }),
+    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
+    (_req, res) => {
+      ran.push('events');
+      res.sendStatus(200);
+    },
+  );
   app.post('/echo', (req, res) => {
     res.json({ rawHeaders: req.rawHeaders });
   });
@@ -145,23 +175,46 @@ describe('webhook headers sent on more than one line, on plain Express', () => {
   it('really sends two lines, which the request shows in rawHeaders', async () => {
     const response = await postRaw(server, '/echo', { Authorization: [WRONG, RIGHT], 'webhook-id': ['a', 'b'] });
     const rawHeaders = response.body?.rawHeaders as string[];
-    expect({ authorization: linesNamed(rawHeaders, 'authorization'), id: linesNamed(rawHeaders, 'webhook-id') }).toEqual({ authorization: 2, id: 2 });
+    expect({
+      authorization: linesNamed(rawHeaders, 'authorization'),
+      id: linesNamed(rawHeaders, 'webhook-id'),
+    }).toEqual({ authorization: 2, id: 2 });
   });
 
   it('accepts the same requests with each header on one line', async () => {
     expect((await postRaw(server, '/webhook', { Authorization: RIGHT })).status).toBe(200);
-    expect((await postRaw(server, '/events', { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) }, BODY)).status).toBe(200);
+    expect(
+      (
+        await postRaw(
+          server,
+          '/events',
+          { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) },
+          BODY,
+        )
+      ).status,
+    ).toBe(200);
     expect(ran).toEqual(['webhook', 'events']);
   });
 
-  it.each(BEARER_CASES)('refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)', async (_, headers) => {
-    expectMalformed(await postRaw(server, '/webhook', headers), 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
-    expect(ran).toEqual([]);
-    expect(logged).toEqual([]);
-  });
+  it.each(BEARER_CASES)(
+    'refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)',
+    async (_, headers) => {
+      expectMalformed(
+        await postRaw(server, '/webhook', headers),
+        'INVALID_WEBHOOK_SECRET',
+        'Bearer realm="api", error="invalid_request"',
+      );
+      expect(ran).toEqual([]);
+      expect(logged).toEqual([]);
+    },
+  );
 
   it.each(SIGNED_CASES)('refuses %s on a signed route: 401 INVALID_WEBHOOK_SIGNATURE', async (_, headers) => {
-    expectMalformed(await postRaw(server, '/events', headers, BODY), 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+    expectMalformed(
+      await postRaw(server, '/events', headers, BODY),
+      'INVALID_WEBHOOK_SIGNATURE',
+      'Webhook-Signature realm="api"',
+    );
     expect(ran).toEqual([]);
     expect(logged).toEqual([]);
   });

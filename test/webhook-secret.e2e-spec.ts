@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import request from 'supertest';
-import { ApiKeyModule, KeyringConfigError, Public, WebhookSecret, WebhookSecretGuard, type ApiKeyModuleOptions } from '../lib/index.js';
+import {
+  ApiKeyModule,
+  KeyringConfigError,
+  Public,
+  WebhookSecret,
+  WebhookSecretGuard,
+  type ApiKeyModuleOptions,
+} from '../lib/index.js';
 import { HandlerLog, ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
 import { oneCharacterOff, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
@@ -81,7 +88,11 @@ class GlobalAppController {
   }
 }
 
-async function webhookApp(adapter: AdapterName, options: Partial<ApiKeyModuleOptions> = {}, controllers: unknown[] = [WebhooksController, BillingEventsController]) {
+async function webhookApp(
+  adapter: AdapterName,
+  options: Partial<ApiKeyModuleOptions> = {},
+  controllers: unknown[] = [WebhooksController, BillingEventsController],
+) {
   return createWebhookTestApp(adapter, {
     imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), ...options })],
     controllers: controllers as never[],
@@ -102,7 +113,9 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     });
 
     it('runs the handler for the right secret, and the handler reads the payload', async () => {
-      const response = await post('/webhooks/connexease').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`).send(EVENT);
+      const response = await post('/webhooks/connexease')
+        .set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)
+        .send(EVENT);
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ received: EVENT });
       expect(test.handlers.calls).toEqual(['connexease']);
@@ -171,24 +184,48 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     });
 
     it('refuses the default secret on a route that names another', async () => {
-      const response = await post('/webhooks/billing').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`).send(EVENT);
+      const response = await post('/webhooks/billing')
+        .set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)
+        .send(EVENT);
       expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
     });
 
     it('checks the default secret where @UseGuards(WebhookSecretGuard) names none', async () => {
-      expectRefused(test, await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingOld}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
+      expectRefused(
+        test,
+        await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingOld}`),
+        401,
+        'INVALID_WEBHOOK_SECRET',
+        'Bearer realm="api", error="invalid_token"',
+      );
       const response = await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
       expect(response.status).toBe(200);
       expect(test.handlers.calls).toEqual(['plain']);
     });
 
-    it('applies a controller\'s secret to its routes, and a route\'s own name over it', async () => {
-      expectRefused(test, await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
-      expect((await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`)).status).toBe(200);
-      expect((await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)).status).toBe(200);
+    it("applies a controller's secret to its routes, and a route's own name over it", async () => {
+      expectRefused(
+        test,
+        await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`),
+        401,
+        'INVALID_WEBHOOK_SECRET',
+        'Bearer realm="api", error="invalid_token"',
+      );
+      expect((await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`)).status).toBe(
+        200,
+      );
+      expect(
+        (await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)).status,
+      ).toBe(200);
       expect(test.handlers.calls).toEqual(['billing-events', 'relayed']);
       test.handlers.calls.length = 0;
-      expectRefused(test, await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
+      expectRefused(
+        test,
+        await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`),
+        401,
+        'INVALID_WEBHOOK_SECRET',
+        'Bearer realm="api", error="invalid_token"',
+      );
     });
   });
 
@@ -197,8 +234,20 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     try {
       const post = () => request(test.app.getHttpServer()).post('/webhooks/connexease').send(EVENT);
       expectRefused(test, await post(), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
-      expectRefused(test, await post().set('Authorization', `Token ${WEBHOOK_SECRETS.connexease}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
-      expectRefused(test, await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`), 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
+      expectRefused(
+        test,
+        await post().set('Authorization', `Token ${WEBHOOK_SECRETS.connexease}`),
+        401,
+        'INVALID_WEBHOOK_SECRET',
+        'Bearer realm="api", error="invalid_request"',
+      );
+      expectRefused(
+        test,
+        await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`),
+        401,
+        'INVALID_WEBHOOK_SECRET',
+        'Bearer realm="api", error="invalid_token"',
+      );
       expect((await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)).status).toBe(200);
     } finally {
       await test.close();
@@ -206,14 +255,20 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
   });
 
   it('answers with a custom error format', async () => {
-    const test = await webhookApp(adapter, { errorFormat: (failure) => ({ status: 401, body: { problem: failure.reason } }) });
+    const test = await webhookApp(adapter, {
+      errorFormat: (failure) => ({ status: 401, body: { problem: failure.reason } }),
+    });
     try {
-      const response = await request(test.app.getHttpServer()).post('/webhooks/connexease').set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`);
-      expect({ status: response.status, body: response.body, challenge: response.headers['www-authenticate'] }).toEqual({
-        status: 401,
-        body: { problem: 'webhook_secret_invalid' },
-        challenge: 'Bearer realm="api", error="invalid_token"',
-      });
+      const response = await request(test.app.getHttpServer())
+        .post('/webhooks/connexease')
+        .set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`);
+      expect({ status: response.status, body: response.body, challenge: response.headers['www-authenticate'] }).toEqual(
+        {
+          status: 401,
+          body: { problem: 'webhook_secret_invalid' },
+          challenge: 'Bearer realm="api", error="invalid_token"',
+        },
+      );
       expect(test.handlers.calls).toEqual([]);
     } finally {
       await test.close();
@@ -229,7 +284,9 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
       const server = test.app.getHttpServer();
       expectRefused(test, await request(server).get('/me'), 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
       expectRefused(test, await request(server).post('/webhook'), 401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
-      const response = await request(server).post('/webhook').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
+      const response = await request(server)
+        .post('/webhook')
+        .set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
       expect(response.status).toBe(200);
       expect(test.handlers.calls).toEqual(['webhook']);
     } finally {
@@ -239,11 +296,27 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
 
   describe('refuses to start', () => {
     it.each<[string, Record<string, unknown>, RegExp]>([
-      ['with a secret shorter than 32 characters', { default: 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P' }, /`webhookSecrets\.default` is 31 characters long; a webhook secret needs at least 32 random characters/],
+      [
+        'with a secret shorter than 32 characters',
+        { default: 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P' },
+        /`webhookSecrets\.default` is 31 characters long; a webhook secret needs at least 32 random characters/,
+      ],
       ['with an empty secret', { default: '' }, /`webhookSecrets\.default` is empty/],
-      ['with an unset secret', { default: process.env.NEST_KEYRING_TEST_UNSET_SECRET }, /`webhookSecrets\.default` is undefined: .*environment variable/],
-      ['with one character repeated', { default: 'a'.repeat(64) }, /`webhookSecrets\.default` is one character repeated/],
-      ['with a short secret in a rotation', { default: WEBHOOK_SECRETS.connexease, billing: [WEBHOOK_SECRETS.billingOld, 'too-short'] }, /`webhookSecrets\.billing\[1\]` is 9 characters long/],
+      [
+        'with an unset secret',
+        { default: process.env.NEST_KEYRING_TEST_UNSET_SECRET },
+        /`webhookSecrets\.default` is undefined: .*environment variable/,
+      ],
+      [
+        'with one character repeated',
+        { default: 'a'.repeat(64) },
+        /`webhookSecrets\.default` is one character repeated/,
+      ],
+      [
+        'with a short secret in a rotation',
+        { default: WEBHOOK_SECRETS.connexease, billing: [WEBHOOK_SECRETS.billingOld, 'too-short'] },
+        /`webhookSecrets\.billing\[1\]` is 9 characters long/,
+      ],
     ])('%s', async (_, webhookSecrets, message) => {
       const attempt = webhookApp(adapter, { webhookSecrets: webhookSecrets as never });
       await expect(attempt).rejects.toThrow(KeyringConfigError);
@@ -272,12 +345,17 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     });
 
     it('when webhook routes exist and no webhookSecrets are configured', async () => {
-      await expect(webhookApp(adapter, { webhookSecrets: undefined })).rejects.toThrow(/has no such name \(none is configured\)/);
+      await expect(webhookApp(adapter, { webhookSecrets: undefined })).rejects.toThrow(
+        /has no such name \(none is configured\)/,
+      );
     });
   });
 
   it('starts without webhookSecrets when no route checks one', async () => {
-    const test = await createWebhookTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS })], controllers: [] });
+    const test = await createWebhookTestApp(adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS })],
+      controllers: [],
+    });
     await test.close();
   });
 });

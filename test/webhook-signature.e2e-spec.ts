@@ -24,16 +24,31 @@ class EventsController {
   }
 }
 
-async function signedApp(adapter: AdapterName, rawBody: boolean, toleranceSeconds?: number, secrets: string[] = [SIGNING_SECRETS.previous, SIGNING_SECRETS.current]): Promise<TestApp> {
-  const webhookSecrets = { ...webhookSecretsOption(), events: { scheme: 'standard-webhooks' as const, secrets, toleranceSeconds } };
-  return createWebhookTestApp(adapter, { imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets })], controllers: [EventsController] }, { rawBody });
+async function signedApp(
+  adapter: AdapterName,
+  rawBody: boolean,
+  toleranceSeconds?: number,
+  secrets: string[] = [SIGNING_SECRETS.previous, SIGNING_SECRETS.current],
+): Promise<TestApp> {
+  const webhookSecrets = {
+    ...webhookSecretsOption(),
+    events: { scheme: 'standard-webhooks' as const, secrets, toleranceSeconds },
+  };
+  return createWebhookTestApp(
+    adapter,
+    { imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets })], controllers: [EventsController] },
+    { rawBody },
+  );
 }
 
 describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) => {
   describe('with rawBody: true', () => {
     let test: TestApp;
     const deliver = (headers: Record<string, string>, body: string = BODY) =>
-      request(test.app.getHttpServer()).post('/webhooks/events').set({ 'Content-Type': 'application/json', ...headers }).send(body);
+      request(test.app.getHttpServer())
+        .post('/webhooks/events')
+        .set({ 'Content-Type': 'application/json', ...headers })
+        .send(body);
     beforeAll(async () => {
       test = await signedApp(adapter, true);
     });
@@ -59,12 +74,17 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
     it('accepts a header carrying several signatures, one of them good', async () => {
       const good = signedHeaders(SIGNING_SECRETS.current, BODY);
       const other = signedHeaders(SIGNING_SECRETS.stranger, BODY)['webhook-signature'];
-      expect((await deliver({ ...good, 'webhook-signature': `${other} ${good['webhook-signature']}` })).status).toBe(200);
+      expect((await deliver({ ...good, 'webhook-signature': `${other} ${good['webhook-signature']}` })).status).toBe(
+        200,
+      );
       expect(test.handlers.calls).toEqual(['events']);
     });
 
     it('answers 401 INVALID_WEBHOOK_SIGNATURE for a tampered body', async () => {
-      const response = await deliver(signedHeaders(SIGNING_SECRETS.current, BODY), BODY.replace('905321234567', '905329999999'));
+      const response = await deliver(
+        signedHeaders(SIGNING_SECRETS.current, BODY),
+        BODY.replace('905321234567', '905329999999'),
+      );
       expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
     });
 
@@ -82,25 +102,42 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
 
     it('answers 401 INVALID_WEBHOOK_SIGNATURE for a replay under another webhook-id', async () => {
       const headers = signedHeaders(SIGNING_SECRETS.current, BODY);
-      expectRefused(test, await deliver({ ...headers, 'webhook-id': 'msg_replayed' }), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+      expectRefused(
+        test,
+        await deliver({ ...headers, 'webhook-id': 'msg_replayed' }),
+        401,
+        'INVALID_WEBHOOK_SIGNATURE',
+        'Webhook-Signature realm="api"',
+      );
     });
 
     it.each([
       ['stale (10 minutes old)', -600],
       ['from the future (10 minutes ahead)', 600],
     ])('answers 401 INVALID_WEBHOOK_TIMESTAMP for a timestamp %s', async (_, seconds) => {
-      const response = await deliver(signedHeaders(SIGNING_SECRETS.current, BODY, { at: new Date(Date.now() + seconds * 1000) }));
+      const response = await deliver(
+        signedHeaders(SIGNING_SECRETS.current, BODY, { at: new Date(Date.now() + seconds * 1000) }),
+      );
       expectRefused(test, response, 401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"');
     });
 
-    it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'])('answers 401 WEBHOOK_SIGNATURE_REQUIRED without %s', async (name) => {
-      const headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, BODY);
-      delete headers[name];
-      expectRefused(test, await deliver(headers), 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"');
-    });
+    it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'])(
+      'answers 401 WEBHOOK_SIGNATURE_REQUIRED without %s',
+      async (name) => {
+        const headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, BODY);
+        delete headers[name];
+        expectRefused(test, await deliver(headers), 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"');
+      },
+    );
 
     it('answers 401 WEBHOOK_SIGNATURE_REQUIRED for a Bearer secret sent instead', async () => {
-      expectRefused(test, await deliver({ Authorization: `Bearer ${SIGNING_SECRETS.current}` }), 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"');
+      expectRefused(
+        test,
+        await deliver({ Authorization: `Bearer ${SIGNING_SECRETS.current}` }),
+        401,
+        'WEBHOOK_SIGNATURE_REQUIRED',
+        'Webhook-Signature realm="api"',
+      );
     });
   });
 
@@ -119,8 +156,18 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
   });
 
   it.each([
-    ['padded secrets, configured without their "="', [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad], (secret: string) => secret, unpadded],
-    ['unpadded secrets, configured with their "="', [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad], unpadded, (secret: string) => secret],
+    [
+      'padded secrets, configured without their "="',
+      [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad],
+      (secret: string) => secret,
+      unpadded,
+    ],
+    [
+      'unpadded secrets, configured with their "="',
+      [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad],
+      unpadded,
+      (secret: string) => secret,
+    ],
   ])('verifies what the standardwebhooks package signed with %s', async (_, secrets, signWith, configure) => {
     const test = await signedApp(adapter, true, undefined, secrets.map(configure));
     try {
@@ -141,7 +188,12 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
     const urlSafe = SIGNING_SECRETS.stranger.replaceAll('/', '_').replaceAll('+', '-');
     const attempt = () =>
       createWebhookTestApp(adapter, {
-        imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: { events: { scheme: 'standard-webhooks', secrets: [SIGNING_SECRETS.current, urlSafe] } } })],
+        imports: [
+          ApiKeyModule.forRoot({
+            lookup: NO_KEYS,
+            webhookSecrets: { events: { scheme: 'standard-webhooks', secrets: [SIGNING_SECRETS.current, urlSafe] } },
+          }),
+        ],
         controllers: [EventsController],
       });
     await expect(attempt()).rejects.toThrow(KeyringConfigError);
@@ -149,7 +201,9 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
       () => undefined,
       (caught: unknown) => caught,
     )) as Error;
-    expect(error.message).toMatch(/`webhookSecrets\.events\.secrets\[1\]` is not a Standard Webhooks secret: expected `whsec_` followed by base64 \(A-Z, a-z, 0-9, \+ and \/, then up to two `=`, which may be left out\)/);
+    expect(error.message).toMatch(
+      /`webhookSecrets\.events\.secrets\[1\]` is not a Standard Webhooks secret: expected `whsec_` followed by base64 \(A-Z, a-z, 0-9, \+ and \/, then up to two `=`, which may be left out\)/,
+    );
     expect(error.message).not.toContain(urlSafe.slice('whsec_'.length, 20));
   });
 
@@ -157,10 +211,17 @@ describe.each(ADAPTERS)('signed webhooks (Standard Webhooks) on %s', (adapter) =
     const short = `whsec_${Buffer.from('sixteen-byte-key').toString('base64')}`;
     const attempt = () =>
       createWebhookTestApp(adapter, {
-        imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: { events: { scheme: 'standard-webhooks', secrets: short } } })],
+        imports: [
+          ApiKeyModule.forRoot({
+            lookup: NO_KEYS,
+            webhookSecrets: { events: { scheme: 'standard-webhooks', secrets: short } },
+          }),
+        ],
         controllers: [EventsController],
       });
     await expect(attempt()).rejects.toThrow(KeyringConfigError);
-    await expect(attempt()).rejects.toThrow(/`webhookSecrets\.events\.secrets` decodes to 16 bytes; a signing secret needs at least 24 random bytes/);
+    await expect(attempt()).rejects.toThrow(
+      /`webhookSecrets\.events\.secrets` decodes to 16 bytes; a signing secret needs at least 24 random bytes/,
+    );
   });
 });

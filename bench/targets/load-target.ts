@@ -27,7 +27,10 @@ interface IssuedKey {
 
 const issued = JSON.parse(process.env.LOAD_KEYS ?? '[]') as IssuedKey[];
 const records = new Map<string, ApiKeyRecord>(
-  issued.map(({ key, id, tenants }) => [hashApiKey(key), { id, tenants: tenants.map((tenant) => ({ id: tenant })), scopes: [] }]),
+  issued.map(({ key, id, tenants }) => [
+    hashApiKey(key),
+    { id, tenants: tenants.map((tenant) => ({ id: tenant })), scopes: [] },
+  ]),
 );
 const tenants = new TenantContext();
 
@@ -65,7 +68,12 @@ class TestHooksController {
 
 @Module({
   // A copy per lookup, as a database driver returns: the cache must be told of a revocation.
-  imports: [ApiKeyModule.forRoot({ lookup: lookupByHash(async (hash) => structuredClone(records.get(hash)) ?? null), global: true })],
+  imports: [
+    ApiKeyModule.forRoot({
+      lookup: lookupByHash(async (hash) => structuredClone(records.get(hash)) ?? null),
+      global: true,
+    }),
+  ],
   controllers: [WhoamiController, TestHooksController],
 })
 class LoadModule {}

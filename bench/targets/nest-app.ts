@@ -14,17 +14,47 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Observable } from 'rxjs';
-import { Controller, Get, Injectable, type CanActivate, Module, Req, UseGuards, UseInterceptors, type CallHandler, type DynamicModule, type NestInterceptor } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  type CanActivate,
+  Module,
+  Req,
+  UseGuards,
+  UseInterceptors,
+  type CallHandler,
+  type DynamicModule,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import { ApiKeyAuth, ApiKeyGuard, ApiKeyModule, hashApiKey, TenantContext, type ApiKeyLookup, type ApiKeyRecord } from 'nest-keyring';
+import {
+  ApiKeyAuth,
+  ApiKeyGuard,
+  ApiKeyModule,
+  hashApiKey,
+  TenantContext,
+  type ApiKeyLookup,
+  type ApiKeyRecord,
+} from 'nest-keyring';
 import { announce, BODY, benchKey, exitWithRunner, HOST, inMemoryLookup, inMemoryRecords } from './common.js';
 
 exitWithRunner();
 
-const VARIANTS = ['plain', 'passport', 'guard', 'guard-tenant', 'sqlite-cache', 'sqlite-nocache', 'als-only', 'noop-interceptor', 'noop-guard'] as const;
+const VARIANTS = [
+  'plain',
+  'passport',
+  'guard',
+  'guard-tenant',
+  'sqlite-cache',
+  'sqlite-nocache',
+  'als-only',
+  'noop-interceptor',
+  'noop-guard',
+] as const;
 type Variant = (typeof VARIANTS)[number];
 const variant = process.argv[2] as Variant;
 if (!VARIANTS.includes(variant)) throw new Error(`nest-app: unknown variant ${variant}`);
@@ -38,7 +68,11 @@ interface BenchRequest {
 }
 
 function whoami(request: BenchRequest) {
-  return { key: request.apiKey?.id ?? request.user?.id ?? null, tenant: request.tenant?.id ?? null, context: tenants.find()?.id ?? null };
+  return {
+    key: request.apiKey?.id ?? request.user?.id ?? null,
+    tenant: request.tenant?.id ?? null,
+    context: tenants.find()?.id ?? null,
+  };
 }
 
 // One controller class per variant, so each carries only its own decorators.
@@ -112,7 +146,9 @@ class BenchModule {}
 interface SampleStore {
   openDatabase(path: string): unknown;
   KeyAdmin: new (db: unknown) => {
-    create(input: { environment: 'production' | 'staging'; tenantIds: number[]; scopes: string[]; label?: string }): { key: string };
+    create(input: { environment: 'production' | 'staging'; tenantIds: number[]; scopes: string[]; label?: string }): {
+      key: string;
+    };
   };
   SqliteKeyStore: new (db: unknown) => ApiKeyLookup;
 }
@@ -120,16 +156,26 @@ interface SampleStore {
 async function loadSampleStore(): Promise<SampleStore> {
   const dir = new URL('../../sample-app/dist/store/', import.meta.url);
   const load = (file: string) => import(new URL(file, dir).href);
-  const [database, admin, store] = await Promise.all([load('database.js'), load('key-admin.js'), load('sqlite-key-store.js')]);
+  const [database, admin, store] = await Promise.all([
+    load('database.js'),
+    load('key-admin.js'),
+    load('sqlite-key-store.js'),
+  ]);
   return { openDatabase: database.openDatabase, KeyAdmin: admin.KeyAdmin, SqliteKeyStore: store.SqliteKeyStore };
 }
 
 async function appModule(): Promise<{ module: DynamicModule; key: string }> {
   const base = { module: BenchModule, global: false };
   if (variant === 'plain') return { module: { ...base, controllers: [PlainController] }, key: benchKey() };
-  if (variant === 'noop-guard') return { module: { ...base, providers: [NoopGuard], controllers: [NoopGuardController] }, key: benchKey() };
-  if (variant === 'noop-interceptor') return { module: { ...base, providers: [NoopInterceptor], controllers: [NoopInterceptorController] }, key: benchKey() };
-  if (variant === 'als-only') return { module: { ...base, providers: [AlsOnlyInterceptor], controllers: [AlsOnlyController] }, key: benchKey() };
+  if (variant === 'noop-guard')
+    return { module: { ...base, providers: [NoopGuard], controllers: [NoopGuardController] }, key: benchKey() };
+  if (variant === 'noop-interceptor')
+    return {
+      module: { ...base, providers: [NoopInterceptor], controllers: [NoopInterceptorController] },
+      key: benchKey(),
+    };
+  if (variant === 'als-only')
+    return { module: { ...base, providers: [AlsOnlyInterceptor], controllers: [AlsOnlyController] }, key: benchKey() };
 
   if (variant === 'passport') {
     const key = benchKey();
@@ -144,7 +190,10 @@ async function appModule(): Promise<{ module: DynamicModule; key: string }> {
         return records.get(hashApiKey(apiKey)) ?? null;
       }
     }
-    return { module: { ...base, imports: [PassportModule], providers: [HeaderKeyStrategy], controllers: [PassportController] }, key };
+    return {
+      module: { ...base, imports: [PassportModule], providers: [HeaderKeyStrategy], controllers: [PassportController] },
+      key,
+    };
   }
 
   if (variant === 'guard' || variant === 'guard-tenant') {
@@ -160,7 +209,12 @@ async function appModule(): Promise<{ module: DynamicModule; key: string }> {
   if (!tmp) throw new Error('BENCH_TMP is not set: targets are started by bench/run.mjs');
   const { openDatabase, KeyAdmin, SqliteKeyStore } = await loadSampleStore();
   const db = openDatabase(join(tmp, `${variant}.sqlite`));
-  const { key } = new KeyAdmin(db).create({ environment: 'production', tenantIds: [123, 456], scopes: ['messages:send', 'messages:read'], label: 'bench' });
+  const { key } = new KeyAdmin(db).create({
+    environment: 'production',
+    tenantIds: [123, 456],
+    scopes: ['messages:send', 'messages:read'],
+    label: 'bench',
+  });
   const lookup = new SqliteKeyStore(db);
   const options = variant === 'sqlite-cache' ? { lookup } : { lookup, cache: false as const };
   return { module: { ...base, imports: [ApiKeyModule.forRoot(options)], controllers: [GuardTenantController] }, key };

@@ -10,15 +10,29 @@ describe('parseApiKey', () => {
     expect(parseApiKey(key)).toEqual({ environment, prefix, checksumValid: false });
   });
 
-  it.each(['xk_abc', 'SK_abc', 'Pk_abc', 'sk-abc', 'sk_', 'pk_', '', 'abc', '_sk_abc', '__proto__', 'constructor', 'toString'])(
-    'finds no environment in %p',
-    (key) => {
-      expect(parseApiKey(key)).toBeNull();
-    },
-  );
+  it.each([
+    'xk_abc',
+    'SK_abc',
+    'Pk_abc',
+    'sk-abc',
+    'sk_',
+    'pk_',
+    '',
+    'abc',
+    '_sk_abc',
+    '__proto__',
+    'constructor',
+    'toString',
+  ])('finds no environment in %p', (key) => {
+    expect(parseApiKey(key)).toBeNull();
+  });
 
   it('says whether the checksum holds', () => {
-    expect(parseApiKey(`pk_abc${checksumOf('pk_abc')}`)).toEqual({ environment: 'production', prefix: 'pk_', checksumValid: true });
+    expect(parseApiKey(`pk_abc${checksumOf('pk_abc')}`)).toEqual({
+      environment: 'production',
+      prefix: 'pk_',
+      checksumValid: true,
+    });
     expect(parseApiKey(`pk_abd${checksumOf('pk_abc')}`)?.checksumValid).toBe(false);
   });
 
@@ -29,7 +43,11 @@ describe('parseApiKey', () => {
   });
 
   it('uses custom prefixes when given', () => {
-    expect(parseApiKey('live_1', { prefixes: { live: 'live_' } })).toEqual({ environment: 'live', prefix: 'live_', checksumValid: false });
+    expect(parseApiKey('live_1', { prefixes: { live: 'live_' } })).toEqual({
+      environment: 'live',
+      prefix: 'live_',
+      checksumValid: false,
+    });
     expect(parseApiKey('pk_1', { prefixes: { live: 'live_' } })).toBeNull();
   });
 });

@@ -41,7 +41,8 @@ const parseWithDefaults = createApiKeyParser(DEFAULT_KEY_PREFIXES);
  * last six characters of keys made by `generateApiKey`) holds.
  *
  * @example
- * parseApiKey(generateApiKey({ environment: 'staging' }).key) // { environment: 'staging', prefix: 'sk_', checksumValid: true }
+ * parseApiKey(generateApiKey({ environment: 'staging' }).key)
+ * // { environment: 'staging', prefix: 'sk_', checksumValid: true }
  * parseApiKey('pk_3xAmple') // { environment: 'production', prefix: 'pk_', checksumValid: false }
  * parseApiKey('xk_3xAmple') // null
  */

@@ -33,7 +33,9 @@ describe('generateApiKey', () => {
   });
 
   it('refuses an environment without a prefix', () => {
-    expect(() => generateApiKey({ environment: 'prod' })).toThrow(/no prefix for environment "prod"; known: production, staging/);
+    expect(() => generateApiKey({ environment: 'prod' })).toThrow(
+      /no prefix for environment "prod"; known: production, staging/,
+    );
     expect(() => generateApiKey({ environment: 'toString' })).toThrow(/no prefix/);
   });
 
@@ -75,10 +77,13 @@ describe('lookupByHash', () => {
   it('asks the store by hash, never by key', async () => {
     const { key, hash } = generateApiKey({ pepper: 'pep' });
     const asked: string[] = [];
-    const lookup = lookupByHash(async (h) => {
-      asked.push(h);
-      return h === hash ? { id: 'k1' } : null;
-    }, { pepper: 'pep' });
+    const lookup = lookupByHash(
+      async (h) => {
+        asked.push(h);
+        return h === hash ? { id: 'k1' } : null;
+      },
+      { pepper: 'pep' },
+    );
     expect(await lookup.findKey(key)).toEqual({ id: 'k1' });
     expect(await lookup.findKey(generateApiKey().key)).toBeNull();
     expect(asked[0]).toBe(hash);

@@ -43,7 +43,9 @@ export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedAp
   const { environment = 'production', prefixes = DEFAULT_KEY_PREFIXES, pepper } = options;
   const prefix = Object.hasOwn(prefixes, environment) ? prefixes[environment] : undefined;
   if (prefix === undefined) {
-    throw new TypeError(`nest-keyring: no prefix for environment "${environment}"; known: ${Object.keys(prefixes).join(', ')}.`);
+    throw new TypeError(
+      `nest-keyring: no prefix for environment "${environment}"; known: ${Object.keys(prefixes).join(', ')}.`,
+    );
   }
   const random = randomBase62(API_KEY_RANDOM_LENGTH, randomBytes);
   const body = prefix + random;

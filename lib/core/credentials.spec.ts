@@ -58,7 +58,10 @@ describe('extractApiKey', () => {
     ['headers with different keys', { authorization: `Bearer ${KEY}`, 'x-api-key': `${KEY}x` }],
     ['a malformed Bearer beside a good X-API-KEY', { authorization: 'Bearer  x', 'x-api-key': KEY }],
   ])('says malformed for %s', (_, headers) => {
-    expect(extractApiKey(headers as Record<string, unknown>, BOTH)).toEqual({ ok: false, failure: { reason: 'malformed' } });
+    expect(extractApiKey(headers as Record<string, unknown>, BOTH)).toEqual({
+      ok: false,
+      failure: { reason: 'malformed' },
+    });
   });
 
   it('accepts a key exactly at the length bound', () => {
@@ -71,9 +74,15 @@ describe('extractApiKey', () => {
   });
 
   it('ignores headers that are not accepted', () => {
-    expect(extractApiKey({ 'x-api-key': KEY }, ['authorization'])).toEqual({ ok: false, failure: { reason: 'missing' } });
+    expect(extractApiKey({ 'x-api-key': KEY }, ['authorization'])).toEqual({
+      ok: false,
+      failure: { reason: 'missing' },
+    });
     // With only X-API-KEY accepted, Authorization belongs to the application (e.g. a user's JWT).
-    expect(extractApiKey({ authorization: 'Bearer a.b.c', 'x-api-key': KEY }, ['x-api-key'])).toEqual({ ok: true, key: KEY });
+    expect(extractApiKey({ authorization: 'Bearer a.b.c', 'x-api-key': KEY }, ['x-api-key'])).toEqual({
+      ok: true,
+      key: KEY,
+    });
   });
 
   it('reads custom header names', () => {

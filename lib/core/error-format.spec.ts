@@ -14,17 +14,50 @@ const cases: [FailureReason, number, string, string, string | undefined][] = [
   ['tenant_not_found', 403, 'TENANT_NOT_FOUND', 'TENANT_NOT_FOUND', undefined],
   ['lookup_unavailable', 503, 'KEY_STORE_UNAVAILABLE', 'KEY_STORE_UNAVAILABLE', undefined],
   ['webhook_secret_missing', 401, 'WEBHOOK_SECRET_REQUIRED', 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"'],
-  ['webhook_secret_malformed', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"'],
-  ['webhook_secret_invalid', 401, 'INVALID_WEBHOOK_SECRET', 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"'],
+  [
+    'webhook_secret_malformed',
+    401,
+    'INVALID_WEBHOOK_SECRET',
+    'INVALID_WEBHOOK_SECRET',
+    'Bearer realm="api", error="invalid_request"',
+  ],
+  [
+    'webhook_secret_invalid',
+    401,
+    'INVALID_WEBHOOK_SECRET',
+    'INVALID_WEBHOOK_SECRET',
+    'Bearer realm="api", error="invalid_token"',
+  ],
   // Standard Webhooks is no HTTP authentication scheme: its 401s name it, as RFC 9110 asks of every 401.
-  ['webhook_signature_missing', 401, 'WEBHOOK_SIGNATURE_REQUIRED', 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"'],
-  ['webhook_signature_invalid', 401, 'INVALID_WEBHOOK_SIGNATURE', 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"'],
-  ['webhook_timestamp_invalid', 401, 'INVALID_WEBHOOK_TIMESTAMP', 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"'],
+  [
+    'webhook_signature_missing',
+    401,
+    'WEBHOOK_SIGNATURE_REQUIRED',
+    'WEBHOOK_SIGNATURE_REQUIRED',
+    'Webhook-Signature realm="api"',
+  ],
+  [
+    'webhook_signature_invalid',
+    401,
+    'INVALID_WEBHOOK_SIGNATURE',
+    'INVALID_WEBHOOK_SIGNATURE',
+    'Webhook-Signature realm="api"',
+  ],
+  [
+    'webhook_timestamp_invalid',
+    401,
+    'INVALID_WEBHOOK_TIMESTAMP',
+    'INVALID_WEBHOOK_TIMESTAMP',
+    'Webhook-Signature realm="api"',
+  ],
 ];
 
 describe('error presets', () => {
   it.each(cases)('%s: %i, %s / %s', (reason, status, cubeconnect, connexease, challenge) => {
-    for (const [format, code] of [['cubeconnect', cubeconnect], ['connexease', connexease]] as const) {
+    for (const [format, code] of [
+      ['cubeconnect', cubeconnect],
+      ['connexease', connexease],
+    ] as const) {
       const response = createErrorResponder(format)({ reason });
       expect(response.status).toBe(status);
       expect(response.body).toEqual({ success: false, error: { code, message: expect.any(String) } });
@@ -32,9 +65,12 @@ describe('error presets', () => {
     }
   });
 
-  it('uses the seed documents\' messages', () => {
+  it("uses the seed documents' messages", () => {
     const respond = createErrorResponder('cubeconnect');
-    expect(respond({ reason: 'invalid' }).body).toEqual({ success: false, error: { code: 'INVALID_API_KEY', message: 'Invalid API key.' } });
+    expect(respond({ reason: 'invalid' }).body).toEqual({
+      success: false,
+      error: { code: 'INVALID_API_KEY', message: 'Invalid API key.' },
+    });
     expect(respond({ reason: 'tenant_not_found' }).body).toEqual({
       success: false,
       error: { code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
@@ -44,7 +80,10 @@ describe('error presets', () => {
   it('tells the sender of a webhook what the Bearer form is', () => {
     expect(createErrorResponder('connexease')({ reason: 'webhook_secret_malformed' }).body).toEqual({
       success: false,
-      error: { code: 'INVALID_WEBHOOK_SECRET', message: 'Authorization header must be in the form "Bearer <webhook secret>".' },
+      error: {
+        code: 'INVALID_WEBHOOK_SECRET',
+        message: 'Authorization header must be in the form "Bearer <webhook secret>".',
+      },
     });
   });
 
@@ -53,18 +92,32 @@ describe('error presets', () => {
     expect(resolveErrorFormat('connexease')).toBe('connexease');
     const custom = () => ({ status: 401, body: {} });
     expect(resolveErrorFormat(custom)).toBe(custom);
-    expect(() => resolveErrorFormat('stripe')).toThrow("nest-keyring: `errorFormat` must be 'cubeconnect', 'connexease' or a function; got \"stripe\".");
+    expect(() => resolveErrorFormat('stripe')).toThrow(
+      "nest-keyring: `errorFormat` must be 'cubeconnect', 'connexease' or a function; got \"stripe\".",
+    );
   });
 
   it('names the missing scopes in the 403 challenge', () => {
-    const response = createErrorResponder('cubeconnect')({ reason: 'insufficient_scope', requiredScopes: ['messages:send', 'admin'] });
+    const response = createErrorResponder('cubeconnect')({
+      reason: 'insufficient_scope',
+      requiredScopes: ['messages:send', 'admin'],
+    });
     expect(response.status).toBe(403);
-    expect(response.headers['WWW-Authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="messages:send admin"');
+    expect(response.headers['WWW-Authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="messages:send admin"',
+    );
   });
 
   it('passes a custom formatter the failure and adds the challenge to its 401s', () => {
-    const respond = createErrorResponder((failure) => ({ status: failure.reason === 'missing' ? 401 : 400, body: { why: failure.reason } }));
-    expect(respond({ reason: 'missing' })).toEqual({ status: 401, body: { why: 'missing' }, headers: { 'WWW-Authenticate': 'Bearer realm="api"' } });
+    const respond = createErrorResponder((failure) => ({
+      status: failure.reason === 'missing' ? 401 : 400,
+      body: { why: failure.reason },
+    }));
+    expect(respond({ reason: 'missing' })).toEqual({
+      status: 401,
+      body: { why: 'missing' },
+      headers: { 'WWW-Authenticate': 'Bearer realm="api"' },
+    });
     expect(respond({ reason: 'invalid' })).toEqual({ status: 400, body: { why: 'invalid' }, headers: {} });
   });
 });

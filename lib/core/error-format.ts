@@ -40,7 +40,11 @@ const SHARED: Pick<
 > = {
   no_tenant: { status: 403, code: 'API_KEY_NO_TENANT', message: 'API key is not linked to any tenant.' },
   tenant_not_found: { status: 403, code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
-  insufficient_scope: { status: 403, code: 'INSUFFICIENT_SCOPE', message: 'API key lacks a scope this route requires.' },
+  insufficient_scope: {
+    status: 403,
+    code: 'INSUFFICIENT_SCOPE',
+    message: 'API key lacks a scope this route requires.',
+  },
   lookup_unavailable: {
     status: 503,
     code: 'KEY_STORE_UNAVAILABLE',
@@ -95,7 +99,9 @@ function deepFreeze<T extends object>(value: T): T {
 }
 
 /** The two preset vocabularies, reason by reason. */
-export const ERROR_PRESETS: Readonly<Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>> = deepFreeze({
+export const ERROR_PRESETS: Readonly<
+  Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>
+> = deepFreeze({
   cubeconnect: {
     missing: { status: 401, code: 'AUTHENTICATION_REQUIRED', message: 'API key is required.' },
     malformed: INVALID_KEY,
@@ -135,7 +141,11 @@ export const DEFAULT_REALM = 'api';
  * missing scope names the scopes. Standard Webhooks is no registered HTTP scheme, so its
  * refusals name it as `Webhook-Signature`.
  */
-export function challengeFor(failure: KeyringFailure, status: number, realm: string = DEFAULT_REALM): string | undefined {
+export function challengeFor(
+  failure: KeyringFailure,
+  status: number,
+  realm: string = DEFAULT_REALM,
+): string | undefined {
   const realmParam = `realm="${realm}"`;
   if (status === 401) {
     if (SIGNATURE_REASONS.has(failure.reason)) return `Webhook-Signature ${realmParam}`;
@@ -161,7 +171,9 @@ const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 export function resolveRealm(realm: unknown): string {
   if (realm === undefined) return DEFAULT_REALM;
   if (typeof realm !== 'string' || !REALM.test(realm)) {
-    throw new KeyringConfigError(`\`realm\` must be 1 to 128 printable ASCII characters without " or \\; got ${JSON.stringify(realm)}.`);
+    throw new KeyringConfigError(
+      `\`realm\` must be 1 to 128 printable ASCII characters without " or \\; got ${JSON.stringify(realm)}.`,
+    );
   }
   return realm;
 }
@@ -174,19 +186,26 @@ export function resolveRealm(realm: unknown): string {
 export function resolveErrorFormat(format: unknown): ErrorFormat {
   const resolved = format ?? 'cubeconnect';
   if (typeof resolved !== 'function' && resolved !== 'cubeconnect' && resolved !== 'connexease') {
-    throw new KeyringConfigError(`\`errorFormat\` must be 'cubeconnect', 'connexease' or a function; got ${JSON.stringify(resolved)}.`);
+    throw new KeyringConfigError(
+      `\`errorFormat\` must be 'cubeconnect', 'connexease' or a function; got ${JSON.stringify(resolved)}.`,
+    );
   }
   return resolved as ErrorFormat;
 }
 
 /** Turns an error format option into the function adapters call for every refusal. */
-export function createErrorResponder(format: ErrorFormat, realm: string = DEFAULT_REALM): (failure: KeyringFailure) => ErrorResponse {
+export function createErrorResponder(
+  format: ErrorFormat,
+  realm: string = DEFAULT_REALM,
+): (failure: KeyringFailure) => ErrorResponse {
   const formatter = typeof format === 'function' ? format : presetFormatter(ERROR_PRESETS[format]);
   return (failure) => {
     const { status, body } = formatter(failure);
     // A refusal answered 2xx or 3xx would read as a success to clients and caches.
     if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new TypeError(`nest-keyring: errorFormat answered status ${String(status)} for "${failure.reason}"; a refusal needs a status from 400 to 599.`);
+      throw new TypeError(
+        `nest-keyring: errorFormat answered status ${String(status)} for "${failure.reason}"; a refusal needs a status from 400 to 599.`,
+      );
     }
     const headers: Record<string, string> = {};
     const challenge = challengeFor(failure, status, realm);

@@ -63,7 +63,8 @@ export interface KeyringFailure {
 export function faultLogMessage(failure: KeyringFailure, status: number): string | undefined {
   if (failure.reason === 'lookup_unavailable') return `API key lookup failed; answered ${status}`;
   // Logged once when throttling starts (only that refusal carries a cause), not per request.
-  if (failure.reason === 'lookup_throttled' && failure.cause !== undefined) return `API key lookups throttled; answered ${status}`;
+  if (failure.reason === 'lookup_throttled' && failure.cause !== undefined)
+    return `API key lookups throttled; answered ${status}`;
   return undefined;
 }
 

@@ -41,7 +41,10 @@ export function normalizeHeaderName(name: unknown): string | undefined {
  * them) is the only place a repeat always shows. A proxy that reads the last line would see
  * another credential than we do: such a request is refused, never guessed at.
  */
-export function repeatedHeader(rawHeaders: readonly string[] | undefined, names: readonly string[]): string | undefined {
+export function repeatedHeader(
+  rawHeaders: readonly string[] | undefined,
+  names: readonly string[],
+): string | undefined {
   if (rawHeaders === undefined) return undefined;
   let seen: string[] | undefined;
   for (let index = 0; index < rawHeaders.length; index += 2) {

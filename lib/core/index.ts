@@ -1,13 +1,30 @@
 // The public, framework-free names: the root entry and `nest-keyring/express` both export them.
 export type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 export { DEFAULT_KEY_PREFIXES, parseApiKey, type ParsedApiKey } from './api-key-format.js';
-export { API_KEY_RANDOM_LENGTH, generateApiKey, type GenerateApiKeyOptions, type GeneratedApiKey } from './api-key-generator.js';
+export {
+  API_KEY_RANDOM_LENGTH,
+  generateApiKey,
+  type GenerateApiKeyOptions,
+  type GeneratedApiKey,
+} from './api-key-generator.js';
 export { hashApiKey, lookupByHash, type HashApiKeyOptions } from './api-key-hash.js';
 export { DEFAULT_CACHE_OPTIONS, type CacheOptions } from './lookup-cache.js';
 export { DEFAULT_KEY_HEADERS, MAX_API_KEY_LENGTH } from './credentials.js';
-export { ERROR_PRESETS, type ErrorFormat, type ErrorFormatter, type ErrorResponse, type FormattedError } from './error-format.js';
+export {
+  ERROR_PRESETS,
+  type ErrorFormat,
+  type ErrorFormatter,
+  type ErrorResponse,
+  type FormattedError,
+} from './error-format.js';
 export { KeyringConfigError, type FailureReason, type KeyringFailure } from './failure.js';
-export { Keyring, type AdmissionResult, type AdmittedFields, type AuthenticationResult, type TenantForResult } from './keyring.js';
+export {
+  Keyring,
+  type AdmissionResult,
+  type AdmittedFields,
+  type AuthenticationResult,
+  type TenantForResult,
+} from './keyring.js';
 export type { KeyringOptions } from './keyring-options.js';
 export { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
 export type { MaybePromise } from './maybe-async.js';

@@ -7,7 +7,11 @@ import { normalizeHeaderName } from './headers.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
 import { DEFAULT_CACHE_OPTIONS, type CacheOptions, type ResolvedCacheOptions } from './lookup-cache.js';
 import { DEFAULT_TENANT_HEADER } from './tenant-selection.js';
-import { DEFAULT_UNKNOWN_KEY_LOOKUPS, type ResolvedUnknownKeyLookups, type UnknownKeyLookupsOptions } from './unknown-key-budget.js';
+import {
+  DEFAULT_UNKNOWN_KEY_LOOKUPS,
+  type ResolvedUnknownKeyLookups,
+  type UnknownKeyLookupsOptions,
+} from './unknown-key-budget.js';
 import { refuseUnknownOptions } from './unknown-options.js';
 import { resolveWebhookRawBody, type WebhookRawBodySource } from './webhook-raw-body.js';
 import { resolveWebhookSecrets, type ResolvedWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
@@ -187,7 +191,9 @@ function resolvePrefixes(prefixes: KeyringOptions['keyPrefixes']): Readonly<Reco
   if (prefixes === false) return false;
   const entries = typeof prefixes === 'object' && prefixes !== null ? Object.entries(prefixes) : [];
   if (entries.length === 0) {
-    throw new KeyringConfigError("`keyPrefixes` must map at least one environment to a prefix (e.g. { production: 'pk_' }), or be false.");
+    throw new KeyringConfigError(
+      "`keyPrefixes` must map at least one environment to a prefix (e.g. { production: 'pk_' }), or be false.",
+    );
   }
   for (const [environment, prefix] of entries) {
     if (typeof prefix !== 'string' || prefix.length === 0) {
@@ -196,15 +202,22 @@ function resolvePrefixes(prefixes: KeyringOptions['keyPrefixes']): Readonly<Reco
   }
   const values = entries.map(([, prefix]) => prefix);
   if (new Set(values).size !== values.length) {
-    throw new KeyringConfigError('`keyPrefixes` gives two environments the same prefix; each environment needs its own.');
+    throw new KeyringConfigError(
+      '`keyPrefixes` gives two environments the same prefix; each environment needs its own.',
+    );
   }
   return Object.freeze({ ...prefixes });
 }
 
-function resolveEnvironments(environments: readonly string[] | undefined, prefixes: Readonly<Record<string, string>> | false): readonly string[] {
+function resolveEnvironments(
+  environments: readonly string[] | undefined,
+  prefixes: Readonly<Record<string, string>> | false,
+): readonly string[] {
   if (prefixes === false) {
     if (environments !== undefined) {
-      throw new KeyringConfigError('`environments` needs `keyPrefixes`: without prefixes a key has no environment. Remove one of them.');
+      throw new KeyringConfigError(
+        '`environments` needs `keyPrefixes`: without prefixes a key has no environment. Remove one of them.',
+      );
     }
     return [];
   }
@@ -238,7 +251,9 @@ function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | fa
   for (const name of ['ttlMs', 'negativeTtlMs'] as const) {
     const value = resolved[name];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new KeyringConfigError(`\`cache.${name}\` must be a number of milliseconds, 0 or more; got ${String(value)}.`);
+      throw new KeyringConfigError(
+        `\`cache.${name}\` must be a number of milliseconds, 0 or more; got ${String(value)}.`,
+      );
     }
   }
   return Object.freeze(resolved);
@@ -247,14 +262,18 @@ function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | fa
 function resolveUnknownKeyLookups(option: KeyringOptions['unknownKeyLookups']): ResolvedUnknownKeyLookups | false {
   if (option === false) return false;
   if (option !== undefined && (typeof option !== 'object' || option === null)) {
-    throw new KeyringConfigError('`unknownKeyLookups` must be an object such as { perSecond: 100, burst: 500 }, or false.');
+    throw new KeyringConfigError(
+      '`unknownKeyLookups` must be an object such as { perSecond: 100, burst: 500 }, or false.',
+    );
   }
   refuseUnknownOptions(option ?? {}, ['perSecond', 'burst'], 'unknownKeyLookups.');
   const resolved = { ...DEFAULT_UNKNOWN_KEY_LOOKUPS, ...option };
   for (const name of ['perSecond', 'burst'] as const) {
     const value = resolved[name];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
-      throw new KeyringConfigError(`\`unknownKeyLookups.${name}\` must be a number of at least 1; got ${String(value)}.`);
+      throw new KeyringConfigError(
+        `\`unknownKeyLookups.${name}\` must be a number of at least 1; got ${String(value)}.`,
+      );
     }
   }
   return Object.freeze(resolved);
@@ -267,7 +286,9 @@ function applyLegacyKeys(options: KeyringOptions): KeyringOptions {
     throw new KeyringConfigError(`\`legacyKeys\` must be true or false; got ${JSON.stringify(legacyKeys)}.`);
   }
   if (!legacyKeys) return options;
-  const clashing = (['keyPrefixes', 'environments', 'requireChecksum'] as const).filter((name) => options[name] !== undefined);
+  const clashing = (['keyPrefixes', 'environments', 'requireChecksum'] as const).filter(
+    (name) => options[name] !== undefined,
+  );
   if (clashing.length > 0) {
     throw new KeyringConfigError(
       `\`legacyKeys: true\` already turns prefixes and checksums off; remove ${clashing.map((name) => `\`${name}\``).join(' and ')}.`,
@@ -295,12 +316,16 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     );
   }
   if (typeof lookup.findKey !== 'function') {
-    throw new KeyringConfigError('`lookup` has no `findKey(key)` method. Give it `async findKey(key) { return record or null }`.');
+    throw new KeyringConfigError(
+      '`lookup` has no `findKey(key)` method. Give it `async findKey(key) { return record or null }`.',
+    );
   }
   const errorFormat = resolveErrorFormat(options.errorFormat);
   const lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
   if (typeof lookupTimeoutMs !== 'number' || !(lookupTimeoutMs > 0) || lookupTimeoutMs > MAX_TIMER_MS) {
-    throw new KeyringConfigError(`\`lookupTimeoutMs\` must be a number of milliseconds above 0; got ${String(lookupTimeoutMs)}.`);
+    throw new KeyringConfigError(
+      `\`lookupTimeoutMs\` must be a number of milliseconds above 0; got ${String(lookupTimeoutMs)}.`,
+    );
   }
   const keyPrefixes = resolvePrefixes(options.keyPrefixes);
   const { tenancy = true, resolveTenants, requireChecksum = true } = options;
@@ -325,7 +350,10 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     unknownKeyLookups: resolveUnknownKeyLookups(options.unknownKeyLookups),
     realm: resolveRealm(options.realm),
     tenancy,
-    tenantHeader: options.tenantHeader === undefined ? DEFAULT_TENANT_HEADER : validHeaderName(options.tenantHeader, 'tenantHeader'),
+    tenantHeader:
+      options.tenantHeader === undefined
+        ? DEFAULT_TENANT_HEADER
+        : validHeaderName(options.tenantHeader, 'tenantHeader'),
     resolveTenants,
     webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
     webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),

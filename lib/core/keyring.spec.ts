@@ -23,7 +23,11 @@ function countingLookup(records: Map<string, ApiKeyRecord> = new Map()) {
 describe('Keyring with its cache', () => {
   it('keeps the cache at its bound under 100,000 random keys and asks the store only for checksum-valid ones', async () => {
     const store = countingLookup();
-    const keyring = new Keyring({ lookup: store.lookup, cache: { maxEntries: 1000, maxUnknownEntries: 1000 }, unknownKeyLookups: false });
+    const keyring = new Keyring({
+      lookup: store.lookup,
+      cache: { maxEntries: 1000, maxUnknownEntries: 1000 },
+      unknownKeyLookups: false,
+    });
     let checksumValid = 0;
     let granted = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -45,7 +49,11 @@ describe('Keyring with its cache', () => {
   it('bounds the store load of a flood of forged keys, and keeps serving a cached good key', async () => {
     const good = generateApiKey().key;
     const store = countingLookup(new Map([[good, { id: 'good', tenants: [] }]]));
-    const keyring = new Keyring({ lookup: store.lookup, cache: { maxEntries: 50 }, unknownKeyLookups: { perSecond: 20, burst: 40 } });
+    const keyring = new Keyring({
+      lookup: store.lookup,
+      cache: { maxEntries: 50 },
+      unknownKeyLookups: { perSecond: 20, burst: 40 },
+    });
     expect((await keyring.authenticate({ 'x-api-key': good })).ok).toBe(true);
     const started = Date.now();
     const answers = new Map<string, number>();
@@ -79,7 +87,13 @@ describe('Keyring with its cache', () => {
   it('hands every request the same frozen record: what one handler does to it, no other request sees', async () => {
     const { key } = generateApiKey();
     const expiresAt = new Date(Date.now() + 60_000);
-    const stored = { id: 'k', tenants: [{ id: 1 }, { id: 2 }], scopes: ['read'], expiresAt, metadata: { plan: { name: 'pro' } } };
+    const stored = {
+      id: 'k',
+      tenants: [{ id: 1 }, { id: 2 }],
+      scopes: ['read'],
+      expiresAt,
+      metadata: { plan: { name: 'pro' } },
+    };
     const keyring = new Keyring({ lookup: { findKey: async () => stored } });
     const first = await keyring.admit({ 'x-api-key': key });
     if (!first.ok) throw new Error('expected a grant');
@@ -91,7 +105,11 @@ describe('Keyring with its cache', () => {
     expiresAt.setTime(Date.now() - 1);
     (first.record.expiresAt as Date).setTime(Date.now() + 10 * 60_000);
     const second = await keyring.admit({ 'x-api-key': key });
-    expect(second).toMatchObject({ ok: true, tenant: { id: 1 }, record: { scopes: ['read'], metadata: { plan: { name: 'pro' } } } });
+    expect(second).toMatchObject({
+      ok: true,
+      tenant: { id: 1 },
+      record: { scopes: ['read'], metadata: { plan: { name: 'pro' } } },
+    });
     // The store's own objects were copied, not frozen.
     expect(Object.isFrozen(stored.tenants)).toBe(false);
   });
@@ -121,7 +139,10 @@ describe('Keyring with its cache', () => {
     store.records.set(revoked.key, { id: 'r', revoked: true });
     expect((await keyring.authenticate({ 'x-api-key': revoked.key })).ok).toBe(true); // still cached
     keyring.invalidateRecord('r');
-    expect(await keyring.authenticate({ 'x-api-key': revoked.key })).toEqual({ ok: false, failure: { reason: 'revoked' } });
+    expect(await keyring.authenticate({ 'x-api-key': revoked.key })).toEqual({
+      ok: false,
+      failure: { reason: 'revoked' },
+    });
     expect((await keyring.authenticate({ 'x-api-key': kept.key })).ok).toBe(true);
     expect(store.calls).toEqual([revoked.key, kept.key, revoked.key]);
   });
@@ -138,10 +159,16 @@ describe('Keyring with its cache', () => {
   it('sends keys without a checksum to the store with requireChecksum: false', async () => {
     const store = countingLookup(new Map([['pk_legacy_key_01', { id: 'legacy' }]]));
     const strict = new Keyring({ lookup: store.lookup });
-    expect(await strict.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toEqual({ ok: false, failure: { reason: 'invalid', detail: 'its checksum does not match' } });
+    expect(await strict.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toEqual({
+      ok: false,
+      failure: { reason: 'invalid', detail: 'its checksum does not match' },
+    });
     expect(store.calls).toEqual([]);
     const lenient = new Keyring({ lookup: store.lookup, requireChecksum: false });
-    expect(await lenient.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toMatchObject({ ok: true, record: { id: 'legacy' } });
+    expect(await lenient.authenticate({ 'x-api-key': 'pk_legacy_key_01' })).toMatchObject({
+      ok: true,
+      record: { id: 'legacy' },
+    });
   });
 });
 
@@ -159,7 +186,10 @@ describe('Keyring decisions, answered now or later', () => {
     // The cache holds it now: no promise, on any decision.
     expect(keyring.authenticate({ 'x-api-key': key })).toMatchObject({ ok: true, record: { id: 'k' } });
     expect(keyring.admit({ 'x-api-key': key, 'x-tenant-id': '2' })).toMatchObject({ ok: true, tenant: { id: 2 } });
-    expect(keyring.admit({ 'x-api-key': key, 'x-tenant-id': '3' })).toEqual({ ok: false, failure: { reason: 'tenant_not_found' } });
+    expect(keyring.admit({ 'x-api-key': key, 'x-tenant-id': '3' })).toEqual({
+      ok: false,
+      failure: { reason: 'tenant_not_found' },
+    });
     expect(store.calls).toHaveLength(1);
   });
 
@@ -170,7 +200,10 @@ describe('Keyring decisions, answered now or later', () => {
     const fromResolver = resolved.selectTenant({ id: 'k' }, { 'x-tenant-id': '2' });
     expect(fromResolver).toBeInstanceOf(Promise);
     expect(await fromResolver).toEqual({ ok: true, tenant: { id: 2 } });
-    expect(resolved.tenantFor({ apiKey: { id: 'k', tenants: [{ id: 7 }] } }, {})).toEqual({ ok: true, tenant: { id: 7 } });
+    expect(resolved.tenantFor({ apiKey: { id: 'k', tenants: [{ id: 7 }] } }, {})).toEqual({
+      ok: true,
+      tenant: { id: 7 },
+    });
     expect(resolved.tenantFor({}, {})).toEqual({ ok: false, failure: { reason: 'missing' } });
   });
 

@@ -61,7 +61,8 @@ export class Keyring {
   /** @throws KeyringConfigError for options that cannot work */
   constructor(options: KeyringOptions) {
     this.options = resolveKeyringOptions(options);
-    const { keyPrefixes, environments, errorFormat, realm, cache, unknownKeyLookups, headers, tenancy, tenantHeader } = this.options;
+    const { keyPrefixes, environments, errorFormat, realm, cache, unknownKeyLookups, headers, tenancy, tenantHeader } =
+      this.options;
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);
     this.acceptedEnvironments = new Set(environments);
     this.respond = createErrorResponder(errorFormat, realm);
@@ -89,7 +90,8 @@ export class Keyring {
     if (repeatedHeader(rawHeaders, this.credentialHeaders) !== undefined) return fail('malformed');
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
-    if (this.options.requireChecksum && !hasValidChecksum(credential.key)) return fail('invalid', { detail: 'its checksum does not match' });
+    if (this.options.requireChecksum && !hasValidChecksum(credential.key))
+      return fail('invalid', { detail: 'its checksum does not match' });
     let environment: string | undefined;
     if (this.parseKey) {
       const parsed = this.parseKey(credential.key);
@@ -128,14 +130,21 @@ export class Keyring {
    * console.log(admission.record.id, admission.tenant?.id);
    */
   admit(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AdmissionResult> {
-    return then(this.authenticate(headers, rawHeaders), (authenticated) => this.admitAuthenticated(authenticated, headers));
+    return then(this.authenticate(headers, rawHeaders), (authenticated) =>
+      this.admitAuthenticated(authenticated, headers),
+    );
   }
 
-  private admitAuthenticated(authenticated: AuthenticationResult, headers: RequestHeaders): MaybePromise<AdmissionResult> {
+  private admitAuthenticated(
+    authenticated: AuthenticationResult,
+    headers: RequestHeaders,
+  ): MaybePromise<AdmissionResult> {
     if (!authenticated.ok) return authenticated;
     const { record } = authenticated;
     if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
-    return then(this.selectTenant(record, headers), (choice): AdmissionResult => (choice.ok ? { ok: true, record, tenant: choice.tenant } : choice));
+    return then(this.selectTenant(record, headers), (choice): AdmissionResult =>
+      choice.ok ? { ok: true, record, tenant: choice.tenant } : choice,
+    );
   }
 
   /**
@@ -166,7 +175,8 @@ export class Keyring {
    */
   selectTenant(record: ApiKeyRecord, headers: RequestHeaders): MaybePromise<TenantChoice> {
     const { resolveTenants } = this.options;
-    if (record.tenants === undefined && resolveTenants) return this.resolveAndChooseTenant(resolveTenants, record, headers);
+    if (record.tenants === undefined && resolveTenants)
+      return this.resolveAndChooseTenant(resolveTenants, record, headers);
     return this.chooseFrom(record.tenants ?? [], headers);
   }
 
@@ -178,7 +188,9 @@ export class Keyring {
     const resolved = await callStore(() => resolveTenants(record), this.options.lookupTimeoutMs, 'resolveTenants');
     if (!resolved.ok) return resolved;
     if (!isTenantList(resolved.value)) {
-      return fail('lookup_unavailable', { cause: new TypeError('resolveTenants returned something other than a list of { id } tenants') });
+      return fail('lookup_unavailable', {
+        cause: new TypeError('resolveTenants returned something other than a list of { id } tenants'),
+      });
     }
     // Not cached, and maybe the resolver's own objects: the request gets a frozen copy.
     const choice = this.chooseFrom(resolved.value, headers);

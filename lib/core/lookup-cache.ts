@@ -145,7 +145,9 @@ export class LookupCache<T = unknown> {
   }
 
   private digest(key: string): string {
-    return oneShotHash ? oneShotHash('sha256', this.secretPrefix + key, 'base64') : createHmac('sha256', this.secret).update(key, 'utf8').digest('base64');
+    return oneShotHash
+      ? oneShotHash('sha256', this.secretPrefix + key, 'base64')
+      : createHmac('sha256', this.secret).update(key, 'utf8').digest('base64');
   }
 
   private spaceOf(entry: Entry<T>): Map<string, Entry<T>> {

@@ -11,8 +11,22 @@ describe('findRecord', () => {
 
   it.each([
     ['rejects', { findKey: async () => Promise.reject(new Error(`no row for ${KEY}`)) }],
-    ['throws synchronously', { findKey: () => { throw new Error(`bad key ${KEY}!`); } }],
-    ['throws a string', { findKey: async () => { throw `oops ${KEY}`; } }],
+    [
+      'throws synchronously',
+      {
+        findKey: () => {
+          throw new Error(`bad key ${KEY}!`);
+        },
+      },
+    ],
+    [
+      'throws a string',
+      {
+        findKey: async () => {
+          throw `oops ${KEY}`;
+        },
+      },
+    ],
   ])('answers lookup_unavailable when the lookup %s, with the key redacted from the cause', async (_, lookup) => {
     const result = await findRecord(lookup as never, KEY, 1000);
     expect(result.ok).toBe(false);

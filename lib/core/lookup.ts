@@ -33,10 +33,18 @@ function redactedError(error: unknown, key: string | undefined): Error {
  * @param what names the call in the timeout message
  * @param secret removed from the cause's message before anyone logs it
  */
-export async function callStore<T>(call: () => T | Promise<T>, timeoutMs: number, what: string, secret?: string): Promise<StoreResult<T>> {
+export async function callStore<T>(
+  call: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+  secret?: string,
+): Promise<StoreResult<T>> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LookupTimeoutError(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new LookupTimeoutError(`${what} did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     // A hung store must not keep the process alive on shutdown.
     timer.unref?.();
   });

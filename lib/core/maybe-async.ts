@@ -16,6 +16,10 @@ export type MaybePromise<T> = T | Promise<T>;
  * // A key the cache holds is logged now; one the store is asked about, once it answers.
  * then(keyring.authenticate(req.headers), (result) => console.log(result.ok));
  */
-export function then<T, U>(value: MaybePromise<T>, fn: (value: T) => MaybePromise<U>, onRejected?: (error: unknown) => MaybePromise<U>): MaybePromise<U> {
+export function then<T, U>(
+  value: MaybePromise<T>,
+  fn: (value: T) => MaybePromise<U>,
+  onRejected?: (error: unknown) => MaybePromise<U>,
+): MaybePromise<U> {
   return value instanceof Promise ? value.then(fn, onRejected) : fn(value);
 }

@@ -25,7 +25,9 @@ const headerValue = fc.oneof(
   fc.constant(undefined),
   fc.constant(null),
 );
-const bearerish = fc.tuple(fc.constantFrom('Bearer ', 'bearer ', 'BEARER  ', 'Basic ', '', 'Bearer'), fc.string()).map(([scheme, rest]) => scheme + rest);
+const bearerish = fc
+  .tuple(fc.constantFrom('Bearer ', 'bearer ', 'BEARER  ', 'Basic ', '', 'Bearer'), fc.string())
+  .map(([scheme, rest]) => scheme + rest);
 const headers = fc.record(
   {
     authorization: fc.oneof(headerValue, bearerish),
@@ -86,22 +88,33 @@ describe('properties', () => {
   it('a generated key always parses and passes its checksum; any single-character change fails it', () => {
     const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-.~+/=';
     fc.assert(
-      fc.property(fc.constantFrom('production', 'staging'), fc.nat(), fc.constantFrom(...alphabet.split('')), (environment, position, replacement) => {
-        const { key } = generateApiKey({ environment });
-        expect(parseApiKey(key)).toEqual({ environment, prefix: environment === 'production' ? 'pk_' : 'sk_', checksumValid: true });
-        const index = position % key.length;
-        fc.pre(key[index] !== replacement);
-        const changed = key.slice(0, index) + replacement + key.slice(index + 1);
-        expect(hasValidChecksum(changed)).toBe(false);
-        expect(changed.length).toBe(key.length);
-        expect(CHECKSUM_LENGTH).toBe(6);
-      }),
+      fc.property(
+        fc.constantFrom('production', 'staging'),
+        fc.nat(),
+        fc.constantFrom(...alphabet.split('')),
+        (environment, position, replacement) => {
+          const { key } = generateApiKey({ environment });
+          expect(parseApiKey(key)).toEqual({
+            environment,
+            prefix: environment === 'production' ? 'pk_' : 'sk_',
+            checksumValid: true,
+          });
+          const index = position % key.length;
+          fc.pre(key[index] !== replacement);
+          const changed = key.slice(0, index) + replacement + key.slice(index + 1);
+          expect(hasValidChecksum(changed)).toBe(false);
+          expect(changed.length).toBe(key.length);
+          expect(CHECKSUM_LENGTH).toBe(6);
+        },
+      ),
       RUNS,
     );
   });
 
   it('a tenant header never selects a tenant whose id it does not spell, and never falls back', () => {
-    const tenants = fc.array(fc.record({ id: fc.oneof(fc.integer(), fc.string({ minLength: 1, maxLength: 12 })) }), { maxLength: 5 });
+    const tenants = fc.array(fc.record({ id: fc.oneof(fc.integer(), fc.string({ minLength: 1, maxLength: 12 })) }), {
+      maxLength: 5,
+    });
     fc.assert(
       fc.property(tenants, headerValue, (list, requested) => {
         const choice = chooseTenant(list, requested);

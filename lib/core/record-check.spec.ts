@@ -44,11 +44,17 @@ describe('checkRecord', () => {
   });
 
   it('refuses a revoked record before looking at its expiry', () => {
-    expect(checkRecord({ id: 1, revoked: true, expiresAt: new Date(NOW - 1) }, undefined, NOW)).toEqual({ ok: false, failure: { reason: 'revoked' } });
+    expect(checkRecord({ id: 1, revoked: true, expiresAt: new Date(NOW - 1) }, undefined, NOW)).toEqual({
+      ok: false,
+      failure: { reason: 'revoked' },
+    });
   });
 
   it('refuses a record whose environment disagrees with the key prefix', () => {
-    expect(checkRecord({ id: 1, environment: 'staging' }, 'production', NOW)).toEqual({ ok: false, failure: { reason: 'wrong_environment' } });
+    expect(checkRecord({ id: 1, environment: 'staging' }, 'production', NOW)).toEqual({
+      ok: false,
+      failure: { reason: 'wrong_environment' },
+    });
     expect(checkRecord({ id: 1, environment: 'production' }, 'production', NOW).ok).toBe(true);
     expect(checkRecord({ id: 1 }, 'production', NOW).ok).toBe(true);
   });

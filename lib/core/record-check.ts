@@ -48,7 +48,11 @@ export function judgeAnswer(value: unknown, keyEnvironment: string | undefined):
     return { ...fail('wrong_environment'), recordId };
   }
   const hasExpiry = value.expiresAt !== undefined && value.expiresAt !== null;
-  return { ok: true, record: recordSnapshot(value, keyEnvironment), expiresAt: hasExpiry ? expiryTime(value.expiresAt) : undefined };
+  return {
+    ok: true,
+    record: recordSnapshot(value, keyEnvironment),
+    expiresAt: hasExpiry ? expiryTime(value.expiresAt) : undefined,
+  };
 }
 
 /** The record id a verdict belongs to (`undefined` for an unknown key), for the cache. */

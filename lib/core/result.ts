@@ -16,7 +16,8 @@ export interface Failed {
  * if (!result.ok) return res.status(keyring.errorResponse(result.failure).status).end();
  * console.log(result.record.id, result.tenant?.id);
  */
-export type Result<T extends object = object, Extra extends object = object> = ({ readonly ok: true } & T) | (Failed & Extra);
+export type Result<T extends object = object, Extra extends object = object> =
+  ({ readonly ok: true } & T) | (Failed & Extra);
 
 /** Builds a refusal; the single place that shapes one. */
 export function fail(reason: FailureReason, extra?: Omit<KeyringFailure, 'reason'>): Failed {

@@ -61,7 +61,9 @@ export function enterRequestScope(request: object): TenantScope {
  */
 export function setScopeTenant(scope: TenantScope, tenant: Tenant): void {
   if (scope.tenant !== undefined && scope.tenant !== tenant) {
-    throw new TenantContextError('nest-keyring: this request already acts for another tenant; a request\'s tenant is never replaced.');
+    throw new TenantContextError(
+      "nest-keyring: this request already acts for another tenant; a request's tenant is never replaced.",
+    );
   }
   scope.tenant = tenant;
 }

@@ -4,7 +4,7 @@ import { chooseTenant, isTenantList, MAX_TENANT_ID_LENGTH } from './tenant-selec
 const TENANTS = [{ id: 123, name: 'Acme' }, { id: 'org-b' }, { id: 7 }];
 
 describe('chooseTenant', () => {
-  it('takes the first tenant, in the lookup\'s order, when no header is sent', () => {
+  it("takes the first tenant, in the lookup's order, when no header is sent", () => {
     expect(chooseTenant(TENANTS, undefined)).toEqual({ ok: true, tenant: TENANTS[0] });
     expect(chooseTenant([...TENANTS].reverse(), undefined)).toEqual({ ok: true, tenant: TENANTS[2] });
   });

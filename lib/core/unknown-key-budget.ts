@@ -51,7 +51,9 @@ export class UnknownKeyBudget {
     this.throttling = true;
     const { perSecond } = this.options;
     return fail('lookup_throttled', {
-      cause: new Error(`unknown API keys arrive faster than unknownKeyLookups allows (${perSecond}/s); keys not in the cache are answered 503 until the rate drops`),
+      cause: new Error(
+        `unknown API keys arrive faster than unknownKeyLookups allows (${perSecond}/s); keys not in the cache are answered 503 until the rate drops`,
+      ),
     });
   }
 

@@ -11,16 +11,22 @@ describe('refuseUnknownOptions', () => {
     ['errorFromat', 'errorFormat'],
     ['Lookup', 'lookup'],
   ])('refuses %s and suggests %s', (given, meant) => {
-    expect(() => refuseUnknownOptions({ [given]: 1 }, KNOWN)).toThrow(`unknown option \`${given}\`. Did you mean \`${meant}\`?`);
+    expect(() => refuseUnknownOptions({ [given]: 1 }, KNOWN)).toThrow(
+      `unknown option \`${given}\`. Did you mean \`${meant}\`?`,
+    );
   });
 
   it('names every known option, and suggests nothing for a name far from all of them', () => {
-    expect(() => refuseUnknownOptions({ frobnicate: true }, KNOWN)).toThrow(/unknown option `frobnicate`\. Known options: lookup, headers, tenantHeader/);
+    expect(() => refuseUnknownOptions({ frobnicate: true }, KNOWN)).toThrow(
+      /unknown option `frobnicate`\. Known options: lookup, headers, tenantHeader/,
+    );
     expect(closestName('frobnicate', KNOWN)).toBeUndefined();
   });
 
   it('prefixes nested option names', () => {
-    expect(() => refuseUnknownOptions({ ttl: 5 }, ['ttlMs', 'maxEntries'], 'cache.')).toThrow('unknown option `cache.ttl`. Did you mean `cache.ttlMs`?');
+    expect(() => refuseUnknownOptions({ ttl: 5 }, ['ttlMs', 'maxEntries'], 'cache.')).toThrow(
+      'unknown option `cache.ttl`. Did you mean `cache.ttlMs`?',
+    );
   });
 
   it('accepts known names', () => {

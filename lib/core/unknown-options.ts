@@ -41,6 +41,8 @@ export function refuseUnknownOptions(options: object, known: readonly string[], 
     if (known.includes(name)) continue;
     const closest = closestName(name, known);
     const hint = closest === undefined ? '' : ` Did you mean \`${prefix}${closest}\`?`;
-    throw new KeyringConfigError(`unknown option \`${prefix}${name}\`.${hint} Known options: ${known.map((option) => prefix + option).join(', ')}.`);
+    throw new KeyringConfigError(
+      `unknown option \`${prefix}${name}\`.${hint} Known options: ${known.map((option) => prefix + option).join(', ')}.`,
+    );
   }
 }

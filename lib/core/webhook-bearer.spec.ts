@@ -15,11 +15,17 @@ describe('readWebhookBearer', () => {
   });
 
   it('reads secrets with punctuation, as a dashboard may generate them', () => {
-    expect(readWebhookBearer({ authorization: 'Bearer a!b#c$d%e&f*g+h=i?j@k[l]m{n}o~p|q' })).toEqual({ ok: true, secret: 'a!b#c$d%e&f*g+h=i?j@k[l]m{n}o~p|q' });
+    expect(readWebhookBearer({ authorization: 'Bearer a!b#c$d%e&f*g+h=i?j@k[l]m{n}o~p|q' })).toEqual({
+      ok: true,
+      secret: 'a!b#c$d%e&f*g+h=i?j@k[l]m{n}o~p|q',
+    });
   });
 
   it('says missing without an Authorization header', () => {
-    expect(readWebhookBearer({ 'x-api-key': SECRET })).toEqual({ ok: false, failure: { reason: 'webhook_secret_missing' } });
+    expect(readWebhookBearer({ 'x-api-key': SECRET })).toEqual({
+      ok: false,
+      failure: { reason: 'webhook_secret_missing' },
+    });
   });
 
   it('ignores an inherited Authorization', () => {
@@ -42,7 +48,10 @@ describe('readWebhookBearer', () => {
     ['non-ASCII', `Bearer ${SECRET}é`],
     ['a 2 KiB secret', `Bearer ${'k'.repeat(2048)}`],
   ])('says malformed for %s', (_, authorization) => {
-    expect(readWebhookBearer({ authorization })).toEqual({ ok: false, failure: { reason: 'webhook_secret_malformed' } });
+    expect(readWebhookBearer({ authorization })).toEqual({
+      ok: false,
+      failure: { reason: 'webhook_secret_malformed' },
+    });
   });
 
   it('says malformed for Authorization sent on two lines, whichever line Node kept', () => {
@@ -51,9 +60,15 @@ describe('readWebhookBearer', () => {
       ['Authorization', authorization, 'authorization', authorization],
       ['Authorization', authorization, 'Host', 'x', 'AUTHORIZATION', 'Bearer other-secret-value'],
     ]) {
-      expect(readWebhookBearer({ authorization }, rawHeaders)).toEqual({ ok: false, failure: { reason: 'webhook_secret_malformed' } });
+      expect(readWebhookBearer({ authorization }, rawHeaders)).toEqual({
+        ok: false,
+        failure: { reason: 'webhook_secret_malformed' },
+      });
     }
-    expect(readWebhookBearer({ authorization }, ['Authorization', authorization, 'X-API-KEY', 'x'])).toEqual({ ok: true, secret: SECRET });
+    expect(readWebhookBearer({ authorization }, ['Authorization', authorization, 'X-API-KEY', 'x'])).toEqual({
+      ok: true,
+      secret: SECRET,
+    });
   });
 });
 
@@ -75,11 +90,17 @@ describe('createBearerCheck', () => {
     ['both secrets joined', `${WEBHOOK_SECRETS.billingOld}${WEBHOOK_SECRETS.billingNew}`],
     ['a different case', WEBHOOK_SECRETS.billingNew.toLowerCase()],
   ])('refuses %s as invalid', (_, secret) => {
-    expect(check({ authorization: `Bearer ${secret}` })).toEqual({ ok: false, failure: { reason: 'webhook_secret_invalid' } });
+    expect(check({ authorization: `Bearer ${secret}` })).toEqual({
+      ok: false,
+      failure: { reason: 'webhook_secret_invalid' },
+    });
   });
 
   it('passes on a missing or malformed header as such', () => {
     expect(check({})).toEqual({ ok: false, failure: { reason: 'webhook_secret_missing' } });
-    expect(check({ authorization: `Bearer  ${WEBHOOK_SECRETS.billingOld}` })).toEqual({ ok: false, failure: { reason: 'webhook_secret_malformed' } });
+    expect(check({ authorization: `Bearer  ${WEBHOOK_SECRETS.billingOld}` })).toEqual({
+      ok: false,
+      failure: { reason: 'webhook_secret_malformed' },
+    });
   });
 });

@@ -30,15 +30,15 @@ const AUTHORIZATION = ['authorization'];
  *   trimmed into a match. `Authorization` on two lines (`rawHeaders`) is refused too: Node
  *   keeps the first, a proxy may have checked the last.
  */
-export function readWebhookBearer(
-  headers: RequestHeaders,
-  rawHeaders?: readonly string[],
-): Result<{ secret: string }> {
+export function readWebhookBearer(headers: RequestHeaders, rawHeaders?: readonly string[]): Result<{ secret: string }> {
   const raw = readHeader(headers, 'authorization');
   if (raw === undefined) return fail('webhook_secret_missing');
-  if (typeof raw !== 'string' || repeatedHeader(rawHeaders, AUTHORIZATION) !== undefined) return fail('webhook_secret_malformed');
+  if (typeof raw !== 'string' || repeatedHeader(rawHeaders, AUTHORIZATION) !== undefined)
+    return fail('webhook_secret_malformed');
   const secret = bearerCredential(raw);
-  return typeof secret === 'string' && isSendableSecret(secret) ? { ok: true, secret } : fail('webhook_secret_malformed');
+  return typeof secret === 'string' && isSendableSecret(secret)
+    ? { ok: true, secret }
+    : fail('webhook_secret_malformed');
 }
 
 /**

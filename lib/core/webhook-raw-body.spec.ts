@@ -16,7 +16,11 @@ describe('resolveWebhookRawBody', () => {
     ['express', SIGNED, /`webhookRawBody` must be 'nest' or 'app'; got "express"/],
     [true, SIGNED, /must be 'nest' or 'app'; got true/],
     ['app', undefined, /only applies to `scheme: 'standard-webhooks'` secrets, and none is configured: remove it/],
-    ['app', { default: WEBHOOK_SECRETS.connexease, billing: { scheme: 'bearer', secrets: WEBHOOK_SECRETS.billingNew } }, /none is configured/],
+    [
+      'app',
+      { default: WEBHOOK_SECRETS.connexease, billing: { scheme: 'bearer', secrets: WEBHOOK_SECRETS.billingNew } },
+      /none is configured/,
+    ],
   ])('refuses %j with %j', (value, secrets, message) => {
     const attempt = () => resolveWebhookRawBody(value, secrets as never);
     expect(attempt).toThrow(KeyringConfigError);
@@ -42,18 +46,26 @@ describe('rawBodyStartupError', () => {
 });
 
 describe('createRawBodyWarning', () => {
-  const missing = { ok: false as const, failure: { reason: 'webhook_signature_invalid' as const }, rawBodyMissing: true as const };
+  const missing = {
+    ok: false as const,
+    failure: { reason: 'webhook_signature_invalid' as const },
+    rawBodyMissing: true as const,
+  };
 
   it('gives the warning for the first body that was not kept, and never again', () => {
     const warning = createRawBodyWarning('nest');
     expect(warning({ ok: true })).toBeUndefined();
     expect(warning({ ok: false, failure: { reason: 'webhook_signature_invalid' } })).toBeUndefined();
-    expect(warning(missing)).toMatch(/not kept as raw bytes.*refused as unverifiable \(401\).*rawBody: true.*Logged once\.$/s);
+    expect(warning(missing)).toMatch(
+      /not kept as raw bytes.*refused as unverifiable \(401\).*rawBody: true.*Logged once\.$/s,
+    );
     expect(warning(missing)).toBeUndefined();
   });
 
   it('names the fix for each host', () => {
-    expect(createRawBodyWarning('express')(missing)).toMatch(/express\.raw\(\{ type: 'application\/json' \}\).*before `webhookSecretMiddleware`/);
+    expect(createRawBodyWarning('express')(missing)).toMatch(
+      /express\.raw\(\{ type: 'application\/json' \}\).*before `webhookSecretMiddleware`/,
+    );
     expect(createRawBodyWarning('nest')(missing)).toMatch(/app\.useBodyParser\(type\)/);
   });
 });

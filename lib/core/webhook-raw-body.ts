@@ -47,7 +47,9 @@ export function resolveWebhookRawBody(value: unknown, secrets: WebhookSecrets | 
     throw new KeyringConfigError(`\`webhookRawBody\` must be 'nest' or 'app'; got ${JSON.stringify(value)}.`);
   }
   if (!Object.values(secrets ?? {}).some(isSigned)) {
-    throw new KeyringConfigError("`webhookRawBody` only applies to `scheme: 'standard-webhooks'` secrets, and none is configured: remove it.");
+    throw new KeyringConfigError(
+      "`webhookRawBody` only applies to `scheme: 'standard-webhooks'` secrets, and none is configured: remove it.",
+    );
   }
   return value;
 }
@@ -61,7 +63,11 @@ export function resolveWebhookRawBody(value: unknown, secrets: WebhookSecrets | 
  *   be seen (the request-time warning stands in)
  * @param signedRoutes the routes that check a signature, e.g. `['WebhooksController.events']`
  */
-export function rawBodyStartupError(source: WebhookRawBodySource, nestRawBody: boolean | undefined, signedRoutes: readonly string[]): string | undefined {
+export function rawBodyStartupError(
+  source: WebhookRawBodySource,
+  nestRawBody: boolean | undefined,
+  signedRoutes: readonly string[],
+): string | undefined {
   if (source === 'app' || nestRawBody !== false || signedRoutes.length === 0) return undefined;
   const routes = signedRoutes.join(', ');
   return (

@@ -28,6 +28,7 @@ describe('asRawHeaders', () => {
     const lines = ['Host', 'x', 'Authorization', 'Bearer y'];
     expect(asRawHeaders(lines)).toBe(lines);
     expect(asRawHeaders([])).toEqual([]);
-    for (const value of [undefined, null, 'Host', { 0: 'Host' }, ['Host', 1]]) expect(asRawHeaders(value)).toBeUndefined();
+    for (const value of [undefined, null, 'Host', { 0: 'Host' }, ['Host', 1]])
+      expect(asRawHeaders(value)).toBeUndefined();
   });
 });

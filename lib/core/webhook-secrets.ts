@@ -109,7 +109,9 @@ function secretList(value: unknown, path: string): string[] {
 
 function refuseRepeated(secret: string, where: string): void {
   if ([...secret].every((character) => character === secret[0])) {
-    throw new KeyringConfigError(`\`${where}\` is one character repeated: use a random secret (e.g. \`openssl rand -base64 32\`).`);
+    throw new KeyringConfigError(
+      `\`${where}\` is one character repeated: use a random secret (e.g. \`openssl rand -base64 32\`).`,
+    );
   }
 }
 
@@ -121,7 +123,9 @@ function checkBearerSecret(secret: string, where: string): void {
     );
   }
   if (secret.length > MAX_WEBHOOK_SECRET_LENGTH) {
-    throw new KeyringConfigError(`\`${where}\` is ${secret.length} characters long; the most accepted is ${MAX_WEBHOOK_SECRET_LENGTH}.`);
+    throw new KeyringConfigError(
+      `\`${where}\` is ${secret.length} characters long; the most accepted is ${MAX_WEBHOOK_SECRET_LENGTH}.`,
+    );
   }
   refuseRepeated(secret, where);
   if (!isSendableSecret(secret)) {
@@ -142,7 +146,9 @@ function notBase64(where: string): KeyringConfigError {
  * it (the Python library re-pads; Go, Rust and C# do not), and both forms are the same key.
  */
 function paddedBase64(secret: string, where: string): string {
-  const encoded = secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX) ? secret.slice(STANDARD_WEBHOOKS_SECRET_PREFIX.length) : secret;
+  const encoded = secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX)
+    ? secret.slice(STANDARD_WEBHOOKS_SECRET_PREFIX.length)
+    : secret;
   if (!BASE64.test(encoded)) throw notBase64(where);
   const digits = encoded.replace(/=+$/, '');
   if (digits.length % 4 === 1) {
@@ -161,7 +167,9 @@ function signingKey(secret: string, where: string): Uint8Array {
   const encoded = paddedBase64(secret, where);
   const key = Buffer.from(encoded, 'base64');
   if (key.toString('base64') !== encoded) {
-    throw new KeyringConfigError(`\`${where}\` does not end as base64 does (its last character carries bits no encoder sets): was it copied in full?`);
+    throw new KeyringConfigError(
+      `\`${where}\` does not end as base64 does (its last character carries bits no encoder sets): was it copied in full?`,
+    );
   }
   refuseRepeated(encoded.replace(/=+$/, ''), where);
   if (key.length < MIN_SIGNING_KEY_BYTES) {
@@ -178,7 +186,9 @@ function signingKey(secret: string, where: string): Uint8Array {
 function resolveTolerance(value: unknown, path: string): number {
   if (value === undefined) return DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new KeyringConfigError(`\`${path}\` must be a whole number of seconds above 0 (default ${DEFAULT_WEBHOOK_TOLERANCE_SECONDS}); got ${String(value)}.`);
+    throw new KeyringConfigError(
+      `\`${path}\` must be a whole number of seconds above 0 (default ${DEFAULT_WEBHOOK_TOLERANCE_SECONDS}); got ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -192,17 +202,29 @@ function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhoo
 
 function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebhookSecret {
   if (typeof entry !== 'object' || entry === null || isList(entry)) return bearerEntry(name, entry, path);
-  const { scheme, secrets, toleranceSeconds } = entry as { scheme?: unknown; secrets?: unknown; toleranceSeconds?: unknown };
+  const { scheme, secrets, toleranceSeconds } = entry as {
+    scheme?: unknown;
+    secrets?: unknown;
+    toleranceSeconds?: unknown;
+  };
   const secretsPath = `${path}.secrets`;
   if (scheme === 'bearer') {
     if (toleranceSeconds !== undefined) {
-      throw new KeyringConfigError(`\`${path}.toleranceSeconds\` only applies to \`scheme: 'standard-webhooks'\`; remove it.`);
+      throw new KeyringConfigError(
+        `\`${path}.toleranceSeconds\` only applies to \`scheme: 'standard-webhooks'\`; remove it.`,
+      );
     }
     return bearerEntry(name, secrets, secretsPath);
   }
   if (scheme === 'standard-webhooks') {
-    const keys = secretList(secrets, secretsPath).map((secret, index) => signingKey(secret, isList(secrets) ? `${secretsPath}[${index}]` : secretsPath));
-    return { name, scheme, verify: createSignatureCheck(keys, resolveTolerance(toleranceSeconds, `${path}.toleranceSeconds`)) };
+    const keys = secretList(secrets, secretsPath).map((secret, index) =>
+      signingKey(secret, isList(secrets) ? `${secretsPath}[${index}]` : secretsPath),
+    );
+    return {
+      name,
+      scheme,
+      verify: createSignatureCheck(keys, resolveTolerance(toleranceSeconds, `${path}.toleranceSeconds`)),
+    };
   }
   throw new KeyringConfigError(
     `\`${path}.scheme\` must be 'bearer' or 'standard-webhooks'; got ${JSON.stringify(scheme)}. Or give the secret as a string (or a list) for \`Authorization: Bearer <secret>\`.`,
@@ -221,7 +243,9 @@ function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebho
 export function resolveWebhookSecrets(secrets: WebhookSecrets | undefined): ResolvedWebhookSecrets | undefined {
   if (secrets === undefined) return undefined;
   if (typeof secrets !== 'object' || secrets === null || isList(secrets)) {
-    throw new KeyringConfigError('`webhookSecrets` must map a name to a secret, e.g. { default: process.env.WEBHOOK_SECRET }.');
+    throw new KeyringConfigError(
+      '`webhookSecrets` must map a name to a secret, e.g. { default: process.env.WEBHOOK_SECRET }.',
+    );
   }
   const resolved = new Map<string, ResolvedWebhookSecret>();
   for (const [name, entry] of Object.entries(secrets)) {
@@ -241,7 +265,11 @@ export function hasSigningSecret(secrets: ResolvedWebhookSecrets | undefined): b
  * @param where what names it, for the message (e.g. `WebhooksController.receive`)
  * @throws KeyringConfigError when no secret of that name is configured
  */
-export function requireWebhookSecret(secrets: ResolvedWebhookSecrets | undefined, name: string, where: string): ResolvedWebhookSecret {
+export function requireWebhookSecret(
+  secrets: ResolvedWebhookSecrets | undefined,
+  name: string,
+  where: string,
+): ResolvedWebhookSecret {
   const secret = secrets?.get(name);
   if (secret !== undefined) return secret;
   const known = secrets && secrets.size > 0 ? `configured: ${[...secrets.keys()].join(', ')}` : 'none is configured';

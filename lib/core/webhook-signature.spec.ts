@@ -20,7 +20,9 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
   it('accepts a header with several signatures when one matches', () => {
     const stranger = signedHeaders(SIGNING_SECRETS.stranger, BODY)['webhook-signature'];
     const good = signedHeaders(SIGNING_SECRETS.current, BODY);
-    expect(verify({ ...good, 'webhook-signature': `v1a,c2lnbmVk ${stranger} ${good['webhook-signature']}` })).toEqual({ ok: true });
+    expect(verify({ ...good, 'webhook-signature': `v1a,c2lnbmVk ${stranger} ${good['webhook-signature']}` })).toEqual({
+      ok: true,
+    });
   });
 
   it('checks the exact bytes: a body that is not UTF-8 verifies as sent', () => {
@@ -30,7 +32,9 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
       .update(Buffer.concat([Buffer.from(`msg_1.${headers['webhook-timestamp']}.`), bytes]))
       .digest('base64');
     expect(verify({ ...headers, 'webhook-signature': `v1,${mac}` }, bytes)).toEqual({ ok: true });
-    expect(verify({ ...headers, 'webhook-signature': `v1,${mac}` }, Buffer.from(bytes.toString('utf8')))).toEqual(refused('webhook_signature_invalid'));
+    expect(verify({ ...headers, 'webhook-signature': `v1,${mac}` }, Buffer.from(bytes.toString('utf8')))).toEqual(
+      refused('webhook_signature_invalid'),
+    );
   });
 
   it.each([
@@ -52,7 +56,10 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
     ['a v2 signature', (h) => ({ ...h, 'webhook-signature': h['webhook-signature']!.replace('v1,', 'v2,') })],
     ['a signature without a version', (h) => ({ ...h, 'webhook-signature': h['webhook-signature']!.slice(3) })],
     ['a truncated signature', (h) => ({ ...h, 'webhook-signature': h['webhook-signature']!.slice(0, -4) })],
-    ['signatures joined by commas', (h) => ({ ...h, 'webhook-signature': `${h['webhook-signature']},${h['webhook-signature']}` })],
+    [
+      'signatures joined by commas',
+      (h) => ({ ...h, 'webhook-signature': `${h['webhook-signature']},${h['webhook-signature']}` }),
+    ],
   ])('refuses %s', (_, change) => {
     expect(verify(change(signedHeaders(SIGNING_SECRETS.current, BODY)))).toEqual(refused('webhook_signature_invalid'));
   });
@@ -73,20 +80,30 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
     expect(verify(signedHeaders(SIGNING_SECRETS.current, BODY, { at }))).toEqual({ ok: true });
   });
 
-  it.each(['1.7e9', '0x6553f100', '-1', ' 1700000000', 'now', '17000000000000000'])('refuses the timestamp %j', (timestamp) => {
-    expect(verify({ ...signedHeaders(SIGNING_SECRETS.current, BODY), 'webhook-timestamp': timestamp })).toEqual(refused('webhook_timestamp_invalid'));
-  });
+  it.each(['1.7e9', '0x6553f100', '-1', ' 1700000000', 'now', '17000000000000000'])(
+    'refuses the timestamp %j',
+    (timestamp) => {
+      expect(verify({ ...signedHeaders(SIGNING_SECRETS.current, BODY), 'webhook-timestamp': timestamp })).toEqual(
+        refused('webhook_timestamp_invalid'),
+      );
+    },
+  );
 
-  it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'])('says missing without %s, or with it empty', (name) => {
-    const headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, BODY);
-    expect(verify({ ...headers, [name]: '' })).toEqual(refused('webhook_signature_missing'));
-    delete headers[name];
-    expect(verify(headers)).toEqual(refused('webhook_signature_missing'));
-  });
+  it.each(['webhook-id', 'webhook-timestamp', 'webhook-signature'])(
+    'says missing without %s, or with it empty',
+    (name) => {
+      const headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, BODY);
+      expect(verify({ ...headers, [name]: '' })).toEqual(refused('webhook_signature_missing'));
+      delete headers[name];
+      expect(verify(headers)).toEqual(refused('webhook_signature_missing'));
+    },
+  );
 
   it('refuses headers that are not strings', () => {
     const headers = signedHeaders(SIGNING_SECRETS.current, BODY);
-    expect(verify({ ...headers, 'webhook-signature': [headers['webhook-signature']] })).toEqual(refused('webhook_signature_invalid'));
+    expect(verify({ ...headers, 'webhook-signature': [headers['webhook-signature']] })).toEqual(
+      refused('webhook_signature_invalid'),
+    );
   });
 
   it('checks the timestamp before it needs the body', () => {
@@ -97,7 +114,11 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
   it('refuses a declared body that was not kept like a bad signature, marked for the set-up warning, never guessing', () => {
     const headers = signedHeaders(SIGNING_SECRETS.current, BODY);
     for (const declared of [{ 'content-length': String(BODY.length) }, { 'transfer-encoding': 'chunked' }]) {
-      expect(verify({ ...headers, ...declared }, null)).toEqual({ ok: false, failure: { reason: 'webhook_signature_invalid' }, rawBodyMissing: true });
+      expect(verify({ ...headers, ...declared }, null)).toEqual({
+        ok: false,
+        failure: { reason: 'webhook_signature_invalid' },
+        rawBodyMissing: true,
+      });
     }
   });
 
@@ -109,9 +130,13 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
       headers[repeated as keyof typeof headers],
     ];
     for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
-      expect(check({ headers, rawBody: Buffer.from(BODY), rawHeaders: lines(name) }, Date.now())).toEqual(refused('webhook_signature_invalid'));
+      expect(check({ headers, rawBody: Buffer.from(BODY), rawHeaders: lines(name) }, Date.now())).toEqual(
+        refused('webhook_signature_invalid'),
+      );
     }
-    expect(check({ headers, rawBody: Buffer.from(BODY), rawHeaders: Object.entries(headers).flat() }, Date.now())).toEqual({ ok: true });
+    expect(
+      check({ headers, rawBody: Buffer.from(BODY), rawHeaders: Object.entries(headers).flat() }, Date.now()),
+    ).toEqual({ ok: true });
   });
 
   it('verifies a request without a body against the empty body', () => {

@@ -67,15 +67,20 @@ function sign(key: Uint8Array, id: string, timestamp: string, body: Uint8Array):
  *
  * @param keys the decoded signing secrets (see `resolveWebhookSecrets`)
  */
-export function createSignatureCheck(keys: readonly Uint8Array[], toleranceSeconds: number): (request: WebhookRequest, nowMs: number) => WebhookCheck {
+export function createSignatureCheck(
+  keys: readonly Uint8Array[],
+  toleranceSeconds: number,
+): (request: WebhookRequest, nowMs: number) => WebhookCheck {
   return ({ headers, rawBody, rawHeaders }, nowMs) => {
     const id = readHeader(headers, 'webhook-id');
     const timestamp = readHeader(headers, 'webhook-timestamp');
     const signature = readHeader(headers, 'webhook-signature');
     if (!present(id) || !present(timestamp) || !present(signature)) return fail('webhook_signature_missing');
-    if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string') return fail('webhook_signature_invalid');
+    if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string')
+      return fail('webhook_signature_invalid');
     if (repeatedHeader(rawHeaders, SIGNATURE_HEADERS) !== undefined) return fail('webhook_signature_invalid');
-    if (!TIMESTAMP.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > toleranceSeconds) return fail('webhook_timestamp_invalid');
+    if (!TIMESTAMP.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > toleranceSeconds)
+      return fail('webhook_timestamp_invalid');
     const body = rawBody ?? (declaresBody(headers) ? undefined : EMPTY);
     if (body === undefined) return { ...fail('webhook_signature_invalid'), rawBodyMissing: true };
     const expected = keys.map((key) => sign(key, id, timestamp, body));

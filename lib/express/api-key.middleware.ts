@@ -36,7 +36,8 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
   return (request, response, next) => {
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
     const earlier = admissionOf(request);
-    const admitted: MaybePromise<AdmissionResult> = earlier !== undefined ? { ok: true, ...earlier } : keyring.admit(request.headers, request.rawHeaders);
+    const admitted: MaybePromise<AdmissionResult> =
+      earlier !== undefined ? { ok: true, ...earlier } : keyring.admit(request.headers, request.rawHeaders);
     continueRequest(admitted, response, next, (admission, proceed) => {
       const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
       if (failure) {

@@ -18,7 +18,13 @@ function nodeResponse() {
 
 function recordingLogger() {
   const lines: string[] = [];
-  return { lines, logger: { error: (line: string) => void lines.push(`error ${line}`), debug: (line: string) => void lines.push(`debug ${line}`) } };
+  return {
+    lines,
+    logger: {
+      error: (line: string) => void lines.push(`error ${line}`),
+      debug: (line: string) => void lines.push(`debug ${line}`),
+    },
+  };
 }
 
 const respond = createErrorResponder('cubeconnect');
@@ -34,7 +40,10 @@ describe('sendRefusal', () => {
     expect(response.statusCode).toBe(401);
     expect(response.getHeader('WWW-Authenticate')).toBe('Bearer realm="api"');
     expect(response.getHeader('Content-Type')).toBe('application/json; charset=utf-8');
-    expect(JSON.parse(body())).toEqual({ success: false, error: { code: 'AUTHENTICATION_REQUIRED', message: expect.any(String) } });
+    expect(JSON.parse(body())).toEqual({
+      success: false,
+      error: { code: 'AUTHENTICATION_REQUIRED', message: expect.any(String) },
+    });
     expect(response.getHeader('Content-Length')).toBe(Buffer.byteLength(body()));
     expect(lines).toEqual([]);
   });
@@ -42,9 +51,21 @@ describe('sendRefusal', () => {
   it('logs a refusal that hides a fault of ours with its cause, and a format rule at debug', () => {
     const { response } = nodeResponse();
     const { lines, logger } = recordingLogger();
-    sendRefusal(response, { reason: 'lookup_unavailable', cause: new Error('connection reset') }, respond, logger, failNext);
+    sendRefusal(
+      response,
+      { reason: 'lookup_unavailable', cause: new Error('connection reset') },
+      respond,
+      logger,
+      failNext,
+    );
     expect(response.statusCode).toBe(503);
-    sendRefusal(nodeResponse().response, { reason: 'invalid', detail: 'its checksum does not match' }, respond, logger, failNext);
+    sendRefusal(
+      nodeResponse().response,
+      { reason: 'invalid', detail: 'its checksum does not match' },
+      respond,
+      logger,
+      failNext,
+    );
     expect(lines).toEqual([
       'error [nest-keyring] API key lookup failed; answered 503: connection reset',
       'debug [nest-keyring] API key refused before any lookup: its checksum does not match',

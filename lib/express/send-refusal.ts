@@ -23,7 +23,8 @@ export function sendRefusal(
     const cause = failure.cause instanceof Error ? failure.cause.message : String(failure.cause);
     logger.error(`[nest-keyring] ${fault}: ${cause}`);
   }
-  if (failure.detail !== undefined) logger.debug?.(`[nest-keyring] API key refused before any lookup: ${failure.detail}`);
+  if (failure.detail !== undefined)
+    logger.debug?.(`[nest-keyring] API key refused before any lookup: ${failure.detail}`);
   if (response.headersSent) {
     next(new Error(`nest-keyring: request refused (${failure.reason}) after its response was sent`));
     return;

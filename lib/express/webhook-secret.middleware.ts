@@ -3,7 +3,12 @@ import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../c
 import { KeyringConfigError } from '../core/failure.js';
 import { createRawBodyWarning } from '../core/webhook-raw-body.js';
 import { asRawBody, asRawHeaders } from '../core/webhook-request.js';
-import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, resolveWebhookSecrets, type WebhookSecrets } from '../core/webhook-secrets.js';
+import {
+  DEFAULT_WEBHOOK_SECRET_NAME,
+  requireWebhookSecret,
+  resolveWebhookSecrets,
+  type WebhookSecrets,
+} from '../core/webhook-secrets.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
 import { sendRefusal } from './send-refusal.js';
 
@@ -69,16 +74,25 @@ export function webhookSecretMiddleware(
   options: WebhookSecretMiddlewareOptions,
 ): (request: WebhookMiddlewareRequest, response: ServerResponse, next: NextFunction) => void {
   if (typeof options !== 'object' || options === null) {
-    throw new KeyringConfigError('webhookSecretMiddleware(options) needs `{ webhookSecrets }`, e.g. { webhookSecrets: { default: process.env.WEBHOOK_SECRET } }.');
+    throw new KeyringConfigError(
+      'webhookSecretMiddleware(options) needs `{ webhookSecrets }`, e.g. { webhookSecrets: { default: process.env.WEBHOOK_SECRET } }.',
+    );
   }
   const name = options.name ?? DEFAULT_WEBHOOK_SECRET_NAME;
-  const secret = requireWebhookSecret(resolveWebhookSecrets(options.webhookSecrets), name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
+  const secret = requireWebhookSecret(
+    resolveWebhookSecrets(options.webhookSecrets),
+    name,
+    `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`,
+  );
   const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
   const logger = options.logger ?? console;
   const rawBodyWarning = createRawBodyWarning('express');
   return (request, response, next) => {
     const rawBody = asRawBody(request.rawBody) ?? asRawBody(request.body);
-    const result = secret.verify({ headers: request.headers, rawBody, rawHeaders: asRawHeaders(request.rawHeaders) }, Date.now());
+    const result = secret.verify(
+      { headers: request.headers, rawBody, rawHeaders: asRawHeaders(request.rawHeaders) },
+      Date.now(),
+    );
     if (result.ok) {
       next();
       return;

@@ -3,7 +3,8 @@
  * own. Read it to make a guard of your own skip the routes nest-keyring leaves open.
  *
  * @example
- * const open = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE_METADATA, [context.getHandler(), context.getClass()]);
+ * const targets = [context.getHandler(), context.getClass()];
+ * const open = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE_METADATA, targets);
  */
 export const PUBLIC_ROUTE_METADATA = 'KEYRING:PUBLIC';
 
@@ -12,7 +13,8 @@ export const PUBLIC_ROUTE_METADATA = 'KEYRING:PUBLIC';
  * its route's scopes add up.
  *
  * @example
- * const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, [context.getHandler(), context.getClass()]);
+ * const targets = [context.getHandler(), context.getClass()];
+ * const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, targets);
  */
 export const REQUIRED_SCOPES_METADATA = 'KEYRING:SCOPES';
 
@@ -21,7 +23,8 @@ export const REQUIRED_SCOPES_METADATA = 'KEYRING:SCOPES';
  * checks. The route's own name wins over its controller's.
  *
  * @example
- * const name = this.reflector.getAllAndOverride<string>(WEBHOOK_SECRET_METADATA, [context.getHandler(), context.getClass()]) ?? 'default';
+ * const targets = [context.getHandler(), context.getClass()];
+ * const name = this.reflector.getAllAndOverride<string>(WEBHOOK_SECRET_METADATA, targets) ?? 'default';
  */
 export const WEBHOOK_SECRET_METADATA = 'KEYRING:WEBHOOK_SECRET';
 
@@ -30,4 +33,6 @@ export const WEBHOOK_SECRET_METADATA = 'KEYRING:WEBHOOK_SECRET';
  * `Symbol.for` keeps it one token even if an app ends up loading both the ESM and the CommonJS
  * build. Its description is what Nest prints when a module cannot see it, so it says the fix.
  */
-export const KEYRING = Symbol.for('Keyring of nest-keyring: import ApiKeyModule.forRoot() (or forRootAsync()) where this is used, or keep isGlobal: true');
+export const KEYRING = Symbol.for(
+  'Keyring of nest-keyring: import ApiKeyModule.forRoot() (or forRootAsync()) where this is used, or keep isGlobal: true',
+);

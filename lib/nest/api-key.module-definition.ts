@@ -45,10 +45,7 @@ export const {
     // forRootAsync's own `imports` arrive here as well: keep each module once.
     imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
     providers: extras.global
-      ? [
-          ...(definition.providers ?? []),
-          { provide: APP_GUARD, useExisting: ApiKeyGuard },
-        ]
+      ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
       : definition.providers,
   }))
   .build();

@@ -24,7 +24,9 @@ function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
 const MODULE_SETTINGS = ['global', 'isGlobal', 'imports'] as const;
 
 function refuseModuleSettings(options: ApiKeyModuleOptions): void {
-  const misplaced = MODULE_SETTINGS.find((name) => typeof options === 'object' && options !== null && Object.hasOwn(options, name));
+  const misplaced = MODULE_SETTINGS.find(
+    (name) => typeof options === 'object' && options !== null && Object.hasOwn(options, name),
+  );
   if (misplaced === undefined) return;
   throw new KeyringConfigError(
     `\`${misplaced}\` is a setting of the module, not an option: give it beside useFactory, ` +

@@ -19,7 +19,13 @@ export function responseSent(adapterHost: HttpAdapterHost, context: ExecutionCon
  * written to a response that was already sent (Nest's exception layer then only ends it), nor
  * outside HTTP, where the exception is all there is to answer with.
  */
-export function refuse(keyring: Keyring, adapterHost: HttpAdapterHost, logger: Logger, context: ExecutionContext, failure: KeyringFailure): never {
+export function refuse(
+  keyring: Keyring,
+  adapterHost: HttpAdapterHost,
+  logger: Logger,
+  context: ExecutionContext,
+  failure: KeyringFailure,
+): never {
   const response = keyring.errorResponse(failure);
   const fault = faultLogMessage(failure, response.status);
   if (fault !== undefined) logger.error(fault, failure.cause);

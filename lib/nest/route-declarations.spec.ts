@@ -28,7 +28,9 @@ class RoutesController {
   @ApiKeyAuth() @Get('auth') auth() {}
   @UseGuards(ApiKeyGuard) @Get('guarded') guarded() {}
   @UseGuards(TenantAwareGuard) @Get('subclass') subclass() {}
-  @UseGuards(new TenantAwareGuard(undefined as never, new Reflector(), undefined as never)) @Get('instance') instance() {}
+  @UseGuards(new TenantAwareGuard(undefined as never, new Reflector(), undefined as never))
+  @Get('instance')
+  instance() {}
   @RequireScopes('read') @Get('scoped') scoped() {}
   @WebhookSecret() @Post('hook') hook() {}
   @UseGuards(WebhookSecretGuard) @Get('webhook-guard') webhookGuard() {}
@@ -47,7 +49,11 @@ describe('declarationsOf', () => {
 
   it('reads @Public() on a route and on a controller', () => {
     expect(declared('open')).toEqual({ public: true, apiKey: false, webhook: false });
-    expect(declarationsOf(new Reflector(), RoutesController, guards)).toEqual({ public: true, apiKey: false, webhook: false });
+    expect(declarationsOf(new Reflector(), RoutesController, guards)).toEqual({
+      public: true,
+      apiKey: false,
+      webhook: false,
+    });
   });
 
   it.each(['auth', 'guarded', 'subclass', 'instance', 'scoped'] as const)('reads %s as API-key auth', (name) => {

@@ -11,7 +11,9 @@ export type MetadataTarget = Function;
 /** True when `guards` (from `@UseGuards`) holds `guardClass`, a subclass of it, or an instance. */
 function hasGuard(guards: readonly unknown[] | undefined, guardClass: Type<unknown>): boolean {
   return (guards ?? []).some((guard) =>
-    typeof guard === 'function' ? guard === guardClass || guard.prototype instanceof guardClass : guard instanceof guardClass,
+    typeof guard === 'function'
+      ? guard === guardClass || guard.prototype instanceof guardClass
+      : guard instanceof guardClass,
   );
 }
 
@@ -27,7 +29,11 @@ export function declarationsOf(
   const applied = reflector.get<unknown[] | undefined>(GUARDS_METADATA, target);
   return {
     public: reflector.get<boolean | undefined>(PUBLIC_ROUTE_METADATA, target) === true,
-    apiKey: hasGuard(applied, guards.apiKey) || reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target) !== undefined,
-    webhook: hasGuard(applied, guards.webhook) || reflector.get<string | undefined>(WEBHOOK_SECRET_METADATA, target) !== undefined,
+    apiKey:
+      hasGuard(applied, guards.apiKey) ||
+      reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target) !== undefined,
+    webhook:
+      hasGuard(applied, guards.webhook) ||
+      reflector.get<string | undefined>(WEBHOOK_SECRET_METADATA, target) !== undefined,
   };
 }

@@ -30,12 +30,21 @@ function main(): void {
   const admin = new KeyAdmin(openDatabase(DATABASE_PATH, DATABASE_OPTIONS));
   switch (command) {
     case 'create': {
-      if (values.env !== 'production' && values.env !== 'staging') throw new Error('--env must be production or staging');
+      if (values.env !== 'production' && values.env !== 'staging')
+        throw new Error('--env must be production or staging');
       const tenantIds = values.tenants.split(',').filter(Boolean).map(Number);
-      if (tenantIds.some((tenantId) => !Number.isInteger(tenantId))) throw new Error('--tenants takes tenant ids such as 123,456');
+      if (tenantIds.some((tenantId) => !Number.isInteger(tenantId)))
+        throw new Error('--tenants takes tenant ids such as 123,456');
       const expiresAt = values.expires === undefined ? undefined : new Date(values.expires);
-      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new Error('--expires takes a date such as 2027-01-31T00:00:00Z');
-      const { key, row } = admin.create({ environment: values.env, tenantIds, scopes: values.scopes.split(',').filter(Boolean), label: values.label, expiresAt });
+      if (expiresAt && Number.isNaN(expiresAt.getTime()))
+        throw new Error('--expires takes a date such as 2027-01-31T00:00:00Z');
+      const { key, row } = admin.create({
+        environment: values.env,
+        tenantIds,
+        scopes: values.scopes.split(',').filter(Boolean),
+        label: values.label,
+        expiresAt,
+      });
       console.log(`${describe(row)}\n\nkey: ${key}\nShown once: only its hash is stored.`);
       return;
     }

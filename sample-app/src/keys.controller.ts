@@ -20,7 +20,10 @@ export class KeysController {
   @HttpCode(200)
   revoke(@Param('id') id: string, @CurrentApiKey('id') callerId: string) {
     if (!this.admin.revokeAs(String(callerId), id)) {
-      throw new NotFoundException({ success: false, error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' } });
+      throw new NotFoundException({
+        success: false,
+        error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' },
+      });
     }
     // The store says revoked; the cache must forget the record so the next request sees it.
     this.cache.invalidateRecord(id);

@@ -10,7 +10,9 @@ const port = process.env.PORT ?? 3000;
 const database = DATABASE_PATH;
 // The secret the gateway sends back to us; a random one per run unless WEBHOOK_SECRET is set.
 const webhookSecret = process.env.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url');
-const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS), { rawBody: true });
+const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS), {
+  rawBody: true,
+});
 app.enableShutdownHooks();
 await app.listen(port);
 

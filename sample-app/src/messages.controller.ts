@@ -24,7 +24,10 @@ export class MessagesController {
   send(@Body() body: SendMessageBody, @CurrentApiKey('id') keyId: string) {
     const { phone, message_type: messageType = 'text', data } = body ?? {};
     if (typeof phone !== 'string' || typeof messageType !== 'string' || typeof data?.body !== 'string') {
-      throw new BadRequestException({ success: false, error: { code: 'VALIDATION_ERROR', message: 'phone, message_type and data.body are required.' } });
+      throw new BadRequestException({
+        success: false,
+        error: { code: 'VALIDATION_ERROR', message: 'phone, message_type and data.body are required.' },
+      });
     }
     const message = this.messages.send(keyId, phone, messageType, data.body);
     return { success: true, data: { message_id: message.message_id, tenant_id: message.tenant_id, status: 'queued' } };

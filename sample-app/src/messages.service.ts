@@ -36,7 +36,9 @@ export class MessagesService {
       created_at: new Date().toISOString(),
     };
     this.db
-      .prepare('INSERT INTO messages (id, tenant_id, key_id, phone, message_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO messages (id, tenant_id, key_id, phone, message_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(message.message_id, message.tenant_id, keyId, phone, messageType, body, message.created_at);
     return message;
   }
@@ -44,7 +46,9 @@ export class MessagesService {
   /** The current tenant's messages only. */
   list(): StoredMessage[] {
     return this.db
-      .prepare('SELECT id AS message_id, tenant_id, key_id, phone, message_type, body, created_at FROM messages WHERE tenant_id = ? ORDER BY created_at')
+      .prepare(
+        'SELECT id AS message_id, tenant_id, key_id, phone, message_type, body, created_at FROM messages WHERE tenant_id = ? ORDER BY created_at',
+      )
       .all(Number(this.tenants.tenantId)) as StoredMessage[];
   }
 }

@@ -19,7 +19,9 @@ export class WebhooksController {
   @WebhookAck()
   @Post('gateway')
   receive(@Body() event: unknown) {
-    this.db.prepare('INSERT INTO webhook_events (payload, received_at) VALUES (?, ?)').run(JSON.stringify(event ?? null), new Date().toISOString());
+    this.db
+      .prepare('INSERT INTO webhook_events (payload, received_at) VALUES (?, ?)')
+      .run(JSON.stringify(event ?? null), new Date().toISOString());
     this.logger.log('stored a gateway event');
   }
 }

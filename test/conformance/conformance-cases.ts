@@ -36,7 +36,12 @@ export const CONFORMANCE_KEYS = {
 
 // The expected answers, spelled out once; rows below say which applies.
 const granted = (keyId: string, tenantId: string | number): Outcome => ({ status: 200, ran: true, keyId, tenantId });
-const MISSING: Outcome = { status: 401, code: { cubeconnect: 'AUTHENTICATION_REQUIRED', connexease: 'AUTH_002' }, challenge: 'Bearer realm="api"', ran: false };
+const MISSING: Outcome = {
+  status: 401,
+  code: { cubeconnect: 'AUTHENTICATION_REQUIRED', connexease: 'AUTH_002' },
+  challenge: 'Bearer realm="api"',
+  ran: false,
+};
 const MALFORMED: Outcome = {
   status: 401,
   code: { cubeconnect: 'INVALID_API_KEY', connexease: 'AUTH_003' },
@@ -49,20 +54,37 @@ const INVALID: Outcome = {
   challenge: 'Bearer realm="api", error="invalid_token"',
   ran: false,
 };
-const NO_TENANT: Outcome = { status: 403, code: { cubeconnect: 'API_KEY_NO_TENANT', connexease: 'API_KEY_NO_TENANT' }, ran: false };
-const TENANT_NOT_FOUND: Outcome = { status: 403, code: { cubeconnect: 'TENANT_NOT_FOUND', connexease: 'TENANT_NOT_FOUND' }, ran: false };
+const NO_TENANT: Outcome = {
+  status: 403,
+  code: { cubeconnect: 'API_KEY_NO_TENANT', connexease: 'API_KEY_NO_TENANT' },
+  ran: false,
+};
+const TENANT_NOT_FOUND: Outcome = {
+  status: 403,
+  code: { cubeconnect: 'TENANT_NOT_FOUND', connexease: 'TENANT_NOT_FOUND' },
+  ran: false,
+};
 const INSUFFICIENT_SCOPE: Outcome = {
   status: 403,
   code: { cubeconnect: 'INSUFFICIENT_SCOPE', connexease: 'INSUFFICIENT_SCOPE' },
   challenge: 'Bearer realm="api", error="insufficient_scope", scope="messages:send"',
   ran: false,
 };
-const UNAVAILABLE: Outcome = { status: 503, code: { cubeconnect: 'KEY_STORE_UNAVAILABLE', connexease: 'KEY_STORE_UNAVAILABLE' }, ran: false };
+const UNAVAILABLE: Outcome = {
+  status: 503,
+  code: { cubeconnect: 'KEY_STORE_UNAVAILABLE', connexease: 'KEY_STORE_UNAVAILABLE' },
+  ran: false,
+};
 
 const K = CONFORMANCE_KEYS;
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 const apiKey = (key: string) => ({ 'X-API-KEY': key });
-const row = (name: string, headers: ConformanceCase['headers'], expected: Outcome, path: ConformanceCase['path'] = '/protected'): ConformanceCase => ({
+const row = (
+  name: string,
+  headers: ConformanceCase['headers'],
+  expected: Outcome,
+  path: ConformanceCase['path'] = '/protected',
+): ConformanceCase => ({
   name,
   path,
   headers,
@@ -71,15 +93,29 @@ const row = (name: string, headers: ConformanceCase['headers'], expected: Outcom
 
 // Webhooks: `default` is a Bearer secret, `events` a Standard Webhooks signing secret.
 const RECEIVED: Outcome = { status: 200, ran: true };
-const webhookRefusal = (status: number, code: string, challenge?: string): Outcome => ({ status, code: { cubeconnect: code, connexease: code }, challenge, ran: false });
+const webhookRefusal = (status: number, code: string, challenge?: string): Outcome => ({
+  status,
+  code: { cubeconnect: code, connexease: code },
+  challenge,
+  ran: false,
+});
 const SECRET_MISSING = webhookRefusal(401, 'WEBHOOK_SECRET_REQUIRED', 'Bearer realm="api"');
 const SECRET_MALFORMED = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
 const SECRET_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
 const SIGNATURE_MISSING = webhookRefusal(401, 'WEBHOOK_SIGNATURE_REQUIRED', 'Webhook-Signature realm="api"');
 const SIGNATURE_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
 const TIMESTAMP_INVALID = webhookRefusal(401, 'INVALID_WEBHOOK_TIMESTAMP', 'Webhook-Signature realm="api"');
-export const WEBHOOK_BODY = JSON.stringify({ event: 'message.received', data: { from: '905321234567', text: 'Merhaba' } });
-const webhook = (name: string, headers: ConformanceCase['headers'], expected: Outcome): ConformanceCase => ({ name, path: '/webhook', headers, body: WEBHOOK_BODY, expected });
+export const WEBHOOK_BODY = JSON.stringify({
+  event: 'message.received',
+  data: { from: '905321234567', text: 'Merhaba' },
+});
+const webhook = (name: string, headers: ConformanceCase['headers'], expected: Outcome): ConformanceCase => ({
+  name,
+  path: '/webhook',
+  headers,
+  body: WEBHOOK_BODY,
+  expected,
+});
 const signed = (name: string, headers: () => Headers, expected: Outcome, body = WEBHOOK_BODY): ConformanceCase => ({
   name,
   path: '/webhook/signed',
@@ -99,13 +135,29 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   row('x-api-key header name in lower case', { 'x-api-key': K.production }, granted('key-prod', 1)),
   row('X-Api-Key header name in mixed case', { 'X-Api-Key': K.production }, granted('key-prod', 1)),
   row('both headers with the same key', { ...bearer(K.production), ...apiKey(K.production) }, granted('key-prod', 1)),
-  row('Basic Authorization plus X-API-KEY', { Authorization: 'Basic dXNlcjpwYXNz', ...apiKey(K.staging) }, granted('key-stage', 2)),
+  row(
+    'Basic Authorization plus X-API-KEY',
+    { Authorization: 'Basic dXNlcjpwYXNz', ...apiKey(K.staging) },
+    granted('key-stage', 2),
+  ),
   row('empty Authorization plus X-API-KEY', { Authorization: '', ...apiKey(K.staging) }, granted('key-stage', 2)),
   row('staging key', bearer(K.staging), granted('key-stage', 2)),
   row('multi-tenant key, no tenant header: first tenant', bearer(K.multiTenant), granted('key-multi', 1)),
-  row('multi-tenant key, X-TENANT-ID names the second', { ...bearer(K.multiTenant), 'X-TENANT-ID': 'org-b' }, granted('key-multi', 'org-b')),
-  row('multi-tenant key, X-TENANT-ID names the first', { ...bearer(K.multiTenant), 'X-TENANT-ID': '1' }, granted('key-multi', 1)),
-  row('tenant header name in lower case', { ...bearer(K.multiTenant), 'x-tenant-id': 'org-b' }, granted('key-multi', 'org-b')),
+  row(
+    'multi-tenant key, X-TENANT-ID names the second',
+    { ...bearer(K.multiTenant), 'X-TENANT-ID': 'org-b' },
+    granted('key-multi', 'org-b'),
+  ),
+  row(
+    'multi-tenant key, X-TENANT-ID names the first',
+    { ...bearer(K.multiTenant), 'X-TENANT-ID': '1' },
+    granted('key-multi', 1),
+  ),
+  row(
+    'tenant header name in lower case',
+    { ...bearer(K.multiTenant), 'x-tenant-id': 'org-b' },
+    granted('key-multi', 'org-b'),
+  ),
 
   // No key.
   row('no headers', {}, MISSING),
@@ -131,9 +183,21 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   row('an empty X-API-KEY', { 'X-API-KEY': '' }, MALFORMED),
   row('a repeated X-API-KEY', { 'X-API-KEY': [K.production, K.production] }, MALFORMED),
   // Node keeps only the first Authorization line: a proxy reading the last would see another key.
-  row('Authorization on two lines, the same key', { Authorization: [`Bearer ${K.production}`, `Bearer ${K.production}`] }, MALFORMED),
-  row('Authorization on two lines, another key second', { Authorization: [`Bearer ${K.production}`, `Bearer ${K.staging}`] }, MALFORMED),
-  row('Authorization on two lines, a Basic line first', { Authorization: ['Basic dXNlcjpwYXNz', `Bearer ${K.production}`] }, MALFORMED),
+  row(
+    'Authorization on two lines, the same key',
+    { Authorization: [`Bearer ${K.production}`, `Bearer ${K.production}`] },
+    MALFORMED,
+  ),
+  row(
+    'Authorization on two lines, another key second',
+    { Authorization: [`Bearer ${K.production}`, `Bearer ${K.staging}`] },
+    MALFORMED,
+  ),
+  row(
+    'Authorization on two lines, a Basic line first',
+    { Authorization: ['Basic dXNlcjpwYXNz', `Bearer ${K.production}`] },
+    MALFORMED,
+  ),
   row('an X-API-KEY one past the length bound', { 'X-API-KEY': `pk_${'a'.repeat(254)}` }, MALFORMED),
   row('an 8 KiB X-API-KEY', { 'X-API-KEY': `pk_${'a'.repeat(8192)}` }, MALFORMED),
   row('headers with different keys', { ...bearer(K.production), ...apiKey(K.staging) }, MALFORMED),
@@ -144,7 +208,11 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   row('an expired key', bearer(K.expired), INVALID),
   row('a revoked key', bearer(K.revoked), INVALID),
   row('a key whose record names another environment', bearer(K.otherEnvironment), INVALID),
-  row('a real key with its last character changed', bearer(`${K.production.slice(0, -1)}${K.production.endsWith('A') ? 'B' : 'A'}`), INVALID),
+  row(
+    'a real key with its last character changed',
+    bearer(`${K.production.slice(0, -1)}${K.production.endsWith('A') ? 'B' : 'A'}`),
+    INVALID,
+  ),
   row('a real key plus one character', bearer(`${K.production}0`), INVALID),
   row('a real key without its checksum', bearer(K.production.slice(0, -6)), INVALID),
   row("a real key's prefix", bearer('pk_live_'), INVALID),
@@ -189,20 +257,57 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   webhook('webhook: no Authorization', {}, SECRET_MISSING),
   webhook('webhook: the secret in X-API-KEY instead', { 'X-API-KEY': secret }, SECRET_MISSING),
   webhook('webhook: a wrong secret', { Authorization: `Bearer ${WEBHOOK_SECRETS.stranger}` }, SECRET_INVALID),
-  webhook("webhook: another sender's secret", { Authorization: `Bearer ${WEBHOOK_SECRETS.billingNew}` }, SECRET_INVALID),
-  webhook('webhook: the secret one character off at the start', { Authorization: `Bearer ${oneCharacterOff(secret, 'start')}` }, SECRET_INVALID),
-  webhook('webhook: the secret one character off at the end', { Authorization: `Bearer ${oneCharacterOff(secret, 'end')}` }, SECRET_INVALID),
+  webhook(
+    "webhook: another sender's secret",
+    { Authorization: `Bearer ${WEBHOOK_SECRETS.billingNew}` },
+    SECRET_INVALID,
+  ),
+  webhook(
+    'webhook: the secret one character off at the start',
+    { Authorization: `Bearer ${oneCharacterOff(secret, 'start')}` },
+    SECRET_INVALID,
+  ),
+  webhook(
+    'webhook: the secret one character off at the end',
+    { Authorization: `Bearer ${oneCharacterOff(secret, 'end')}` },
+    SECRET_INVALID,
+  ),
   webhook('webhook: the secret plus one character', { Authorization: `Bearer ${secret}x` }, SECRET_INVALID),
   webhook('webhook: the secret cut short', { Authorization: `Bearer ${secret.slice(0, -1)}` }, SECRET_INVALID),
   webhook('webhook: Basic credentials', { Authorization: 'Basic dXNlcjpwYXNz' }, SECRET_MALFORMED),
   webhook('webhook: two spaces after Bearer', { Authorization: `Bearer  ${secret}` }, SECRET_MALFORMED),
 
   // Signed webhooks (Standard Webhooks), signed by the reference implementation.
-  signed('signed webhook: signed with the current secret', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY), RECEIVED),
-  signed('signed webhook: signed with the previous secret (rotation)', () => signedHeaders(SIGNING_SECRETS.previous, WEBHOOK_BODY), RECEIVED),
-  signed('signed webhook: a tampered body', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY), SIGNATURE_INVALID, WEBHOOK_BODY.replace('Merhaba', 'Merhabe')),
-  signed('signed webhook: another secret', () => signedHeaders(SIGNING_SECRETS.stranger, WEBHOOK_BODY), SIGNATURE_INVALID),
-  signed('signed webhook: a stale timestamp', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY, { at: new Date(Date.now() - 600_000) }), TIMESTAMP_INVALID),
-  signed('signed webhook: a future timestamp', () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY, { at: new Date(Date.now() + 600_000) }), TIMESTAMP_INVALID),
+  signed(
+    'signed webhook: signed with the current secret',
+    () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY),
+    RECEIVED,
+  ),
+  signed(
+    'signed webhook: signed with the previous secret (rotation)',
+    () => signedHeaders(SIGNING_SECRETS.previous, WEBHOOK_BODY),
+    RECEIVED,
+  ),
+  signed(
+    'signed webhook: a tampered body',
+    () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY),
+    SIGNATURE_INVALID,
+    WEBHOOK_BODY.replace('Merhaba', 'Merhabe'),
+  ),
+  signed(
+    'signed webhook: another secret',
+    () => signedHeaders(SIGNING_SECRETS.stranger, WEBHOOK_BODY),
+    SIGNATURE_INVALID,
+  ),
+  signed(
+    'signed webhook: a stale timestamp',
+    () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY, { at: new Date(Date.now() - 600_000) }),
+    TIMESTAMP_INVALID,
+  ),
+  signed(
+    'signed webhook: a future timestamp',
+    () => signedHeaders(SIGNING_SECRETS.current, WEBHOOK_BODY, { at: new Date(Date.now() + 600_000) }),
+    TIMESTAMP_INVALID,
+  ),
   signed('signed webhook: no signature headers', () => ({}), SIGNATURE_MISSING),
 ];

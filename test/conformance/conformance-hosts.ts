@@ -1,4 +1,14 @@
-import { Controller, Get, HttpCode, Module, Post, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  HttpCode,
+  Module,
+  Post,
+  RequestMethod,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+} from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
 import {
@@ -43,7 +53,12 @@ function keyringOptions(preset: Preset): KeyringOptions {
   const records = demoRecords();
   records[CONFORMANCE_KEYS.multiTenant] = { id: 'key-multi', tenants: [{ id: 1 }, { id: 'org-b' }] };
   records[CONFORMANCE_KEYS.noTenant] = { id: 'key-none', tenants: [] };
-  return { lookup: new InMemoryLookup(records), errorFormat: preset, lookupTimeoutMs: 150, webhookSecrets: webhookSecretsOption() };
+  return {
+    lookup: new InMemoryLookup(records),
+    errorFormat: preset,
+    lookupTimeoutMs: 150,
+    webhookSecrets: webhookSecretsOption(),
+  };
 }
 
 /** What every host's handler answers: what it saw on the request and in the tenant context. */
@@ -144,7 +159,9 @@ class MiddlewareRoutesModule implements NestModule {
     const webhookSecrets = webhookSecretsOption();
     const errorFormat = MiddlewareRoutesModule.preset;
     consumer.apply(ApiKeyMiddleware, TenantMiddleware).forRoutes(MiddlewareController);
-    consumer.apply(webhookSecretMiddleware({ webhookSecrets, errorFormat })).forRoutes({ path: 'webhook', method: RequestMethod.POST });
+    consumer
+      .apply(webhookSecretMiddleware({ webhookSecrets, errorFormat }))
+      .forRoutes({ path: 'webhook', method: RequestMethod.POST });
     consumer
       .apply(webhookSecretMiddleware({ webhookSecrets, errorFormat, name: 'events' }))
       .forRoutes({ path: 'webhook/signed', method: RequestMethod.POST });
@@ -157,7 +174,12 @@ async function nestHost(adapter: 'express' | 'fastify', preset: Preset): Promise
     { imports: [ApiKeyModule.forRoot(keyringOptions(preset))], controllers: [GuardedController, WebhookController] },
     { rawBody: true },
   );
-  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, logs: test.logger.lines, close: () => test.close() };
+  return {
+    server: test.app.getHttpServer(),
+    handlers: test.handlers.calls,
+    logs: test.logger.lines,
+    close: () => test.close(),
+  };
 }
 
 async function nestMiddlewareHost(preset: Preset): Promise<Host> {
@@ -166,22 +188,40 @@ async function nestMiddlewareHost(preset: Preset): Promise<Host> {
     { imports: [ApiKeyModule.forRoot(keyringOptions(preset)), MiddlewareRoutesModule.forPreset(preset)] },
     { rawBody: true },
   );
-  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, logs: test.logger.lines, close: () => test.close() };
+  return {
+    server: test.app.getHttpServer(),
+    handlers: test.handlers.calls,
+    logs: test.logger.lines,
+    close: () => test.close(),
+  };
 }
 
 async function expressHost(preset: Preset): Promise<Host> {
   const keyring = new Keyring(keyringOptions(preset));
   const handlers: string[] = [];
   const logs: string[] = [];
-  const logger = { error: (message: string) => logs.push(message), debug: (message: string) => logs.push(`debug ${message}`) };
+  const logger = {
+    error: (message: string) => logs.push(message),
+    debug: (message: string) => logs.push(`debug ${message}`),
+  };
   const app = express();
   const answer = (name: string) => (request: express.Request, response: express.Response) => {
     handlers.push(name);
     const { apiKey, tenant } = request as KeyringIncomingMessage;
     response.json(describeRequest(apiKey, tenant));
   };
-  app.get('/protected', apiKeyMiddleware(keyring, { logger }), tenantMiddleware(keyring, { logger }), answer('protected'));
-  app.get('/scoped', apiKeyMiddleware(keyring, { scopes: ['messages:send'], logger }), tenantMiddleware(keyring, { logger }), answer('scoped'));
+  app.get(
+    '/protected',
+    apiKeyMiddleware(keyring, { logger }),
+    tenantMiddleware(keyring, { logger }),
+    answer('protected'),
+  );
+  app.get(
+    '/scoped',
+    apiKeyMiddleware(keyring, { scopes: ['messages:send'], logger }),
+    tenantMiddleware(keyring, { logger }),
+    answer('scoped'),
+  );
   const webhookSecrets = webhookSecretsOption();
   const received = (name: string) => (_: express.Request, response: express.Response) => {
     handlers.push(name);

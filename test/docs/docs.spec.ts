@@ -28,7 +28,9 @@ const blocks = docs.flatMap((doc) => doc.blocks);
 const typescriptBlocks = blocks.filter(isTypeScript);
 const label = (block: CodeBlock) => `${block.file}:${block.line}`;
 
-const apps = typescriptBlocks.filter((block) => block.next !== undefined && isRequestScript(block.next.lang, block.next.code));
+const apps = typescriptBlocks.filter(
+  (block) => block.next !== undefined && isRequestScript(block.next.lang, block.next.code),
+);
 const programs = typescriptBlocks.filter((block) => block.next?.lang === 'text');
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -60,9 +62,13 @@ describe('the code blocks of README.md and docs/*.md', () => {
   const runs = new Map<CodeBlock, Promise<Settled<string[] | string>>>();
 
   beforeAll(() => {
-    if (!existsSync(join(root, 'dist/esm/index.d.ts'))) throw new Error('the docs test needs the built package: run `npm run build`');
+    if (!existsSync(join(root, 'dist/esm/index.d.ts')))
+      throw new Error('the docs test needs the built package: run `npm run build`');
     // The apps and programs start at once (a few at a time) and run while the types are checked.
-    const tasks = [...apps.map((block) => () => runApp(root, block, parseShellScript(block.next!.code, block.next!.line))), ...programs.map((block) => () => runProgram(root, block))];
+    const tasks = [
+      ...apps.map((block) => () => runApp(root, block, parseShellScript(block.next!.code, block.next!.line))),
+      ...programs.map((block) => () => runProgram(root, block)),
+    ];
     pool<string[] | string>(tasks, 4).forEach((result, index) => runs.set([...apps, ...programs][index]!, result));
     typeErrors = typecheckBlocks(root, typescriptBlocks);
   }, 60_000);
@@ -77,16 +83,26 @@ describe('the code blocks of README.md and docs/*.md', () => {
     expect(typeErrors.get(block)).toEqual([]);
   });
 
-  it.each(apps.map((block) => [label(block), block] as const))('%s answers the requests below it as they claim', async (_label, block) => {
-    expect(unwrap(await runs.get(block)!)).toEqual([]);
-  }, 30_000);
+  it.each(apps.map((block) => [label(block), block] as const))(
+    '%s answers the requests below it as they claim',
+    async (_label, block) => {
+      expect(unwrap(await runs.get(block)!)).toEqual([]);
+    },
+    30_000,
+  );
 
-  it.each(programs.map((block) => [label(block), block] as const))('%s prints the output below it', async (_label, block) => {
-    expect((unwrap(await runs.get(block)!) as string).trimEnd()).toBe(block.next!.code.trimEnd());
-  }, 30_000);
+  it.each(programs.map((block) => [label(block), block] as const))(
+    '%s prints the output below it',
+    async (_label, block) => {
+      expect((unwrap(await runs.get(block)!) as string).trimEnd()).toBe(block.next!.code.trimEnd());
+    },
+    30_000,
+  );
 
   it('have no requests without the app they go to', () => {
-    const orphans = blocks.filter((block) => isRequestScript(block.lang, block.code) && !apps.some((app) => app.next === block));
+    const orphans = blocks.filter(
+      (block) => isRequestScript(block.lang, block.code) && !apps.some((app) => app.next === block),
+    );
     expect(orphans.map(label)).toEqual([]);
   });
 });
@@ -116,44 +132,61 @@ function anchorsOf(markdown: string): Set<string> {
 const OUTSIDE_THE_PACKAGE = ['sample-app/', 'bench/', 'test/', 'lib/', 'scripts/', '.ci/'];
 
 describe('the links of README.md and docs/*.md', () => {
-  it.each(docs.map((doc) => [doc.file, doc] as const))('%s links only to files and headings that exist', (_file, doc) => {
-    const broken: string[] = [];
-    const prose = doc.text.replace(/^ *(```|~~~)[\s\S]*?^ *\1 *$/gm, '');
-    for (const [, target = ''] of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
-      if (/^[a-z]+:/i.test(target)) continue;
-      const [path = '', anchor] = target.split('#');
-      const file = path === '' ? doc.file : normalize(join(dirname(doc.file), path));
-      if (OUTSIDE_THE_PACKAGE.some((folder) => file.startsWith(folder))) {
-        broken.push(`${target}: not in the npm package; name it as plain text ("the repository's ${file}")`);
-      } else if (!existsSync(join(root, file))) broken.push(`${target}: no such file`);
-      else if (anchor !== undefined && file.endsWith('.md') && !anchorsOf(readFileSync(join(root, file), 'utf8')).has(anchor)) {
-        broken.push(`${target}: no such heading in ${file}`);
+  it.each(docs.map((doc) => [doc.file, doc] as const))(
+    '%s links only to files and headings that exist',
+    (_file, doc) => {
+      const broken: string[] = [];
+      const prose = doc.text.replace(/^ *(```|~~~)[\s\S]*?^ *\1 *$/gm, '');
+      for (const [, target = ''] of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+        if (/^[a-z]+:/i.test(target)) continue;
+        const [path = '', anchor] = target.split('#');
+        const file = path === '' ? doc.file : normalize(join(dirname(doc.file), path));
+        if (OUTSIDE_THE_PACKAGE.some((folder) => file.startsWith(folder))) {
+          broken.push(`${target}: not in the npm package; name it as plain text ("the repository's ${file}")`);
+        } else if (!existsSync(join(root, file))) broken.push(`${target}: no such file`);
+        else if (
+          anchor !== undefined &&
+          file.endsWith('.md') &&
+          !anchorsOf(readFileSync(join(root, file), 'utf8')).has(anchor)
+        ) {
+          broken.push(`${target}: no such heading in ${file}`);
+        }
       }
-    }
-    expect(broken).toEqual([]);
-  });
+      expect(broken).toEqual([]);
+    },
+  );
 });
 
 describe('docs/troubleshooting.md', () => {
   const guide = docs.find((doc) => doc.file === 'docs/troubleshooting.md');
-  const quoted = (guide?.blocks ?? []).filter((block) => block.lang === 'text').flatMap((block) => block.code.split('\n').filter((line) => line.trim() !== ''));
+  const quoted = (guide?.blocks ?? [])
+    .filter((block) => block.lang === 'text')
+    .flatMap((block) => block.code.split('\n').filter((line) => line.trim() !== ''));
   const messages = libErrorMessages(root);
 
   it('quotes only error texts that lib/ produces', () => {
     expect(messages.length).toBeGreaterThan(30);
-    const unknown = quoted.filter((line) => line.startsWith('nest-keyring:') && !messages.some((message) => message.pattern.test(line)));
+    const unknown = quoted.filter(
+      (line) => line.startsWith('nest-keyring:') && !messages.some((message) => message.pattern.test(line)),
+    );
     expect(unknown).toEqual([]);
   });
 
   it('quotes every KeyringConfigError and TenantContextError of lib/', () => {
-    const missing = messages.filter((message) => !quoted.some((line) => message.pattern.test(line))).map((message) => `${message.where} ${message.pattern.source}`);
+    const missing = messages
+      .filter((message) => !quoted.some((line) => message.pattern.test(line)))
+      .map((message) => `${message.where} ${message.pattern.source}`);
     expect(missing).toEqual([]);
   });
 
   it("quotes Nest's error for a module that cannot see ApiKeyModule, with the fix nest-keyring puts in it", () => {
     const constants = readFileSync(join(root, 'lib/nest/api-key.constants.ts'), 'utf8');
-    const description = /KEYRING = Symbol\.for\('([^']+)'\)/.exec(constants)?.[1];
+    const description = /KEYRING = Symbol\.for\(\s*'([^']+)',?\s*\)/.exec(constants)?.[1];
     expect(description).toContain('import ApiKeyModule.forRoot()');
-    expect(quoted.filter((line) => line.startsWith("Nest can't resolve dependencies") && line.includes(`Symbol(${description})`))).toHaveLength(1);
+    expect(
+      quoted.filter(
+        (line) => line.startsWith("Nest can't resolve dependencies") && line.includes(`Symbol(${description})`),
+      ),
+    ).toHaveLength(1);
   });
 });

@@ -38,7 +38,12 @@ function patternOf(node: ts.Expression, constants: Map<string, ts.Expression>, d
   if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return escape(node.text);
   if (ts.isParenthesizedExpression(node)) return patternOf(node.expression, constants, depth);
   if (ts.isTemplateExpression(node)) {
-    return escape(node.head.text) + node.templateSpans.map((span) => patternOf(span.expression, constants, depth + 1) + escape(span.literal.text)).join('');
+    return (
+      escape(node.head.text) +
+      node.templateSpans
+        .map((span) => patternOf(span.expression, constants, depth + 1) + escape(span.literal.text))
+        .join('')
+    );
   }
   if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken) {
     return patternOf(node.left, constants, depth) + patternOf(node.right, constants, depth);
@@ -46,7 +51,8 @@ function patternOf(node: ts.Expression, constants: Map<string, ts.Expression>, d
   if (ts.isConditionalExpression(node)) {
     return `(?:${patternOf(node.whenTrue, constants, depth + 1)}|${patternOf(node.whenFalse, constants, depth + 1)})`;
   }
-  if (ts.isIdentifier(node) && constants.has(node.text)) return patternOf(constants.get(node.text)!, constants, depth + 1);
+  if (ts.isIdentifier(node) && constants.has(node.text))
+    return patternOf(constants.get(node.text)!, constants, depth + 1);
   return ANY;
 }
 
@@ -59,13 +65,27 @@ export function libErrorMessages(root: string): ErrorMessage[] {
     const constants = new Map<string, ts.Expression>();
     const found: { node: ts.Expression; error: ErrorMessage['error'] }[] = [];
     const visit = (node: ts.Node): void => {
-      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined) constants.set(node.name.text, node.initializer);
-      if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && ERRORS.has(node.expression.text) && node.arguments?.[0] !== undefined) {
+      if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer !== undefined)
+        constants.set(node.name.text, node.initializer);
+      if (
+        ts.isNewExpression(node) &&
+        ts.isIdentifier(node.expression) &&
+        ERRORS.has(node.expression.text) &&
+        node.arguments?.[0] !== undefined
+      ) {
         found.push({ node: node.arguments[0], error: node.expression.text as ErrorMessage['error'] });
       }
-      if (ts.isFunctionDeclaration(node) && node.name !== undefined && MESSAGE_BUILDERS[file.split('\\').join('/')]?.includes(node.name.text)) {
+      if (
+        ts.isFunctionDeclaration(node) &&
+        node.name !== undefined &&
+        MESSAGE_BUILDERS[file.split('\\').join('/')]?.includes(node.name.text)
+      ) {
         const collect = (inner: ts.Node): void => {
-          if (ts.isReturnStatement(inner) && inner.expression !== undefined && !(ts.isIdentifier(inner.expression) && inner.expression.text === 'undefined')) {
+          if (
+            ts.isReturnStatement(inner) &&
+            inner.expression !== undefined &&
+            !(ts.isIdentifier(inner.expression) && inner.expression.text === 'undefined')
+          ) {
             found.push({ node: inner.expression, error: 'KeyringConfigError' });
           }
           ts.forEachChild(inner, collect);

@@ -32,7 +32,13 @@ export function isTypeScript(block: CodeBlock): boolean {
 
 /** README.md and every docs/*.md, in a stable order. */
 export function readDocs(root: string): MarkdownFile[] {
-  const files = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .sort()
+      .map((name) => `docs/${name}`),
+  ];
   return files.map((file) => {
     const text = readFileSync(join(root, file), 'utf8');
     return { file, text, blocks: parseBlocks(file, text) };
@@ -64,7 +70,13 @@ export function parseBlocks(file: string, text: string): CodeBlock[] {
       body.push(candidate.startsWith(indent) ? candidate.slice(indent.length) : candidate.trimStart());
     }
     if (end === lines.length) throw new Error(`${file}:${index + 1}: code block never closed`);
-    const block: CodeBlock = { file, line: index + 2, lang: lang.toLowerCase(), code: body.join('\n'), prelude: preludeBefore(lines, index) };
+    const block: CodeBlock = {
+      file,
+      line: index + 2,
+      lang: lang.toLowerCase(),
+      code: body.join('\n'),
+      prelude: preludeBefore(lines, index),
+    };
     const previous = blocks.at(-1);
     if (previous !== undefined && !headingSincePrevious) previous.next = block;
     blocks.push(block);
@@ -82,6 +94,11 @@ function preludeBefore(lines: string[], fenceIndex: number): string {
   let start = end;
   while (start >= 0 && !lines[start]!.includes('<!--')) start--;
   if (start < 0) return '';
-  const match = PRELUDE.exec(lines.slice(start, end + 1).join('\n').trim());
+  const match = PRELUDE.exec(
+    lines
+      .slice(start, end + 1)
+      .join('\n')
+      .trim(),
+  );
   return match === null ? '' : match[1]!.trim();
 }

@@ -37,12 +37,16 @@ interface Program {
 }
 
 function startProgram(root: string, javascript: string, env: Record<string, string>, preload: string[] = []): Program {
-  const child = spawn(process.execPath, ['--import', PRINT_UNCAUGHT, ...preload.flatMap((url) => ['--import', url]), '--input-type=module'], {
-    cwd: root,
-    // NODE_OPTIONS: Jest's --experimental-vm-modules is not for the program.
-    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ...env },
-    stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', PRINT_UNCAUGHT, ...preload.flatMap((url) => ['--import', url]), '--input-type=module'],
+    {
+      cwd: root,
+      // NODE_OPTIONS: Jest's --experimental-vm-modules is not for the program.
+      env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -68,7 +72,8 @@ export async function runProgram(root: string, block: CodeBlock, timeoutMs = 10_
   const timer = setTimeout(() => program.child.kill('SIGKILL'), timeoutMs);
   const code = await program.exited;
   clearTimeout(timer);
-  if (program.child.signalCode === 'SIGKILL') throw new Error(`did not end within ${timeoutMs} ms\n${describeOutput(program)}`);
+  if (program.child.signalCode === 'SIGKILL')
+    throw new Error(`did not end within ${timeoutMs} ms\n${describeOutput(program)}`);
   const { stdout, stderr } = program.output();
   if (code !== 0 && !stdout.includes(': ')) throw new Error(`exited with ${code}\n${describeOutput(program)}`);
   if (stderr.trim() !== '') throw new Error(`wrote to stderr\n${describeOutput(program)}`);
@@ -78,7 +83,10 @@ export async function runProgram(root: string, block: CodeBlock, timeoutMs = 10_
 /** The port the app's server listens on, once it does. */
 function listening(program: Program, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the app did not listen within ${timeoutMs} ms\n${describeOutput(program)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`the app did not listen within ${timeoutMs} ms\n${describeOutput(program)}`)),
+      timeoutMs,
+    );
     program.child.once('message', (message: { port?: unknown }) => {
       clearTimeout(timer);
       if (typeof message.port === 'number') resolve(message.port);
@@ -102,12 +110,15 @@ function send(port: number, shell: ShellRequest): Promise<Answer> {
     const headers: Record<string, string> = { Host: shell.url.host };
     for (const [name, value] of shell.headers) headers[name] = value;
     if (shell.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(shell.body));
-    const sent = httpRequest({ host: '127.0.0.1', port, method: shell.method, path: shell.url.pathname + shell.url.search, headers }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, text }));
-    });
+    const sent = httpRequest(
+      { host: '127.0.0.1', port, method: shell.method, path: shell.url.pathname + shell.url.search, headers },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, text }));
+      },
+    );
     sent.setTimeout(10_000, () => sent.destroy(new Error('no answer within 10 s')));
     sent.once('error', reject);
     sent.end(shell.body);
@@ -119,7 +130,11 @@ function contains(actual: unknown, expected: unknown): boolean {
   if (typeof expected !== 'object' || expected === null) return Object.is(actual, expected);
   if (typeof actual !== 'object' || actual === null) return false;
   if (Array.isArray(expected)) {
-    return Array.isArray(actual) && actual.length === expected.length && expected.every((item, index) => contains(actual[index], item));
+    return (
+      Array.isArray(actual) &&
+      actual.length === expected.length &&
+      expected.every((item, index) => contains(actual[index], item))
+    );
   }
   return Object.entries(expected).every(([key, value]) => contains((actual as Record<string, unknown>)[key], value));
 }
@@ -138,11 +153,15 @@ export function mismatch(shell: ShellRequest, answer: Answer): string | undefine
     }
     if (body !== undefined) {
       const code = (body as { error?: { code?: unknown } }).error?.code;
-      if (expected.code !== undefined && code !== expected.code) problems.push(`code ${String(code)}, not ${expected.code}`);
-      if (expected.body !== undefined && !contains(body, expected.body)) problems.push(`the body does not contain ${JSON.stringify(expected.body)}`);
+      if (expected.code !== undefined && code !== expected.code)
+        problems.push(`code ${String(code)}, not ${expected.code}`);
+      if (expected.body !== undefined && !contains(body, expected.body))
+        problems.push(`the body does not contain ${JSON.stringify(expected.body)}`);
     }
   }
-  return problems.length === 0 ? undefined : `line ${shell.line}: ${shell.source}\n  answered ${answer.status} ${answer.text.slice(0, 300)}\n  ${problems.join('; ')}`;
+  return problems.length === 0
+    ? undefined
+    : `line ${shell.line}: ${shell.source}\n  answered ${answer.status} ${answer.text.slice(0, 300)}\n  ${problems.join('; ')}`;
 }
 
 const LISTEN_3000 = /\.listen\(\s*3000\b/g;
@@ -153,9 +172,11 @@ const LISTEN_3000 = /\.listen\(\s*3000\b/g;
  */
 export async function runApp(root: string, block: CodeBlock, script: ShellScript): Promise<string[]> {
   const javascript = transpileBlock(block);
-  if (javascript.match(LISTEN_3000) === null) throw new Error('an app block followed by requests must listen on port 3000 (`app.listen(3000)`)');
+  if (javascript.match(LISTEN_3000) === null)
+    throw new Error('an app block followed by requests must listen on port 3000 (`app.listen(3000)`)');
   for (const shell of script.requests) {
-    if (shell.url.port !== '3000') throw new Error(`line ${shell.line}: requests go to port 3000, where the app listens`);
+    if (shell.url.port !== '3000')
+      throw new Error(`line ${shell.line}: requests go to port 3000, where the app listens`);
   }
   const program = startProgram(root, javascript.replace(LISTEN_3000, '.listen(0'), script.env, [REPORT_PORT]);
   try {

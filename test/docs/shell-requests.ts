@@ -60,9 +60,18 @@ export function parseShellScript(code: string, firstLine: number): ShellScript {
       }
       continue;
     }
-    if (command !== 'curl') throw new Error(`${where}: a request block may hold only curl and export lines; found "${command}"`);
-    if (comment === undefined) throw new Error(`${where}: a curl line must end with its expected answer, e.g. "# 200" or "# 401 AUTHENTICATION_REQUIRED"`);
-    requests.push({ line: firstLine + line, source: text.trim(), ...parseCurl(args, where), expected: parseExpectation(comment, where) });
+    if (command !== 'curl')
+      throw new Error(`${where}: a request block may hold only curl and export lines; found "${command}"`);
+    if (comment === undefined)
+      throw new Error(
+        `${where}: a curl line must end with its expected answer, e.g. "# 200" or "# 401 AUTHENTICATION_REQUIRED"`,
+      );
+    requests.push({
+      line: firstLine + line,
+      source: text.trim(),
+      ...parseCurl(args, where),
+      expected: parseExpectation(comment, where),
+    });
   }
   if (requests.length === 0) throw new Error(`block at line ${firstLine}: no curl line`);
   return { env, requests };
@@ -135,7 +144,19 @@ function splitWords(text: string, env: Record<string, string>, where: string): {
   return { words };
 }
 
-const IGNORED_FLAGS = new Set(['-i', '--include', '-s', '--silent', '-S', '--show-error', '-sS', '-v', '--verbose', '-f', '--fail']);
+const IGNORED_FLAGS = new Set([
+  '-i',
+  '--include',
+  '-s',
+  '--silent',
+  '-S',
+  '--show-error',
+  '-sS',
+  '-v',
+  '--verbose',
+  '-f',
+  '--fail',
+]);
 
 function parseCurl(args: string[], where: string): Pick<ShellRequest, 'method' | 'url' | 'headers' | 'body'> {
   let method: string | undefined;
@@ -167,13 +188,20 @@ function parseCurl(args: string[], where: string): Pick<ShellRequest, 'method' |
   if (body !== undefined && !headers.some(([name]) => name.toLowerCase() === 'content-type')) {
     headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
   }
-  return { method: method ?? (body === undefined ? 'GET' : 'POST'), url: new URL(/^https?:\/\//.test(url) ? url : `http://${url}`), headers, body };
+  return {
+    method: method ?? (body === undefined ? 'GET' : 'POST'),
+    url: new URL(/^https?:\/\//.test(url) ? url : `http://${url}`),
+    headers,
+    body,
+  };
 }
 
 function parseExpectation(comment: string, where: string): ExpectedAnswer {
   const match = /^(\d{3})(?:\s+([A-Z][A-Z0-9_]*))?(?:\s+(\{.*\}))?\s*$/.exec(comment);
   if (match === null) {
-    throw new Error(`${where}: "# ${comment}" is not an expected answer: a status, then optionally a code and/or a JSON object, e.g. # 403 TENANT_NOT_FOUND`);
+    throw new Error(
+      `${where}: "# ${comment}" is not an expected answer: a status, then optionally a code and/or a JSON object, e.g. # 403 TENANT_NOT_FOUND`,
+    );
   }
   const expected: ExpectedAnswer = { status: Number(match[1]) };
   if (match[2] !== undefined) expected.code = match[2];

@@ -18,7 +18,10 @@ export function virtualPath(root: string, block: CodeBlock): string {
  */
 export function snippetSource(block: CodeBlock): { source: string; offset: number } {
   const prelude = block.prelude === '' ? '' : `${block.prelude}\n`;
-  return { source: `${prelude}${block.code}\nexport {};\n`, offset: prelude === '' ? 0 : prelude.split('\n').length - 1 };
+  return {
+    source: `${prelude}${block.code}\nexport {};\n`,
+    offset: prelude === '' ? 0 : prelude.split('\n').length - 1,
+  };
 }
 
 function compilerOptions(root: string): ts.CompilerOptions {
@@ -52,14 +55,20 @@ export function typecheckBlocks(root: string, blocks: CodeBlock[]): Map<CodeBloc
   if (global.length > 0) throw new Error(ts.formatDiagnostics(global, host));
   for (const [path, { block, offset }] of sources) {
     const sourceFile = program.getSourceFile(path)!;
-    for (const diagnostic of [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)]) {
+    for (const diagnostic of [
+      ...program.getSyntacticDiagnostics(sourceFile),
+      ...program.getSemanticDiagnostics(sourceFile),
+    ]) {
       const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
       if (diagnostic.start === undefined) {
         errors.get(block)!.push(message);
         continue;
       }
       const { line, character } = sourceFile.getLineAndCharacterOfPosition(diagnostic.start);
-      const where = line < offset ? `${block.file}, prelude of the block at line ${block.line}` : `${block.file}:${block.line + line - offset}:${character + 1}`;
+      const where =
+        line < offset
+          ? `${block.file}, prelude of the block at line ${block.line}`
+          : `${block.file}:${block.line + line - offset}:${character + 1}`;
       errors.get(block)!.push(`${where} TS${diagnostic.code}: ${message}`);
     }
   }

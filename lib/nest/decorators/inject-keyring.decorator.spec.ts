@@ -23,7 +23,9 @@ class FeatureModule {}
 describe('@InjectKeyring()', () => {
   it('injects the Keyring the module configured, in any module, sharing its cache', async () => {
     const lookup = new InMemoryLookup();
-    const moduleRef = await Test.createTestingModule({ imports: [ApiKeyModule.forRoot({ lookup }), FeatureModule] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ApiKeyModule.forRoot({ lookup }), FeatureModule],
+    }).compile();
     try {
       const service = moduleRef.get(KeyCheckService);
       expect(service.keyring).toBeInstanceOf(Keyring);

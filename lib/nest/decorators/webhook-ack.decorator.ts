@@ -3,8 +3,8 @@ import { WebhookAckInterceptor } from '../interceptors/webhook-ack.interceptor.j
 
 /**
  * Answers a webhook route with 200 and an empty body at once, then runs its handler: see
- * `WebhookAckInterceptor`. A route decorator (`@HttpCode` applies to routes only). Put it beside `@WebhookSecret()`, whose guard runs first, so only
- * checked webhooks are acknowledged.
+ * `WebhookAckInterceptor`. A route decorator (`@HttpCode` applies to routes only). Put it beside
+ * `@WebhookSecret()`, whose guard runs first, so only checked webhooks are acknowledged.
  *
  * @example
  * @WebhookSecret()

@@ -21,7 +21,9 @@ import { WebhookSecretGuard } from '../guards/webhook-secret.guard.js';
  */
 export const WebhookSecret = (name: string = DEFAULT_WEBHOOK_SECRET_NAME): MethodDecorator & ClassDecorator => {
   if (typeof name !== 'string' || name.length === 0) {
-    throw new KeyringConfigError(`@WebhookSecret(name) takes the name of a secret in \`webhookSecrets\`; got ${JSON.stringify(name)}.`);
+    throw new KeyringConfigError(
+      `@WebhookSecret(name) takes the name of a secret in \`webhookSecrets\`; got ${JSON.stringify(name)}.`,
+    );
   }
   return applyDecorators(SetMetadata(WEBHOOK_SECRET_METADATA, name), UseGuards(WebhookSecretGuard));
 };

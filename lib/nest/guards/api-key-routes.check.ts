@@ -31,7 +31,8 @@ export class ApiKeyRoutesCheck implements OnModuleInit {
       for (const method of this.scanner.getAllMethodNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
         if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-        if (isContradictory(declarationsOf(this.reflector, handler, guards))) throw contradiction(`${controller.name}.${method}`);
+        if (isContradictory(declarationsOf(this.reflector, handler, guards)))
+          throw contradiction(`${controller.name}.${method}`);
       }
     }
   }

@@ -61,7 +61,8 @@ describe('ApiKeyGuard', () => {
     expect(guard.canActivate(httpContext(OpenController, 'list', { headers: {} }))).toBe(true);
     const reads = reflector.reads;
     expect(reads).toBeGreaterThan(0);
-    for (let i = 0; i < 3; i++) expect(guard.canActivate(httpContext(OpenController, 'list', { headers: {} }))).toBe(true);
+    for (let i = 0; i < 3; i++)
+      expect(guard.canActivate(httpContext(OpenController, 'list', { headers: {} }))).toBe(true);
     expect(reflector.reads).toBe(reads);
     const refused = await refusal(() => guard.canActivate(httpContext(ClosedController, 'list', { headers: {} })));
     expect(refused.getStatus()).toBe(401);
@@ -82,8 +83,13 @@ describe('ApiKeyGuard', () => {
   it('refuses with the configured body and sets the challenge through the adapter', async () => {
     const { guard } = setup();
     const response = fakeResponse();
-    const refused = await refusal(() => guard.canActivate(httpContext(ClosedController, 'list', { headers: {} }, response)));
-    expect(refused.getResponse()).toEqual({ success: false, error: { code: 'AUTHENTICATION_REQUIRED', message: expect.any(String) } });
+    const refused = await refusal(() =>
+      guard.canActivate(httpContext(ClosedController, 'list', { headers: {} }, response)),
+    );
+    expect(refused.getResponse()).toEqual({
+      success: false,
+      error: { code: 'AUTHENTICATION_REQUIRED', message: expect.any(String) },
+    });
     expect(response.headers['WWW-Authenticate']).toBe('Bearer realm="api"');
     const scoped = await refusal(() => guard.canActivate(httpContext(ClosedController, 'purge', keyed())));
     expect(scoped.reason).toBe('insufficient_scope');
@@ -98,18 +104,33 @@ describe('ApiKeyGuard', () => {
   it('reads the request only through getRequest, so a subclass can serve another transport', async () => {
     class RpcApiKeyGuard extends ApiKeyGuard {
       protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
-        return context.getType() === 'rpc' ? context.switchToRpc().getData<{ delivery: KeyringRequest }>().delivery : super.getRequest(context);
+        return context.getType() === 'rpc'
+          ? context.switchToRpc().getData<{ delivery: KeyringRequest }>().delivery
+          : super.getRequest(context);
       }
     }
     const { keyring } = setup();
     const guard = new RpcApiKeyGuard(keyring, new Reflector(), fakeAdapterHost());
     // Anything the guard read from the context's own arguments would throw.
-    const untouchable = new Proxy({}, { get: () => { throw new Error('read outside getRequest'); } });
+    const untouchable = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('read outside getRequest');
+        },
+      },
+    );
     const delivery = keyed();
-    expect(await guard.canActivate(otherContext('rpc', ClosedController, 'list', [{ delivery }, untouchable]))).toBe(true);
+    expect(await guard.canActivate(otherContext('rpc', ClosedController, 'list', [{ delivery }, untouchable]))).toBe(
+      true,
+    );
     expect(delivery.apiKey).toMatchObject({ id: 'key-prod' });
     // Refused outside HTTP: the exception is the answer, and no response is written.
-    const refused = await refusal(() => guard.canActivate(otherContext('rpc', ClosedController, 'list', [{ delivery: keyed(KEYS.unknown) }, untouchable])));
+    const refused = await refusal(() =>
+      guard.canActivate(
+        otherContext('rpc', ClosedController, 'list', [{ delivery: keyed(KEYS.unknown) }, untouchable]),
+      ),
+    );
     expect(refused.reason).toBe('invalid');
   });
 
@@ -122,7 +143,14 @@ describe('ApiKeyGuard', () => {
     }
     const { keyring } = setup();
     const guard = new WrappingGuard(keyring, new Reflector(), fakeAdapterHost());
-    const untouchable = new Proxy({}, { get: () => { throw new Error('read outside getRequest'); } });
+    const untouchable = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('read outside getRequest');
+        },
+      },
+    );
     expect(await guard.canActivate(httpContext(ClosedController, 'list', untouchable))).toBe(true);
     expect(wrapped.apiKey).toMatchObject({ id: 'key-prod' });
   });

@@ -133,7 +133,10 @@ export class ApiKeyGuard implements CanActivate {
 
   private decidePolicy(handler: MetadataTarget, controller: MetadataTarget): RoutePolicy {
     const guards = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
-    const requiresKey = requiresApiKey(declarationsOf(this.reflector, handler, guards), declarationsOf(this.reflector, controller, guards));
+    const requiresKey = requiresApiKey(
+      declarationsOf(this.reflector, handler, guards),
+      declarationsOf(this.reflector, controller, guards),
+    );
     const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, [handler, controller]) ?? [];
     return Object.freeze({ requiresKey, scopes: Object.freeze(scopes) });
   }

@@ -14,7 +14,11 @@ const watched = new WeakSet<object>();
 type ParserMethod = (...args: unknown[]) => unknown;
 
 /** Wraps one parser method of the adapter so its `rawBody` argument is recorded, then calls it. */
-function record(adapter: Record<string, unknown>, method: 'registerParserMiddleware' | 'useBodyParser', rawBodyAt: number): void {
+function record(
+  adapter: Record<string, unknown>,
+  method: 'registerParserMiddleware' | 'useBodyParser',
+  rawBodyAt: number,
+): void {
   const original = adapter[method];
   if (typeof original !== 'function') return;
   const recording = function (this: unknown, ...args: unknown[]) {

@@ -48,10 +48,15 @@ export class WebhookRoutesCheck implements OnModuleInit {
         const name = this.secretNameOf(handler, controller);
         if (name === undefined) continue;
         const where = `${controller.name}.${method}`;
-        if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks') signedRoutes.push(where);
+        if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks')
+          signedRoutes.push(where);
       }
     }
-    const rawBodyError = rawBodyStartupError(this.keyring.options.webhookRawBody, rawBodyOption(this.adapterHost), signedRoutes);
+    const rawBodyError = rawBodyStartupError(
+      this.keyring.options.webhookRawBody,
+      rawBodyOption(this.adapterHost),
+      signedRoutes,
+    );
     if (rawBodyError !== undefined) throw new KeyringConfigError(rawBodyError);
   }
 
@@ -59,7 +64,10 @@ export class WebhookRoutesCheck implements OnModuleInit {
   private secretNameOf(handler: (...args: unknown[]) => unknown, controller: Type<unknown>): string | undefined {
     const named = this.reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [handler, controller]);
     if (named !== undefined) return named;
-    const guards = [...(this.reflector.get<unknown[]>(GUARDS_METADATA, handler) ?? []), ...(this.reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? [])];
+    const guards = [
+      ...(this.reflector.get<unknown[]>(GUARDS_METADATA, handler) ?? []),
+      ...(this.reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? []),
+    ];
     return guards.some(isWebhookGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
   }
 }

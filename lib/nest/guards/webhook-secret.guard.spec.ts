@@ -24,7 +24,10 @@ class WebhooksController {
 
 const keyring = new Keyring({
   lookup: new InMemoryLookup(),
-  webhookSecrets: { default: WEBHOOK_SECRETS.connexease, billing: [WEBHOOK_SECRETS.billingOld, WEBHOOK_SECRETS.billingNew] },
+  webhookSecrets: {
+    default: WEBHOOK_SECRETS.connexease,
+    billing: [WEBHOOK_SECRETS.billingOld, WEBHOOK_SECRETS.billingNew],
+  },
 });
 const bearer = (secret: string): KeyringRequest => ({ headers: { authorization: `Bearer ${secret}` } });
 
@@ -42,28 +45,51 @@ describe('WebhookSecretGuard', () => {
   const guard = new WebhookSecretGuard(keyring, new Reflector(), fakeAdapterHost());
 
   it('checks the secret the route names, and refuses another with its challenge', () => {
-    expect(guard.canActivate(httpContext(WebhooksController, 'connexease', bearer(WEBHOOK_SECRETS.connexease)))).toBe(true);
-    expect(guard.canActivate(httpContext(WebhooksController, 'billing', bearer(WEBHOOK_SECRETS.billingNew)))).toBe(true);
+    expect(guard.canActivate(httpContext(WebhooksController, 'connexease', bearer(WEBHOOK_SECRETS.connexease)))).toBe(
+      true,
+    );
+    expect(guard.canActivate(httpContext(WebhooksController, 'billing', bearer(WEBHOOK_SECRETS.billingNew)))).toBe(
+      true,
+    );
     const response = fakeResponse();
-    const refused = refusal(() => guard.canActivate(httpContext(WebhooksController, 'billing', bearer(WEBHOOK_SECRETS.connexease), response)));
-    expect({ status: refused.getStatus(), reason: refused.reason }).toEqual({ status: 401, reason: 'webhook_secret_invalid' });
+    const refused = refusal(() =>
+      guard.canActivate(httpContext(WebhooksController, 'billing', bearer(WEBHOOK_SECRETS.connexease), response)),
+    );
+    expect({ status: refused.getStatus(), reason: refused.reason }).toEqual({
+      status: 401,
+      reason: 'webhook_secret_invalid',
+    });
     expect(response.headers['WWW-Authenticate']).toMatch(/^Bearer realm=/);
   });
 
   it('refuses a context that carries no HTTP request', () => {
-    expect(guard.canActivate(otherContext('rpc', WebhooksController, 'connexease', [bearer(WEBHOOK_SECRETS.connexease)]))).toBe(false);
+    expect(
+      guard.canActivate(otherContext('rpc', WebhooksController, 'connexease', [bearer(WEBHOOK_SECRETS.connexease)])),
+    ).toBe(false);
   });
 
   it('reads the request only through getRequest, so a subclass can serve another transport', () => {
     class QueuedWebhookGuard extends WebhookSecretGuard {
       protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
-        return context.getType() === 'rpc' ? context.switchToRpc().getData<{ delivery: KeyringRequest }>().delivery : super.getRequest(context);
+        return context.getType() === 'rpc'
+          ? context.switchToRpc().getData<{ delivery: KeyringRequest }>().delivery
+          : super.getRequest(context);
       }
     }
     const queued = new QueuedWebhookGuard(keyring, new Reflector(), fakeAdapterHost());
-    const untouchable = new Proxy({}, { get: () => { throw new Error('read outside getRequest'); } });
-    const delivered = (secret: string) => otherContext('rpc', WebhooksController, 'connexease', [{ delivery: bearer(secret) }, untouchable]);
+    const untouchable = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('read outside getRequest');
+        },
+      },
+    );
+    const delivered = (secret: string) =>
+      otherContext('rpc', WebhooksController, 'connexease', [{ delivery: bearer(secret) }, untouchable]);
     expect(queued.canActivate(delivered(WEBHOOK_SECRETS.connexease))).toBe(true);
-    expect(refusal(() => queued.canActivate(delivered(WEBHOOK_SECRETS.stranger))).reason).toBe('webhook_secret_invalid');
+    expect(refusal(() => queued.canActivate(delivered(WEBHOOK_SECRETS.stranger))).reason).toBe(
+      'webhook_secret_invalid',
+    );
   });
 });

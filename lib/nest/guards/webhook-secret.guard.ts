@@ -1,11 +1,22 @@
-import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext, type RawBodyRequest } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type CanActivate,
+  type ExecutionContext,
+  type RawBodyRequest,
+} from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { RequestHeaders } from '../../core/headers.js';
 import type { Keyring } from '../../core/keyring.js';
 import { createRawBodyWarning } from '../../core/webhook-raw-body.js';
 import { asRawBody, asRawHeaders, type WebhookRequest } from '../../core/webhook-request.js';
-import { DEFAULT_WEBHOOK_SECRET_NAME, requireWebhookSecret, type ResolvedWebhookSecret } from '../../core/webhook-secrets.js';
+import {
+  DEFAULT_WEBHOOK_SECRET_NAME,
+  requireWebhookSecret,
+  type ResolvedWebhookSecret,
+} from '../../core/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from '../api-key.constants.js';
 import { refuse } from '../refusal.js';
 import type { KeyringRequest } from './api-key.guard.js';
@@ -14,7 +25,11 @@ import type { KeyringRequest } from './api-key.guard.js';
  * A request as the webhook guard sees it, on either adapter: Express's is Node's own, with
  * `rawHeaders`; Fastify's keeps Node's in `raw`.
  */
-type WebhookHttpRequest = RawBodyRequest<{ headers: RequestHeaders; rawHeaders?: unknown; raw?: { rawHeaders?: unknown } }>;
+type WebhookHttpRequest = RawBodyRequest<{
+  headers: RequestHeaders;
+  rawHeaders?: unknown;
+  raw?: { rawHeaders?: unknown };
+}>;
 
 /**
  * Checks that a webhook comes from its sender, before the handler sees the payload: the
@@ -85,7 +100,12 @@ export class WebhookSecretGuard implements CanActivate {
 
   /** The name from `@WebhookSecret(name)` on the route or its controller, else `default`. */
   protected getSecretName(context: ExecutionContext): string {
-    return this.reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [context.getHandler(), context.getClass()]) ?? DEFAULT_WEBHOOK_SECRET_NAME;
+    return (
+      this.reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [
+        context.getHandler(),
+        context.getClass(),
+      ]) ?? DEFAULT_WEBHOOK_SECRET_NAME
+    );
   }
 
   /** The current time in milliseconds, for signature timestamps. */

@@ -25,7 +25,9 @@ class MessagesController {
 
 const tenants = new TenantContext();
 /** A handler that answers the tenant it runs as, or `none`. */
-const handler: CallHandler = { handle: () => new Observable((subscriber) => subscriber.next(tenants.find()?.id ?? 'none')) };
+const handler: CallHandler = {
+  handle: () => new Observable((subscriber) => subscriber.next(tenants.find()?.id ?? 'none')),
+};
 
 function interceptor(options: { resolveTenants?: () => Promise<{ id: number }[]> } = {}) {
   const keyring = new Keyring({ lookup: new InMemoryLookup(), ...options });
@@ -47,31 +49,56 @@ describe('TenantInterceptor', () => {
   });
 
   it('chooses from the record another mechanism put on the request, awaiting resolveTenants', async () => {
-    const fromRecord: KeyringRequest = { headers: { 'x-tenant-id': '2' }, apiKey: { id: 'k', tenants: [{ id: 1 }, { id: 2 }] } };
+    const fromRecord: KeyringRequest = {
+      headers: { 'x-tenant-id': '2' },
+      apiKey: { id: 'k', tenants: [{ id: 1 }, { id: 2 }] },
+    };
     expect(await answer(interceptor().intercept(httpContext(MessagesController, 'list', fromRecord), handler))).toBe(2);
     const resolved: KeyringRequest = { headers: {}, apiKey: { id: 'k' } };
-    const later = interceptor({ resolveTenants: async () => [{ id: 5 }] }).intercept(httpContext(MessagesController, 'list', resolved), handler);
+    const later = interceptor({ resolveTenants: async () => [{ id: 5 }] }).intercept(
+      httpContext(MessagesController, 'list', resolved),
+      handler,
+    );
     expect(later).toBeInstanceOf(Promise);
     expect(await answer(later)).toBe(5);
   });
 
   it('refuses a request no key was authenticated for, and leaves public routes and other transports alone', async () => {
-    expect(() => interceptor().intercept(httpContext(MessagesController, 'list', { headers: {} }), handler)).toThrow(ApiKeyException);
-    expect(await answer(interceptor().intercept(httpContext(MessagesController, 'status', { headers: {} }), handler))).toBe('none');
-    expect(await answer(interceptor().intercept(otherContext('rpc', MessagesController, 'list', [{}]), handler))).toBe('none');
+    expect(() => interceptor().intercept(httpContext(MessagesController, 'list', { headers: {} }), handler)).toThrow(
+      ApiKeyException,
+    );
+    expect(
+      await answer(interceptor().intercept(httpContext(MessagesController, 'status', { headers: {} }), handler)),
+    ).toBe('none');
+    expect(await answer(interceptor().intercept(otherContext('rpc', MessagesController, 'list', [{}]), handler))).toBe(
+      'none',
+    );
   });
 
   it('reads the request only through getRequest, so a subclass can serve another transport', async () => {
     class RpcTenantInterceptor extends TenantInterceptor {
       protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
-        return context.getType() === 'rpc' ? context.switchToRpc().getData<{ delivery: KeyringRequest }>().delivery : super.getRequest(context);
+        return context.getType() === 'rpc'
+          ? context.switchToRpc().getData<{ delivery: KeyringRequest }>().delivery
+          : super.getRequest(context);
       }
     }
     const keyring = new Keyring({ lookup: new InMemoryLookup() });
     const rpc = new RpcTenantInterceptor(keyring, tenants, new Reflector(), fakeAdapterHost());
     const delivery: KeyringRequest = { headers: {}, apiKey: { id: 'k', tenants: [{ id: 3 }] } };
-    const untouchable = new Proxy({}, { get: () => { throw new Error('read outside getRequest'); } });
-    expect(await answer(rpc.intercept(otherContext('rpc', MessagesController, 'list', [{ delivery }, untouchable]), handler))).toBe(3);
+    const untouchable = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('read outside getRequest');
+        },
+      },
+    );
+    expect(
+      await answer(
+        rpc.intercept(otherContext('rpc', MessagesController, 'list', [{ delivery }, untouchable]), handler),
+      ),
+    ).toBe(3);
     expect(delivery.tenant).toEqual({ id: 3 });
   });
 });

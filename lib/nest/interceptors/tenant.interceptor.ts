@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import type { KeyringFailure } from '../../core/failure.js';
@@ -43,7 +50,9 @@ export class TenantInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
     const request = this.getRequest(context);
     if (request === undefined || this.isPublic(context)) return next.handle();
-    return then(this.keyring.tenantFor(request, request.headers), (choice) => this.runAs(context, request, next, choice));
+    return then(this.keyring.tenantFor(request, request.headers), (choice) =>
+      this.runAs(context, request, next, choice),
+    );
   }
 
   /**
@@ -68,10 +77,18 @@ export class TenantInterceptor implements NestInterceptor {
   /** True when `@Public()` is the route's nearest declaration (as `ApiKeyGuard` decides). */
   protected isPublic(context: ExecutionContext): boolean {
     const guards = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
-    return !requiresApiKey(declarationsOf(this.reflector, context.getHandler(), guards), declarationsOf(this.reflector, context.getClass(), guards));
+    return !requiresApiKey(
+      declarationsOf(this.reflector, context.getHandler(), guards),
+      declarationsOf(this.reflector, context.getClass(), guards),
+    );
   }
 
-  private runAs(context: ExecutionContext, request: KeyringRequest, next: CallHandler, choice: TenantForResult): Observable<unknown> {
+  private runAs(
+    context: ExecutionContext,
+    request: KeyringRequest,
+    next: CallHandler,
+    choice: TenantForResult,
+  ): Observable<unknown> {
     if (!choice.ok) this.reject(context, choice.failure);
     const { tenant } = choice;
     if (tenant === undefined) return next.handle();

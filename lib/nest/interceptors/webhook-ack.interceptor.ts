@@ -18,7 +18,8 @@ interface NodeResponse {
 function nodeResponse(reply: unknown): NodeResponse | undefined {
   for (const candidate of [reply, (reply as { raw?: unknown } | undefined)?.raw]) {
     const response = candidate as Partial<NodeResponse> | undefined;
-    if (typeof response?.once === 'function' && typeof response.writableFinished === 'boolean') return response as NodeResponse;
+    if (typeof response?.once === 'function' && typeof response.writableFinished === 'boolean')
+      return response as NodeResponse;
   }
   return undefined;
 }
@@ -95,7 +96,10 @@ export class WebhookAckInterceptor implements NestInterceptor, BeforeApplication
    */
   protected onError(error: unknown, context: ExecutionContext): void {
     const where = `${context.getClass().name}.${context.getHandler().name}`;
-    this.logger.error(`${where} failed after its webhook was acknowledged: ${describe(error)}`, error instanceof Error ? error.stack : undefined);
+    this.logger.error(
+      `${where} failed after its webhook was acknowledged: ${describe(error)}`,
+      error instanceof Error ? error.stack : undefined,
+    );
   }
 
   private handleAfterAck(context: ExecutionContext, next: CallHandler, finish: () => void): void {

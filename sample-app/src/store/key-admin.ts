@@ -31,7 +31,9 @@ export class KeyAdmin {
   create(input: CreateKeyInput): { key: string; row: KeyRow } {
     const { key, hash, displayPrefix } = generateApiKey({ environment: input.environment });
     const id = `key_${randomUUID().slice(0, 8)}`;
-    const unknown = input.tenantIds.filter((tenantId) => !this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(tenantId));
+    const unknown = input.tenantIds.filter(
+      (tenantId) => !this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(tenantId),
+    );
     if (unknown.length > 0) throw new Error(`unknown tenant(s): ${unknown.join(', ')}`);
     this.db.transaction(() => {
       this.db
@@ -39,7 +41,16 @@ export class KeyAdmin {
           `INSERT INTO api_keys (id, hash, display_prefix, environment, scopes, label, expires_at, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, hash, displayPrefix, input.environment, JSON.stringify(input.scopes), input.label ?? null, input.expiresAt?.toISOString() ?? null, new Date().toISOString());
+        .run(
+          id,
+          hash,
+          displayPrefix,
+          input.environment,
+          JSON.stringify(input.scopes),
+          input.label ?? null,
+          input.expiresAt?.toISOString() ?? null,
+          new Date().toISOString(),
+        );
       const link = this.db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id, position) VALUES (?, ?, ?)');
       input.tenantIds.forEach((tenantId, position) => link.run(id, tenantId, position));
     })();
@@ -67,7 +78,11 @@ export class KeyAdmin {
    * it was already revoked.
    */
   revoke(id: string): boolean {
-    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes === 1;
+    return (
+      this.db
+        .prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+        .run(new Date().toISOString(), id).changes === 1
+    );
   }
 
   /**
@@ -103,6 +118,8 @@ export class KeyAdmin {
 
   /** Revokes every key with this label (the sample app replaces its demo keys on each start). */
   revokeLabelled(label: string): number {
-    return this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE label = ? AND revoked_at IS NULL').run(new Date().toISOString(), label).changes;
+    return this.db
+      .prepare('UPDATE api_keys SET revoked_at = ? WHERE label = ? AND revoked_at IS NULL')
+      .run(new Date().toISOString(), label).changes;
   }
 }
