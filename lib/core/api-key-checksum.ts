@@ -1,24 +1,9 @@
+import { crc32 } from 'node:zlib';
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Characters of the checksum at the end of a generated key: CRC32 in base62 (62^6 > 2^32). */
 export const CHECKSUM_LENGTH = 6;
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE) of a string's UTF-16 code units, which for a key's ASCII are its bytes. */
-function crc32(text: string): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < text.length; i++) crc = CRC_TABLE[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
 
 /** Encodes a number in base62, left-padded to `width` characters. */
 export function toBase62(value: number, width: number): string {
@@ -31,7 +16,7 @@ export function toBase62(value: number, width: number): string {
   return out.padStart(width, '0');
 }
 
-/** The checksum of the key body `text` (everything before the checksum). */
+/** The checksum of the key body `text` (everything before the checksum): CRC-32 (IEEE) of its UTF-8 bytes. */
 export function checksumOf(text: string): string {
   return toBase62(crc32(text), CHECKSUM_LENGTH);
 }

@@ -1,5 +1,4 @@
-import * as nodeCrypto from 'node:crypto';
-import { createHmac, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from './maybe-async.js';
 
@@ -33,10 +32,6 @@ interface Entry<T> {
   expiresAt: number;
   recordId: string | undefined;
 }
-
-// One-shot hashing (Node >= 20.12 / 21.7): no Hash/Hmac object per call, several times cheaper
-// than createHmac() on the request path. Older Node falls back to createHmac.
-const oneShotHash = (nodeCrypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 
 /** The record id an answer belongs to, or `undefined` for an unknown key. */
 export type RecordIdOf<T> = (value: T) => string | undefined;
@@ -145,9 +140,8 @@ export class LookupCache<T = unknown> {
   }
 
   private digest(key: string): string {
-    return oneShotHash
-      ? oneShotHash('sha256', this.secretPrefix + key, 'base64')
-      : createHmac('sha256', this.secret).update(key, 'utf8').digest('base64');
+    // One-shot hashing: no Hash or Hmac object per call, several times cheaper on the request path.
+    return hash('sha256', this.secretPrefix + key, 'base64');
   }
 
   private spaceOf(entry: Entry<T>): Map<string, Entry<T>> {
