@@ -4,7 +4,7 @@ export * from './core/index.js';
 // Nest.
 export { ApiKeyCache } from './nest/api-key-cache.service.js';
 export { PUBLIC_ROUTE_METADATA, REQUIRED_SCOPES_METADATA, WEBHOOK_SECRET_METADATA } from './nest/api-key.constants.js';
-export { ApiKeyException } from './nest/api-key.exception.js';
+export { ApiKeyException, KeyringException } from './nest/keyring.exception.js';
 export { ApiKeyModule } from './nest/api-key.module.js';
 export type { ApiKeyModuleExtras, ApiKeyOptionsFactory } from './nest/api-key.module-definition.js';
 export * from './nest/decorators/index.js';

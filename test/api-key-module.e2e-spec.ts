@@ -212,6 +212,12 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
       });
     });
 
+    it('protects every route with protectAllRoutes: true, the name global is a deprecated alias of', async () => {
+      await withApp(adapter, [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), protectAllRoutes: true })], (test) =>
+        expectGuarded(test, '/unguarded'),
+      );
+    });
+
     it('works from forRootAsync', async () => {
       const module = ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup() }), global: true });
       await withApp(adapter, [module], (test) => expectGuarded(test, '/unguarded'));

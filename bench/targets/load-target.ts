@@ -71,7 +71,7 @@ class TestHooksController {
   imports: [
     ApiKeyModule.forRoot({
       lookup: lookupByHash(async (hash) => structuredClone(records.get(hash)) ?? null),
-      global: true,
+      protectAllRoutes: true,
     }),
   ],
   controllers: [WhoamiController, TestHooksController],

@@ -22,7 +22,7 @@ export function isContradictory(declared: AccessDeclarations): boolean {
  * next. `@Public()` on a controller therefore does not switch off a route's own `@ApiKeyAuth()`
  * or `@RequireScopes()`, and a route's `@Public()` opens it inside a protected controller.
  * A webhook route (checked by its secret) needs no API key, unless it asks for one itself.
- * Where nothing is declared the guard runs app-wide (`global`), and the key is required.
+ * Where nothing is declared the guard runs app-wide (`protectAllRoutes`), and the key is required.
  */
 export function requiresApiKey(route: AccessDeclarations, controller: AccessDeclarations): boolean {
   for (const declared of [route, controller]) {

@@ -26,6 +26,11 @@ export interface ApiKeyModuleExtras {
    * app-wide; `@Public()` opts a route or a controller out.
    * @default false
    */
+  protectAllRoutes?: boolean;
+  /**
+   * @deprecated Use `protectAllRoutes`, which says what it does (`isGlobal` is about module
+   * visibility). Still honoured.
+   */
   global?: boolean;
   /** Modules whose providers a `lookup` class injects (`forRoot`; `forRootAsync` has its own `imports`). */
   imports?: ModuleImport[];
@@ -39,13 +44,17 @@ export const {
 } = new ConfigurableModuleBuilder<ApiKeyModuleOptions>({ moduleName: 'ApiKey' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createApiKeyOptions')
-  .setExtras<ApiKeyModuleExtras>({ isGlobal: true, global: false, imports: [] }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-    // forRootAsync's own `imports` arrive here as well: keep each module once.
-    imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
-    providers: extras.global
-      ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
-      : definition.providers,
-  }))
+  .setExtras<ApiKeyModuleExtras>(
+    { isGlobal: true, protectAllRoutes: false, global: false, imports: [] },
+    (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      // forRootAsync's own `imports` arrive here as well: keep each module once.
+      imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
+      providers:
+        extras.protectAllRoutes || extras.global
+          ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
+          : definition.providers,
+    }),
+  )
   .build();

@@ -20,8 +20,8 @@ function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
 }
 
 // Settings of the module itself, given beside `useFactory`; a factory that returns them would
-// otherwise see them ignored (and `global: true` would leave every route open).
-const MODULE_SETTINGS = ['global', 'isGlobal', 'imports'] as const;
+// otherwise see them ignored (and `protectAllRoutes: true` would leave every route open).
+const MODULE_SETTINGS = ['protectAllRoutes', 'global', 'isGlobal', 'imports'] as const;
 
 function refuseModuleSettings(options: ApiKeyModuleOptions): void {
   const misplaced = MODULE_SETTINGS.find(
@@ -52,7 +52,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
  *   imports: [DatabaseModule],
  *   inject: [KeyRepository],
  *   useFactory: (keys: KeyRepository) => ({ lookup: keys, errorFormat: 'connexease' }),
- *   global: true,
+ *   protectAllRoutes: true,
  * })
  */
 @Module({

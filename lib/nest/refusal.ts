@@ -2,7 +2,7 @@ import type { ExecutionContext, Logger } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
 import type { Keyring } from '../core/keyring.js';
-import { ApiKeyException } from './api-key.exception.js';
+import { KeyringException } from './keyring.exception.js';
 
 /**
  * True when the response has already been sent (e.g. a timeout answered while a lookup ran).
@@ -34,5 +34,5 @@ export function refuse(
     const reply = context.switchToHttp().getResponse();
     for (const [name, value] of Object.entries(response.headers)) adapterHost.httpAdapter.setHeader(reply, name, value);
   }
-  throw new ApiKeyException(failure, response);
+  throw new KeyringException(failure, response);
 }

@@ -32,7 +32,7 @@ export class AppModule {
             webhookSecrets: { default: webhookSecret },
           }),
           // Key and tenant on every route (the guard; the module opens the tenant context); @Public() opts out.
-          global: true,
+          protectAllRoutes: true,
         }),
       ],
       controllers: [HealthController, MessagesController, KeysController, WebhooksController],

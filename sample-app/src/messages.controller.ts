@@ -11,7 +11,7 @@ interface SendMessageBody {
 
 /**
  * Routes in the style of the CubeConnect API (`/api/v1`). Every route here needs a key and acts
- * for one tenant (`X-TENANT-ID`, or the key's first): `ApiKeyModule.forRootAsync({ global: true })`
+ * for one tenant (`X-TENANT-ID`, or the key's first): `ApiKeyModule.forRootAsync({ protectAllRoutes: true })`
  * applies the guard to the whole app, and the handlers run in the tenant context.
  */
 @Controller('api/v1')

@@ -3,7 +3,7 @@ import { PUBLIC_ROUTE_METADATA } from '../api-key.constants.js';
 
 /**
  * Lets a route (or every route of a controller) through without an API key, when the guard is
- * registered globally (`global: true`) or on the controller.
+ * registered for every route (`protectAllRoutes: true`) or on the controller.
  *
  * @example
  * @Public()

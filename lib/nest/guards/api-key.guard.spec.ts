@@ -5,7 +5,7 @@ import { Reflector } from '@nestjs/core';
 import { fakeAdapterHost, fakeResponse, httpContext, otherContext } from '../../../test/fixtures/execution-context.js';
 import { KEYS, InMemoryLookup } from '../../../test/fixtures/in-memory-lookup.js';
 import { Keyring } from '../../core/keyring.js';
-import { ApiKeyException } from '../api-key.exception.js';
+import { KeyringException as ApiKeyException } from '../keyring.exception.js';
 import { Public } from '../decorators/public.decorator.js';
 import { RequireScopes } from '../decorators/require-scopes.decorator.js';
 import { ApiKeyGuard, type KeyringRequest } from './api-key.guard.js';

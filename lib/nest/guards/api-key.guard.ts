@@ -34,7 +34,7 @@ interface RoutePolicy {
  * on (the default) it also picks the tenant (`request.tenant`), so guards after it, and
  * exception filters, already see the tenant, and a tenant error is answered before them.
  * Honours `@Public()` and `@RequireScopes()`, the nearest declaration winning (a route's own
- * auth inside a `@Public()` controller is enforced). Refusals are thrown as `ApiKeyException`
+ * auth inside a `@Public()` controller is enforced). Refusals are thrown as `KeyringException`
  * with the configured error body and a `WWW-Authenticate` header.
  *
  * Hooks are `protected` so a subclass can change one decision without copying the rest; every

@@ -6,7 +6,7 @@ import { fakeAdapterHost, fakeResponse, httpContext, otherContext } from '../../
 import { InMemoryLookup } from '../../../test/fixtures/in-memory-lookup.js';
 import { WEBHOOK_SECRETS } from '../../../test/fixtures/webhook-secrets.js';
 import { Keyring } from '../../core/keyring.js';
-import { ApiKeyException } from '../api-key.exception.js';
+import { KeyringException as ApiKeyException } from '../keyring.exception.js';
 import { WebhookSecret } from '../decorators/webhook-secret.decorator.js';
 import type { KeyringRequest } from './api-key.guard.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';

@@ -45,7 +45,7 @@ type WebhookHttpRequest = RawBodyRequest<{
  *   own) is never checked against re-serialised JSON: it is refused like a bad signature, 401
  *   `INVALID_WEBHOOK_SIGNATURE`, and a warning with the fix is logged once.
  *
- * Refusals are `ApiKeyException`s in the configured error format; the handler never runs, and
+ * Refusals are `KeyringException`s in the configured error format; the handler never runs, and
  * no secret appears in a response or a log line. `@Public()` does not skip this guard: it only
  * concerns API keys. Hooks are `protected` so a subclass can change one decision; every read
  * of the request goes through `getRequest`.

@@ -8,7 +8,7 @@ import { InMemoryLookup } from '../../../test/fixtures/in-memory-lookup.js';
 import { Keyring } from '../../core/keyring.js';
 import { recordAdmission } from '../../core/request-admission.js';
 import { TenantContext } from '../../core/tenant-context.js';
-import { ApiKeyException } from '../api-key.exception.js';
+import { KeyringException as ApiKeyException } from '../keyring.exception.js';
 import { Public } from '../decorators/public.decorator.js';
 import type { KeyringRequest } from '../guards/api-key.guard.js';
 import { TenantInterceptor } from './tenant.interceptor.js';

@@ -5,20 +5,26 @@ import type { KeyringMiddleware } from '../../express/http-types.js';
 import { KEYRING } from '../api-key.constants.js';
 
 /**
- * `apiKeyMiddleware` configured from `ApiKeyModule`'s options, for `MiddlewareConsumer`.
+ * `apiKeyMiddleware` configured from `ApiKeyModule`'s options, for `MiddlewareConsumer`: the
+ * Nest class, where `apiKeyMiddleware` is the function for plain Express.
  *
  * @example
  * export class AppModule implements NestModule {
  *   configure(consumer: MiddlewareConsumer) {
- *     consumer.apply(ApiKeyMiddleware, TenantMiddleware).forRoutes(MessagesController);
+ *     consumer.apply(ApiKeyNestMiddleware, TenantNestMiddleware).forRoutes(MessagesController);
  *   }
  * }
  */
 @Injectable()
-export class ApiKeyMiddleware implements NestMiddleware {
+export class ApiKeyNestMiddleware implements NestMiddleware {
   readonly use: KeyringMiddleware;
 
   constructor(@Inject(KEYRING) keyring: Keyring) {
-    this.use = apiKeyMiddleware(keyring, { logger: new Logger('ApiKeyMiddleware') });
+    this.use = apiKeyMiddleware(keyring, { logger: new Logger('ApiKeyNestMiddleware') });
   }
 }
+
+/** @deprecated Use `ApiKeyNestMiddleware` (the name differed from `apiKeyMiddleware` in case only). */
+export const ApiKeyMiddleware = ApiKeyNestMiddleware;
+/** @deprecated Use `ApiKeyNestMiddleware`. */
+export type ApiKeyMiddleware = ApiKeyNestMiddleware;

@@ -6,10 +6,15 @@ import { KEYRING } from '../api-key.constants.js';
 
 /** `tenantMiddleware` configured from `ApiKeyModule`'s options, for `MiddlewareConsumer`. */
 @Injectable()
-export class TenantMiddleware implements NestMiddleware {
+export class TenantNestMiddleware implements NestMiddleware {
   readonly use: KeyringMiddleware;
 
   constructor(@Inject(KEYRING) keyring: Keyring) {
-    this.use = tenantMiddleware(keyring, { logger: new Logger('TenantMiddleware') });
+    this.use = tenantMiddleware(keyring, { logger: new Logger('TenantNestMiddleware') });
   }
 }
+
+/** @deprecated Use `TenantNestMiddleware` (the name differed from `tenantMiddleware` in case only). */
+export const TenantMiddleware = TenantNestMiddleware;
+/** @deprecated Use `TenantNestMiddleware`. */
+export type TenantMiddleware = TenantNestMiddleware;

@@ -1,0 +1,35 @@
+import { HttpException } from '@nestjs/common';
+import type { ErrorResponse } from '../core/error-format.js';
+import type { FailureReason, KeyringFailure } from '../core/failure.js';
+
+/**
+ * Thrown by nest-keyring's guards and interceptor for every refusal, API key and webhook alike:
+ * an `HttpException` whose response is the configured error body, so Nest's default filter
+ * answers it as is. Exception filters can read `reason`.
+ *
+ * @example
+ * @Catch(KeyringException)
+ * export class RefusalFilter implements ExceptionFilter {
+ *   catch(error: KeyringException, host: ArgumentsHost) { metrics.count(error.reason); ... }
+ * }
+ */
+export class KeyringException extends HttpException {
+  /** The stable reason, e.g. `'invalid'` or `'tenant_not_found'`. */
+  readonly reason: FailureReason;
+
+  constructor(
+    readonly failure: KeyringFailure,
+    readonly errorResponse: ErrorResponse,
+  ) {
+    super(errorResponse.body as Record<string, unknown>, errorResponse.status);
+    this.reason = failure.reason;
+  }
+}
+
+/**
+ * @deprecated Use `KeyringException`, whose name also covers webhook refusals. The same class:
+ * `@Catch(ApiKeyException)` keeps catching every refusal.
+ */
+export const ApiKeyException = KeyringException;
+/** @deprecated Use `KeyringException`. */
+export type ApiKeyException = KeyringException;
