@@ -65,7 +65,7 @@ describe('error presets', () => {
     }
   });
 
-  it("uses the seed documents' messages", () => {
+  it("uses the two vocabularies' messages", () => {
     const respond = createErrorResponder('cubeconnect');
     expect(respond({ reason: 'invalid' }).body).toEqual({
       success: false,
