@@ -175,7 +175,10 @@ describe.each(ADAPTERS)("requests resumed in another request's async context, on
 
   async function start(options: Partial<ApiKeyModuleOptions> = {}, global = false) {
     test = await createTestApp(adapter, {
-      imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), ...options, global }), PooledModule],
+      imports: [
+        ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), ...options, protectAllRoutes: global }),
+        PooledModule,
+      ],
     });
     return test.app.getHttpServer() as Server;
   }
@@ -232,6 +235,44 @@ describe.each(ADAPTERS)("requests resumed in another request's async context, on
     expect(response.body).toEqual({ chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' });
     expect(test?.handlers.calls).toEqual(['overwritten']);
   });
+});
+
+describe("a Fastify hook that resumes requests in another request's async context", () => {
+  let test: TestApp | undefined;
+  afterEach(async () => {
+    await test?.close();
+    test = undefined;
+  });
+
+  it.each<ResumeOrder>(['first in, first out', 'last in, first out'])(
+    'keeps each guarded handler in its own tenant, resumed %s',
+    async (order) => {
+      CallbackPool.order = order;
+      test = await createTestApp(
+        'fastify',
+        {
+          imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), cache: false })],
+          controllers: [IsolatedController],
+        },
+        {
+          // preHandler runs after the middleware that opened each request's scope, before the guard.
+          beforeInit: (app) =>
+            app
+              .getHttpAdapter()
+              .getInstance()
+              .addHook('preHandler', (_request: unknown, _reply: unknown, done: () => void) => CallbackPool.park(done)),
+        },
+      );
+      const server = test.app.getHttpServer() as Server;
+      const [a, b] = await interleave(
+        server,
+        { path: '/isolated/guarded', headers: asA },
+        { path: '/isolated/guarded', headers: asB },
+      );
+      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+    },
+  );
 });
 
 describe("plain Express: requests resumed in another request's async context", () => {
