@@ -136,7 +136,8 @@ async function snapshotCost() {
 
 async function main() {
   console.log(
-    `Forged-key flood: ${DURATION_S} s per run, 32 connections, store latency ${STORE_LATENCY_MS} ms, Node ${process.version}`,
+    `Forged-key flood: ${DURATION_S} s per run, 32 connections, store latency ${STORE_LATENCY_MS} ms, ` +
+      `Node ${process.version}`,
   );
   const runs = [
     await flood('default budget (100/s, burst 500)', undefined),
@@ -146,20 +147,28 @@ async function main() {
   const lines = [
     '# Forged-key flood',
     '',
-    `Last run: ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}).`,
-    `For ${DURATION_S} s, 32 connections send a new made-up key with a valid checksum on every request to a plain Node server behind`,
-    `\`apiKeyMiddleware\`, whose store answers in ${STORE_LATENCY_MS} ms; one good (cached) key is sent every 50 ms beside them.`,
+    `Last run: ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} cores ` +
+      `(${os.cpus()[0]?.model ?? 'unknown CPU'}).`,
+    `For ${DURATION_S} s, 32 connections send a new made-up key with a valid checksum on every request to a plain ` +
+      `Node server behind`,
+    `\`apiKeyMiddleware\`, whose store answers in ${STORE_LATENCY_MS} ms; one good (cached) key is sent every 50 ms ` +
+      `beside them.`,
     '',
-    '| Run | Forged requests/s | Store calls/s (mean) | Store calls, busiest second | Answers to forged keys | Good key |',
+    '| Run | Forged requests/s | Store calls/s (mean) | Store calls, busiest second | Answers to forged keys | Good ' +
+      'key |',
     '|---|---|---|---|---|---|',
     ...runs.map(
       (run) =>
-        `| ${run.label} | ${run.forgedPerSecond} | ${run.storeCallsPerSecond} | ${run.storeCallsPeakSecond} | ${JSON.stringify(run.statuses)} | ${run.good} |`,
+        `| ${run.label} | ${run.forgedPerSecond} | ${run.storeCallsPerSecond} | ${run.storeCallsPeakSecond} ` +
+        `| ${JSON.stringify(run.statuses)} | ${run.good} |`,
     ),
     '',
-    `Record snapshot (a frozen copy made once per store answer, for a record with two tenants, two scopes and metadata):`,
-    `${snapshot.copy.toFixed(2)} µs per snapshot; \`authenticate\` with a cache miss every time ${snapshot.cold.toFixed(2)} µs per key`,
-    `(lookup, snapshot, cache insert); a cache hit ${snapshot.hit.toFixed(2)} µs, with no copy: every hit shares the snapshot.`,
+    `Record snapshot (a frozen copy made once per store answer, for a record with two tenants, two scopes and ` +
+      `metadata):`,
+    `${snapshot.copy.toFixed(2)} µs per snapshot; \`authenticate\` with a cache miss every ` +
+      `time ${snapshot.cold.toFixed(2)} µs per key`,
+    `(lookup, snapshot, cache insert); a cache hit ${snapshot.hit.toFixed(2)} µs, with no copy: every hit shares the ` +
+      `snapshot.`,
     '',
   ];
   console.log(lines.join('\n'));

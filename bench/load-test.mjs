@@ -142,17 +142,24 @@ if (growthMb > HEAP_GROWTH_LIMIT_MB)
 const summary = [
   '# Load test',
   '',
-  `Written by \`node bench/load-test.mjs\` (part of \`npm run bench\`) on ${new Date().toISOString()}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.`,
+  `Written by \`node bench/load-test.mjs\` (part of \`npm run bench\`) ` +
+    `on ${new Date().toISOString()}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.`,
   '',
-  `${CONNECTIONS} concurrent keep-alive connections for ${elapsed.toFixed(1)} s against a Nest 12 app behind \`@ApiKeyAuth()\` (global), in-memory hashed store, default cache: 50 % valid keys over 8 keys × 2 tenants (half naming a tenant), 10 % cross-tenant requests, 10 % a key revoked half-way through, 15 % random checksum-valid keys, 15 % malformed credentials.`,
+  `${CONNECTIONS} concurrent keep-alive connections for ${elapsed.toFixed(1)} s against a Nest 12 app behind ` +
+    `\`@ApiKeyAuth()\` (global), in-memory hashed store, default cache: 50 % valid keys over 8 keys × 2 tenants ` +
+    `(half naming a tenant), 10 % cross-tenant requests, 10 % a key revoked half-way through, 15 % random ` +
+    `checksum-valid keys, 15 % malformed credentials.`,
   '',
   '| measure | value |',
   '|---|---:|',
   `| requests | ${counts.requests} (${Math.round(counts.requests / elapsed)}/s) |`,
   `| granted / refused | ${counts.granted} / ${counts.refused} |`,
-  `| revoked key: granted before its revocation / refused | ${counts.victimGrantedBeforeRevocation} / ${counts.victimRefused} |`,
+  `| revoked key: granted before its revocation / refused | ${counts.victimGrantedBeforeRevocation} ` +
+    `/ ${counts.victimRefused} |`,
   `| violations (grants after revocation, to random or malformed keys, wrong-tenant answers) | ${violations.length} |`,
-  `| heap after gc: before → after | ${(before.heapUsed / 2 ** 20).toFixed(1)} MB → ${(after.heapUsed / 2 ** 20).toFixed(1)} MB (${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB; cache ${before.cacheSize} → ${after.cacheSize} entries) |`,
+  `| heap after gc: before → after | ${(before.heapUsed / 2 ** 20).toFixed(1)} MB ` +
+    `→ ${(after.heapUsed / 2 ** 20).toFixed(1)} MB (${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB; ` +
+    `cache ${before.cacheSize} → ${after.cacheSize} entries) |`,
   '',
   violations.length === 0
     ? 'Result: **pass**.'

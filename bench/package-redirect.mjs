@@ -6,12 +6,15 @@ import { pathToFileURL } from 'node:url';
 
 const dir = process.env.BENCH_PACKAGE_DIR;
 if (dir) {
-  const hooks = `data:text/javascript,${encodeURIComponent(`
+  const source =
+    `
     let target;
     export function initialize(data) { target = data; }
     export async function resolve(specifier, context, next) {
-      return specifier === 'nest-keyring' ? { url: target, format: 'module', shortCircuit: true } : next(specifier, context);
+      return specifier === 'nest-keyring' ? { url: target, format: 'module', shortCircuit: true } : ` +
+    `next(specifier, context);
     }
-  `)}`;
+  `;
+  const hooks = `data:text/javascript,${encodeURIComponent(source)}`;
   register(hooks, { data: pathToFileURL(`${dir}/index.js`).href });
 }

@@ -420,7 +420,8 @@ function load(running, seconds) {
         if (bad > 0) {
           return reject(
             new Error(
-              `row ${running.row} (${running.name}): ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load (${JSON.stringify(result.statusCodeStats)})`,
+              `row ${running.row} (${running.name}): ${result.non2xx} non-2xx, ${result.errors} ` +
+                `errors, ${result.timeouts} timeouts under load (${JSON.stringify(result.statusCodeStats)})`,
             ),
           );
         }
@@ -517,7 +518,9 @@ function machine() {
   try {
     const git = (...a) =>
       execFileSync('git', a, { cwd: BENCH_DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', '../lib') ? ' + uncommitted changes in lib/' : ''}`;
+    commit =
+      `${git('rev-parse', '--short', 'HEAD')}` +
+      `${git('status', '--porcelain', '--', '../lib') ? ' + uncommitted changes in lib/' : ''}`;
   } catch {
     // Not a git checkout: the commit stays unknown.
   }
@@ -806,7 +809,8 @@ async function main() {
   console.log(`package: ${info.build}`);
   if (COMPARE_DIR) console.log(`rows marked * run against ${COMPARE_DIR} (--compare-package)`);
   console.log(
-    `${selected.length} targets; ${WARMUP} s warm-up each, then ${ROUNDS} interleaved rounds of ${DURATION} s, ${CONNECTIONS} connections, on ${HOST}\n`,
+    `${selected.length} targets; ${WARMUP} s warm-up each, then ${ROUNDS} interleaved rounds of ${DURATION} ` +
+      `s, ${CONNECTIONS} connections, on ${HOST}\n`,
   );
 
   const running = [];
@@ -814,7 +818,8 @@ async function main() {
     const r = await startTarget(target, key);
     await verify(r);
     console.log(
-      `  row ${r.row.padEnd(2)} ${r.name}: pid ${r.child.pid}, port ${r.port}, answers 200${r.guarded ? ', refuses missing and unknown keys (401)' : ''}`,
+      `  row ${r.row.padEnd(2)} ${r.name}: pid ${r.child.pid}, port ${r.port}, answers 200` +
+        `${r.guarded ? ', refuses missing and unknown keys (401)' : ''}`,
     );
     running.push(r);
   }
@@ -882,10 +887,15 @@ async function main() {
   const { md, plain } = table(summary);
   const checks = verdicts(byRow);
   const memoryLines = [
-    `Lookup cache at its default bound (${fmt(memory.entries)} entries, every one a found key made with generateApiKey(), through Keyring.authenticate; heapUsed after gc, before vs after filling):`,
-    `- cache bookkeeping only (the in-memory lookup returns the records the store already holds): **${memory.shared.mb.toFixed(2)} MB** (${fmt(memory.shared.bytesPerEntry)} bytes per entry)`,
-    `- with the records too (the lookup returns a fresh record per call, as a database driver does; record = id, environment, 2 scopes, 2 tenants): **${memory.owned.mb.toFixed(2)} MB** (${fmt(memory.owned.bytesPerEntry)} bytes per entry)`,
-    `- bound: after ${fmt(2 * memory.entries)} distinct keys the cache holds ${fmt(memory.bound.sizeAfter2N)} and the heap grew ${memory.bound.growthMb.toFixed(2)} MB past the full cache`,
+    `Lookup cache at its default bound (${fmt(memory.entries)} entries, every one a found key made with ` +
+      `generateApiKey(), through Keyring.authenticate; heapUsed after gc, before vs after filling):`,
+    `- cache bookkeeping only (the in-memory lookup returns the records the store already holds): ` +
+      `**${memory.shared.mb.toFixed(2)} MB** (${fmt(memory.shared.bytesPerEntry)} bytes per entry)`,
+    `- with the records too (the lookup returns a fresh record per call, as a database driver does; record = id, ` +
+      `environment, 2 scopes, 2 tenants): **${memory.owned.mb.toFixed(2)} MB** (${fmt(memory.owned.bytesPerEntry)} ` +
+      `bytes per entry)`,
+    `- bound: after ${fmt(2 * memory.entries)} distinct keys the cache holds ${fmt(memory.bound.sizeAfter2N)} and ` +
+      `the heap grew ${memory.bound.growthMb.toFixed(2)} MB past the full cache`,
   ];
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 
@@ -906,21 +916,38 @@ async function main() {
       `- CPU: ${info.model}, \`nproc\` = ${info.nproc}`,
       `- Memory: ${info.memory}`,
       `- Node ${info.node}, ${info.os}`,
-      `- Nest ${v.nest ?? '?'} (Express adapter), Express ${v.express ?? '?'}, @nestjs/passport ${v['@nestjs/passport'] ?? '?'}, passport ${v.passport ?? '?'}, better-sqlite3 ${v['better-sqlite3'] ?? '?'}, autocannon ${v.autocannon ?? '?'}`,
+      `- Nest ${v.nest ?? '?'} (Express adapter), Express ${v.express ?? '?'}, ` +
+        `@nestjs/passport ${v['@nestjs/passport'] ?? '?'}, passport ${v.passport ?? '?'}, ` +
+        `better-sqlite3 ${v['better-sqlite3'] ?? '?'}, autocannon ${v.autocannon ?? '?'}`,
       `- Package measured: ${info.build}`,
-      `- Run: ${new Date().toISOString()}, ${minutes} min, \`${['node bench/run.mjs', ...process.argv.slice(2)].join(' ')}\``,
+      `- Run: ${new Date().toISOString()}, ${minutes} min, ` +
+        `\`${['node bench/run.mjs', ...process.argv.slice(2)].join(' ')}\``,
       '',
       '## Method',
       '',
-      `Each target is its own Node process listening on ${HOST}; autocannon drives it from the runner process (the two share the machine's ${info.nproc} cores). ` +
-        `Every target is checked before the load (200 and the same JSON body for a request with a valid \`generateApiKey()\` key; 401 without a key and with an unknown key where auth is on; the tenant and the tenant context where tenancy is on), ` +
-        `warmed up for ${WARMUP} s, then measured in ${ROUNDS} interleaved rounds (order rotated each round) of ${DURATION} s with ${CONNECTIONS} connections, no pipelining. ` +
-        `Every request carries \`Authorization: Bearer <key>\` and \`X-TENANT-ID: ${TENANT}\` (the same headers for every target); any non-2xx answer or error under load fails the run. ` +
-        "req/s is the median over the rounds of autocannon's per-second average; p50, p99 and mean latency are medians over the rounds too (autocannon reports p50/p99 in whole milliseconds). " +
-        "Ratio is the median req/s over row 2's (the unguarded Nest route) measured in the same run; row 8b's is over row 8a; the targets are judged on it. " +
-        '"Per-round ratio" takes the same ratio within each round and gives its median and range, a check on drift during the run. ' +
-        '"CPU µs/req" is the target process\'s CPU time (every thread, from /proc) per answered request, median over the rounds; "CPU ratio" is the baseline\'s CPU µs/req over the row\'s, i.e. the req/s ratio one core would give with nothing else running. It is far less sensitive than req/s to other processes taking cores away, but it is a secondary measure: the targets are judged on req/s. ' +
-        `"target CPU" is the cores the target process used while loaded (about 1.00 when the target, not the load generator, is the bottleneck); "other CPU" is what every other process on the machine used meanwhile (the runner excluded). A measurement during which other processes used more than ${OTHER_CPU_LIMIT} cores was repeated, up to ${MAX_ATTEMPTS} attempts, keeping the least disturbed (${retries} repeats in this run).`,
+      `Each target is its own Node process listening on ${HOST}; autocannon drives it from the runner process (the ` +
+        `two share the machine's ${info.nproc} cores). ` +
+        `Every target is checked before the load (200 and the same JSON body for a request with a valid ` +
+        `\`generateApiKey()\` key; 401 without a key and with an unknown key where auth is on; the tenant and the ` +
+        `tenant context where tenancy is on), ` +
+        `warmed up for ${WARMUP} s, then measured in ${ROUNDS} interleaved rounds (order rotated each round) ` +
+        `of ${DURATION} s with ${CONNECTIONS} connections, no pipelining. ` +
+        `Every request carries \`Authorization: Bearer <key>\` and \`X-TENANT-ID: ${TENANT}\` (the same headers for ` +
+        `every target); any non-2xx answer or error under load fails the run. ` +
+        "req/s is the median over the rounds of autocannon's per-second average; p50, p99 and mean latency are " +
+        'medians over the rounds too (autocannon reports p50/p99 in whole milliseconds). ' +
+        "Ratio is the median req/s over row 2's (the unguarded Nest route) measured in the same run; row 8b's is " +
+        'over row 8a; the targets are judged on it. ' +
+        '"Per-round ratio" takes the same ratio within each round and gives its median and range, a check on drift ' +
+        'during the run. ' +
+        '"CPU µs/req" is the target process\'s CPU time (every thread, from /proc) per answered request, median over ' +
+        'the rounds; "CPU ratio" is the baseline\'s CPU µs/req over the row\'s, i.e. the req/s ratio one core would ' +
+        'give with nothing else running. It is far less sensitive than req/s to other processes taking cores away, ' +
+        'but it is a secondary measure: the targets are judged on req/s. ' +
+        `"target CPU" is the cores the target process used while loaded (about 1.00 when the target, not the load ` +
+        `generator, is the bottleneck); "other CPU" is what every other process on the machine used meanwhile (the ` +
+        `runner excluded). A measurement during which other processes used more than ${OTHER_CPU_LIMIT} cores was ` +
+        `repeated, up to ${MAX_ATTEMPTS} attempts, keeping the least disturbed (${retries} repeats in this run).`,
       '',
       '## Requests',
       '',
@@ -928,11 +955,14 @@ async function main() {
       '',
       ...(summary.some((r) => r.row.startsWith('x'))
         ? [
-            'Rows x1–x6 are diagnostics (`--diagnose`), not targets: they split the cost of rows 4, 5 and 8b into what Nest or Express charge for any guard, interceptor or async middleware, what an `AsyncLocalStorage` costs, and what nest-keyring itself adds.',
+            'Rows x1–x6 are diagnostics (`--diagnose`), not targets: they split the cost of rows 4, 5 and 8b into ' +
+              'what Nest or Express charge for any guard, interceptor or async middleware, what an ' +
+              '`AsyncLocalStorage` costs, and what nest-keyring itself adds.',
             '',
           ]
         : []),
-      'Reproduce: `npm run bench` (add `-- --diagnose` for rows x1–x6; the other options are listed at the top of bench/run.mjs).',
+      'Reproduce: `npm run bench` (add `-- --diagnose` for rows x1–x6; the other options are listed at the top of ' +
+        'bench/run.mjs).',
       '',
       '## Targets',
       '',

@@ -262,7 +262,8 @@ async function buildSqlite(major, runtime, log) {
   } catch (error) {
     const stderr = error.stderr?.toString().trim();
     throw new Error(
-      `better-sqlite3 ${version} does not build for Node ${runtime.version}: ${error.message}${stderr ? `\n${stderr.split('\n').slice(-40).join('\n')}` : ''}`,
+      `better-sqlite3 ${version} does not build for ` +
+        `Node ${runtime.version}: ${error.message}${stderr ? `\n${stderr.split('\n').slice(-40).join('\n')}` : ''}`,
       { cause: error },
     );
   } finally {
@@ -297,7 +298,8 @@ export async function ensureRuntimes(majors = MAJORS, { log = (line) => console.
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const done = [entry.downloaded && 'downloaded', built && 'built'].filter(Boolean);
       entry.say(
-        `v${entry.runtime.version}, ABI ${entry.runtime.abi}, better-sqlite3 ${sqliteVersion()} (SQLite ${sqlite}): ${done.length ? `${done.join(' and ')} (${seconds} s)` : 'ok'}`,
+        `v${entry.runtime.version}, ABI ${entry.runtime.abi}, better-sqlite3 ${sqliteVersion()} ` +
+          `(SQLite ${sqlite}): ${done.length ? `${done.join(' and ')} (${seconds} s)` : 'ok'}`,
       );
       return {
         major: entry.major,

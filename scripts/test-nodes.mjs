@@ -102,7 +102,8 @@ async function runJest(runtime, projects) {
   for (const suite of results?.testResults ?? []) {
     if (suite.status === 'failed' && !suite.assertionResults?.some((a) => a.status === 'failed')) {
       failedTests.push(
-        `${suite.name.replace(`${ROOT}/`, '')}: ${(suite.message ?? '').split('\n').find((l) => l.trim()) ?? 'suite failed to run'}`,
+        `${suite.name.replace(`${ROOT}/`, '')}: ` +
+          `${(suite.message ?? '').split('\n').find((l) => l.trim()) ?? 'suite failed to run'}`,
       );
     }
     for (const a of suite.assertionResults ?? [])
@@ -134,17 +135,21 @@ async function main() {
     const result = await runJest(runtime, projects);
     summary.push({ runtime, projects, ...result });
     console.log(
-      `\n${line}\nNode ${runtime.version}: ${result.ok ? 'PASSED' : 'FAILED'}: ${result.passed} passed, ${result.failed} failed` +
-        `${result.skipped ? `, ${result.skipped} skipped` : ''} in ${result.suites} suites (${seconds(result.ms)})\n${line}`,
+      `\n${line}\nNode ${runtime.version}: ${result.ok ? 'PASSED' : 'FAILED'}: ` +
+        `${result.passed} passed, ${result.failed} failed${result.skipped ? `, ${result.skipped} skipped` : ''} ` +
+        `in ${result.suites} suites (${seconds(result.ms)})\n${line}`,
     );
   }
 
   console.log(
-    `\n${line}\nSummary (Node ${majors.join(', ')}; setup ${seconds(prepared)}, total ${seconds(performance.now() - started)})\n${line}`,
+    `\n${line}\nSummary (Node ${majors.join(', ')}; ` +
+      `setup ${seconds(prepared)}, total ${seconds(performance.now() - started)})\n${line}`,
   );
   for (const r of summary) {
     console.log(
-      `  Node ${r.runtime.version.padEnd(8)} ${(r.ok ? 'passed' : 'FAILED').padEnd(7)} ${String(r.passed).padStart(5)} passed, ${r.failed} failed, ${r.suites} suites, ${seconds(r.ms).padStart(7)}  [${r.projects.join(', ')}]`,
+      `  Node ${r.runtime.version.padEnd(8)} ${(r.ok ? 'passed' : 'FAILED').padEnd(7)} ` +
+        `${String(r.passed).padStart(5)} passed, ${r.failed} failed, ${r.suites} suites, ` +
+        `${seconds(r.ms).padStart(7)}  [${r.projects.join(', ')}]`,
     );
     if (!r.ok && r.code !== 0 && !r.failedTests.length) console.log(`    Jest exited with code ${r.code}`);
     for (const name of r.failedTests.slice(0, 20)) console.log(`    ✗ ${name}`);

@@ -115,14 +115,18 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 401, code: 'INVALID_API_KEY' });
   });
 
-  it("answers 404, as if the key did not exist, to an admin of tenant A revoking tenant B's key; the key keeps working", async () => {
-    const adminKey = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] }).key;
-    const target = admin.create({ environment: 'production', tenantIds: [456], scopes: ['messages:read'] });
+  it(
+    "answers 404, as if the key did not exist, to an admin of tenant A revoking tenant B's key; the key keeps " +
+      'working',
+    async () => {
+      const adminKey = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] }).key;
+      const target = admin.create({ environment: 'production', tenantIds: [456], scopes: ['messages:read'] });
 
-    expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
-    const stillWorks = await request(server).get('/api/v1/messages').set('X-API-KEY', target.key);
-    expect(stillWorks.status).toBe(200);
-  });
+      expect(await revokeThroughApp(adminKey, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
+      const stillWorks = await request(server).get('/api/v1/messages').set('X-API-KEY', target.key);
+      expect(stillWorks.status).toBe(200);
+    },
+  );
 
   it('answers 404 to an admin of tenant A revoking a key linked to tenants A and B', async () => {
     const adminKey = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] }).key;
@@ -163,18 +167,21 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
     expect(refused.revoked).toBe(false);
   });
 
-  it('revokes nothing for an admin key revoked a moment ago by another process, though the app still holds it', async () => {
-    const caller = admin.create({
-      environment: 'production',
-      tenantIds: [123],
-      scopes: ['keys:admin', 'messages:read'],
-    });
-    const target = admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:read'] });
-    expect((await request(server).get('/api/v1/messages').set('X-API-KEY', caller.key)).status).toBe(200);
-    expect(admin.revoke(caller.row.id)).toBe(true);
+  it(
+    'revokes nothing for an admin key revoked a moment ago by another process, ' + 'though the app still holds it',
+    async () => {
+      const caller = admin.create({
+        environment: 'production',
+        tenantIds: [123],
+        scopes: ['keys:admin', 'messages:read'],
+      });
+      const target = admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:read'] });
+      expect((await request(server).get('/api/v1/messages').set('X-API-KEY', caller.key)).status).toBe(200);
+      expect(admin.revoke(caller.row.id)).toBe(true);
 
-    expect(await revokeThroughApp(caller.key, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
-  });
+      expect(await revokeThroughApp(caller.key, target)).toEqual({ status: 404, body: KEY_NOT_FOUND, revoked: false });
+    },
+  );
 
   it('still lets the operator revoke any key from the command line (npm run keys -- revoke)', () => {
     const target = admin.create({ environment: 'staging', tenantIds: [], scopes: [] });

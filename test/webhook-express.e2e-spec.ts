@@ -178,30 +178,33 @@ describe('webhookSecretMiddleware on plain Express', () => {
       expect(response.body).toEqual({ received: JSON.parse(SIGNED_BODY) });
     });
 
-    it('verifies what the standardwebhooks package signed with the padded secret, configured without its "="', async () => {
-      const unpaddedApp = express();
-      const secrets = {
-        events: {
-          scheme: 'standard-webhooks' as const,
-          secrets: [unpadded(SIGNING_SECRETS.current), unpadded(SIGNING_SECRETS.twoPad)],
-        },
-      };
-      unpaddedApp.post(
-        '/events',
-        express.raw({ type: 'application/json' }),
-        webhookSecretMiddleware({ webhookSecrets: secrets, name: 'events' }),
-        (_req, res) => {
-          res.sendStatus(200);
-        },
-      );
-      for (const secret of [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad]) {
-        const response = await request(unpaddedApp)
-          .post('/events')
-          .set({ 'Content-Type': 'application/json', ...signedHeaders(secret, SIGNED_BODY) })
-          .send(SIGNED_BODY);
-        expect(response.status).toBe(200);
-      }
-    });
+    it(
+      'verifies what the standardwebhooks package signed with the padded secret, ' + 'configured without its "="',
+      async () => {
+        const unpaddedApp = express();
+        const secrets = {
+          events: {
+            scheme: 'standard-webhooks' as const,
+            secrets: [unpadded(SIGNING_SECRETS.current), unpadded(SIGNING_SECRETS.twoPad)],
+          },
+        };
+        unpaddedApp.post(
+          '/events',
+          express.raw({ type: 'application/json' }),
+          webhookSecretMiddleware({ webhookSecrets: secrets, name: 'events' }),
+          (_req, res) => {
+            res.sendStatus(200);
+          },
+        );
+        for (const secret of [SIGNING_SECRETS.current, SIGNING_SECRETS.twoPad]) {
+          const response = await request(unpaddedApp)
+            .post('/events')
+            .set({ 'Content-Type': 'application/json', ...signedHeaders(secret, SIGNED_BODY) })
+            .send(SIGNED_BODY);
+          expect(response.status).toBe(200);
+        }
+      },
+    );
 
     it.each<[string, () => Record<string, string>, string, string]>([
       [
@@ -236,18 +239,21 @@ describe('webhookSecretMiddleware on plain Express', () => {
       expectRefusedHere(h, response, 401, code, 'Webhook-Signature realm="api"');
     });
 
-    it('refuses 401 INVALID_WEBHOOK_SIGNATURE when mounted before any parser, never 500, and says the fix once', async () => {
-      const response = await post('/events-unparsed')
-        .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, SIGNED_BODY) })
-        .send(SIGNED_BODY);
-      expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
-      expect(h.errors).toEqual([
-        expect.stringMatching(
-          /^\[nest-keyring\] .*not kept as raw bytes.*express\.raw\(\{ type: 'application\/json' \}\)/s,
-        ),
-      ]);
-      expectNoSecretLeaked(response, h.errors);
-    });
+    it(
+      'refuses 401 INVALID_WEBHOOK_SIGNATURE when mounted before any parser, ' + 'never 500, and says the fix once',
+      async () => {
+        const response = await post('/events-unparsed')
+          .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, SIGNED_BODY) })
+          .send(SIGNED_BODY);
+        expectRefusedHere(h, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+        expect(h.errors).toEqual([
+          expect.stringMatching(
+            /^\[nest-keyring\] .*not kept as raw bytes.*express\.raw\(\{ type: 'application\/json' \}\)/s,
+          ),
+        ]);
+        expectNoSecretLeaked(response, h.errors);
+      },
+    );
   });
 
   it('answers in the connexease vocabulary, or a custom one', async () => {

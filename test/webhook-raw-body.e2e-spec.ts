@@ -115,30 +115,37 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
       expect(test.handlers.calls).toEqual(['events']);
     });
 
-    it('answers an anonymous text/plain delivery with junk signature headers 401 INVALID_WEBHOOK_SIGNATURE, never 500, with no error logged and one warning at most', async () => {
-      test.logger.lines.length = 0;
-      for (let attempt = 0; attempt < 3; attempt += 1) {
-        const response = await request(test.app.getHttpServer())
-          .post('/webhooks/events')
-          .set({ 'Content-Type': 'text/plain', ...junkSignatureHeaders() })
-          .send('not what anyone signed');
-        expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
-        expect(response.body.error.message).toBe('Invalid webhook signature.');
-        expectNoSecretLeaked(response, test.logger.lines);
-      }
-      expect(linesAt(test.logger, 'error')).toEqual([]);
-      expect(linesAt(test.logger, 'warn').length).toBeLessThanOrEqual(1);
-    });
+    it(
+      'answers an anonymous text/plain delivery with junk signature headers 401 INVALID_WEBHOOK_SIGNATURE, never ' +
+        '500, with no error logged and one warning at most',
+      async () => {
+        test.logger.lines.length = 0;
+        for (let attempt = 0; attempt < 3; attempt += 1) {
+          const response = await request(test.app.getHttpServer())
+            .post('/webhooks/events')
+            .set({ 'Content-Type': 'text/plain', ...junkSignatureHeaders() })
+            .send('not what anyone signed');
+          expectRefused(test, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+          expect(response.body.error.message).toBe('Invalid webhook signature.');
+          expectNoSecretLeaked(response, test.logger.lines);
+        }
+        expect(linesAt(test.logger, 'error')).toEqual([]);
+        expect(linesAt(test.logger, 'warn').length).toBeLessThanOrEqual(1);
+      },
+    );
   });
 
   describe('start-up', () => {
-    it('refuses to start without rawBody when a route checks a signed webhook, naming the route and the fix', async () => {
-      const attempt = factoryApp(adapter, { rawBody: false });
-      await expect(attempt).rejects.toThrow(KeyringConfigError);
-      await expect(factoryApp(adapter, { rawBody: false })).rejects.toThrow(
-        /EventsController\.events checks a Standard Webhooks signature.*NestFactory\.create\(AppModule, \{ rawBody: true \}\).*webhookRawBody: 'app'/s,
-      );
-    });
+    it(
+      'refuses to start without rawBody when a route checks a signed webhook, ' + 'naming the route and the fix',
+      async () => {
+        const attempt = factoryApp(adapter, { rawBody: false });
+        await expect(attempt).rejects.toThrow(KeyringConfigError);
+        await expect(factoryApp(adapter, { rawBody: false })).rejects.toThrow(
+          /EventsController\.events checks a Standard Webhooks signature.*NestFactory\.create\(AppModule, \{ rawBody: true \}\).*webhookRawBody: 'app'/s,
+        );
+      },
+    );
 
     it('starts without rawBody when only Bearer secrets are checked', async () => {
       const test = await factoryApp(adapter, { rawBody: false }, {}, [BearerOnlyController]);
@@ -155,7 +162,8 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
     it(
       TESTING_MODULE_ANNOUNCES_ADAPTER
         ? 'refuses to start without rawBody in a testing module as well'
-        : 'starts without rawBody in a testing module (the options are out of sight), then refuses signed deliveries 401 and warns once',
+        : 'starts without rawBody in a testing module (the options are out of sight), then refuses signed deliveries ' +
+            '401 and warns once',
       async () => {
         const attempt = () =>
           createWebhookTestApp(
@@ -185,55 +193,63 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
       },
     );
 
-    it("starts without rawBody with webhookRawBody: 'app', and verifies against the raw body the app's own parser keeps", async () => {
-      const keepRawBody: FactoryAppOptions['beforeInit'] =
-        adapter === 'express'
-          ? (app) => app.use(express.json({ verify: (req, _res, buffer) => Object.assign(req, { rawBody: buffer }) }))
-          : (app) =>
-              app
-                .getHttpAdapter()
-                .getInstance()
-                .addContentTypeParser(
-                  'application/webhook+json',
-                  { parseAs: 'buffer' },
-                  (req: { rawBody?: Buffer }, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
-                    req.rawBody = body;
-                    done(null, JSON.parse(body.toString('utf8')));
-                  },
-                );
-      const test = await factoryApp(adapter, { rawBody: false, beforeInit: keepRawBody }, { webhookRawBody: 'app' });
-      try {
-        const type = adapter === 'express' ? 'application/json' : 'application/webhook+json';
-        const response = await deliver(test.app, BODY, {
-          ...signedHeaders(SIGNING_SECRETS.current, BODY),
-          'Content-Type': type,
-        });
-        expect(response.status).toBe(200);
-        expect(response.body).toEqual({ received: JSON.parse(BODY) });
-        expect(test.handlers.calls).toEqual(['events']);
-        expect(linesAt(test.logger, 'warn')).toEqual([]);
-      } finally {
-        await test.close();
-      }
-    });
+    it(
+      "starts without rawBody with webhookRawBody: 'app', and verifies against the raw body the app's own parser " +
+        'keeps',
+      async () => {
+        const keepRawBody: FactoryAppOptions['beforeInit'] =
+          adapter === 'express'
+            ? (app) => app.use(express.json({ verify: (req, _res, buffer) => Object.assign(req, { rawBody: buffer }) }))
+            : (app) =>
+                app
+                  .getHttpAdapter()
+                  .getInstance()
+                  .addContentTypeParser(
+                    'application/webhook+json',
+                    { parseAs: 'buffer' },
+                    (req: { rawBody?: Buffer }, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
+                      req.rawBody = body;
+                      done(null, JSON.parse(body.toString('utf8')));
+                    },
+                  );
+        const test = await factoryApp(adapter, { rawBody: false, beforeInit: keepRawBody }, { webhookRawBody: 'app' });
+        try {
+          const type = adapter === 'express' ? 'application/json' : 'application/webhook+json';
+          const response = await deliver(test.app, BODY, {
+            ...signedHeaders(SIGNING_SECRETS.current, BODY),
+            'Content-Type': type,
+          });
+          expect(response.status).toBe(200);
+          expect(response.body).toEqual({ received: JSON.parse(BODY) });
+          expect(test.handlers.calls).toEqual(['events']);
+          expect(linesAt(test.logger, 'warn')).toEqual([]);
+        } finally {
+          await test.close();
+        }
+      },
+    );
 
-    it('starts with bodyParser: false (the app parses bodies itself), then refuses a delivery whose raw body nobody kept 401 and warns once', async () => {
-      const test = await factoryApp(adapter, { rawBody: true, bodyParser: false });
-      try {
-        for (let attempt = 0; attempt < 2; attempt += 1)
-          expectRefused(
-            test,
-            await deliver(test.app),
-            401,
-            'INVALID_WEBHOOK_SIGNATURE',
-            'Webhook-Signature realm="api"',
-          );
-        expect(linesAt(test.logger, 'error')).toEqual([]);
-        expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
-      } finally {
-        await test.close();
-      }
-    });
+    it(
+      'starts with bodyParser: false (the app parses bodies itself), then refuses a delivery whose raw body nobody ' +
+        'kept 401 and warns once',
+      async () => {
+        const test = await factoryApp(adapter, { rawBody: true, bodyParser: false });
+        try {
+          for (let attempt = 0; attempt < 2; attempt += 1)
+            expectRefused(
+              test,
+              await deliver(test.app),
+              401,
+              'INVALID_WEBHOOK_SIGNATURE',
+              'Webhook-Signature realm="api"',
+            );
+          expect(linesAt(test.logger, 'error')).toEqual([]);
+          expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
+        } finally {
+          await test.close();
+        }
+      },
+    );
 
     it.each<[string, unknown, RegExp]>([
       ['an unknown webhookRawBody', 'express', /`webhookRawBody` must be 'nest' or 'app'; got "express"/],
@@ -256,19 +272,29 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
 });
 
 describe('signed webhooks and the raw body on Nest with Express', () => {
-  it('refuses a JSON delivery the app parsed without keeping its raw bytes 401 INVALID_WEBHOOK_SIGNATURE, and warns once with the fix', async () => {
-    // `app.use(express.json())` before init replaces Nest's own JSON parser, which kept the raw body.
-    const test = await factoryApp('express', { rawBody: true, beforeInit: (app) => app.use(express.json()) });
-    try {
-      for (let attempt = 0; attempt < 3; attempt += 1)
-        expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
-      expect(linesAt(test.logger, 'error')).toEqual([]);
-      expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
-      expectNoSecretLeaked({ text: '', headers: {} } as request.Response, test.logger.lines);
-    } finally {
-      await test.close();
-    }
-  });
+  it(
+    'refuses a JSON delivery the app parsed without keeping its raw bytes 401 INVALID_WEBHOOK_SIGNATURE, and warns ' +
+      'once with the fix',
+    async () => {
+      // `app.use(express.json())` before init replaces Nest's own JSON parser, which kept the raw body.
+      const test = await factoryApp('express', { rawBody: true, beforeInit: (app) => app.use(express.json()) });
+      try {
+        for (let attempt = 0; attempt < 3; attempt += 1)
+          expectRefused(
+            test,
+            await deliver(test.app),
+            401,
+            'INVALID_WEBHOOK_SIGNATURE',
+            'Webhook-Signature realm="api"',
+          );
+        expect(linesAt(test.logger, 'error')).toEqual([]);
+        expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
+        expectNoSecretLeaked({ text: '', headers: {} } as request.Response, test.logger.lines);
+      } finally {
+        await test.close();
+      }
+    },
+  );
 });
 
 describe('webhookSecretMiddleware and the raw body on plain Express', () => {
@@ -313,18 +339,22 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
     expect(ran).toEqual([]);
   };
 
-  it('answers an anonymous text/plain delivery with junk signature headers 401, never 500, with no error logged and one warning at most', async () => {
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      expectUnverifiable(
-        await request(app)
-          .post('/events')
-          .set({ 'Content-Type': 'text/plain', ...junkSignatureHeaders() })
-          .send('not what anyone signed'),
-      );
-    }
-    expect(errors).toEqual([]);
-    expect(warnings.length).toBeLessThanOrEqual(1);
-  });
+  it(
+    'answers an anonymous text/plain delivery with junk signature headers 401, never 500, with no error logged and ' +
+      'one warning at most',
+    async () => {
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        expectUnverifiable(
+          await request(app)
+            .post('/events')
+            .set({ 'Content-Type': 'text/plain', ...junkSignatureHeaders() })
+            .send('not what anyone signed'),
+        );
+      }
+      expect(errors).toEqual([]);
+      expect(warnings.length).toBeLessThanOrEqual(1);
+    },
+  );
 
   it('refuses signed deliveries 401 when mounted before any parser, and warns once with the fix', async () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {

@@ -326,7 +326,9 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     it('when a route names a secret that is not configured', async () => {
       const { billing: _billing, ...withoutBilling } = webhookSecretsOption();
       await expect(webhookApp(adapter, { webhookSecrets: withoutBilling })).rejects.toThrow(
-        'nest-keyring: WebhooksController.billing checks the webhook secret "billing", but `webhookSecrets` has no such name (configured: default, events). Add `webhookSecrets.billing` or name a configured secret.',
+        'nest-keyring: WebhooksController.billing checks the webhook secret "billing", ' +
+          'but `webhookSecrets` has no such name (configured: default, events). ' +
+          'Add `webhookSecrets.billing` or name a configured secret.',
       );
     });
 

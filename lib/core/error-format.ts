@@ -204,7 +204,8 @@ export function createErrorResponder(
     // A refusal answered 2xx or 3xx would read as a success to clients and caches.
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new TypeError(
-        `nest-keyring: errorFormat answered status ${String(status)} for "${failure.reason}"; a refusal needs a status from 400 to 599.`,
+        `nest-keyring: errorFormat answered status ${String(status)} for "${failure.reason}"; ` +
+          `a refusal needs a status from 400 to 599.`,
       );
     }
     const headers: Record<string, string> = {};

@@ -228,7 +228,8 @@ function resolveEnvironments(
   for (const environment of environments) {
     if (!Object.hasOwn(prefixes, environment)) {
       throw new KeyringConfigError(
-        `\`environments\` names "${String(environment)}", which has no prefix; known: ${Object.keys(prefixes).join(', ')}. Add it to \`keyPrefixes\` or remove it.`,
+        `\`environments\` names "${String(environment)}", which has no prefix; ` +
+          `known: ${Object.keys(prefixes).join(', ')}. Add it to \`keyPrefixes\` or remove it.`,
       );
     }
   }
@@ -291,7 +292,8 @@ function applyLegacyKeys(options: KeyringOptions): KeyringOptions {
   );
   if (clashing.length > 0) {
     throw new KeyringConfigError(
-      `\`legacyKeys: true\` already turns prefixes and checksums off; remove ${clashing.map((name) => `\`${name}\``).join(' and ')}.`,
+      `\`legacyKeys: true\` already turns prefixes and checksums off; ` +
+        `remove ${clashing.map((name) => `\`${name}\``).join(' and ')}.`,
     );
   }
   return { ...options, keyPrefixes: false, requireChecksum: false };
@@ -312,7 +314,8 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
   const { lookup } = options;
   if (lookup === undefined || lookup === null) {
     throw new KeyringConfigError(
-      'no key lookup configured. Pass `lookup`: an object (or, in Nest, a class) with `findKey(key): Promise<ApiKeyRecord | null>`.',
+      'no key lookup configured. Pass `lookup`: an object (or, in Nest, a class) ' +
+        'with `findKey(key): Promise<ApiKeyRecord | null>`.',
     );
   }
   if (typeof lookup.findKey !== 'function') {

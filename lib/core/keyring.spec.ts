@@ -21,30 +21,34 @@ function countingLookup(records: Map<string, ApiKeyRecord> = new Map()) {
 }
 
 describe('Keyring with its cache', () => {
-  it('keeps the cache at its bound under 100,000 random keys and asks the store only for checksum-valid ones', async () => {
-    const store = countingLookup();
-    const keyring = new Keyring({
-      lookup: store.lookup,
-      cache: { maxEntries: 1000, maxUnknownEntries: 1000 },
-      unknownKeyLookups: false,
-    });
-    let checksumValid = 0;
-    let granted = 0;
-    for (let i = 0; i < 100_000; i++) {
-      // Every 50th key carries a valid checksum (as a scanner of leaked keys might send); the
-      // rest are random strings of the same shape.
-      const body = `pk_${randomBytes(24).toString('base64url')}`;
-      const key = i % 50 === 0 ? body + checksumOf(body) : body;
-      if (hasValidChecksum(key)) checksumValid++;
-      if ((await keyring.authenticate({ 'x-api-key': key })).ok) granted++;
-    }
-    expect(granted).toBe(0);
-    expect(checksumValid).toBeGreaterThanOrEqual(2000);
-    expect(store.calls).toHaveLength(checksumValid);
-    expect(store.calls.every(hasValidChecksum)).toBe(true);
-    expect(keyring.cacheSize).toBe(1000);
-    // A correctness test that happens to loop: generous time on a slow shared machine.
-  }, 120_000);
+  it(
+    'keeps the cache at its bound under 100,000 random keys ' + 'and asks the store only for checksum-valid ones',
+    async () => {
+      const store = countingLookup();
+      const keyring = new Keyring({
+        lookup: store.lookup,
+        cache: { maxEntries: 1000, maxUnknownEntries: 1000 },
+        unknownKeyLookups: false,
+      });
+      let checksumValid = 0;
+      let granted = 0;
+      for (let i = 0; i < 100_000; i++) {
+        // Every 50th key carries a valid checksum (as a scanner of leaked keys might send); the
+        // rest are random strings of the same shape.
+        const body = `pk_${randomBytes(24).toString('base64url')}`;
+        const key = i % 50 === 0 ? body + checksumOf(body) : body;
+        if (hasValidChecksum(key)) checksumValid++;
+        if ((await keyring.authenticate({ 'x-api-key': key })).ok) granted++;
+      }
+      expect(granted).toBe(0);
+      expect(checksumValid).toBeGreaterThanOrEqual(2000);
+      expect(store.calls).toHaveLength(checksumValid);
+      expect(store.calls.every(hasValidChecksum)).toBe(true);
+      expect(keyring.cacheSize).toBe(1000);
+      // A correctness test that happens to loop: generous time on a slow shared machine.
+    },
+    120_000,
+  );
 
   it('bounds the store load of a flood of forged keys, and keeps serving a cached good key', async () => {
     const good = generateApiKey().key;

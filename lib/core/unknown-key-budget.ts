@@ -52,7 +52,8 @@ export class UnknownKeyBudget {
     const { perSecond } = this.options;
     return fail('lookup_throttled', {
       cause: new Error(
-        `unknown API keys arrive faster than unknownKeyLookups allows (${perSecond}/s); keys not in the cache are answered 503 until the rate drops`,
+        `unknown API keys arrive faster than unknownKeyLookups allows (${perSecond}/s); ` +
+          `keys not in the cache are answered 503 until the rate drops`,
       ),
     });
   }

@@ -42,7 +42,8 @@ export function refuseUnknownOptions(options: object, known: readonly string[], 
     const closest = closestName(name, known);
     const hint = closest === undefined ? '' : ` Did you mean \`${prefix}${closest}\`?`;
     throw new KeyringConfigError(
-      `unknown option \`${prefix}${name}\`.${hint} Known options: ${known.map((option) => prefix + option).join(', ')}.`,
+      `unknown option \`${prefix}${name}\`.${hint} ` +
+        `Known options: ${known.map((option) => prefix + option).join(', ')}.`,
     );
   }
 }

@@ -17,18 +17,21 @@ export const DEFAULT_WEBHOOK_RAW_BODY: WebhookRawBodySource = 'nest';
 export type WebhookHost = 'nest' | 'express';
 
 const NOT_KEPT =
-  'A signed webhook arrived with a body that was not kept as raw bytes, so its signature could not be checked; it was refused as unverifiable (401), like a bad signature. ';
+  'A signed webhook arrived with a body that was not kept as raw bytes, so its signature could not be checked; ' +
+  'it was refused as unverifiable (401), like a bad signature. ';
 
 // Said once per app: a request can only show it, and a sender must not be able to repeat it.
 const NOT_KEPT_FIX: Readonly<Record<WebhookHost, string>> = {
   nest:
-    'Nest keeps raw bodies when the app is created with `NestFactory.create(AppModule, { rawBody: true })`, and only for ' +
-    'application/json and application/x-www-form-urlencoded: add another content type a sender signs with `app.useBodyParser(type)`. ' +
+    'Nest keeps raw bodies when the app is created with `NestFactory.create(AppModule, { rawBody: true })`, ' +
+    'and only for application/json and application/x-www-form-urlencoded: ' +
+    'add another content type a sender signs with `app.useBodyParser(type)`. ' +
     'A body parser of your own (`app.use(express.json())`, `bodyParser: false`) must set `req.rawBody` to the bytes. ' +
     'If the request did not come from one of your senders, there is nothing to change. Logged once.',
   express:
-    "Mount `express.raw({ type: 'application/json' })` (with each content type your sender signs) before `webhookSecretMiddleware`, " +
-    'or a parser that sets `req.rawBody` to the bytes. If the request did not come from one of your senders, there is nothing to change. Logged once.',
+    "Mount `express.raw({ type: 'application/json' })` (with each content type your sender signs) " +
+    'before `webhookSecretMiddleware`, or a parser that sets `req.rawBody` to the bytes. ' +
+    'If the request did not come from one of your senders, there is nothing to change. Logged once.',
 };
 
 function isSigned(entry: unknown): boolean {
@@ -71,9 +74,11 @@ export function rawBodyStartupError(
   if (source === 'app' || nestRawBody !== false || signedRoutes.length === 0) return undefined;
   const routes = signedRoutes.join(', ');
   return (
-    `${routes} ${signedRoutes.length === 1 ? 'checks' : 'check'} a Standard Webhooks signature, which needs the request's raw body, but the app was created without \`rawBody\`, ` +
+    `${routes} ${signedRoutes.length === 1 ? 'checks' : 'check'} a Standard Webhooks signature, ` +
+    "which needs the request's raw body, but the app was created without `rawBody`, " +
     'so every signed delivery would be refused. Create it with `NestFactory.create(AppModule, { rawBody: true })`. ' +
-    "If the app installs its own body parser that sets `req.rawBody`, set `webhookRawBody: 'app'` in ApiKeyModule's options instead."
+    'If the app installs its own body parser that sets `req.rawBody`, ' +
+    "set `webhookRawBody: 'app'` in ApiKeyModule's options instead."
   );
 }
 

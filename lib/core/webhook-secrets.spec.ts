@@ -259,7 +259,9 @@ describe('requireWebhookSecret', () => {
 
   it('names the route, the missing name and the configured ones', () => {
     expect(() => requireWebhookSecret(secrets, 'stripe', 'WebhooksController.stripe')).toThrow(
-      'nest-keyring: WebhooksController.stripe checks the webhook secret "stripe", but `webhookSecrets` has no such name (configured: default, billing, events). Add `webhookSecrets.stripe` or name a configured secret.',
+      'nest-keyring: WebhooksController.stripe checks the webhook secret "stripe", ' +
+        'but `webhookSecrets` has no such name (configured: default, billing, events). ' +
+        'Add `webhookSecrets.stripe` or name a configured secret.',
     );
   });
 

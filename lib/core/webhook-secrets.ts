@@ -80,7 +80,9 @@ export type ResolvedWebhookSecrets = ReadonlyMap<string, ResolvedWebhookSecret>;
 // Standard base64 (RFC 4648 §4), not base64url; the `=` padding is checked apart.
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 // What to do about a secret that is not there; it usually comes from an unset variable.
-const SET_A_SECRET = `set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters (is the environment variable that holds it set?).`;
+const SET_A_SECRET =
+  `set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters ` +
+  `(is the environment variable that holds it set?).`;
 
 function isList(value: unknown): value is readonly unknown[] {
   return Array.isArray(value);
@@ -119,7 +121,10 @@ function refuseRepeated(secret: string, where: string): void {
 function checkBearerSecret(secret: string, where: string): void {
   if (secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
     throw new KeyringConfigError(
-      `\`${where}\` is ${secret.length} characters long; a webhook secret needs at least ${MIN_WEBHOOK_SECRET_LENGTH} random characters (e.g. \`openssl rand -base64 32\`). Set the same secret at the sender.`,
+      `\`${where}\` is ${secret.length} characters long; ` +
+        `a webhook secret needs at least ${MIN_WEBHOOK_SECRET_LENGTH} random characters ` +
+        `(e.g. \`openssl rand -base64 32\`). ` +
+        `Set the same secret at the sender.`,
     );
   }
   if (secret.length > MAX_WEBHOOK_SECRET_LENGTH) {
@@ -130,14 +135,17 @@ function checkBearerSecret(secret: string, where: string): void {
   refuseRepeated(secret, where);
   if (!isSendableSecret(secret)) {
     throw new KeyringConfigError(
-      `\`${where}\` contains a space, a control or a non-ASCII character, which cannot arrive unchanged in \`Authorization: Bearer <secret>\`. Use letters, digits and punctuation only.`,
+      `\`${where}\` contains a space, a control or a non-ASCII character, ` +
+        `which cannot arrive unchanged in \`Authorization: Bearer <secret>\`. ` +
+        `Use letters, digits and punctuation only.`,
     );
   }
 }
 
 function notBase64(where: string): KeyringConfigError {
   return new KeyringConfigError(
-    `\`${where}\` is not a Standard Webhooks secret: expected \`whsec_\` followed by base64 (A-Z, a-z, 0-9, + and /, then up to two \`=\`, which may be left out), as the sender shows it.`,
+    `\`${where}\` is not a Standard Webhooks secret: expected \`whsec_\` followed by base64 (A-Z, a-z, 0-9, + and /, ` +
+      `then up to two \`=\`, which may be left out), as the sender shows it.`,
   );
 }
 
@@ -153,7 +161,8 @@ function paddedBase64(secret: string, where: string): string {
   const digits = encoded.replace(/=+$/, '');
   if (digits.length % 4 === 1) {
     throw new KeyringConfigError(
-      `\`${where}\` has ${digits.length} base64 characters, a length no base64 has (4n + 1): was a character lost or added when it was copied?`,
+      `\`${where}\` has ${digits.length} base64 characters, a length no base64 has (4n + 1): ` +
+        `was a character lost or added when it was copied?`,
     );
   }
   const padded = digits.padEnd(Math.ceil(digits.length / 4) * 4, '=');
@@ -168,13 +177,15 @@ function signingKey(secret: string, where: string): Uint8Array {
   const key = Buffer.from(encoded, 'base64');
   if (key.toString('base64') !== encoded) {
     throw new KeyringConfigError(
-      `\`${where}\` does not end as base64 does (its last character carries bits no encoder sets): was it copied in full?`,
+      `\`${where}\` does not end as base64 does (its last character carries bits no encoder sets): ` +
+        `was it copied in full?`,
     );
   }
   refuseRepeated(encoded.replace(/=+$/, ''), where);
   if (key.length < MIN_SIGNING_KEY_BYTES) {
     throw new KeyringConfigError(
-      `\`${where}\` decodes to ${key.length} bytes; a signing secret needs at least ${MIN_SIGNING_KEY_BYTES} random bytes (\`whsec_\` and ${Math.ceil(MIN_SIGNING_KEY_BYTES / 3) * 4} base64 characters).`,
+      `\`${where}\` decodes to ${key.length} bytes; a signing secret needs at least ${MIN_SIGNING_KEY_BYTES} random ` +
+        `bytes (\`whsec_\` and ${Math.ceil(MIN_SIGNING_KEY_BYTES / 3) * 4} base64 characters).`,
     );
   }
   if (key.every((byte) => byte === key[0])) {
@@ -187,7 +198,8 @@ function resolveTolerance(value: unknown, path: string): number {
   if (value === undefined) return DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new KeyringConfigError(
-      `\`${path}\` must be a whole number of seconds above 0 (default ${DEFAULT_WEBHOOK_TOLERANCE_SECONDS}); got ${String(value)}.`,
+      `\`${path}\` must be a whole number of seconds above 0 (default ${DEFAULT_WEBHOOK_TOLERANCE_SECONDS}); ` +
+        `got ${String(value)}.`,
     );
   }
   return value;
@@ -227,7 +239,8 @@ function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebho
     };
   }
   throw new KeyringConfigError(
-    `\`${path}.scheme\` must be 'bearer' or 'standard-webhooks'; got ${JSON.stringify(scheme)}. Or give the secret as a string (or a list) for \`Authorization: Bearer <secret>\`.`,
+    `\`${path}.scheme\` must be 'bearer' or 'standard-webhooks'; got ${JSON.stringify(scheme)}. ` +
+      `Or give the secret as a string (or a list) for \`Authorization: Bearer <secret>\`.`,
   );
 }
 
@@ -274,6 +287,7 @@ export function requireWebhookSecret(
   if (secret !== undefined) return secret;
   const known = secrets && secrets.size > 0 ? `configured: ${[...secrets.keys()].join(', ')}` : 'none is configured';
   throw new KeyringConfigError(
-    `${where} checks the webhook secret "${name}", but \`webhookSecrets\` has no such name (${known}). Add \`webhookSecrets.${name}\` or name a configured secret.`,
+    `${where} checks the webhook secret "${name}", but \`webhookSecrets\` has no such name (${known}). ` +
+      `Add \`webhookSecrets.${name}\` or name a configured secret.`,
   );
 }

@@ -111,16 +111,20 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
     expect(verify({ ...stale, 'content-length': '80' }, null)).toEqual(refused('webhook_timestamp_invalid'));
   });
 
-  it('refuses a declared body that was not kept like a bad signature, marked for the set-up warning, never guessing', () => {
-    const headers = signedHeaders(SIGNING_SECRETS.current, BODY);
-    for (const declared of [{ 'content-length': String(BODY.length) }, { 'transfer-encoding': 'chunked' }]) {
-      expect(verify({ ...headers, ...declared }, null)).toEqual({
-        ok: false,
-        failure: { reason: 'webhook_signature_invalid' },
-        rawBodyMissing: true,
-      });
-    }
-  });
+  it(
+    'refuses a declared body that was not kept like a bad signature, marked for the set-up warning, never ' +
+      'guessing',
+    () => {
+      const headers = signedHeaders(SIGNING_SECRETS.current, BODY);
+      for (const declared of [{ 'content-length': String(BODY.length) }, { 'transfer-encoding': 'chunked' }]) {
+        expect(verify({ ...headers, ...declared }, null)).toEqual({
+          ok: false,
+          failure: { reason: 'webhook_signature_invalid' },
+          rawBodyMissing: true,
+        });
+      }
+    },
+  );
 
   it('refuses a signature header sent on two lines, even when one of them is good', () => {
     const headers = signedHeaders(SIGNING_SECRETS.current, BODY);

@@ -75,7 +75,8 @@ export function webhookSecretMiddleware(
 ): (request: WebhookMiddlewareRequest, response: ServerResponse, next: NextFunction) => void {
   if (typeof options !== 'object' || options === null) {
     throw new KeyringConfigError(
-      'webhookSecretMiddleware(options) needs `{ webhookSecrets }`, e.g. { webhookSecrets: { default: process.env.WEBHOOK_SECRET } }.',
+      'webhookSecretMiddleware(options) needs `{ webhookSecrets }`, ' +
+        'e.g. { webhookSecrets: { default: process.env.WEBHOOK_SECRET } }.',
     );
   }
   const name = options.name ?? DEFAULT_WEBHOOK_SECRET_NAME;

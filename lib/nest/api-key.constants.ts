@@ -34,5 +34,6 @@ export const WEBHOOK_SECRET_METADATA = 'KEYRING:WEBHOOK_SECRET';
  * build. Its description is what Nest prints when a module cannot see it, so it says the fix.
  */
 export const KEYRING = Symbol.for(
-  'Keyring of nest-keyring: import ApiKeyModule.forRoot() (or forRootAsync()) where this is used, or keep isGlobal: true',
+  'Keyring of nest-keyring: import ApiKeyModule.forRoot() (or forRootAsync()) ' +
+    'where this is used, or keep isGlobal: true',
 );

@@ -5,14 +5,21 @@ import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { openDatabase } from './store/database.js';
 import { KeyAdmin, type KeyRow } from './store/key-admin.js';
 
-const USAGE = `Usage: npm run keys -- <command>
-  create --env production|staging --tenants 123,456 [--scopes messages:send,messages:read] [--label NAME] [--expires 2027-01-31T00:00:00Z]
-  list
-  revoke <key id>`;
+const USAGE = [
+  'Usage: npm run keys -- <command>',
+  '  create --env production|staging --tenants 123,456 [--scopes messages:send,messages:read] ' +
+    '[--label NAME] [--expires 2027-01-31T00:00:00Z]',
+  '  list',
+  '  revoke <key id>',
+].join('\n');
 
 function describe(row: KeyRow): string {
   const state = row.revoked_at ? `revoked ${row.revoked_at}` : row.expires_at ? `expires ${row.expires_at}` : 'active';
-  return `${row.id}  ${row.display_prefix.padEnd(9)} ${row.environment.padEnd(10)} tenants ${row.tenant_ids.join(',') || '-'}  scopes ${row.scopes.join(',') || '-'}  ${state}${row.label ? `  (${row.label})` : ''}`;
+  return (
+    `${row.id}  ${row.display_prefix.padEnd(9)} ${row.environment.padEnd(10)} ` +
+    `tenants ${row.tenant_ids.join(',') || '-'}  scopes ${row.scopes.join(',') || '-'}  ` +
+    `${state}${row.label ? `  (${row.label})` : ''}`
+  );
 }
 
 function main(): void {
@@ -56,7 +63,8 @@ function main(): void {
       if (!admin.revoke(id)) throw new Error(`no active key ${id}`);
       console.log(
         `Revoked ${id}. This is another process than the app: a running app refuses the key within ` +
-          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL). DELETE /api/v1/keys/${id} with a keys:admin key of the same environment and tenants revokes it in the app at once.`,
+          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL). DELETE /api/v1/keys/${id} with a keys:admin key of the same ` +
+          `environment and tenants revokes it in the app at once.`,
       );
       return;
     }

@@ -20,19 +20,26 @@ await app.listen(port);
 const { production, staging } = createDemoKeys(app.get(KeyAdmin));
 const base = `http://localhost:${port}`;
 const sendBody = `'{"phone":"+966501234567","message_type":"text","data":{"body":"Hello from nest-keyring!"}}'`;
+const send = `curl -i -X POST ${base}/api/v1/messages/send`;
+const bearer = (key: string) => `-H "Authorization: Bearer ${key}"`;
+const json = '-H "Content-Type: application/json"';
+const gateway = `curl -i -X POST ${base}/webhooks/gateway`;
+const keyLine = ({ key, row }: typeof production) =>
+  `${key}  ${row.id}  tenants ${row.tenant_ids.join(', ')}  scopes ${row.scopes.join(', ')}`;
+const secretFrom = process.env.WEBHOOK_SECRET ? ' (WEBHOOK_SECRET)' : '';
 
 console.log(`
 nest-keyring sample app on ${base}, keys in ${database} (only their hashes)
 
 Demo keys, created on this start (the previous start's are revoked):
-  production  ${production.key}  ${production.row.id}  tenants ${production.row.tenant_ids.join(', ')}  scopes ${production.row.scopes.join(', ')}
-  staging     ${staging.key}  ${staging.row.id}  tenants ${staging.row.tenant_ids.join(', ')}  scopes ${staging.row.scopes.join(', ')}
+  production  ${keyLine(production)}
+  staging     ${keyLine(staging)}
 
 Try:
 # 200: send a message as the key's first tenant (123), key in Authorization: Bearer
-curl -i -X POST ${base}/api/v1/messages/send -H "Authorization: Bearer ${production.key}" -H "Content-Type: application/json" -d ${sendBody}
+${send} ${bearer(production.key)} ${json} -d ${sendBody}
 # 200: send as the second tenant the key is linked to
-curl -i -X POST ${base}/api/v1/messages/send -H "Authorization: Bearer ${production.key}" -H "X-TENANT-ID: 456" -H "Content-Type: application/json" -d ${sendBody}
+${send} ${bearer(production.key)} -H "X-TENANT-ID: 456" ${json} -d ${sendBody}
 # 200: tenant 456's messages only
 curl -i ${base}/api/v1/messages -H "Authorization: Bearer ${production.key}" -H "X-TENANT-ID: 456"
 # 403 TENANT_NOT_FOUND: a tenant this key is not linked to
@@ -42,15 +49,15 @@ curl -i ${base}/api/v1/me -H "X-API-KEY: ${staging.key}"
 # 401 AUTHENTICATION_REQUIRED: no key
 curl -i -X POST ${base}/api/v1/messages/send -H "Content-Type: application/json" -d ${sendBody}
 # 403 INSUFFICIENT_SCOPE: the staging key lacks messages:send
-curl -i -X POST ${base}/api/v1/messages/send -H "X-API-KEY: ${staging.key}" -H "Content-Type: application/json" -d ${sendBody}
+${send} -H "X-API-KEY: ${staging.key}" ${json} -d ${sendBody}
 # 404 KEY_NOT_FOUND: a keys:admin key revokes only keys of its own environment whose tenants are all its own
 curl -i -X DELETE ${base}/api/v1/keys/${staging.row.id} -H "Authorization: Bearer ${production.key}"
 # 200 without a key: a @Public() route
 curl -i ${base}/health
-# 200 at once, event stored after the answer: a gateway webhook with this run's secret${process.env.WEBHOOK_SECRET ? ' (WEBHOOK_SECRET)' : ''}
-curl -i -X POST ${base}/webhooks/gateway -H "Authorization: Bearer ${webhookSecret}" -H "Content-Type: application/json" -d '{"event":"message.delivered","id":"wamid.1"}'
+# 200 at once, event stored after the answer: a gateway webhook with this run's secret${secretFrom}
+${gateway} ${bearer(webhookSecret)} ${json} -d '{"event":"message.delivered","id":"wamid.1"}'
 # 401 INVALID_WEBHOOK_SECRET: a wrong secret
-curl -i -X POST ${base}/webhooks/gateway -H "Authorization: Bearer ${'x'.repeat(32)}" -H "Content-Type: application/json" -d '{}'
+${gateway} ${bearer('x'.repeat(32))} ${json} -d '{}'
 
 Keys: npm run keys -- list | create --env staging --tenants 789 --scopes messages:read | revoke <id>
 (revoked there: this app refuses the key within ${KEY_CACHE_TTL_MS / 1000} s, its cache TTL;

@@ -37,7 +37,8 @@ export class MessagesService {
     };
     this.db
       .prepare(
-        'INSERT INTO messages (id, tenant_id, key_id, phone, message_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO messages (id, tenant_id, key_id, phone, message_type, body, created_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       .run(message.message_id, message.tenant_id, keyId, phone, messageType, body, message.created_at);
     return message;
@@ -47,7 +48,8 @@ export class MessagesService {
   list(): StoredMessage[] {
     return this.db
       .prepare(
-        'SELECT id AS message_id, tenant_id, key_id, phone, message_type, body, created_at FROM messages WHERE tenant_id = ? ORDER BY created_at',
+        'SELECT id AS message_id, tenant_id, key_id, phone, message_type, body, created_at ' +
+          'FROM messages WHERE tenant_id = ? ORDER BY created_at',
       )
       .all(Number(this.tenants.tenantId)) as StoredMessage[];
   }

@@ -16,7 +16,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { libErrorMessages } from './error-messages.js';
+import { libErrorMessages, symbolDescription } from './error-messages.js';
 import { isTypeScript, readDocs, type CodeBlock } from './markdown-blocks.js';
 import { runApp, runProgram } from './run-blocks.js';
 import { isRequestScript, parseShellScript } from './shell-requests.js';
@@ -180,8 +180,7 @@ describe('docs/troubleshooting.md', () => {
   });
 
   it("quotes Nest's error for a module that cannot see ApiKeyModule, with the fix nest-keyring puts in it", () => {
-    const constants = readFileSync(join(root, 'lib/nest/api-key.constants.ts'), 'utf8');
-    const description = /KEYRING = Symbol\.for\(\s*'([^']+)',?\s*\)/.exec(constants)?.[1];
+    const description = symbolDescription(root, 'lib/nest/api-key.constants.ts', 'KEYRING');
     expect(description).toContain('import ApiKeyModule.forRoot()');
     expect(
       quoted.filter(

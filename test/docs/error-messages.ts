@@ -56,6 +56,41 @@ function patternOf(node: ts.Expression, constants: Map<string, ts.Expression>, d
   return ANY;
 }
 
+/** The text of a string expression (literals joined with `+`), or `undefined` if part of it is computed. */
+function textOf(node: ts.Expression): string | undefined {
+  if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
+  if (ts.isParenthesizedExpression(node)) return textOf(node.expression);
+  if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.PlusToken) {
+    const left = textOf(node.left);
+    const right = textOf(node.right);
+    return left === undefined || right === undefined ? undefined : left + right;
+  }
+  return undefined;
+}
+
+/** The description of `const name = Symbol.for(…)` in a file of lib/, e.g. `lib/nest/api-key.constants.ts`. */
+export function symbolDescription(root: string, file: string, name: string): string | undefined {
+  const path = join(root, file);
+  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true);
+  let description: string | undefined;
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isVariableDeclaration(node) &&
+      ts.isIdentifier(node.name) &&
+      node.name.text === name &&
+      node.initializer !== undefined &&
+      ts.isCallExpression(node.initializer) &&
+      node.initializer.expression.getText(source) === 'Symbol.for' &&
+      node.initializer.arguments[0] !== undefined
+    ) {
+      description = textOf(node.initializer.arguments[0]);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return description;
+}
+
 /** Every error message lib/ can throw, with its pattern. */
 export function libErrorMessages(root: string): ErrorMessage[] {
   const messages: ErrorMessage[] = [];

@@ -20,13 +20,16 @@ const dataUrl = (javascript: string) => `data:text/javascript,${encodeURICompone
 
 // Loaded before the block: an error that ends the program is printed as `Name: message`.
 const PRINT_UNCAUGHT = dataUrl(
-  "process.on('uncaughtException', (error) => { process.stdout.write(`${error?.name}: ${error?.message}\\n`); process.exit(1); });",
+  "process.on('uncaughtException', (error) => { " +
+    'process.stdout.write(`${error?.name}: ${error?.message}\\n`); process.exit(1); });',
 );
 
 // Loaded before an app: tells the test (over the IPC channel) the port its server listens on.
 const REPORT_PORT = dataUrl(
-  "import net from 'node:net'; const listen = net.Server.prototype.listen; net.Server.prototype.listen = function (...args) { " +
-    "this.once('listening', () => { const address = this.address(); if (typeof address === 'object' && address !== null) process.send?.({ port: address.port }); }); " +
+  "import net from 'node:net'; const listen = net.Server.prototype.listen; " +
+    'net.Server.prototype.listen = function (...args) { ' +
+    "this.once('listening', () => { const address = this.address(); " +
+    "if (typeof address === 'object' && address !== null) process.send?.({ port: address.port }); }); " +
     'return listen.apply(this, args); };',
 );
 
@@ -161,7 +164,8 @@ export function mismatch(shell: ShellRequest, answer: Answer): string | undefine
   }
   return problems.length === 0
     ? undefined
-    : `line ${shell.line}: ${shell.source}\n  answered ${answer.status} ${answer.text.slice(0, 300)}\n  ${problems.join('; ')}`;
+    : `line ${shell.line}: ${shell.source}\n` +
+        `  answered ${answer.status} ${answer.text.slice(0, 300)}\n  ${problems.join('; ')}`;
 }
 
 const LISTEN_3000 = /\.listen\(\s*3000\b/g;

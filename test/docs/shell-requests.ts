@@ -200,7 +200,8 @@ function parseExpectation(comment: string, where: string): ExpectedAnswer {
   const match = /^(\d{3})(?:\s+([A-Z][A-Z0-9_]*))?(?:\s+(\{.*\}))?\s*$/.exec(comment);
   if (match === null) {
     throw new Error(
-      `${where}: "# ${comment}" is not an expected answer: a status, then optionally a code and/or a JSON object, e.g. # 403 TENANT_NOT_FOUND`,
+      `${where}: "# ${comment}" is not an expected answer: a status, then optionally a code and/or a JSON object, ` +
+        `e.g. # 403 TENANT_NOT_FOUND`,
     );
   }
   const expected: ExpectedAnswer = { status: Number(match[1]) };

@@ -40,7 +40,8 @@ export class ApiKeyRoutesCheck implements OnModuleInit {
 
 function contradiction(where: string): KeyringConfigError {
   return new KeyringConfigError(
-    `${where} is both @Public() and protected by an API key (@ApiKeyAuth(), @UseGuards(ApiKeyGuard) or @RequireScopes()). ` +
+    `${where} is both @Public() and protected by an API key ` +
+      `(@ApiKeyAuth(), @UseGuards(ApiKeyGuard) or @RequireScopes()). ` +
       'Remove one of them. (A route may override its controller: the nearest declaration wins.)',
   );
 }

@@ -63,17 +63,20 @@ describe('TenantInterceptor', () => {
     expect(await answer(later)).toBe(5);
   });
 
-  it('refuses a request no key was authenticated for, and leaves public routes and other transports alone', async () => {
-    expect(() => interceptor().intercept(httpContext(MessagesController, 'list', { headers: {} }), handler)).toThrow(
-      ApiKeyException,
-    );
-    expect(
-      await answer(interceptor().intercept(httpContext(MessagesController, 'status', { headers: {} }), handler)),
-    ).toBe('none');
-    expect(await answer(interceptor().intercept(otherContext('rpc', MessagesController, 'list', [{}]), handler))).toBe(
-      'none',
-    );
-  });
+  it(
+    'refuses a request no key was authenticated for, ' + 'and leaves public routes and other transports alone',
+    async () => {
+      expect(() => interceptor().intercept(httpContext(MessagesController, 'list', { headers: {} }), handler)).toThrow(
+        ApiKeyException,
+      );
+      expect(
+        await answer(interceptor().intercept(httpContext(MessagesController, 'status', { headers: {} }), handler)),
+      ).toBe('none');
+      expect(
+        await answer(interceptor().intercept(otherContext('rpc', MessagesController, 'list', [{}]), handler)),
+      ).toBe('none');
+    },
+  );
 
   it('reads the request only through getRequest, so a subclass can serve another transport', async () => {
     class RpcTenantInterceptor extends TenantInterceptor {

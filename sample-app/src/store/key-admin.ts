@@ -65,7 +65,8 @@ export class KeyAdmin {
     const rows = this.db
       .prepare(
         `SELECT k.id, k.display_prefix, k.environment, k.scopes, k.label, k.expires_at, k.revoked_at,
-                (SELECT json_group_array(tenant_id) FROM (SELECT tenant_id FROM api_key_tenants WHERE key_id = k.id ORDER BY position)) AS tenant_ids
+                (SELECT json_group_array(tenant_id) FROM (SELECT tenant_id FROM api_key_tenants ` +
+          `WHERE key_id = k.id ORDER BY position)) AS tenant_ids
          FROM api_keys k ORDER BY k.created_at`,
       )
       .all() as Array<Omit<KeyRow, 'scopes' | 'tenant_ids'> & { scopes: string; tenant_ids: string }>;
@@ -105,7 +106,8 @@ export class KeyAdmin {
            WHERE target.id = :id AND target.revoked_at IS NULL
              AND target.environment = (
                SELECT caller.environment FROM api_keys AS caller
-               WHERE caller.id = :callerId AND caller.revoked_at IS NULL AND (caller.expires_at IS NULL OR caller.expires_at > :now))
+               WHERE caller.id = :callerId AND caller.revoked_at IS NULL ` +
+            `AND (caller.expires_at IS NULL OR caller.expires_at > :now))
              AND EXISTS (SELECT 1 FROM api_key_tenants WHERE key_id = target.id)
              AND NOT EXISTS (
                SELECT 1 FROM api_key_tenants AS link
