@@ -109,6 +109,20 @@ describe('LookupCache', () => {
     expect(s.calls).toEqual(['b']);
   });
 
+  it('keeps a key that is used all the time, however many others come and go', async () => {
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 100 });
+    const records: Record<string, unknown> = { hot: { id: 'hot' } };
+    for (let i = 0; i < 1000; i++) records[`cold-${i}`] = { id: `cold-${i}` };
+    const s = store(records);
+    await cache.find('hot', s.load('hot'));
+    for (let i = 0; i < 1000; i++) {
+      await cache.find(`cold-${i}`, s.load(`cold-${i}`));
+      await cache.find('hot', s.load('hot'));
+    }
+    expect(s.calls.filter((key) => key === 'hot')).toEqual(['hot']);
+    expect(cache.size).toBe(100);
+  });
+
   it('never lets unknown keys push a known key out, and bounds them on their own', async () => {
     const cache = new LookupCache({ ...OPTIONS, maxEntries: 50, maxUnknownEntries: 50 });
     const s = store({ good: { id: 'good' } });

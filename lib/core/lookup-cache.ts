@@ -31,6 +31,8 @@ interface Entry<T> {
   value: T;
   expiresAt: number;
   recordId: string | undefined;
+  /** The placement count when the entry was last put at the recent end of its space. */
+  placedAt: number;
 }
 
 /** The record id an answer belongs to, or `undefined` for an unknown key. */
@@ -47,8 +49,7 @@ function recordIdOf(value: unknown): string | undefined {
  * - bounded (least recently used out first) with one TTL for found keys and a shorter one for
  *   unknown keys; unknown keys live in a bounded space of their own, so a flood of made-up keys
  *   (with valid checksums: the checksum is public) neither grows memory nor evicts a known key;
- * - keyed by a SHA-256 of a per-process random secret and the key (an HMAC on Node without
- *   `crypto.hash`): the raw key is never held;
+ * - keyed by a SHA-256 of a per-process random secret and the key: the raw key is never held;
  * - concurrent requests for the same key share one lookup (single flight);
  * - store faults are never cached: the next request asks the store again;
  * - invalidation (by key or by record id) takes effect on the very next request, and a lookup
@@ -69,6 +70,8 @@ export class LookupCache<T = unknown> {
   private readonly secretPrefix = this.secret.toString('base64');
   // Bumped by every invalidation: answers to lookups started before it are not kept.
   private epoch = 0;
+  // Counts placements at the recent end of a space (inserts and moves), for the LRU order.
+  private placed = 0;
 
   constructor(
     private readonly options: ResolvedCacheOptions,
@@ -90,10 +93,7 @@ export class LookupCache<T = unknown> {
     const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
     if (entry !== undefined) {
       if (entry.expiresAt > this.now()) {
-        // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-        const space = this.spaceOf(entry);
-        space.delete(id);
-        space.set(id, entry);
+        this.touch(id, entry);
         return { ok: true, value: entry.value };
       }
       this.remove(id);
@@ -144,6 +144,21 @@ export class LookupCache<T = unknown> {
     return hash('sha256', this.secretPrefix + key, 'base64');
   }
 
+  /**
+   * Moves a hit to the recent end of its space (a Map iterates in insertion order, so the first
+   * key is the least recently used). Only once it has drifted a quarter of the bound towards the
+   * old end: a hot key then costs no Map delete and set on most hits, and still never nears
+   * eviction.
+   */
+  private touch(id: string, entry: Entry<T>): void {
+    const space = this.spaceOf(entry);
+    const bound = entry.recordId === undefined ? this.options.maxUnknownEntries : this.options.maxEntries;
+    if (this.placed - entry.placedAt <= bound >> 2) return;
+    space.delete(id);
+    entry.placedAt = ++this.placed;
+    space.set(id, entry);
+  }
+
   private spaceOf(entry: Entry<T>): Map<string, Entry<T>> {
     return entry.recordId === undefined ? this.unknownEntries : this.entries;
   }
@@ -153,7 +168,7 @@ export class LookupCache<T = unknown> {
     const ttl = recordId === undefined ? this.options.negativeTtlMs : this.options.ttlMs;
     if (ttl <= 0) return;
     this.remove(id);
-    const entry: Entry<T> = { value, expiresAt: this.now() + ttl, recordId };
+    const entry: Entry<T> = { value, expiresAt: this.now() + ttl, recordId, placedAt: ++this.placed };
     const space = this.spaceOf(entry);
     space.set(id, entry);
     if (recordId !== undefined) {

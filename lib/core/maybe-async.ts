@@ -6,9 +6,14 @@
  */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** True when the value is still pending: a decision that had to await something. */
+export function isPending<T>(value: MaybePromise<T>): value is Promise<T> {
+  return value instanceof Promise;
+}
+
 /**
  * Continues a value that may be a promise: calls `fn` at once on a plain value (no promise is
- * created), or once the promise settles. The one place that tells the two forms apart.
+ * created), or once the promise settles.
  *
  * @param onRejected called instead of `fn` when the promise rejects; a plain value never does
  *
@@ -21,5 +26,5 @@ export function then<T, U>(
   fn: (value: T) => MaybePromise<U>,
   onRejected?: (error: unknown) => MaybePromise<U>,
 ): MaybePromise<U> {
-  return value instanceof Promise ? value.then(fn, onRejected) : fn(value);
+  return isPending(value) ? value.then(fn, onRejected) : fn(value);
 }

@@ -3,7 +3,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
-import { then } from '../../core/maybe-async.js';
+import { isPending, then } from '../../core/maybe-async.js';
 import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
 import { requiresApiKey } from '../../core/route-access.js';
 import { enterRequestScope, setScopeTenant } from '../../core/tenant-context.js';
@@ -74,10 +74,13 @@ export class ApiKeyGuard implements CanActivate {
       if (scope !== undefined && admitted.tenant !== undefined) setScopeTenant(scope, admitted.tenant);
       return this.checkRouteScopes(context, admitted.record);
     }
-    return then(this.keyring.admit(request.headers, nodeRequest.rawHeaders), (result: AdmissionResult): boolean => {
+    const admission = this.keyring.admit(request.headers, nodeRequest.rawHeaders);
+    // Only an answer that had to be awaited can come late (after a timeout answered the client).
+    const awaited = isPending(admission);
+    return then(admission, (result: AdmissionResult): boolean => {
       if (!result.ok) this.reject(context, result.failure);
-      // A late answer (a timeout already answered the client): the handler must not run.
-      if (responseSent(this.adapterHost, context)) return false;
+      // A late answer: the handler must not run.
+      if (awaited && responseSent(this.adapterHost, context)) return false;
       const { record, tenant } = recordAdmission(request, result);
       if (scope !== undefined && tenant !== undefined) setScopeTenant(scope, tenant);
       request.apiKey = record;
