@@ -12,7 +12,7 @@ import { then, type MaybePromise } from './maybe-async.js';
 import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './record-check.js';
 import { tenantSnapshot } from './record-snapshot.js';
 import { admissionOf } from './request-admission.js';
-import { fail, type Result } from './result.js';
+import { fail, type Failed, type Result } from './result.js';
 import { checkScopes } from './scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
 import { UnknownKeyBudget } from './unknown-key-budget.js';
@@ -90,17 +90,33 @@ export class Keyring {
     if (repeatedHeader(rawHeaders, this.credentialHeaders) !== undefined) return fail('malformed');
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
-    if (this.options.requireChecksum && !hasValidChecksum(credential.key))
-      return fail('invalid', { detail: 'its checksum does not match' });
+    const { key } = credential;
+    // The format rules run for a key the cache does not hold: one it holds passed them already.
     let environment: string | undefined;
-    if (this.parseKey) {
-      const parsed = this.parseKey(credential.key);
-      if (parsed === null) return fail('invalid', { detail: 'it has no known environment prefix' });
-      if (!this.acceptedEnvironments.has(parsed.environment)) return fail('wrong_environment');
-      environment = parsed.environment;
+    const screen = (): Failed | undefined => {
+      const screened = this.screenKey(key);
+      if (!screened.ok) return screened;
+      environment = screened.environment;
+      return undefined;
+    };
+    const load = () => this.lookUp(key, environment);
+    if (this.cache === undefined) return screen() ?? then(load(), checkFound);
+    return then(this.cache.find(key, load, screen), checkFound);
+  }
+
+  /**
+   * The format rules a key must pass before any lookup: its checksum (unless `requireChecksum`
+   * is off) and an environment prefix this deployment accepts (unless `keyPrefixes` is off).
+   */
+  private screenKey(key: string): Result<{ environment: string | undefined }> {
+    if (this.options.requireChecksum && !hasValidChecksum(key)) {
+      return fail('invalid', { detail: 'its checksum does not match' });
     }
-    const load = () => this.lookUp(credential.key, environment);
-    return then(this.cache ? this.cache.find(credential.key, load) : load(), checkFound);
+    if (this.parseKey === undefined) return { ok: true, environment: undefined };
+    const parsed = this.parseKey(key);
+    if (parsed === null) return fail('invalid', { detail: 'it has no known environment prefix' });
+    if (!this.acceptedEnvironments.has(parsed.environment)) return fail('wrong_environment');
+    return { ok: true, environment: parsed.environment };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from './maybe-async.js';
+import type { Failed } from './result.js';
 
 /** The `cache` option. */
 export interface CacheOptions {
@@ -87,8 +88,15 @@ export class LookupCache<T = unknown> {
   /**
    * The cached answer for `key`, or `load()`'s, shared with concurrent callers. A fresh hit is
    * answered synchronously: the request path then creates no promise (see `MaybePromise`).
+   *
+   * @param screen checks a key the cache does not hold before it is looked up; its refusal is
+   *   answered at once and not cached
    */
-  find(key: string, load: () => Promise<StoreResult<T>>): MaybePromise<StoreResult<T>> {
+  find(
+    key: string,
+    load: () => Promise<StoreResult<T>>,
+    screen?: () => Failed | undefined,
+  ): MaybePromise<StoreResult<T>> {
     const id = this.digest(key);
     const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
     if (entry !== undefined) {
@@ -100,6 +108,8 @@ export class LookupCache<T = unknown> {
     }
     const pending = this.inflight.get(id);
     if (pending !== undefined && pending.epoch === this.epoch) return pending.result;
+    const refused = screen?.();
+    if (refused !== undefined) return refused;
     const epoch = this.epoch;
     const result = load().then(
       (answer) => {
