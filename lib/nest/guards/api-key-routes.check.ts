@@ -1,11 +1,9 @@
 import { Injectable, type OnModuleInit, type Type } from '@nestjs/common';
-import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyringConfigError } from '../../core/failure.js';
 import { isContradictory } from '../../core/route-access.js';
-import { declarationsOf } from '../route-declarations.js';
-import { ApiKeyGuard } from './api-key.guard.js';
-import { WebhookSecretGuard } from './webhook-secret.guard.js';
+import { appRoutes } from '../route-declarations.js';
+import { routeDeclarations } from './api-key.guard.js';
 
 /**
  * Fails the app's start-up when a controller, or a route, is declared both `@Public()` and
@@ -23,17 +21,13 @@ export class ApiKeyRoutesCheck implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const guards = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
-    for (const { metatype } of this.discovery.getControllers()) {
-      if (typeof metatype !== 'function') continue;
-      const controller = metatype as Type<unknown>;
-      if (isContradictory(declarationsOf(this.reflector, controller, guards))) throw contradiction(controller.name);
-      for (const method of this.scanner.getAllMethodNames(controller.prototype)) {
-        const handler = (controller.prototype as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
-        if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-        if (isContradictory(declarationsOf(this.reflector, handler, guards)))
-          throw contradiction(`${controller.name}.${method}`);
+    const checked = new Set<Type<unknown>>();
+    for (const { controller, handler, name } of appRoutes(this.discovery, this.scanner)) {
+      if (!checked.has(controller)) {
+        checked.add(controller);
+        if (isContradictory(routeDeclarations(this.reflector, controller))) throw contradiction(controller.name);
       }
+      if (isContradictory(routeDeclarations(this.reflector, handler))) throw contradiction(name);
     }
   }
 }

@@ -5,7 +5,7 @@ import type { KeyringFailure } from '../../core/failure.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
 import { isPending, then } from '../../core/maybe-async.js';
 import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
-import { requiresApiKey } from '../../core/route-access.js';
+import { requiresApiKey, type AccessDeclarations } from '../../core/route-access.js';
 import { enterRequestScope, setScopeTenant } from '../../core/tenant-context.js';
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
 import { refuse, responseSent } from '../refusal.js';
@@ -135,11 +135,7 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   private decidePolicy(handler: MetadataTarget, controller: MetadataTarget): RoutePolicy {
-    const guards = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
-    const requiresKey = requiresApiKey(
-      declarationsOf(this.reflector, handler, guards),
-      declarationsOf(this.reflector, controller, guards),
-    );
+    const requiresKey = routeRequiresApiKey(this.reflector, handler, controller);
     const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, [handler, controller]) ?? [];
     return Object.freeze({ requiresKey, scopes: Object.freeze(scopes) });
   }
@@ -149,4 +145,21 @@ export class ApiKeyGuard implements CanActivate {
     if (scopeFailure) this.reject(context, scopeFailure);
     return true;
   }
+}
+
+// The guards whose presence on a route or a controller declares how it is authenticated.
+const DECLARING_GUARDS = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
+
+/** What a route handler, or a controller, declares about its authentication (internal). */
+export function routeDeclarations(reflector: Reflector, target: MetadataTarget): AccessDeclarations {
+  return declarationsOf(reflector, target, DECLARING_GUARDS);
+}
+
+/** Whether a route needs an API key, the nearest declaration winning (internal; see `requiresApiKey`). */
+export function routeRequiresApiKey(
+  reflector: Reflector,
+  handler: MetadataTarget,
+  controller: MetadataTarget,
+): boolean {
+  return requiresApiKey(routeDeclarations(reflector, handler), routeDeclarations(reflector, controller));
 }

@@ -1,18 +1,14 @@
 import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
-import { GUARDS_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyringConfigError } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { rawBodyStartupError } from '../../core/webhook-raw-body.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, hasSigningSecret, requireWebhookSecret } from '../../core/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from '../api-key.constants.js';
+import { appRoutes, hasGuard, type MetadataTarget } from '../route-declarations.js';
 import { rawBodyOption, watchRawBodyOption } from './webhook-raw-body.watch.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';
-
-function isWebhookGuard(guard: unknown): boolean {
-  if (typeof guard === 'function') return guard === WebhookSecretGuard || guard.prototype instanceof WebhookSecretGuard;
-  return guard instanceof WebhookSecretGuard;
-}
 
 /**
  * Fails the app's start-up (`app.init()`, `app.listen()`) when a webhook route cannot work:
@@ -38,19 +34,11 @@ export class WebhookRoutesCheck implements OnModuleInit {
 
   onModuleInit(): void {
     const signedRoutes: string[] = [];
-    for (const { metatype } of this.discovery.getControllers()) {
-      if (typeof metatype !== 'function') continue;
-      const controller = metatype as Type<unknown>;
-      for (const method of this.scanner.getAllMethodNames(controller.prototype)) {
-        const handler = (controller.prototype as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
-        // Only routes are guarded; other methods of a controller are plain helpers.
-        if (Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-        const name = this.secretNameOf(handler, controller);
-        if (name === undefined) continue;
-        const where = `${controller.name}.${method}`;
-        if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks')
-          signedRoutes.push(where);
-      }
+    for (const { controller, handler, name: where } of appRoutes(this.discovery, this.scanner)) {
+      const name = this.secretNameOf(handler, controller);
+      if (name === undefined) continue;
+      if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks')
+        signedRoutes.push(where);
     }
     const rawBodyError = rawBodyStartupError(
       this.keyring.options.webhookRawBody,
@@ -61,13 +49,13 @@ export class WebhookRoutesCheck implements OnModuleInit {
   }
 
   /** The secret a route checks, or `undefined` when no webhook guard applies to it. */
-  private secretNameOf(handler: (...args: unknown[]) => unknown, controller: Type<unknown>): string | undefined {
+  private secretNameOf(handler: MetadataTarget, controller: Type<unknown>): string | undefined {
     const named = this.reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [handler, controller]);
     if (named !== undefined) return named;
     const guards = [
       ...(this.reflector.get<unknown[]>(GUARDS_METADATA, handler) ?? []),
       ...(this.reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? []),
     ];
-    return guards.some(isWebhookGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
+    return hasGuard(guards, WebhookSecretGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
   }
 }

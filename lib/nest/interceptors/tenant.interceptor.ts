@@ -11,13 +11,10 @@ import { Observable } from 'rxjs';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { Keyring, TenantForResult } from '../../core/keyring.js';
 import { then } from '../../core/maybe-async.js';
-import { requiresApiKey } from '../../core/route-access.js';
 import { TenantContext } from '../../core/tenant-context.js';
 import { KEYRING } from '../api-key.constants.js';
-import { ApiKeyGuard, type KeyringRequest } from '../guards/api-key.guard.js';
-import { WebhookSecretGuard } from '../guards/webhook-secret.guard.js';
+import { routeRequiresApiKey, type KeyringRequest } from '../guards/api-key.guard.js';
 import { refuse } from '../refusal.js';
-import { declarationsOf } from '../route-declarations.js';
 
 /**
  * Runs the handler inside a tenant context of its own, for routes that another mechanism
@@ -76,11 +73,7 @@ export class TenantInterceptor implements NestInterceptor {
 
   /** True when `@Public()` is the route's nearest declaration (as `ApiKeyGuard` decides). */
   protected isPublic(context: ExecutionContext): boolean {
-    const guards = { apiKey: ApiKeyGuard, webhook: WebhookSecretGuard };
-    return !requiresApiKey(
-      declarationsOf(this.reflector, context.getHandler(), guards),
-      declarationsOf(this.reflector, context.getClass(), guards),
-    );
+    return !routeRequiresApiKey(this.reflector, context.getHandler(), context.getClass());
   }
 
   private runAs(
