@@ -56,8 +56,8 @@ function recordIdOf(value: unknown): string | undefined {
  * - invalidation (by key or by record id) takes effect on the very next request, and a lookup
  *   that was in flight when it happened is not cached.
  *
- * Expiry and revocation flags are checked on every request against the cached record by the
- * caller, so caching never extends a key's life past its `expiresAt`.
+ * What is cached is the caller's verdict on the store's answer; the caller checks its expiry on
+ * every hit, so caching never extends a key's life past its `expiresAt`.
  */
 export class LookupCache<T = unknown> {
   // Known keys (answers with a record id) and unknown keys, each bounded on its own.
@@ -65,10 +65,9 @@ export class LookupCache<T = unknown> {
   private readonly unknownEntries = new Map<string, Entry<T>>();
   private readonly byRecordId = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, { epoch: number; result: Promise<StoreResult<T>> }>();
-  private readonly secret = randomBytes(32);
-  // SHA-256 over this random prefix and the key: as unguessable as the HMAC for a map key that
-  // never leaves the process, and the raw key is still never held.
-  private readonly secretPrefix = this.secret.toString('base64');
+  // SHA-256 over this random per-process prefix and the key: as unguessable as an HMAC for a map
+  // key that never leaves the process, and the raw key is never held.
+  private readonly secretPrefix = randomBytes(32).toString('base64');
   // Bumped by every invalidation: answers to lookups started before it are not kept.
   private epoch = 0;
   // Counts placements at the recent end of a space (inserts and moves), for the LRU order.
@@ -162,8 +161,7 @@ export class LookupCache<T = unknown> {
    */
   private touch(id: string, entry: Entry<T>): void {
     const space = this.spaceOf(entry);
-    const bound = entry.recordId === undefined ? this.options.maxUnknownEntries : this.options.maxEntries;
-    if (this.placed - entry.placedAt <= bound >> 2) return;
+    if (this.placed - entry.placedAt <= this.boundOf(entry) >> 2) return;
     space.delete(id);
     entry.placedAt = ++this.placed;
     space.set(id, entry);
@@ -171,6 +169,10 @@ export class LookupCache<T = unknown> {
 
   private spaceOf(entry: Entry<T>): Map<string, Entry<T>> {
     return entry.recordId === undefined ? this.unknownEntries : this.entries;
+  }
+
+  private boundOf(entry: Entry<T>): number {
+    return entry.recordId === undefined ? this.options.maxUnknownEntries : this.options.maxEntries;
   }
 
   private store(id: string, value: T): void {
@@ -186,8 +188,7 @@ export class LookupCache<T = unknown> {
       if (ids === undefined) this.byRecordId.set(recordId, (ids = new Set()));
       ids.add(id);
     }
-    const bound = recordId === undefined ? this.options.maxUnknownEntries : this.options.maxEntries;
-    while (space.size > bound) this.remove(space.keys().next().value as string);
+    while (space.size > this.boundOf(entry)) this.remove(space.keys().next().value as string);
   }
 
   private remove(id: string): void {
