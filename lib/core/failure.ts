@@ -69,6 +69,14 @@ export function faultLogMessage(failure: KeyringFailure, status: number): string
 }
 
 /**
+ * The debug line for a key refused by the format rules before any lookup (which rule, never the
+ * key), or `undefined` for any other refusal.
+ */
+export function formatRuleLogMessage(failure: KeyringFailure): string | undefined {
+  return failure.detail === undefined ? undefined : `API key refused before any lookup: ${failure.detail}`;
+}
+
+/**
  * Thrown at start-up for options that cannot work. The message says what to change.
  */
 export class KeyringConfigError extends Error {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorResponse } from '../core/error-format.js';
-import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
+import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
 
 /**
@@ -23,8 +23,8 @@ export function sendRefusal(
     const cause = failure.cause instanceof Error ? failure.cause.message : String(failure.cause);
     logger.error(`[nest-keyring] ${fault}: ${cause}`);
   }
-  if (failure.detail !== undefined)
-    logger.debug?.(`[nest-keyring] API key refused before any lookup: ${failure.detail}`);
+  const formatRule = formatRuleLogMessage(failure);
+  if (formatRule !== undefined) logger.debug?.(`[nest-keyring] ${formatRule}`);
   if (response.headersSent) {
     next(new Error(`nest-keyring: request refused (${failure.reason}) after its response was sent`));
     return;

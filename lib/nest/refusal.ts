@@ -1,6 +1,6 @@
 import type { ExecutionContext, Logger } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
-import { faultLogMessage, type KeyringFailure } from '../core/failure.js';
+import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
 import type { Keyring } from '../core/keyring.js';
 import { KeyringException } from './keyring.exception.js';
 
@@ -29,7 +29,8 @@ export function refuse(
   const response = keyring.errorResponse(failure);
   const fault = faultLogMessage(failure, response.status);
   if (fault !== undefined) logger.error(fault, failure.cause);
-  if (failure.detail !== undefined) logger.debug(`API key refused before any lookup: ${failure.detail}`);
+  const formatRule = formatRuleLogMessage(failure);
+  if (formatRule !== undefined) logger.debug(formatRule);
   if (context.getType() === 'http' && !responseSent(adapterHost, context)) {
     const reply = context.switchToHttp().getResponse();
     for (const [name, value] of Object.entries(response.headers)) adapterHost.httpAdapter.setHeader(reply, name, value);
