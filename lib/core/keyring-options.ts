@@ -149,25 +149,29 @@ export interface ResolvedKeyringOptions {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+// A record, not a list: the compiler then requires every option of `KeyringOptions` here, so a
+// new option cannot be refused as unknown by mistake.
+const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
+  lookup: true,
+  headers: true,
+  keyPrefixes: true,
+  environments: true,
+  requireChecksum: true,
+  legacyKeys: true,
+  cache: true,
+  unknownKeyLookups: true,
+  errorFormat: true,
+  realm: true,
+  lookupTimeoutMs: true,
+  tenancy: true,
+  tenantHeader: true,
+  resolveTenants: true,
+  webhookSecrets: true,
+  webhookRawBody: true,
+};
+
 /** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
-export const KEYRING_OPTION_NAMES: readonly (keyof KeyringOptions)[] = [
-  'lookup',
-  'headers',
-  'keyPrefixes',
-  'environments',
-  'requireChecksum',
-  'legacyKeys',
-  'cache',
-  'unknownKeyLookups',
-  'errorFormat',
-  'realm',
-  'lookupTimeoutMs',
-  'tenancy',
-  'tenantHeader',
-  'resolveTenants',
-  'webhookSecrets',
-  'webhookRawBody',
-];
+export const KEYRING_OPTION_NAMES = Object.keys(OPTION_NAMES) as readonly (keyof KeyringOptions)[];
 
 function validHeaderName(name: unknown, option: string): string {
   const normalized = normalizeHeaderName(name);
@@ -267,7 +271,7 @@ function resolveUnknownKeyLookups(option: KeyringOptions['unknownKeyLookups']): 
       '`unknownKeyLookups` must be an object such as { perSecond: 100, burst: 500 }, or false.',
     );
   }
-  refuseUnknownOptions(option ?? {}, ['perSecond', 'burst'], 'unknownKeyLookups.');
+  refuseUnknownOptions(option ?? {}, Object.keys(DEFAULT_UNKNOWN_KEY_LOOKUPS), 'unknownKeyLookups.');
   const resolved = { ...DEFAULT_UNKNOWN_KEY_LOOKUPS, ...option };
   for (const name of ['perSecond', 'burst'] as const) {
     const value = resolved[name];
