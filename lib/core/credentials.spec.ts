@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { extractApiKey, MAX_API_KEY_LENGTH } from './credentials.js';
+import { extractApiKey, isWellFormedKey, MAX_API_KEY_LENGTH } from './credentials.js';
 
 const BOTH = ['authorization', 'x-api-key'];
 const KEY = 'pk_live_7f3a9c2e1b4d';
@@ -92,5 +92,29 @@ describe('extractApiKey', () => {
   it('does not read inherited properties as headers', () => {
     const headers = Object.create({ 'x-api-key': KEY }) as Record<string, unknown>;
     expect(extractApiKey(headers, BOTH).ok).toBe(false);
+  });
+});
+
+describe('isWellFormedKey', () => {
+  // The RFC 6750 b64token grammar, as a regular expression: the table must agree with it.
+  const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+  const ALPHABET = 'Az09-._~+/=é \t\n,;:"\'\\\u0000\u007f\u0080\u{1f511}';
+
+  it('agrees with the b64token grammar on every string of up to 4 characters from a mixed alphabet', () => {
+    const characters = [...ALPHABET];
+    const check = (value: string) => expect([value, isWellFormedKey(value)]).toEqual([value, B64TOKEN.test(value)]);
+    let level = [''];
+    for (let length = 1; length <= 4; length++) {
+      level = level.flatMap((prefix) => characters.map((character) => prefix + character));
+      // 4 characters: every 29th string keeps the test fast and still covers every position.
+      level.forEach((value, index) => (length < 4 || index % 29 === 0) && check(value));
+    }
+  });
+
+  it('refuses a key past the length bound and an empty one', () => {
+    expect(isWellFormedKey('a'.repeat(MAX_API_KEY_LENGTH))).toBe(true);
+    expect(isWellFormedKey('a'.repeat(MAX_API_KEY_LENGTH + 1))).toBe(false);
+    expect(isWellFormedKey('')).toBe(false);
+    expect(isWellFormedKey('====')).toBe(false);
   });
 });

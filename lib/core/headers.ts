@@ -19,6 +19,8 @@ const AUTH_SCHEME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+/;
  * (two spaces, a tab, nothing) — such a header is never trimmed into a match.
  */
 export function bearerCredential(value: string): string | null | undefined {
+  // The common spelling, read without a regular expression; every other one below.
+  if (value.startsWith('Bearer ')) return value.slice(7);
   const scheme = AUTH_SCHEME.exec(value)?.[0];
   if (scheme === undefined || scheme.toLowerCase() !== 'bearer') return undefined;
   return value[scheme.length] === ' ' ? value.slice(scheme.length + 1) : null;

@@ -8,7 +8,7 @@ import { hasValidChecksum } from './api-key-checksum.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
 import { callStore, findRecord, type StoreResult } from './lookup.js';
 import { LookupCache } from './lookup-cache.js';
-import { then, type MaybePromise } from './maybe-async.js';
+import { isPending, then, type MaybePromise } from './maybe-async.js';
 import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './record-check.js';
 import { tenantSnapshot } from './record-snapshot.js';
 import { admissionOf } from './request-admission.js';
@@ -91,7 +91,25 @@ export class Keyring {
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
     const { key } = credential;
-    // The format rules run for a key the cache does not hold: one it holds passed them already.
+    const cache = this.cache;
+    if (cache === undefined) {
+      const screened = this.screenKey(key);
+      return screened.ok ? this.lookUp(key, screened.environment).then(checkFound) : screened;
+    }
+    const id = cache.idOf(key);
+    // A key the cache holds: decided now, with no closure, no promise and nothing allocated.
+    const held = cache.get(id);
+    if (held !== undefined) return checkExpiry(held, Date.now());
+    return this.authenticateUncached(cache, id, key);
+  }
+
+  /** A key the cache does not hold: screened, then looked up once however many ask at once. */
+  private authenticateUncached(
+    cache: LookupCache<KeyVerdict>,
+    id: string,
+    key: string,
+  ): MaybePromise<AuthenticationResult> {
+    // The format rules run only for a key the cache does not hold: one it holds passed them.
     let environment: string | undefined;
     const screen = (): Failed | undefined => {
       const screened = this.screenKey(key);
@@ -99,9 +117,10 @@ export class Keyring {
       environment = screened.environment;
       return undefined;
     };
-    const load = () => this.lookUp(key, environment);
-    if (this.cache === undefined) return screen() ?? then(load(), checkFound);
-    return then(this.cache.find(key, load, screen), checkFound);
+    return then(
+      cache.find(id, () => this.lookUp(key, environment), screen),
+      checkFound,
+    );
   }
 
   /**
@@ -146,9 +165,9 @@ export class Keyring {
    * console.log(admission.record.id, admission.tenant?.id);
    */
   admit(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AdmissionResult> {
-    return then(this.authenticate(headers, rawHeaders), (authenticated) =>
-      this.admitAuthenticated(authenticated, headers),
-    );
+    const authenticated = this.authenticate(headers, rawHeaders);
+    if (isPending(authenticated)) return authenticated.then((result) => this.admitAuthenticated(result, headers));
+    return this.admitAuthenticated(authenticated, headers);
   }
 
   private admitAuthenticated(
@@ -158,9 +177,9 @@ export class Keyring {
     if (!authenticated.ok) return authenticated;
     const { record } = authenticated;
     if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
-    return then(this.selectTenant(record, headers), (choice): AdmissionResult =>
-      choice.ok ? { ok: true, record, tenant: choice.tenant } : choice,
-    );
+    const choice = this.selectTenant(record, headers);
+    if (isPending(choice)) return choice.then((chosen) => admission(record, chosen));
+    return admission(record, choice);
   }
 
   /**
@@ -271,4 +290,9 @@ export class Keyring {
 /** A lookup's verdict (cached or fresh) checked against the time: expired keys are refused. */
 function checkFound(found: StoreResult<KeyVerdict>): AuthenticationResult {
   return found.ok ? checkExpiry(found.value, Date.now()) : found;
+}
+
+/** An authenticated record and the tenant chosen for it, or why none could be. */
+function admission(record: ApiKeyRecord, choice: TenantChoice): AdmissionResult {
+  return choice.ok ? { ok: true, record, tenant: choice.tenant } : choice;
 }

@@ -66,8 +66,9 @@ export class LookupCache<T = unknown> {
   private readonly byRecordId = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, { epoch: number; result: Promise<StoreResult<T>> }>();
   // SHA-256 over this random per-process prefix and the key: as unguessable as an HMAC for a map
-  // key that never leaves the process, and the raw key is never held.
-  private readonly secretPrefix = randomBytes(32).toString('base64');
+  // key that never leaves the process, and the raw key is never held. 72 bits in 12 characters:
+  // with a key of the default format the input stays within one SHA-256 block.
+  private readonly secretPrefix = randomBytes(9).toString('base64');
   // Bumped by every invalidation: answers to lookups started before it are not kept.
   private epoch = 0;
   // Counts placements at the recent end of a space (inserts and moves), for the LRU order.
@@ -76,7 +77,7 @@ export class LookupCache<T = unknown> {
   constructor(
     private readonly options: ResolvedCacheOptions,
     private readonly now: () => number = Date.now,
-    private readonly idOf: RecordIdOf<T> = recordIdOf,
+    private readonly answerRecordId: RecordIdOf<T> = recordIdOf,
   ) {}
 
   /** Keys currently held, known and unknown. */
@@ -85,26 +86,35 @@ export class LookupCache<T = unknown> {
   }
 
   /**
-   * The cached answer for `key`, or `load()`'s, shared with concurrent callers. A fresh hit is
-   * answered synchronously: the request path then creates no promise (see `MaybePromise`).
+   * What the cache holds under `id` (from `idOf`), while it is fresh; `undefined` otherwise.
+   * The request path asks this first: a hit then costs one hash and one map read.
+   */
+  get(id: string): T | undefined {
+    const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt > this.now()) {
+      this.touch(id, entry);
+      return entry.value;
+    }
+    this.remove(id);
+    return undefined;
+  }
+
+  /**
+   * The answer for `id` (from `idOf`): the cached one, or `load()`'s, shared with concurrent
+   * callers. A fresh hit is answered synchronously: the request path then creates no promise
+   * (see `MaybePromise`).
    *
    * @param screen checks a key the cache does not hold before it is looked up; its refusal is
    *   answered at once and not cached
    */
   find(
-    key: string,
+    id: string,
     load: () => Promise<StoreResult<T>>,
     screen?: () => Failed | undefined,
   ): MaybePromise<StoreResult<T>> {
-    const id = this.digest(key);
-    const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
-    if (entry !== undefined) {
-      if (entry.expiresAt > this.now()) {
-        this.touch(id, entry);
-        return { ok: true, value: entry.value };
-      }
-      this.remove(id);
-    }
+    const held = this.get(id);
+    if (held !== undefined) return { ok: true, value: held };
     const pending = this.inflight.get(id);
     if (pending !== undefined && pending.epoch === this.epoch) return pending.result;
     const refused = screen?.();
@@ -128,7 +138,7 @@ export class LookupCache<T = unknown> {
   /** Forgets one key; the next request with it asks the store. */
   invalidateKey(key: string): void {
     this.epoch++;
-    const id = this.digest(key);
+    const id = this.idOf(key);
     this.remove(id);
     this.inflight.delete(id);
   }
@@ -148,9 +158,13 @@ export class LookupCache<T = unknown> {
     this.inflight.clear();
   }
 
-  private digest(key: string): string {
-    // One-shot hashing: no Hash or Hmac object per call, several times cheaper on the request path.
-    return hash('sha256', this.secretPrefix + key, 'base64');
+  /**
+   * The id the cache holds a key's answer under: SHA-256 over the per-process secret and the
+   * key, so the key itself is never held. One-shot hashing (no Hash object per call) and a
+   * 'binary' (latin1) string, one character per byte, keep it cheap on the request path.
+   */
+  idOf(key: string): string {
+    return hash('sha256', this.secretPrefix + key, 'binary');
   }
 
   /**
@@ -176,7 +190,7 @@ export class LookupCache<T = unknown> {
   }
 
   private store(id: string, value: T): void {
-    const recordId = this.idOf(value);
+    const recordId = this.answerRecordId(value);
     const ttl = recordId === undefined ? this.options.negativeTtlMs : this.options.ttlMs;
     if (ttl <= 0) return;
     this.remove(id);

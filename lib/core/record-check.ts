@@ -48,11 +48,12 @@ export function judgeAnswer(value: unknown, keyEnvironment: string | undefined):
     return { ...fail('wrong_environment'), recordId };
   }
   const hasExpiry = value.expiresAt !== undefined && value.expiresAt !== null;
-  return {
+  // Frozen: a granted verdict is itself the result every request for the key receives.
+  return Object.freeze({
     ok: true,
     record: recordSnapshot(value, keyEnvironment),
     expiresAt: hasExpiry ? expiryTime(value.expiresAt) : undefined,
-  };
+  });
 }
 
 /** The record id a verdict belongs to (`undefined` for an unknown key), for the cache. */
@@ -66,7 +67,8 @@ export function checkExpiry(verdict: KeyVerdict, now: number): RecordCheck {
   if (!verdict.ok) return { ok: false, failure: verdict.failure };
   // NaN compares false both ways: an unreadable expiry is treated as passed.
   if (verdict.expiresAt !== undefined && !(verdict.expiresAt > now)) return fail('expired');
-  return { ok: true, record: verdict.record };
+  // The verdict itself (frozen, shared by every request for the key): nothing to allocate.
+  return verdict;
 }
 
 /**

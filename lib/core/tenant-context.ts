@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import type { Tenant } from './api-key-record.js';
 
 /**
@@ -7,7 +7,7 @@ import type { Tenant } from './api-key-record.js';
  * itself, so the guard fills in the scope of *its* request, whatever async context it happens
  * to run in. `owner` is that request (`undefined` for `TenantContext.run()`).
  */
-interface TenantScope {
+export interface TenantScope {
   readonly owner: object | undefined;
   tenant: Tenant | undefined;
 }
@@ -16,6 +16,29 @@ interface TenantScope {
 const STORAGE = Symbol.for('nest-keyring:tenant-scope-storage');
 const globals = globalThis as { [STORAGE]?: AsyncLocalStorage<TenantScope> };
 const storage = (globals[STORAGE] ??= new AsyncLocalStorage<TenantScope>());
+
+/**
+ * Whether a scope entered with `AsyncLocalStorage.enterWith` stays inside the callback that
+ * entered it. It does where `AsyncLocalStorage` is built on async context frames (Node 24 and
+ * later): a guard may then enter its request's scope itself, and no middleware has to open one
+ * around every request. Where it is built on async hooks (Node 20 and 22), `enterWith` writes the
+ * store onto the current async resource, and an HTTP connection's resource serves every request
+ * on that connection: a scope entered by one request's guard would still be current when the
+ * next request on the connection starts. There `ApiKeyModule` opens a fresh scope around every
+ * request first, and a guard only enters one for a request resumed in another's context.
+ *
+ * Decided once, by trying it: a store entered inside one callback of a resource, read from the
+ * next callback of the same resource.
+ */
+export const enteredScopesStayInTheirCallback: boolean = (() => {
+  const probe = new AsyncLocalStorage<true>();
+  const resource = new AsyncResource('nest-keyring:scope-probe');
+  resource.runInAsyncScope(() => probe.enterWith(true));
+  const leaked = resource.runInAsyncScope(() => probe.getStore());
+  resource.emitDestroy();
+  probe.disable();
+  return leaked === undefined;
+})();
 
 // Where a request keeps its own scope. `Symbol.for`: the ESM and CommonJS builds agree on it.
 const REQUEST_SCOPE = Symbol.for('nest-keyring:request-tenant-scope');

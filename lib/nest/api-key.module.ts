@@ -3,7 +3,7 @@ import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { KeyringConfigError } from '../core/failure.js';
 import { Keyring } from '../core/keyring.js';
-import { TenantContext } from '../core/tenant-context.js';
+import { enteredScopesStayInTheirCallback, TenantContext } from '../core/tenant-context.js';
 import { ApiKeyCache } from './api-key-cache.service.js';
 import { KEYRING } from './api-key.constants.js';
 import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
@@ -79,7 +79,8 @@ export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule
   }
 
   /**
-   * Opens a tenant scope around every HTTP request, for `ApiKeyGuard` to fill in. Mounted on the
+   * Opens a tenant scope around every HTTP request, for `ApiKeyGuard` to fill in, on Node
+   * versions whose `AsyncLocalStorage` needs it (see `enteredScopesStayInTheirCallback`). Mounted on the
    * platform itself (as `app.use()` does) rather than through `MiddlewareConsumer`, so that it
    * covers every path whatever the route syntax of the Nest version and whatever global prefix
    * or prefix exclusions the app sets. Nest calls `configure` after the platform is initialised
@@ -89,6 +90,9 @@ export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule
     const adapter = this.adapterHost.httpAdapter;
     // No HTTP adapter (a microservice or a standalone app), or no tenants: nothing to scope.
     if (adapter === undefined || adapter === null || !this.keyring.options.tenancy) return;
+    // Where the guard can enter its request's scope safely (Node 24 and later), requests that
+    // never meet the guard (public routes) pay nothing.
+    if (enteredScopesStayInTheirCallback) return;
     adapter.use(tenantScopeMiddleware);
   }
 }

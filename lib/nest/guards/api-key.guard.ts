@@ -3,10 +3,10 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
-import { isPending, then } from '../../core/maybe-async.js';
+import { isPending } from '../../core/maybe-async.js';
 import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
 import { requiresApiKey, type AccessDeclarations } from '../../core/route-access.js';
-import { enterRequestScope, setScopeTenant } from '../../core/tenant-context.js';
+import { enterRequestScope, setScopeTenant, type TenantScope } from '../../core/tenant-context.js';
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
 import { refuse, responseSent } from '../refusal.js';
 import { declarationsOf, type MetadataTarget } from '../route-declarations.js';
@@ -75,18 +75,28 @@ export class ApiKeyGuard implements CanActivate {
       return this.checkRouteScopes(context, admitted.record);
     }
     const admission = this.keyring.admit(request.headers, nodeRequest.rawHeaders);
-    // Only an answer that had to be awaited can come late (after a timeout answered the client).
-    const awaited = isPending(admission);
-    return then(admission, (result: AdmissionResult): boolean => {
-      if (!result.ok) this.reject(context, result.failure);
-      // A late answer: the handler must not run.
-      if (awaited && responseSent(this.adapterHost, context)) return false;
-      const { record, tenant } = recordAdmission(request, result);
-      if (scope !== undefined && tenant !== undefined) setScopeTenant(scope, tenant);
-      request.apiKey = record;
-      request.tenant = tenant;
-      return this.checkRouteScopes(context, record);
-    });
+    // A key the cache holds is decided now, with no closure and no promise; only an answer that
+    // had to be awaited can come late (after a timeout answered the client).
+    if (!isPending(admission)) return this.grant(context, request, scope, admission, false);
+    return admission.then((result) => this.grant(context, request, scope, result, true));
+  }
+
+  /** Puts an admission on the request and its scope, or throws its refusal. */
+  private grant(
+    context: ExecutionContext,
+    request: KeyringRequest,
+    scope: TenantScope | undefined,
+    result: AdmissionResult,
+    awaited: boolean,
+  ): boolean {
+    if (!result.ok) this.reject(context, result.failure);
+    // A late answer: the handler must not run.
+    if (awaited && responseSent(this.adapterHost, context)) return false;
+    const { record, tenant } = recordAdmission(request, result);
+    if (scope !== undefined && tenant !== undefined) setScopeTenant(scope, tenant);
+    request.apiKey = record;
+    request.tenant = tenant;
+    return this.checkRouteScopes(context, record);
   }
 
   /**
@@ -106,7 +116,8 @@ export class ApiKeyGuard implements CanActivate {
    * }
    */
   protected getRequest(context: ExecutionContext): KeyringRequest | undefined {
-    return context.getType() === 'http' ? context.switchToHttp().getRequest<KeyringRequest>() : undefined;
+    // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds.
+    return context.getType() === 'http' ? context.getArgByIndex<KeyringRequest>(0) : undefined;
   }
 
   /** True when the route needs no API key: `@Public()` (or a webhook route) is its nearest declaration. */
