@@ -88,7 +88,7 @@ export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = 
   };
 }
 
-/** The record's expiry in epoch ms; `undefined` for none. An unreadable one counts as passed (as the guard reads it). */
+/** The expiry in epoch ms; `undefined` for none. An unreadable one counts as passed, as the guard reads it. */
 function expiryOf(expiresAt: ApiKeyRecord['expiresAt']): number | undefined {
   if (expiresAt === undefined || expiresAt === null) return undefined;
   const time =
