@@ -35,6 +35,14 @@ describe('planKeyRoll', () => {
     expect(record.scopes).toEqual(['messages:send']);
   });
 
+  it('carries over fields it does not know (e.g. a rate limit), never the id or revocation flag', () => {
+    const withLimit = { ...record, rateLimit: { limit: 5, windowMs: 1000 }, revoked: false } as ApiKeyRecord;
+    const { newRecord } = planKeyRoll(withLimit, { now: NOW });
+    expect(newRecord).toMatchObject({ rateLimit: { limit: 5, windowMs: 1000 } });
+    expect(Object.keys(newRecord)).not.toContain('id');
+    expect(Object.keys(newRecord)).not.toContain('revoked');
+  });
+
   it('gives a fresh key each time, hashed with the pepper given', () => {
     const first = planKeyRoll(record, { now: NOW, pepper: 'p' });
     const second = planKeyRoll(record, { now: NOW, pepper: 'p' });

@@ -27,10 +27,11 @@ export interface KeyRollPlan {
   /** The new key, with its hash and display prefix: show `key` to its owner once, store `hash`. */
   newKey: GeneratedApiKey;
   /**
-   * The new record to store (give it an id): the old one's tenants, scopes, metadata and expiry,
-   * and the new key's environment. `revoked` is left out.
+   * The new record to store (give it an id): every field of the old one (tenants, scopes,
+   * metadata, expiry, and any other, copied) but `id` and `revoked`, with the new key's
+   * environment.
    */
-  newRecord: Omit<ApiKeyRecord, 'id'> & { environment: string };
+  newRecord: Omit<ApiKeyRecord, 'id' | 'revoked'> & { environment: string };
   /** The old record's id. */
   oldRecordId: ApiKeyRecord['id'];
   /** When the old key stops working: now + overlap, or its own earlier expiry (never extended). */
@@ -75,7 +76,10 @@ export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = 
   }
   const newKey = generateApiKey({ environment, prefixes, pepper });
   const overlapEnd = now + overlapMs;
-  const newRecord: KeyRollPlan['newRecord'] = { environment };
+  // Everything the record says about the key but its identity and its end: fields added to records
+  // later (a rate limit) carry over too.
+  const { id: _id, revoked: _revoked, expiresAt: _expiresAt, ...kept } = record;
+  const newRecord: KeyRollPlan['newRecord'] = { ...kept, environment };
   if (record.tenants !== undefined) newRecord.tenants = record.tenants.map((tenant) => ({ ...tenant }));
   if (record.scopes !== undefined) newRecord.scopes = [...record.scopes];
   if (record.metadata !== undefined) newRecord.metadata = { ...record.metadata };
