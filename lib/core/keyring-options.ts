@@ -13,6 +13,7 @@ import {
   type UnknownKeyLookupsOptions,
 } from './unknown-key-budget.js';
 import { refuseUnknownOptions } from './unknown-options.js';
+import { resolveUsageOptions, type ResolvedUsageOptions, type UsageOptions } from './key-usage.js';
 import { resolveWebhookRawBody, type WebhookRawBodySource } from './webhook-raw-body.js';
 import { resolveWebhookSecrets, type ResolvedWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
@@ -124,6 +125,15 @@ export interface KeyringOptions {
    * @default 'nest'
    */
   webhookRawBody?: WebhookRawBodySource;
+  /**
+   * Last-used written behind: `onUsed(batch)` receives the keys admitted since the last batch
+   * (each at most once, with the time of its last use) every `flushIntervalMs`, and on shutdown
+   * (`ApiKeyModule` flushes itself; elsewhere call `keyring.flushUsage()`). See docs/usage.md.
+   *
+   * @example
+   * usage: { onUsed: (batch) => keys.touch(batch), flushIntervalMs: 60_000 }
+   */
+  usage?: UsageOptions;
 }
 
 /** Options after defaults and validation; every field is set. */
@@ -145,6 +155,8 @@ export interface ResolvedKeyringOptions {
   webhookSecrets: ResolvedWebhookSecrets | undefined;
   /** Who keeps signed webhooks' raw bodies in a Nest app (see `KeyringOptions.webhookRawBody`). */
   webhookRawBody: WebhookRawBodySource;
+  /** `undefined` when no `usage` is configured. */
+  usage: ResolvedUsageOptions | undefined;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -168,6 +180,7 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
   resolveTenants: true,
   webhookSecrets: true,
   webhookRawBody: true,
+  usage: true,
 };
 
 /** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
@@ -364,5 +377,6 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     resolveTenants,
     webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
     webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),
+    usage: resolveUsageOptions(options.usage),
   };
 }

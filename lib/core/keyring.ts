@@ -16,6 +16,7 @@ import { fail, type Failed, type Result } from './result.js';
 import { checkScopes } from './scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
 import { UnknownKeyBudget } from './unknown-key-budget.js';
+import { UsageRecorder } from './key-usage.js';
 
 /** The outcome of authenticating a request: the key's record, or the refusal. Never holds the key. */
 export type AuthenticationResult = Result<{ record: ApiKeyRecord }>;
@@ -55,6 +56,7 @@ export class Keyring {
   private readonly respond: (failure: KeyringFailure) => ErrorResponse;
   private readonly cache: LookupCache<KeyVerdict> | undefined;
   private readonly unknownKeys: UnknownKeyBudget | undefined;
+  private readonly usage: UsageRecorder | undefined;
   // Headers whose repetition makes a request ambiguous: the key headers, and the tenant header.
   private readonly credentialHeaders: readonly string[];
 
@@ -69,6 +71,7 @@ export class Keyring {
     this.cache = cache === false ? undefined : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId);
     this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
     this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
+    this.usage = this.options.usage === undefined ? undefined : new UsageRecorder(this.options.usage);
   }
 
   /**
@@ -176,10 +179,20 @@ export class Keyring {
   ): MaybePromise<AdmissionResult> {
     if (!authenticated.ok) return authenticated;
     const { record } = authenticated;
-    if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
+    if (!this.options.tenancy) {
+      this.usage?.record(record.id);
+      return { ok: true, record, tenant: undefined };
+    }
     const choice = this.selectTenant(record, headers);
-    if (isPending(choice)) return choice.then((chosen) => admission(record, chosen));
-    return admission(record, choice);
+    if (isPending(choice)) return choice.then((chosen) => this.admission(record, chosen));
+    return this.admission(record, choice);
+  }
+
+  /** An authenticated record and the tenant chosen for it (a use of the key), or why none could be. */
+  private admission(record: ApiKeyRecord, choice: TenantChoice): AdmissionResult {
+    if (!choice.ok) return choice;
+    this.usage?.record(record.id);
+    return { ok: true, record, tenant: choice.tenant };
   }
 
   /**
@@ -266,6 +279,18 @@ export class Keyring {
     this.cache?.invalidateRecord(recordId);
   }
 
+  /**
+   * Hands the last-used times noted so far to `usage.onUsed` now (after a batch under way), and
+   * resolves when that is done or given up (`usage.timeoutMs`). Never rejects; does nothing
+   * without `usage`. `ApiKeyModule` calls it on shutdown; a plain Express app calls it itself.
+   *
+   * @example
+   * process.on('SIGTERM', () => server.close(() => void keyring.flushUsage().then(() => process.exit(0))));
+   */
+  flushUsage(): Promise<void> {
+    return this.usage?.flush() ?? Promise.resolve();
+  }
+
   /** Forgets every cached lookup answer. */
   clearCache(): void {
     this.cache?.clear();
@@ -292,7 +317,3 @@ function checkFound(found: StoreResult<KeyVerdict>): AuthenticationResult {
   return found.ok ? checkExpiry(found.value, Date.now()) : found;
 }
 
-/** An authenticated record and the tenant chosen for it, or why none could be. */
-function admission(record: ApiKeyRecord, choice: TenantChoice): AdmissionResult {
-  return choice.ok ? { ok: true, record, tenant: choice.tenant } : choice;
-}

@@ -1,4 +1,13 @@
-import { Inject, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+  type Type,
+} from '@nestjs/common';
 import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { KeyringConfigError } from '../core/failure.js';
@@ -38,7 +47,12 @@ function refuseModuleSettings(options: ApiKeyModuleOptions): void {
 async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {
   refuseModuleSettings(options);
   const lookup = isLookupClass(options?.lookup) ? await moduleRef.create(options.lookup) : options?.lookup;
-  return new Keyring({ ...options, lookup: lookup as ApiKeyLookup });
+  // `usage` warnings go to Nest's logger unless the app gives its own.
+  const usage =
+    typeof options?.usage === 'object' && options.usage !== null && !Object.hasOwn(options.usage, 'logger')
+      ? { ...options.usage, logger: new Logger('ApiKeyModule') }
+      : options?.usage;
+  return new Keyring({ ...options, lookup: lookup as ApiKeyLookup, ...(usage === undefined ? {} : { usage }) });
 }
 
 /**
@@ -70,7 +84,10 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
   ],
   exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
 })
-export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule {
+export class ApiKeyModule
+  extends ConfigurableApiKeyModule
+  implements NestModule, BeforeApplicationShutdown, OnApplicationShutdown
+{
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(KEYRING) private readonly keyring: Keyring,
@@ -94,5 +111,18 @@ export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule
     // never meet the guard (public routes) pay nothing.
     if (enteredScopesStayInTheirCallback) return;
     adapter.use(tenantScopeMiddleware);
+  }
+
+  /**
+   * Hands last-used times (`usage`) to the store before the app's own shutdown hooks run, while
+   * the store is still open...
+   */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.keyring.flushUsage();
+  }
+
+  /** ...and again once the HTTP server has stopped, for the requests that were still running. */
+  onApplicationShutdown(): Promise<void> {
+    return this.keyring.flushUsage();
   }
 }

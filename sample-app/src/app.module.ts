@@ -2,11 +2,13 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ApiKeyModule } from 'nest-keyring';
 import { HealthController } from './health.controller.js';
 import { KeysController } from './keys.controller.js';
+import { KeysRollController } from './keys-roll.controller.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
 import type { OpenDatabaseOptions } from './store/database.js';
 import { SqliteKeyStore } from './store/sqlite-key-store.js';
 import { StoreModule } from './store/store.module.js';
+import { SqliteUsageStore } from './store/usage.js';
 import { WebhooksController } from './webhooks.controller.js';
 
 /** How long another process may still accept a key revoked elsewhere (see docs/caching.md). */
@@ -25,9 +27,11 @@ export class AppModule {
       imports: [
         StoreModule.forDatabase(path, options),
         ApiKeyModule.forRootAsync({
-          inject: [SqliteKeyStore],
-          useFactory: (store: SqliteKeyStore) => ({
+          inject: [SqliteKeyStore, SqliteUsageStore],
+          useFactory: (store: SqliteKeyStore, usage: SqliteUsageStore) => ({
             lookup: store,
+            // last_used_at written behind, once a minute and on shutdown (npm run keys -- list shows it).
+            usage: { onUsed: (batch) => usage.onUsed(batch) },
             cache: { ttlMs: KEY_CACHE_TTL_MS },
             webhookSecrets: { default: webhookSecret },
           }),
@@ -35,7 +39,7 @@ export class AppModule {
           protectAllRoutes: true,
         }),
       ],
-      controllers: [HealthController, MessagesController, KeysController, WebhooksController],
+      controllers: [HealthController, MessagesController, KeysController, KeysRollController, WebhooksController],
       providers: [MessagesService],
     };
   }

@@ -3,18 +3,23 @@ import type { KeyAdmin } from './store/key-admin.js';
 export const DEMO_LABEL = 'demo';
 
 /**
- * Demo keys for this run: the previous run's are revoked (their keys were only ever printed,
- * never stored) and new ones are created, so each start prints keys that work.
+ * Demo keys for this run: the previous run's on the same port are revoked (their keys were only
+ * ever printed, never stored) and new ones are created, so each start prints keys that work. Per
+ * port, so that a second instance on the same database (another PORT, the same KEYRING_DB) leaves
+ * the first one's keys working.
  */
-export function createDemoKeys(admin: KeyAdmin) {
+export function createDemoKeys(admin: KeyAdmin, port: string | number = 3000) {
+  const label = `${DEMO_LABEL}:${port}`;
+  admin.revokeLabelled(label);
+  // Demo keys of versions that labelled them for every port alike.
   admin.revokeLabelled(DEMO_LABEL);
   return {
     production: admin.create({
       environment: 'production',
       tenantIds: [123, 456],
       scopes: ['messages:send', 'messages:read', 'keys:admin'],
-      label: DEMO_LABEL,
+      label,
     }),
-    staging: admin.create({ environment: 'staging', tenantIds: [789], scopes: ['messages:read'], label: DEMO_LABEL }),
+    staging: admin.create({ environment: 'staging', tenantIds: [789], scopes: ['messages:read'], label }),
   };
 }

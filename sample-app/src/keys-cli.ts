@@ -1,16 +1,19 @@
-// npm run keys -- create|list|revoke: key administration on the sample app's SQLite file.
+// npm run keys -- create|list|revoke|roll: key administration on the sample app's SQLite file.
 import { parseArgs } from 'node:util';
 import { KEY_CACHE_TTL_MS } from './app.module.js';
 import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
+import { formatRateLimit, parseOverlap, parseRateLimit } from './duration.js';
 import { openDatabase } from './store/database.js';
 import { KeyAdmin, type KeyRow } from './store/key-admin.js';
+import { KeyRolls } from './store/key-roll.js';
 
 const USAGE = [
   'Usage: npm run keys -- <command>',
   '  create --env production|staging --tenants 123,456 [--scopes messages:send,messages:read] ' +
-    '[--label NAME] [--expires 2027-01-31T00:00:00Z]',
+    '[--label NAME] [--expires 2027-01-31T00:00:00Z] [--rate-limit 5/1s]',
   '  list',
   '  revoke <key id>',
+  '  roll <key id> [--overlap 24h]   a new key for the same tenants; the old one works for the overlap',
 ].join('\n');
 
 function describe(row: KeyRow): string {
@@ -18,7 +21,8 @@ function describe(row: KeyRow): string {
   return (
     `${row.id}  ${row.display_prefix.padEnd(9)} ${row.environment.padEnd(10)} ` +
     `tenants ${row.tenant_ids.join(',') || '-'}  scopes ${row.scopes.join(',') || '-'}  ` +
-    `${state}${row.label ? `  (${row.label})` : ''}`
+    `${state}${row.rate_limit ? `  rate limit ${formatRateLimit(row.rate_limit)}` : ''}` +
+    `${row.last_used_at ? `  last used ${row.last_used_at}` : ''}${row.label ? `  (${row.label})` : ''}`
   );
 }
 
@@ -31,10 +35,13 @@ function main(): void {
       scopes: { type: 'string', default: '' },
       label: { type: 'string' },
       expires: { type: 'string' },
+      'rate-limit': { type: 'string' },
+      overlap: { type: 'string', default: '24h' },
     },
   });
   const [command, id] = positionals;
-  const admin = new KeyAdmin(openDatabase(DATABASE_PATH, DATABASE_OPTIONS));
+  const db = openDatabase(DATABASE_PATH, DATABASE_OPTIONS);
+  const admin = new KeyAdmin(db);
   switch (command) {
     case 'create': {
       if (values.env !== 'production' && values.env !== 'staging')
@@ -45,12 +52,14 @@ function main(): void {
       const expiresAt = values.expires === undefined ? undefined : new Date(values.expires);
       if (expiresAt && Number.isNaN(expiresAt.getTime()))
         throw new Error('--expires takes a date such as 2027-01-31T00:00:00Z');
+      const rateLimit = values['rate-limit'] === undefined ? undefined : rateLimitOption(values['rate-limit']);
       const { key, row } = admin.create({
         environment: values.env,
         tenantIds,
         scopes: values.scopes.split(',').filter(Boolean),
         label: values.label,
         expiresAt,
+        rateLimit,
       });
       console.log(`${describe(row)}\n\nkey: ${key}\nShown once: only its hash is stored.`);
       return;
@@ -68,9 +77,37 @@ function main(): void {
       );
       return;
     }
+    case 'roll': {
+      if (!id) throw new Error('roll takes a key id (see list)');
+      const overlapMs = overlapOption(values.overlap);
+      const rolled = new KeyRolls(db).roll(id, overlapMs);
+      if (rolled === undefined) throw new Error(`no active key ${id}`);
+      console.log(
+        `${describe(rolled.row)}\n\nkey: ${rolled.key}\nShown once: only its hash is stored.\n\n` +
+          `${id} keeps working until ${rolled.oldExpiresAt.toISOString()}. A running app sees the new end within ` +
+          `${KEY_CACHE_TTL_MS / 1000} s (its cache TTL); POST /api/v1/keys/${id}/roll rolls it in the app at once.`,
+      );
+      return;
+    }
     default:
       console.log(USAGE);
       if (command !== undefined) process.exitCode = 1;
+  }
+}
+
+function rateLimitOption(text: string) {
+  try {
+    return parseRateLimit(text);
+  } catch (error) {
+    throw new Error(`--rate-limit: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function overlapOption(text: string) {
+  try {
+    return parseOverlap(text);
+  } catch (error) {
+    throw new Error(`--overlap: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -17,7 +17,7 @@ app.enableShutdownHooks();
 await app.listen(port);
 
 // Printing keys is for this demo only; nest-keyring itself never logs a key.
-const { production, staging } = createDemoKeys(app.get(KeyAdmin));
+const { production, staging } = createDemoKeys(app.get(KeyAdmin), port);
 const base = `http://localhost:${port}`;
 const sendBody = `'{"phone":"+966501234567","message_type":"text","data":{"body":"Hello from nest-keyring!"}}'`;
 const send = `curl -i -X POST ${base}/api/v1/messages/send`;
@@ -50,6 +50,8 @@ curl -i ${base}/api/v1/me -H "X-API-KEY: ${staging.key}"
 curl -i -X POST ${base}/api/v1/messages/send -H "Content-Type: application/json" -d ${sendBody}
 # 403 INSUFFICIENT_SCOPE: the staging key lacks messages:send
 ${send} -H "X-API-KEY: ${staging.key}" ${json} -d ${sendBody}
+# 200: roll the production key (itself a keys:admin key): the new key in the body; this one works 1 h more
+curl -i -X POST ${base}/api/v1/keys/${production.row.id}/roll ${bearer(production.key)} ${json} -d '{"overlap":"1h"}'
 # 404 KEY_NOT_FOUND: a keys:admin key revokes only keys of its own environment whose tenants are all its own
 curl -i -X DELETE ${base}/api/v1/keys/${staging.row.id} -H "Authorization: Bearer ${production.key}"
 # 200 without a key: a @Public() route
@@ -59,7 +61,9 @@ ${gateway} ${bearer(webhookSecret)} ${json} -d '{"event":"message.delivered","id
 # 401 INVALID_WEBHOOK_SECRET: a wrong secret
 ${gateway} ${bearer('x'.repeat(32))} ${json} -d '{}'
 
-Keys: npm run keys -- list | create --env staging --tenants 789 --scopes messages:read | revoke <id>
+Keys: npm run keys -- list | create --env staging --tenants 789 --scopes messages:read [--rate-limit 5/1s]
+      | revoke <id> | roll <id> --overlap 24h  (list shows when each key was last used: written once
+      a minute and on SIGTERM)
 (revoked there: this app refuses the key within ${KEY_CACHE_TTL_MS / 1000} s, its cache TTL;
  revoked with DELETE ${base}/api/v1/keys/<id> and a keys:admin key of the same environment and
  tenants: at once)

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { addMissingKeyColumns } from './key-columns.js';
 
 export type SampleDatabase = Database.Database;
 
@@ -16,6 +17,11 @@ export interface OpenDatabaseOptions {
 
 const OWNER_ONLY_FOLDER = 0o700;
 const OWNER_ONLY_FILE = 0o600;
+/**
+ * How long a write waits for another process's write to the same file (several app instances,
+ * the keys command) before failing with SQLITE_BUSY.
+ */
+const BUSY_TIMEOUT_MS = 5_000;
 /** The files SQLite keeps beside the database in WAL mode. */
 const SIDE_FILES = ['-wal', '-shm'];
 
@@ -70,10 +76,12 @@ const DEMO_TENANTS = [
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SampleDatabase {
   const onDisk = path !== ':memory:' && path !== '';
   if (onDisk) createOwnerOnly(path, options.ownsDirectory ?? false);
-  const db = new Database(path);
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  // WAL: readers never wait for the writer, so several processes can share the file.
   db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
+  addMissingKeyColumns(db);
   // SQLite gives the side files it creates the database file's mode; these calls also
   // tighten side files an older version left behind.
   if (onDisk) tightenSideFiles(path);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { generateApiKey } from 'nest-keyring';
+import type { RateLimit } from '../duration.js';
 import type { SampleDatabase } from './database.js';
 
 export interface CreateKeyInput {
@@ -8,6 +9,8 @@ export interface CreateKeyInput {
   scopes: string[];
   label?: string;
   expiresAt?: Date;
+  /** The key's own rate limit; none: the app's default. */
+  rateLimit?: RateLimit;
 }
 
 export interface KeyRow {
@@ -19,7 +22,27 @@ export interface KeyRow {
   label: string | null;
   expires_at: string | null;
   revoked_at: string | null;
+  /** When a request with the key was last admitted, as the app last wrote it (written behind). */
+  last_used_at: string | null;
+  rate_limit: RateLimit | null;
 }
+
+/**
+ * The conditions under which the key `:callerId` may manage (revoke, roll) the key `target`:
+ * the target has the caller's environment and is linked to at least one tenant, and every one of
+ * its tenants is linked to the caller too; the caller itself is active. Read from the database,
+ * not from a cached record: a caller revoked a moment ago by another process manages nothing.
+ */
+export const CALLER_MAY_MANAGE_TARGET =
+  `target.environment = (
+               SELECT caller.environment FROM api_keys AS caller
+               WHERE caller.id = :callerId AND caller.revoked_at IS NULL ` +
+  `AND (caller.expires_at IS NULL OR caller.expires_at > :now))
+             AND EXISTS (SELECT 1 FROM api_key_tenants WHERE key_id = target.id)
+             AND NOT EXISTS (
+               SELECT 1 FROM api_key_tenants AS link
+               WHERE link.key_id = target.id
+                 AND link.tenant_id NOT IN (SELECT tenant_id FROM api_key_tenants WHERE key_id = :callerId))`;
 
 /**
  * Creates, lists and revokes keys. Keys come from the package's generator and only their hashes
@@ -38,8 +61,9 @@ export class KeyAdmin {
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO api_keys (id, hash, display_prefix, environment, scopes, label, expires_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO api_keys
+             (id, hash, display_prefix, environment, scopes, label, expires_at, created_at, rate_limit)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           id,
@@ -50,6 +74,7 @@ export class KeyAdmin {
           input.label ?? null,
           input.expiresAt?.toISOString() ?? null,
           new Date().toISOString(),
+          input.rateLimit === undefined ? null : JSON.stringify(input.rateLimit),
         );
       const link = this.db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id, position) VALUES (?, ?, ?)');
       input.tenantIds.forEach((tenantId, position) => link.run(id, tenantId, position));
@@ -65,12 +90,24 @@ export class KeyAdmin {
     const rows = this.db
       .prepare(
         `SELECT k.id, k.display_prefix, k.environment, k.scopes, k.label, k.expires_at, k.revoked_at,
+                k.last_used_at, k.rate_limit,
                 (SELECT json_group_array(tenant_id) FROM (SELECT tenant_id FROM api_key_tenants ` +
           `WHERE key_id = k.id ORDER BY position)) AS tenant_ids
          FROM api_keys k ORDER BY k.created_at`,
       )
-      .all() as Array<Omit<KeyRow, 'scopes' | 'tenant_ids'> & { scopes: string; tenant_ids: string }>;
-    return rows.map((row) => ({ ...row, scopes: JSON.parse(row.scopes), tenant_ids: JSON.parse(row.tenant_ids) }));
+      .all() as Array<
+      Omit<KeyRow, 'scopes' | 'tenant_ids' | 'rate_limit'> & {
+        scopes: string;
+        tenant_ids: string;
+        rate_limit: string | null;
+      }
+    >;
+    return rows.map((row) => ({
+      ...row,
+      scopes: JSON.parse(row.scopes),
+      tenant_ids: JSON.parse(row.tenant_ids),
+      rate_limit: row.rate_limit === null ? null : JSON.parse(row.rate_limit),
+    }));
   }
 
   /**
@@ -104,15 +141,7 @@ export class KeyAdmin {
         .prepare(
           `UPDATE api_keys AS target SET revoked_at = :now
            WHERE target.id = :id AND target.revoked_at IS NULL
-             AND target.environment = (
-               SELECT caller.environment FROM api_keys AS caller
-               WHERE caller.id = :callerId AND caller.revoked_at IS NULL ` +
-            `AND (caller.expires_at IS NULL OR caller.expires_at > :now))
-             AND EXISTS (SELECT 1 FROM api_key_tenants WHERE key_id = target.id)
-             AND NOT EXISTS (
-               SELECT 1 FROM api_key_tenants AS link
-               WHERE link.key_id = target.id
-                 AND link.tenant_id NOT IN (SELECT tenant_id FROM api_key_tenants WHERE key_id = :callerId))`,
+             AND ${CALLER_MAY_MANAGE_TARGET}`,
         )
         .run({ now: new Date().toISOString(), id, callerId }).changes === 1
     );

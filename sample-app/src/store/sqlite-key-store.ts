@@ -1,4 +1,5 @@
 import { hashApiKey, type ApiKeyLookup, type ApiKeyRecord } from 'nest-keyring';
+import type { RateLimit } from '../duration.js';
 import type { SampleDatabase } from './database.js';
 
 interface KeyRecordRow {
@@ -7,6 +8,7 @@ interface KeyRecordRow {
   scopes: string;
   expires_at: string | null;
   revoked_at: string | null;
+  rate_limit: string | null;
   tenants: string;
 }
 
@@ -19,7 +21,7 @@ export class SqliteKeyStore implements ApiKeyLookup {
 
   constructor(db: SampleDatabase) {
     this.byHash = db.prepare<[string], KeyRecordRow>(
-      `SELECT k.id, k.environment, k.scopes, k.expires_at, k.revoked_at,
+      `SELECT k.id, k.environment, k.scopes, k.expires_at, k.revoked_at, k.rate_limit,
               (SELECT json_group_array(json_object('id', t.id, 'name', t.name))
                  FROM (SELECT tenants.id, tenants.name FROM api_key_tenants
                        JOIN tenants ON tenants.id = api_key_tenants.tenant_id
@@ -31,13 +33,16 @@ export class SqliteKeyStore implements ApiKeyLookup {
   async findKey(key: string): Promise<ApiKeyRecord | null> {
     const row = this.byHash.get(hashApiKey(key));
     if (row === undefined) return null;
-    return {
+    const record: ApiKeyRecord & { rateLimit: RateLimit | null } = {
       id: row.id,
       environment: row.environment,
       scopes: JSON.parse(row.scopes) as string[],
       tenants: JSON.parse(row.tenants) as ApiKeyRecord['tenants'],
       expiresAt: row.expires_at,
       revoked: row.revoked_at !== null,
+      // The key's own limit (`npm run keys -- create --rate-limit 5/1s`); null: the app's default.
+      rateLimit: row.rate_limit === null ? null : (JSON.parse(row.rate_limit) as RateLimit),
     };
+    return record;
   }
 }
