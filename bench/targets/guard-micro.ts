@@ -10,14 +10,29 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
 import { ApiKeyAuth, ApiKeyGuard, ApiKeyModule, generateApiKey, hashApiKey, type ApiKeyRecord } from 'nest-keyring';
-// Internal: the scope the module's middleware opens around every request, on the Node versions
-// that need it (before Node 24); from Node 24 on the guard enters it itself.
-import { enteredScopesStayInTheirCallback, openTenantScope } from '../../dist/esm/core/tenant-context.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// Internal: the scope ApiKeyModule's middleware opens around every request on the Node versions
+// that need it (before Node 24); from Node 24 on the guard enters it itself. Read from the build
+// under test (bench/run.mjs --compare-package points BENCH_PACKAGE_DIR at another one); a build
+// without the flag opened the scope on every Node.
+interface TenantContextInternals {
+  openTenantScope<R>(request: object, fn: () => R): R;
+  enteredScopesStayInTheirCallback?: boolean;
+}
+const packageDir = process.env.BENCH_PACKAGE_DIR ?? new URL('../../dist/esm', import.meta.url).pathname;
+const internals = (await import(
+  pathToFileURL(join(packageDir, 'core/tenant-context.js')).href
+)) as TenantContextInternals;
+const { openTenantScope } = internals;
 
 const ITERATIONS = Number(process.env.MICRO_ITERATIONS ?? 200_000);
 const ROUNDS = 5;
 // MICRO_SCOPED=1 opens the scope whatever the Node (to measure a build that always opened it).
-const SCOPED = process.env.MICRO_SCOPED ? process.env.MICRO_SCOPED === '1' : !enteredScopesStayInTheirCallback;
+const SCOPED = process.env.MICRO_SCOPED
+  ? process.env.MICRO_SCOPED === '1'
+  : internals.enteredScopesStayInTheirCallback !== true;
 const { key, hash } = generateApiKey();
 const record: ApiKeyRecord = { id: 'key_1', tenants: [{ id: 1 }, { id: 2 }], scopes: ['messages:send'] };
 const records = new Map([[hash, record]]);
@@ -116,4 +131,17 @@ const lines = [
   `  target ≤ 1.0 µs: ${keyring <= 1 ? 'met' : 'missed'}; ` +
     `target ≤ half of passport (${(passport / 2).toFixed(2)} µs): ${keyring <= passport / 2 ? 'met' : 'missed'}`,
 ];
-console.log(lines.join('\n'));
+// MICRO_JSON=1 (bench/run.mjs): one JSON line for the runner instead of the text.
+if (process.env.MICRO_JSON === '1') {
+  console.log(
+    JSON.stringify({
+      node: process.version,
+      iterations: ITERATIONS,
+      rounds: ROUNDS,
+      keyring,
+      passport,
+      scoped: SCOPED,
+      ruleless: over('ruleless'),
+    }),
+  );
+} else console.log(lines.join('\n'));

@@ -1,5 +1,6 @@
 // Rows 2-7: one Nest 12 app on the Express adapter, in the variant named by argv[2]:
 //   plain          row 2  no auth
+//   public         row 2b no auth on the route, in an app that imports ApiKeyModule (tenancy on)
 //   passport       row 3  @nestjs/passport + passport-headerapikey, header key -> in-memory map
 //   guard          row 4  @UseGuards(ApiKeyGuard), in-memory lookup, default cache
 //   guard-tenant   row 5  @ApiKeyAuth() (guard + TenantInterceptor), in-memory lookup
@@ -9,6 +10,7 @@
 //   als-only       no keyring: an interceptor that only runs the handler in AsyncLocalStorage.run()
 //   noop-interceptor  no keyring: an interceptor that only returns next.handle()
 //   noop-guard     no keyring: a guard that only returns true
+//   noop-middleware  no keyring: an app-wide middleware that only calls next()
 import 'reflect-metadata';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -46,6 +48,7 @@ exitWithRunner();
 
 const VARIANTS = [
   'plain',
+  'public',
   'passport',
   'guard',
   'guard-tenant',
@@ -54,6 +57,7 @@ const VARIANTS = [
   'als-only',
   'noop-interceptor',
   'noop-guard',
+  'noop-middleware',
 ] as const;
 type Variant = (typeof VARIANTS)[number];
 const variant = process.argv[2] as Variant;
@@ -167,6 +171,11 @@ async function loadSampleStore(): Promise<SampleStore> {
 async function appModule(): Promise<{ module: DynamicModule; key: string }> {
   const base = { module: BenchModule, global: false };
   if (variant === 'plain') return { module: { ...base, controllers: [PlainController] }, key: benchKey() };
+  if (variant === 'public') {
+    const key = benchKey();
+    const lookup = inMemoryLookup(inMemoryRecords(key));
+    return { module: { ...base, imports: [ApiKeyModule.forRoot({ lookup })], controllers: [PlainController] }, key };
+  }
   if (variant === 'noop-guard')
     return { module: { ...base, providers: [NoopGuard], controllers: [NoopGuardController] }, key: benchKey() };
   if (variant === 'noop-interceptor')
@@ -222,5 +231,7 @@ async function appModule(): Promise<{ module: DynamicModule; key: string }> {
 
 const { module, key } = await appModule();
 const app = await NestFactory.create(module, new ExpressAdapter(), { logger: ['error', 'fatal'] });
+// What mounting any middleware on every request costs (as ApiKeyModule does before Node 24).
+if (variant === 'noop-middleware') app.use((_request: unknown, _response: unknown, next: () => void) => next());
 await app.listen(0, HOST);
 announce(app.getHttpServer() as Server, key);
