@@ -1,4 +1,12 @@
-import { Inject, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+  type Type,
+} from '@nestjs/common';
 import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { KeyringConfigError } from '../core/failure.js';
@@ -38,7 +46,7 @@ function refuseModuleSettings(options: ApiKeyModuleOptions): void {
 async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {
   refuseModuleSettings(options);
   const lookup = isLookupClass(options?.lookup) ? await moduleRef.create(options.lookup) : options?.lookup;
-  return new Keyring({ ...options, lookup: lookup as ApiKeyLookup });
+  return new Keyring({ ...options, lookup: lookup as ApiKeyLookup }, { logger: new Logger('InvalidationBus') });
 }
 
 /**
@@ -70,7 +78,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
   ],
   exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
 })
-export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule {
+export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule, OnApplicationShutdown {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(KEYRING) private readonly keyring: Keyring,
@@ -90,5 +98,18 @@ export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule
     // No HTTP adapter (a microservice or a standalone app), or no tenants: nothing to scope.
     if (adapter === undefined || adapter === null || !this.keyring.options.tenancy) return;
     adapter.use(tenantScopeMiddleware);
+  }
+
+  /**
+   * Stops listening to the `invalidationBus` and closes it (a bus closes only the connections it
+   * opened, never a client the app gave it). Never throws: shutting down goes on.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.keyring.close();
+    try {
+      await this.keyring.options.invalidationBus?.close?.();
+    } catch (error) {
+      new Logger('InvalidationBus').warn(`closing the invalidation bus failed: ${String(error)}`);
+    }
   }
 }
