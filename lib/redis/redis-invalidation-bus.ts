@@ -14,7 +14,8 @@ export interface NodeRedisClient {
   duplicate(overrides?: { pingInterval?: number }): NodeRedisClient;
   publish(channel: string, message: string): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
-  on(event: string, listener: (...args: never[]) => unknown): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- node-redis types its listeners so
+  on(event: string, listener: (...args: any[]) => void): unknown;
   close(): Promise<unknown>;
   destroy(): void;
 }
@@ -177,7 +178,7 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.ownsPublisher = client === undefined;
     // node-redis emits 'error' on every failed (re)connection attempt; without a listener, Node
     // would end the process.
-    listener.on('error', (error: never) => this.lost(error));
+    listener.on('error', (error: unknown) => this.lost(error));
     listener.on('ready', () => this.listen(listener));
     if (this.ownsPublisher) {
       // Its faults surface as failed publishes, which the Keyring reports.
