@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoreResult } from './lookup.js';
+import { invalidationKeyHash } from './invalidation-bus.js';
 import { LookupCache } from './lookup-cache.js';
 
 function clock(start = 1_000_000) {
@@ -201,5 +202,49 @@ describe('LookupCache', () => {
     await cache.find(key, store({ [key]: { id: 1 } }).load(key));
     const internals = JSON.stringify([...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()]);
     expect(internals).not.toContain('secretvalue');
+  });
+});
+
+describe('LookupCache for an invalidation bus', () => {
+  it('forgets a key named by its invalidationKeyHash, and only when it indexes them', async () => {
+    for (const indexed of [true, false]) {
+      const cache = new LookupCache(OPTIONS, Date.now, undefined, indexed);
+      const s = store({ k: { id: 1 }, other: { id: 2 } });
+      await cache.find('k', s.load('k'));
+      await cache.find('other', s.load('other'));
+      cache.invalidateKeyHash(invalidationKeyHash('k'));
+      expect(cache.size).toBe(indexed ? 1 : 2);
+    }
+  });
+
+  it('keeps no hash of a key it no longer holds (eviction, invalidation, clear)', async () => {
+    const time = clock();
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 2 }, time.now, undefined, true);
+    const index = (cache as unknown as { byKeyHash: Map<string, string> }).byKeyHash;
+    const s = store({ a: { id: 1 }, b: { id: 2 }, c: { id: 3 } });
+    for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
+    expect(index.size).toBe(2);
+    time.advance(1_000);
+    await cache.find('a', s.load('a')); // evicts the least recently used
+    expect(index.size).toBe(cache.size);
+    cache.invalidateRecord(1);
+    expect(index.size).toBe(cache.size);
+    cache.clear();
+    expect(index.size).toBe(0);
+  });
+
+  it('serves no entry older than maxAgeMs while it is set, whatever the TTL', async () => {
+    const time = clock();
+    const cache = new LookupCache(OPTIONS, time.now);
+    const s = store({ k: { id: 1 } });
+    await cache.find('k', s.load('k'));
+    time.advance(300);
+    cache.maxAgeMs = 300;
+    await cache.find('k', s.load('k'));
+    expect(s.calls).toHaveLength(2);
+    cache.maxAgeMs = undefined;
+    time.advance(900);
+    await cache.find('k', s.load('k'));
+    expect(s.calls).toHaveLength(2); // the reloaded entry is 900 ms old, its TTL is 1000
   });
 });
