@@ -217,6 +217,22 @@ describe('Keyring with an invalidation bus that goes down', () => {
   });
 });
 
+describe('outage reports without a logger of the host', () => {
+  it('go to the console, once per outage, named for the package', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const bus = new MemoryInvalidationBus();
+    new Keyring({ lookup: sharedStore().lookup, invalidationBus: bus });
+    bus.disconnect(new Error('socket closed'));
+    bus.disconnect(new Error('socket closed'));
+    expect(warn.mock.calls).toEqual([
+      [expect.stringMatching(/^\[nest-keyring\] invalidation bus disconnected \(socket closed\)/)],
+    ]);
+    bus.reconnect();
+    expect(log.mock.calls).toEqual([['[nest-keyring] invalidation bus reconnected; lookup cache cleared']]);
+  });
+});
+
 describe('Keyring with a faulty invalidation bus', () => {
   function faultyBus(publish: InvalidationBus['publish']): InvalidationBus {
     return { connected: true, publish, subscribe: () => () => undefined };
