@@ -244,10 +244,11 @@ describe('Keyring with a faulty invalidation bus', () => {
       () => {
         throw new Error('publish failed');
       },
+      1,
     ],
-    ['rejects', () => Promise.reject(new Error('publish failed'))],
-    ['never answers', () => new Promise<void>(() => undefined)],
-  ])('invalidates here at once, without throwing or waiting, when publish %s', async (_, publish) => {
+    ['rejects', () => Promise.reject(new Error('publish failed')), 1],
+    ['never answers', () => new Promise<void>(() => undefined), 0],
+  ])('invalidates here at once, without throwing or waiting, when publish %s', async (_, publish, warned) => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
@@ -266,9 +267,9 @@ describe('Keyring with a faulty invalidation bus', () => {
       expect(returned).toEqual([undefined, undefined, undefined]); // nothing to await
       expect(await status(keyring, key)).toBe('revoked');
       await new Promise((resolve) => setImmediate(resolve));
-      expect(warnings.length).toBeLessThanOrEqual(1);
-      if (warnings.length === 1)
-        expect(warnings[0]).toMatch(/^an invalidation could not be published \(publish failed\)/);
+      // Three failed publishes, one warning.
+      expect(warnings).toHaveLength(warned);
+      if (warned === 1) expect(warnings[0]).toMatch(/^an invalidation could not be published \(publish failed\)/);
       await new Promise((resolve) => setTimeout(resolve, 10));
       expect(unhandled).toEqual([]);
     } finally {
