@@ -241,7 +241,8 @@ restarted: caches cleared, revocations flow again', async () => {
     const { at, response } = await untilRefused(b, key, 5_000);
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('INVALID_API_KEY');
-    expect(at - lookedUp).toBeLessThanOrEqual(bound + 250);
+    // The bound, plus the time one request takes on a busy machine.
+    expect(at - lookedUp).toBeLessThanOrEqual(bound + 500);
 
     // Many requests and reconnection attempts later: one warning per replica for this outage.
     const fresh = store.issue('key-during-outage');
