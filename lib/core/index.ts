@@ -25,8 +25,17 @@ export {
   type AdmissionResult,
   type AdmittedFields,
   type AuthenticationResult,
+  type KeyringRuntime,
   type TenantForResult,
 } from './keyring.js';
+export {
+  invalidationKeyHash,
+  type Invalidation,
+  type InvalidationBus,
+  type InvalidationMessage,
+  type InvalidationSubscriber,
+} from './invalidation-bus.js';
+export type { KeyringWarningLogger } from './invalidation-relay.js';
 export type { KeyringOptions } from './keyring-options.js';
 export { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
 export type { MaybePromise } from './maybe-async.js';

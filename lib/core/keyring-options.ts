@@ -4,6 +4,7 @@ import { DEFAULT_KEY_HEADERS } from './credentials.js';
 import { resolveErrorFormat, resolveRealm, type ErrorFormat } from './error-format.js';
 import { KeyringConfigError } from './failure.js';
 import { normalizeHeaderName } from './headers.js';
+import type { InvalidationBus } from './invalidation-bus.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
 import { DEFAULT_CACHE_OPTIONS, type CacheOptions, type ResolvedCacheOptions } from './lookup-cache.js';
 import { DEFAULT_TENANT_HEADER } from './tenant-selection.js';
@@ -134,6 +135,13 @@ export interface KeyringOptions {
    * usage: { onUsed: (batch) => keys.touch(batch), flushIntervalMs: 60_000 }
    */
   usage?: UsageOptions;
+  /**
+   * Shares cache invalidations between the replicas of an app: `invalidateKey`,
+   * `invalidateRecord` and `clearCache` (and `ApiKeyCache`'s) then reach every replica's cache,
+   * not only this process's. See docs/replicas.md; `redisInvalidationBus` from
+   * `nest-keyring/redis` is one. Needs the cache.
+   */
+  invalidationBus?: InvalidationBus;
 }
 
 /** Options after defaults and validation; every field is set. */
@@ -157,6 +165,10 @@ export interface ResolvedKeyringOptions {
   webhookRawBody: WebhookRawBodySource;
   /** `undefined` when no `usage` is configured. */
   usage: ResolvedUsageOptions | undefined;
+  /** `undefined` without a bus. */
+  invalidationBus: InvalidationBus | undefined;
+  /** The bus's `ttlWhileDisconnectedMs`, checked; `undefined` when it gives none. */
+  ttlWhileDisconnectedMs: number | undefined;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -181,6 +193,7 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
   webhookSecrets: true,
   webhookRawBody: true,
   usage: true,
+  invalidationBus: true,
 };
 
 /** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
@@ -297,6 +310,36 @@ function resolveUnknownKeyLookups(option: KeyringOptions['unknownKeyLookups']): 
   return Object.freeze(resolved);
 }
 
+function resolveInvalidationBus(
+  bus: KeyringOptions['invalidationBus'],
+  cache: ResolvedCacheOptions | false,
+): Pick<ResolvedKeyringOptions, 'invalidationBus' | 'ttlWhileDisconnectedMs'> {
+  if (bus === undefined) return { invalidationBus: undefined, ttlWhileDisconnectedMs: undefined };
+  if (
+    typeof bus !== 'object' ||
+    bus === null ||
+    typeof bus.publish !== 'function' ||
+    typeof bus.subscribe !== 'function'
+  ) {
+    throw new KeyringConfigError(
+      '`invalidationBus` must be an object with `publish(message)` and `subscribe(subscriber)`, ' +
+        "such as redisInvalidationBus({ url }) from 'nest-keyring/redis'.",
+    );
+  }
+  if (cache === false) {
+    throw new KeyringConfigError(
+      '`invalidationBus` has nothing to invalidate with `cache: false`: remove one of them.',
+    );
+  }
+  const ttl = bus.ttlWhileDisconnectedMs;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) {
+    throw new KeyringConfigError(
+      `\`ttlWhileDisconnectedMs\` must be a number of milliseconds, 0 or more; got ${String(ttl)}.`,
+    );
+  }
+  return { invalidationBus: bus, ttlWhileDisconnectedMs: ttl };
+}
+
 /** `legacyKeys: true` is `keyPrefixes: false` plus `requireChecksum: false`, and excludes both. */
 function applyLegacyKeys(options: KeyringOptions): KeyringOptions {
   const { legacyKeys = false } = options;
@@ -358,6 +401,7 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
   if (resolveTenants !== undefined && typeof resolveTenants !== 'function') {
     throw new KeyringConfigError('`resolveTenants` must be a function `(record) => Promise<Tenant[]>`.');
   }
+  const cache = resolveCache(options.cache);
   return {
     lookup,
     headers: resolveHeaders(options.headers),
@@ -366,7 +410,7 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     errorFormat,
     lookupTimeoutMs,
     requireChecksum,
-    cache: resolveCache(options.cache),
+    cache,
     unknownKeyLookups: resolveUnknownKeyLookups(options.unknownKeyLookups),
     realm: resolveRealm(options.realm),
     tenancy,
@@ -378,5 +422,6 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
     webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),
     usage: resolveUsageOptions(options.usage),
+    ...resolveInvalidationBus(options.invalidationBus, cache),
   };
 }

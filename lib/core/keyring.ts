@@ -5,6 +5,8 @@ import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import type { KeyringFailure } from './failure.js';
 import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
 import { hasValidChecksum } from './api-key-checksum.js';
+import { invalidationKeyHash } from './invalidation-bus.js';
+import { consoleWarningLogger, InvalidationRelay, type KeyringWarningLogger } from './invalidation-relay.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
 import { callStore, findRecord, type StoreResult } from './lookup.js';
 import { LookupCache } from './lookup-cache.js';
@@ -26,6 +28,12 @@ export type AdmissionResult = Result<{ record: ApiKeyRecord; tenant: Tenant | un
 
 /** What `tenantFor` answers: the tenant to run as (`undefined` with `tenancy` off), or a refusal. */
 export type TenantForResult = Result<{ tenant: Tenant | undefined }>;
+
+/** What the host gives a `Keyring` besides its options. */
+export interface KeyringRuntime {
+  /** Where an invalidation bus's outages are reported. @default the console */
+  logger?: KeyringWarningLogger;
+}
 
 /** What adapters have put on a request so far. */
 export interface AdmittedFields {
@@ -57,18 +65,31 @@ export class Keyring {
   private readonly cache: LookupCache<KeyVerdict> | undefined;
   private readonly unknownKeys: UnknownKeyBudget | undefined;
   private readonly usage: UsageRecorder | undefined;
+  private readonly relay: InvalidationRelay | undefined;
   // Headers whose repetition makes a request ambiguous: the key headers, and the tenant header.
   private readonly credentialHeaders: readonly string[];
 
   /** @throws KeyringConfigError for options that cannot work */
-  constructor(options: KeyringOptions) {
+  constructor(options: KeyringOptions, runtime: KeyringRuntime = {}) {
     this.options = resolveKeyringOptions(options);
     const { keyPrefixes, environments, errorFormat, realm, cache, unknownKeyLookups, headers, tenancy, tenantHeader } =
       this.options;
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);
     this.acceptedEnvironments = new Set(environments);
     this.respond = createErrorResponder(errorFormat, realm);
-    this.cache = cache === false ? undefined : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId);
+    const { invalidationBus, ttlWhileDisconnectedMs } = this.options;
+    const shared = invalidationBus !== undefined;
+    this.cache = cache === false ? undefined : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId, shared);
+    // The options check refuses a bus without a cache.
+    this.relay =
+      invalidationBus === undefined || this.cache === undefined
+        ? undefined
+        : new InvalidationRelay(
+            invalidationBus,
+            this.cache,
+            ttlWhileDisconnectedMs,
+            runtime.logger ?? consoleWarningLogger,
+          );
     this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
     this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
     this.usage = this.options.usage === undefined ? undefined : new UsageRecorder(this.options.usage);
@@ -121,7 +142,7 @@ export class Keyring {
       return undefined;
     };
     return then(
-      cache.find(id, () => this.lookUp(key, environment), screen),
+      cache.find(key, () => this.lookUp(key, environment), screen, id),
       checkFound,
     );
   }
@@ -269,14 +290,22 @@ export class Keyring {
     return this.selectTenant(record, headers);
   }
 
-  /** Forgets a cached key at once: the next request with it asks the store. */
+  /**
+   * Forgets a cached key at once: the next request with it asks the store. With an
+   * `invalidationBus`, every other replica is told too (by a hash of the key, never the key).
+   */
   invalidateKey(key: string): void {
     this.cache?.invalidateKey(key);
+    this.relay?.publish({ type: 'key', keyHash: invalidationKeyHash(key) });
   }
 
-  /** Forgets every cached key of a record (e.g. right after revoking it in the store). */
+  /**
+   * Forgets every cached key of a record (e.g. right after revoking it in the store). With an
+   * `invalidationBus`, every other replica is told too.
+   */
   invalidateRecord(recordId: string | number): void {
     this.cache?.invalidateRecord(recordId);
+    this.relay?.publish({ type: 'record', recordId: String(recordId) });
   }
 
   /**
@@ -291,9 +320,18 @@ export class Keyring {
     return this.usage?.flush() ?? Promise.resolve();
   }
 
-  /** Forgets every cached lookup answer. */
+  /** Forgets every cached lookup answer, in every replica with an `invalidationBus`. */
   clearCache(): void {
     this.cache?.clear();
+    this.relay?.publish({ type: 'all' });
+  }
+
+  /**
+   * Stops listening to the `invalidationBus` (the bus itself stays open: close it with its own
+   * `close()`; `ApiKeyModule` does both when the app shuts down). Safe to call twice.
+   */
+  close(): void {
+    this.relay?.close();
   }
 
   /** Keys the cache holds now (0 with the cache off). */
@@ -316,4 +354,3 @@ export class Keyring {
 function checkFound(found: StoreResult<KeyVerdict>): AuthenticationResult {
   return found.ok ? checkExpiry(found.value, Date.now()) : found;
 }
-

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StoreResult } from './lookup.js';
+import { invalidationKeyHash } from './invalidation-bus.js';
 import { LookupCache } from './lookup-cache.js';
 
 function clock(start = 1_000_000) {
@@ -20,16 +21,6 @@ function store(records: Record<string, unknown>) {
   };
 }
 
-/** What the Keyring does: asks under the key's id, never the key. */
-function find<T>(
-  cache: LookupCache<T>,
-  key: string,
-  load: () => Promise<StoreResult<T>>,
-  screen?: Parameters<LookupCache<T>['find']>[2],
-) {
-  return cache.find(cache.idOf(key), load, screen);
-}
-
 const OPTIONS = { maxEntries: 100, maxUnknownEntries: 100, ttlMs: 1000, negativeTtlMs: 100 };
 
 describe('LookupCache', () => {
@@ -37,13 +28,13 @@ describe('LookupCache', () => {
     const time = clock();
     const cache = new LookupCache(OPTIONS, time.now);
     const s = store({ k: { id: 1 } });
-    for (let i = 0; i < 5; i++) expect(await find(cache, 'k', s.load('k'))).toEqual({ ok: true, value: { id: 1 } });
+    for (let i = 0; i < 5; i++) expect(await cache.find('k', s.load('k'))).toEqual({ ok: true, value: { id: 1 } });
     expect(s.calls).toEqual(['k']);
     time.advance(999);
-    await find(cache, 'k', s.load('k'));
+    await cache.find('k', s.load('k'));
     expect(s.calls).toHaveLength(1);
     time.advance(1);
-    await find(cache, 'k', s.load('k'));
+    await cache.find('k', s.load('k'));
     expect(s.calls).toHaveLength(2);
   });
 
@@ -51,33 +42,33 @@ describe('LookupCache', () => {
     const time = clock();
     const cache = new LookupCache(OPTIONS, time.now);
     const s = store({ k: { id: 1 } });
-    const miss = find(cache, 'k', s.load('k'));
+    const miss = cache.find('k', s.load('k'));
     expect(miss).toBeInstanceOf(Promise);
     await miss;
-    expect(find(cache, 'k', s.load('k'))).toEqual({ ok: true, value: { id: 1 } });
+    expect(cache.find('k', s.load('k'))).toEqual({ ok: true, value: { id: 1 } });
     time.advance(1000);
-    expect(find(cache, 'k', s.load('k'))).toBeInstanceOf(Promise);
+    expect(cache.find('k', s.load('k'))).toBeInstanceOf(Promise);
   });
 
   it('remembers unknown keys for the shorter negative TTL', async () => {
     const time = clock();
     const cache = new LookupCache(OPTIONS, time.now);
     const s = store({});
-    await find(cache, 'nope', s.load('nope'));
-    await find(cache, 'nope', s.load('nope'));
+    await cache.find('nope', s.load('nope'));
+    await cache.find('nope', s.load('nope'));
     expect(s.calls).toHaveLength(1);
     time.advance(100);
-    await find(cache, 'nope', s.load('nope'));
+    await cache.find('nope', s.load('nope'));
     expect(s.calls).toHaveLength(2);
   });
 
   it('caches nothing of a kind whose TTL is 0', async () => {
     const cache = new LookupCache({ maxEntries: 10, maxUnknownEntries: 10, ttlMs: 0, negativeTtlMs: 0 });
     const s = store({ k: { id: 1 } });
-    await find(cache, 'k', s.load('k'));
-    await find(cache, 'k', s.load('k'));
-    await find(cache, 'x', s.load('x'));
-    await find(cache, 'x', s.load('x'));
+    await cache.find('k', s.load('k'));
+    await cache.find('k', s.load('k'));
+    await cache.find('x', s.load('x'));
+    await cache.find('x', s.load('x'));
     expect(s.calls).toEqual(['k', 'k', 'x', 'x']);
     expect(cache.size).toBe(0);
   });
@@ -90,7 +81,7 @@ describe('LookupCache', () => {
       await sleep(20);
       return { ok: true, value: { id: 'shared' } };
     };
-    const answers = await Promise.all(Array.from({ length: 100 }, () => find(cache, 'k', slow)));
+    const answers = await Promise.all(Array.from({ length: 100 }, () => cache.find('k', slow)));
     expect(calls).toBe(1);
     expect(answers.every((answer) => answer.ok && (answer.value as { id: string }).id === 'shared')).toBe(true);
   });
@@ -100,22 +91,22 @@ describe('LookupCache', () => {
     let calls = 0;
     const flaky = async (): Promise<StoreResult<unknown>> =>
       ++calls === 1 ? { ok: false, failure: { reason: 'lookup_unavailable' } } : { ok: true, value: { id: 1 } };
-    expect((await find(cache, 'k', flaky)).ok).toBe(false);
-    expect(await find(cache, 'k', flaky)).toEqual({ ok: true, value: { id: 1 } });
+    expect((await cache.find('k', flaky)).ok).toBe(false);
+    expect(await cache.find('k', flaky)).toEqual({ ok: true, value: { id: 1 } });
     expect(calls).toBe(2);
   });
 
   it('stays at its bound, dropping the least recently used', async () => {
     const cache = new LookupCache({ ...OPTIONS, maxEntries: 3 });
     const s = store({ a: { id: 'a' }, b: { id: 'b' }, c: { id: 'c' }, d: { id: 'd' } });
-    for (const key of ['a', 'b', 'c']) await find(cache, key, s.load(key));
-    await find(cache, 'a', s.load('a')); // a is now the most recent
-    await find(cache, 'd', s.load('d')); // b goes
+    for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
+    await cache.find('a', s.load('a')); // a is now the most recent
+    await cache.find('d', s.load('d')); // b goes
     expect(cache.size).toBe(3);
     s.calls.length = 0;
-    for (const key of ['a', 'c', 'd']) await find(cache, key, s.load(key));
+    for (const key of ['a', 'c', 'd']) await cache.find(key, s.load(key));
     expect(s.calls).toEqual([]);
-    await find(cache, 'b', s.load('b'));
+    await cache.find('b', s.load('b'));
     expect(s.calls).toEqual(['b']);
   });
 
@@ -124,10 +115,10 @@ describe('LookupCache', () => {
     const records: Record<string, unknown> = { hot: { id: 'hot' } };
     for (let i = 0; i < 1000; i++) records[`cold-${i}`] = { id: `cold-${i}` };
     const s = store(records);
-    await find(cache, 'hot', s.load('hot'));
+    await cache.find('hot', s.load('hot'));
     for (let i = 0; i < 1000; i++) {
-      await find(cache, `cold-${i}`, s.load(`cold-${i}`));
-      await find(cache, 'hot', s.load('hot'));
+      await cache.find(`cold-${i}`, s.load(`cold-${i}`));
+      await cache.find('hot', s.load('hot'));
     }
     expect(s.calls.filter((key) => key === 'hot')).toEqual(['hot']);
     expect(cache.size).toBe(100);
@@ -141,16 +132,16 @@ describe('LookupCache', () => {
       screened.push(key);
       return key === 'bad' ? { ok: false as const, failure: { reason: 'invalid' as const } } : undefined;
     };
-    expect(await find(cache, 'bad', s.load('bad'), screen('bad'))).toEqual({
+    expect(await cache.find('bad', s.load('bad'), screen('bad'))).toEqual({
       ok: false,
       failure: { reason: 'invalid' },
     });
-    expect(await find(cache, 'bad', s.load('bad'), screen('bad'))).toEqual({
+    expect(await cache.find('bad', s.load('bad'), screen('bad'))).toEqual({
       ok: false,
       failure: { reason: 'invalid' },
     });
-    await find(cache, 'k', s.load('k'), screen('k'));
-    await find(cache, 'k', s.load('k'), screen('k'));
+    await cache.find('k', s.load('k'), screen('k'));
+    await cache.find('k', s.load('k'), screen('k'));
     // The refused key never reached the store and was not cached; the held key was screened once.
     expect(s.calls).toEqual(['k']);
     expect(screened).toEqual(['bad', 'bad', 'k']);
@@ -159,27 +150,27 @@ describe('LookupCache', () => {
   it('never lets unknown keys push a known key out, and bounds them on their own', async () => {
     const cache = new LookupCache({ ...OPTIONS, maxEntries: 50, maxUnknownEntries: 50 });
     const s = store({ good: { id: 'good' } });
-    await find(cache, 'good', s.load('good'));
+    await cache.find('good', s.load('good'));
     // 120 made-up keys (a valid checksum is free to mint): each is a miss the store answers "unknown".
-    for (let i = 0; i < 120; i++) await find(cache, `forged-${i}`, s.load(`forged-${i}`));
+    for (let i = 0; i < 120; i++) await cache.find(`forged-${i}`, s.load(`forged-${i}`));
     expect(cache.size).toBe(51);
     s.calls.length = 0;
-    expect(await find(cache, 'good', s.load('good'))).toEqual({ ok: true, value: { id: 'good' } });
+    expect(await cache.find('good', s.load('good'))).toEqual({ ok: true, value: { id: 'good' } });
     expect(s.calls).toEqual([]);
     // The most recent unknown keys are still remembered; the oldest went.
-    await find(cache, 'forged-119', s.load('forged-119'));
-    await find(cache, 'forged-0', s.load('forged-0'));
+    await cache.find('forged-119', s.load('forged-119'));
+    await cache.find('forged-0', s.load('forged-0'));
     expect(s.calls).toEqual(['forged-0']);
   });
 
   it('forgets a key, or every key of a record, at once', async () => {
     const cache = new LookupCache(OPTIONS);
     const s = store({ k1: { id: 7 }, k2: { id: 7 }, k3: { id: 8 } });
-    for (const key of ['k1', 'k2', 'k3']) await find(cache, key, s.load(key));
+    for (const key of ['k1', 'k2', 'k3']) await cache.find(key, s.load(key));
     cache.invalidateKey('k3');
     cache.invalidateRecord('7'); // ids compare as strings
     s.calls.length = 0;
-    for (const key of ['k1', 'k2', 'k3']) await find(cache, key, s.load(key));
+    for (const key of ['k1', 'k2', 'k3']) await cache.find(key, s.load(key));
     expect(s.calls).toEqual(['k1', 'k2', 'k3']);
     cache.clear();
     expect(cache.size).toBe(0);
@@ -195,21 +186,65 @@ describe('LookupCache', () => {
       await sleep(20);
       return { ok: true, value };
     };
-    const inFlight = find(cache, 'k', load);
+    const inFlight = cache.find('k', load);
     answer = { id: 1, revoked: true };
     cache.invalidateRecord(1);
     // The next request does not join the stale lookup.
-    expect(await find(cache, 'k', load)).toEqual({ ok: true, value: { id: 1, revoked: true } });
+    expect(await cache.find('k', load)).toEqual({ ok: true, value: { id: 1, revoked: true } });
     await inFlight;
-    expect(await find(cache, 'k', load)).toEqual({ ok: true, value: { id: 1, revoked: true } });
+    expect(await cache.find('k', load)).toEqual({ ok: true, value: { id: 1, revoked: true } });
     expect(calls).toBe(2);
   });
 
   it('holds no raw key', async () => {
     const cache = new LookupCache(OPTIONS);
     const key = 'pk_secretvalue123';
-    await find(cache, key, store({ [key]: { id: 1 } }).load(key));
+    await cache.find(key, store({ [key]: { id: 1 } }).load(key));
     const internals = JSON.stringify([...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()]);
     expect(internals).not.toContain('secretvalue');
+  });
+});
+
+describe('LookupCache for an invalidation bus', () => {
+  it('forgets a key named by its invalidationKeyHash, and only when it indexes them', async () => {
+    for (const indexed of [true, false]) {
+      const cache = new LookupCache(OPTIONS, Date.now, undefined, indexed);
+      const s = store({ k: { id: 1 }, other: { id: 2 } });
+      await cache.find('k', s.load('k'));
+      await cache.find('other', s.load('other'));
+      cache.invalidateKeyHash(invalidationKeyHash('k'));
+      expect(cache.size).toBe(indexed ? 1 : 2);
+    }
+  });
+
+  it('keeps no hash of a key it no longer holds (eviction, invalidation, clear)', async () => {
+    const time = clock();
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 2 }, time.now, undefined, true);
+    const index = (cache as unknown as { byKeyHash: Map<string, string> }).byKeyHash;
+    const s = store({ a: { id: 1 }, b: { id: 2 }, c: { id: 3 } });
+    for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
+    expect(index.size).toBe(2);
+    time.advance(1_000);
+    await cache.find('a', s.load('a')); // evicts the least recently used
+    expect(index.size).toBe(cache.size);
+    cache.invalidateRecord(1);
+    expect(index.size).toBe(cache.size);
+    cache.clear();
+    expect(index.size).toBe(0);
+  });
+
+  it('serves no entry older than maxAgeMs while it is set, whatever the TTL', async () => {
+    const time = clock();
+    const cache = new LookupCache(OPTIONS, time.now);
+    const s = store({ k: { id: 1 } });
+    await cache.find('k', s.load('k'));
+    time.advance(300);
+    cache.maxAgeMs = 300;
+    await cache.find('k', s.load('k'));
+    expect(s.calls).toHaveLength(2);
+    cache.maxAgeMs = undefined;
+    time.advance(900);
+    await cache.find('k', s.load('k'));
+    expect(s.calls).toHaveLength(2); // the reloaded entry is 900 ms old, its TTL is 1000
   });
 });

@@ -1,4 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
+import { invalidationKeyHash } from './invalidation-bus.js';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from './maybe-async.js';
 import type { Failed } from './result.js';
@@ -31,6 +32,9 @@ export const DEFAULT_CACHE_OPTIONS: ResolvedCacheOptions = Object.freeze({
 interface Entry<T> {
   value: T;
   expiresAt: number;
+  storedAt: number;
+  /** `invalidationKeyHash` of the key, kept only when the cache indexes them (an invalidation bus). */
+  keyHash: string | undefined;
   recordId: string | undefined;
   /** The placement count when the entry was last put at the recent end of its space. */
   placedAt: number;
@@ -53,8 +57,10 @@ function recordIdOf(value: unknown): string | undefined {
  * - keyed by a SHA-256 of a per-process random secret and the key: the raw key is never held;
  * - concurrent requests for the same key share one lookup (single flight);
  * - store faults are never cached: the next request asks the store again;
- * - invalidation (by key or by record id) takes effect on the very next request, and a lookup
- *   that was in flight when it happened is not cached.
+ * - invalidation (by key, by a key's `invalidationKeyHash` or by record id) takes effect on the
+ *   very next request, and a lookup that was in flight when it happened is not cached;
+ * - `maxAgeMs`, when set (an invalidation bus is down), bounds how long after its lookup an entry
+ *   is served, below the TTLs.
  *
  * What is cached is the caller's verdict on the store's answer; the caller checks its expiry on
  * every hit, so caching never extends a key's life past its `expiresAt`.
@@ -73,12 +79,26 @@ export class LookupCache<T = unknown> {
   private epoch = 0;
   // Counts placements at the recent end of a space (inserts and moves), for the LRU order.
   private placed = 0;
+  // invalidationKeyHash -> digest, for invalidations from other replicas (which never see the key).
+  private readonly byKeyHash: Map<string, string> | undefined;
+  /**
+   * When set, entries looked up longer ago than this are not served (they are looked up again),
+   * whatever their TTL. Set while an invalidation bus is down.
+   */
+  maxAgeMs: number | undefined = undefined;
 
+  /**
+   * @param indexKeyHashes keep each entry's `invalidationKeyHash` (computed once per lookup, not
+   *   per hit), for `invalidateKeyHash`; only worth its memory with an invalidation bus
+   */
   constructor(
     private readonly options: ResolvedCacheOptions,
     private readonly now: () => number = Date.now,
     private readonly answerRecordId: RecordIdOf<T> = recordIdOf,
-  ) {}
+    indexKeyHashes = false,
+  ) {
+    this.byKeyHash = indexKeyHashes ? new Map() : undefined;
+  }
 
   /** Keys currently held, known and unknown. */
   get size(): number {
@@ -92,7 +112,8 @@ export class LookupCache<T = unknown> {
   get(id: string): T | undefined {
     const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
     if (entry === undefined) return undefined;
-    if (entry.expiresAt > this.now()) {
+    const now = this.now();
+    if (entry.expiresAt > now && (this.maxAgeMs === undefined || entry.storedAt + this.maxAgeMs > now)) {
       this.touch(id, entry);
       return entry.value;
     }
@@ -101,17 +122,18 @@ export class LookupCache<T = unknown> {
   }
 
   /**
-   * The answer for `id` (from `idOf`): the cached one, or `load()`'s, shared with concurrent
-   * callers. A fresh hit is answered synchronously: the request path then creates no promise
-   * (see `MaybePromise`).
+   * The cached answer for `key`, or `load()`'s, shared with concurrent callers. A fresh hit is
+   * answered synchronously: the request path then creates no promise (see `MaybePromise`).
    *
    * @param screen checks a key the cache does not hold before it is looked up; its refusal is
    *   answered at once and not cached
+   * @param id `idOf(key)`, when the caller has it already
    */
   find(
-    id: string,
+    key: string,
     load: () => Promise<StoreResult<T>>,
     screen?: () => Failed | undefined,
+    id: string = this.idOf(key),
   ): MaybePromise<StoreResult<T>> {
     const held = this.get(id);
     if (held !== undefined) return { ok: true, value: held };
@@ -123,7 +145,7 @@ export class LookupCache<T = unknown> {
     const result = load().then(
       (answer) => {
         if (this.inflight.get(id)?.result === result) this.inflight.delete(id);
-        if (answer.ok && epoch === this.epoch) this.store(id, answer.value);
+        if (answer.ok && epoch === this.epoch) this.store(id, answer.value, key);
         return answer;
       },
       (error: unknown) => {
@@ -143,6 +165,13 @@ export class LookupCache<T = unknown> {
     this.inflight.delete(id);
   }
 
+  /** Forgets the key whose `invalidationKeyHash` this is (sent by another replica). */
+  invalidateKeyHash(keyHash: string): void {
+    this.epoch++;
+    const id = this.byKeyHash?.get(keyHash);
+    if (id !== undefined) this.remove(id);
+  }
+
   /** Forgets every key whose record has this id (e.g. after revoking it). */
   invalidateRecord(recordId: string | number): void {
     this.epoch++;
@@ -155,6 +184,7 @@ export class LookupCache<T = unknown> {
     this.entries.clear();
     this.unknownEntries.clear();
     this.byRecordId.clear();
+    this.byKeyHash?.clear();
     this.inflight.clear();
   }
 
@@ -189,12 +219,15 @@ export class LookupCache<T = unknown> {
     return entry.recordId === undefined ? this.options.maxUnknownEntries : this.options.maxEntries;
   }
 
-  private store(id: string, value: T): void {
+  private store(id: string, value: T, key: string): void {
     const recordId = this.answerRecordId(value);
     const ttl = recordId === undefined ? this.options.negativeTtlMs : this.options.ttlMs;
     if (ttl <= 0) return;
     this.remove(id);
-    const entry: Entry<T> = { value, expiresAt: this.now() + ttl, recordId, placedAt: ++this.placed };
+    const now = this.now();
+    const keyHash = this.byKeyHash === undefined ? undefined : invalidationKeyHash(key);
+    const entry: Entry<T> = { value, expiresAt: now + ttl, storedAt: now, keyHash, recordId, placedAt: ++this.placed };
+    if (keyHash !== undefined) this.byKeyHash?.set(keyHash, id);
     const space = this.spaceOf(entry);
     space.set(id, entry);
     if (recordId !== undefined) {
@@ -209,6 +242,7 @@ export class LookupCache<T = unknown> {
     const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
     if (entry === undefined) return;
     this.spaceOf(entry).delete(id);
+    if (entry.keyHash !== undefined) this.byKeyHash?.delete(entry.keyHash);
     if (entry.recordId === undefined) return;
     const ids = this.byRecordId.get(entry.recordId);
     ids?.delete(id);

@@ -5,7 +5,9 @@ import { KEYRING } from './api-key.constants.js';
 /**
  * The lookup cache of this process, for revocation: call it right after you revoke a key in
  * your store and this process refuses the key on its very next request. Other processes keep
- * their cached answer until `cache.ttlMs` passes (see docs/caching.md).
+ * their cached answer until `cache.ttlMs` passes (see docs/caching.md), unless the module has an
+ * `invalidationBus`: then each call reaches every replica too (see docs/replicas.md), without
+ * waiting for it.
  *
  * @example
  * async revoke(id: string) {

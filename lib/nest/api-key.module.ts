@@ -52,7 +52,10 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     typeof options?.usage === 'object' && options.usage !== null && !Object.hasOwn(options.usage, 'logger')
       ? { ...options.usage, logger: new Logger('ApiKeyModule') }
       : options?.usage;
-  return new Keyring({ ...options, lookup: lookup as ApiKeyLookup, ...(usage === undefined ? {} : { usage }) });
+  return new Keyring(
+    { ...options, lookup: lookup as ApiKeyLookup, ...(usage === undefined ? {} : { usage }) },
+    { logger: new Logger('InvalidationBus') },
+  );
 }
 
 /**
@@ -121,8 +124,18 @@ export class ApiKeyModule
     return this.keyring.flushUsage();
   }
 
-  /** ...and again once the HTTP server has stopped, for the requests that were still running. */
-  onApplicationShutdown(): Promise<void> {
-    return this.keyring.flushUsage();
+  /**
+   * ...and again once the HTTP server has stopped, for the requests that were still running.
+   * Then stops listening to the `invalidationBus` and closes it (a bus closes only the
+   * connections it opened, never a client the app gave it). Never throws: shutting down goes on.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.keyring.flushUsage();
+    this.keyring.close();
+    try {
+      await this.keyring.options.invalidationBus?.close?.();
+    } catch (error) {
+      new Logger('InvalidationBus').warn(`closing the invalidation bus failed: ${String(error)}`);
+    }
   }
 }

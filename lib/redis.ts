@@ -1,0 +1,16 @@
+/**
+ * `nest-keyring/redis`: what the package builds on Redis, through node-redis (`redis`, an optional
+ * peer dependency). The root entry never loads it.
+ *
+ * @example
+ * import { redisInvalidationBus } from 'nest-keyring/redis';
+ *
+ * ApiKeyModule.forRoot({ lookup, invalidationBus: redisInvalidationBus({ url: process.env.REDIS_URL! }) });
+ */
+export {
+  DEFAULT_INVALIDATION_CHANNEL,
+  RedisInvalidationBus,
+  redisInvalidationBus,
+  type NodeRedisClient,
+  type RedisInvalidationBusOptions,
+} from './redis/redis-invalidation-bus.js';
