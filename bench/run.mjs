@@ -31,6 +31,10 @@
 //   --node MAJOR      run this runner and every target on Node MAJOR (22, 24 or 26) from
 //                     .cache/node/, installed and given its own better-sqlite3 build by
 //                     scripts/node-runtimes.mjs if missing, so results compare across Nodes
+//   --nodes LIST      the Nodes to measure one after the other, e.g. 20,24 (default: this
+//                     machine's Node and 24); the targets are judged on Node 24, and
+//                     bench/RESULTS.md shows every Node side by side
+//   --json FILE       (internal, with --node) write this Node's measurements to FILE
 import { fork, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -58,6 +62,8 @@ const { values: args } = parseArgs({
     'compare-package': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     node: { type: 'string' },
+    nodes: { type: 'string' },
+    json: { type: 'string' },
   },
 });
 if (args.node && process.versions.node.split('.')[0] !== args.node.replace(/^v/, '')) {
@@ -766,26 +772,64 @@ function table(rows) {
   return { md: md.join('\n'), plain: plain.join('\n') };
 }
 
-function verdicts(byRow) {
+// The targets, judged on Node 24 (Node 20 makes every overhead look 4× smaller than it is). Rows
+// marked * are the --compare-package build's, judged the same way.
+const PASSPORT_MARGIN = 1.3;
+const GUARD_MICRO_LIMIT_US = 1.0;
+
+function verdicts(byRow, micro) {
   const out = [];
   const check = (label, pass, detail) => out.push({ label, pass, detail });
-  for (const row of ['4', '5', '6', '4*', '5*', '6*']) {
+  const passport = byRow.get('3');
+  for (const row of ['5', '5*']) {
     const r = byRow.get(row);
     if (!r) continue;
-    check(`row ${row} ≥ 0.95× row 2`, r.ratio >= 0.95, `${r.ratio.toFixed(3)}×`);
-    const passport = byRow.get('3');
+    check(`row ${row} (@ApiKeyAuth()) ≥ 0.90× row 2, requests/s`, r.ratio >= 0.9, `${r.ratio.toFixed(3)}×`);
+    check(`row ${row} (@ApiKeyAuth()) ≥ 0.90× row 2, CPU per request`, r.cpuRatio >= 0.9, `${r.cpuRatio.toFixed(3)}×`);
     if (passport)
       check(
-        `row ${row} not slower than row 3`,
-        r.rps >= passport.rps,
+        `row ${row} (@ApiKeyAuth()) ≥ ${PASSPORT_MARGIN}× row 3 (passport), requests/s`,
+        r.rps >= PASSPORT_MARGIN * passport.rps,
         `${fmt(r.rps)} vs ${fmt(passport.rps)} req/s (${(r.rps / passport.rps).toFixed(3)}×)`,
       );
   }
+  for (const row of ['2b', '2b*']) {
+    const r = byRow.get(row);
+    if (r)
+      check(
+        `row ${row} (public route, ApiKeyModule imported) ≥ 0.98× row 2`,
+        r.ratio >= 0.98,
+        `${r.ratio.toFixed(3)}×`,
+      );
+  }
   for (const row of ['8b', '8b*']) {
-    const b = byRow.get(row);
-    if (b) check(`row ${row} ≥ 0.95× row 8a`, b.ratio >= 0.95, `${b.ratio.toFixed(3)}×`);
+    const r = byRow.get(row);
+    if (r) check(`row ${row} (Express, both middlewares) ≥ 0.95× row 8a`, r.ratio >= 0.95, `${r.ratio.toFixed(3)}×`);
+  }
+  for (const [name, m] of Object.entries(micro)) {
+    const tag = name === 'compare' ? ' [compare]' : '';
+    check(
+      `guard check in process${tag} ≤ ${GUARD_MICRO_LIMIT_US.toFixed(1)} µs over a no-op guard`,
+      m.keyring <= GUARD_MICRO_LIMIT_US,
+      `${m.keyring.toFixed(2)} µs`,
+    );
+    check(
+      `guard check in process${tag} ≤ ½ of passport-headerapikey's`,
+      m.keyring <= m.passport / 2,
+      `${m.keyring.toFixed(2)} vs ${m.passport.toFixed(2)} µs (${(m.keyring / m.passport).toFixed(2)}×)`,
+    );
   }
   return out;
+}
+
+/** The in-process guard micro-benchmark (bench/targets/guard-micro.ts), on this Node. */
+function guardMicro(packageDir) {
+  const output = execFileSync(process.execPath, [...childExecArgv(packageDir), join(DIST, 'guard-micro.js')], {
+    env: { ...process.env, ...childEnv(packageDir), MICRO_JSON: '1' },
+    encoding: 'utf8',
+    timeout: 10 * 60_000,
+  });
+  return JSON.parse(output.trim().split('\n').at(-1));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -814,7 +858,7 @@ async function main() {
   if (COMPARE_DIR) {
     // Twins for the rows that load nest-keyring; the baselines need none.
     selected = selected.flatMap((t) =>
-      t.guarded && t.row !== '3'
+      (t.guarded && t.row !== '3') || t.row === '2b'
         ? [t, { ...t, row: `${t.row}*`, name: `${t.name} [compare]`, packageDir: COMPARE_DIR }]
         : [t],
     );
@@ -900,9 +944,30 @@ async function main() {
     r.cpuRatio = byRow.get(r.baseline).cpuUs / r.cpuUs;
   }
 
-  const { md, plain } = table(summary);
-  const checks = verdicts(byRow);
-  const memoryLines = [
+  console.log('\nguard check in process (bench/targets/guard-micro.ts)');
+  const micro = { package: guardMicro(PACKAGE_DIR) };
+  if (COMPARE_DIR) micro.compare = guardMicro(COMPARE_DIR);
+  const run = {
+    info,
+    summary,
+    memory,
+    micro,
+    retries,
+    minutes: (Date.now() - started) / 60_000,
+    command: ['node bench/run.mjs', ...process.argv.slice(2)].join(' '),
+  };
+  printRun(run);
+  if (args.json) writeFileSync(args.json, JSON.stringify(run));
+  if (!args['no-write']) writeResults([run]);
+}
+
+const major = (run) => run.info.node.replace(/^v/, '').split('.')[0];
+// The Node whose figures the targets are judged on.
+const JUDGED_ON = '24';
+const judgedRun = (runs) => runs.find((run) => major(run) === JUDGED_ON) ?? runs.at(-1);
+
+function memoryLines({ memory }) {
+  return [
     `Lookup cache at its default bound (${fmt(memory.entries)} entries, every one a found key made with ` +
       `generateApiKey(), through Keyring.authenticate; heapUsed after gc, before vs after filling):`,
     `- cache bookkeeping only (the in-memory lookup returns the records the store already holds): ` +
@@ -913,88 +978,171 @@ async function main() {
     `- bound: after ${fmt(2 * memory.entries)} distinct keys the cache holds ${fmt(memory.bound.sizeAfter2N)} and ` +
       `the heap grew ${memory.bound.growthMb.toFixed(2)} MB past the full cache`,
   ];
-  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-
-  console.log(memoryLines.join('\n').replaceAll('**', ''));
-  console.log(`\n${plain}\n`);
-  for (const c of checks) console.log(`${c.pass ? 'MET   ' : 'MISSED'}  ${c.label}: ${c.detail}`);
-  console.log(`\n(${minutes} min; ${retries} measurements repeated because other processes were busy)`);
-
-  if (!args['no-write']) {
-    const v = info.versions;
-    const doc = [
-      '# Benchmark results',
-      '',
-      'Written by `npm run bench` (bench/run.mjs) at the end of its last run; every run overwrites it.',
-      '',
-      '## Machine',
-      '',
-      `- CPU: ${info.model}, \`nproc\` = ${info.nproc}`,
-      `- Memory: ${info.memory}`,
-      `- Node ${info.node}, ${info.os}`,
-      `- Nest ${v.nest ?? '?'} (Express adapter), Express ${v.express ?? '?'}, ` +
-        `@nestjs/passport ${v['@nestjs/passport'] ?? '?'}, passport ${v.passport ?? '?'}, ` +
-        `better-sqlite3 ${v['better-sqlite3'] ?? '?'}, autocannon ${v.autocannon ?? '?'}`,
-      `- Package measured: ${info.build}`,
-      `- Run: ${new Date().toISOString()}, ${minutes} min, ` +
-        `\`${['node bench/run.mjs', ...process.argv.slice(2)].join(' ')}\``,
-      '',
-      '## Method',
-      '',
-      `Each target is its own Node process listening on ${HOST}; autocannon drives it from the runner process (the ` +
-        `two share the machine's ${info.nproc} cores). ` +
-        `Every target is checked before the load (200 and the same JSON body for a request with a valid ` +
-        `\`generateApiKey()\` key; 401 without a key and with an unknown key where auth is on; the tenant and the ` +
-        `tenant context where tenancy is on), ` +
-        `warmed up for ${WARMUP} s, then measured in ${ROUNDS} interleaved rounds (order rotated each round) ` +
-        `of ${DURATION} s with ${CONNECTIONS} connections, no pipelining. ` +
-        `Every request carries \`Authorization: Bearer <key>\` and \`X-TENANT-ID: ${TENANT}\` (the same headers for ` +
-        `every target); any non-2xx answer or error under load fails the run. ` +
-        "req/s is the median over the rounds of autocannon's per-second average; p50, p99 and mean latency are " +
-        'medians over the rounds too (autocannon reports p50/p99 in whole milliseconds). ' +
-        "Ratio is the median req/s over row 2's (the unguarded Nest route) measured in the same run; row 8b's is " +
-        'over row 8a; the targets are judged on it. ' +
-        '"Per-round ratio" takes the same ratio within each round and gives its median and range, a check on drift ' +
-        'during the run. ' +
-        '"CPU µs/req" is the target process\'s CPU time (every thread, from /proc) per answered request, median over ' +
-        'the rounds; "CPU ratio" is the baseline\'s CPU µs/req over the row\'s, i.e. the req/s ratio one core would ' +
-        'give with nothing else running. It is far less sensitive than req/s to other processes taking cores away, ' +
-        'but it is a secondary measure: the targets are judged on req/s. ' +
-        `"target CPU" is the cores the target process used while loaded (about 1.00 when the target, not the load ` +
-        `generator, is the bottleneck); "other CPU" is what every other process on the machine used meanwhile (the ` +
-        `runner excluded). A measurement during which other processes used more than ${OTHER_CPU_LIMIT} cores was ` +
-        `repeated, up to ${MAX_ATTEMPTS} attempts, keeping the least disturbed (${retries} repeats in this run).`,
-      '',
-      '## Requests',
-      '',
-      md,
-      '',
-      ...(summary.some((r) => r.row.startsWith('x'))
-        ? [
-            'Rows x1–x6 are diagnostics (`--diagnose`), not targets: they split the cost of rows 4, 5 and 8b into ' +
-              'what Nest or Express charge for any guard, interceptor or async middleware, what an ' +
-              '`AsyncLocalStorage` costs, and what nest-keyring itself adds.',
-            '',
-          ]
-        : []),
-      'Reproduce: `npm run bench` (add `-- --diagnose` for rows x1–x6; the other options are listed at the top of ' +
-        'bench/run.mjs).',
-      '',
-      '## Targets',
-      '',
-      ...checks.map((c) => `- ${c.pass ? '✅ met' : '❌ missed'}: ${c.label} (${c.detail})`),
-      '',
-      '## Memory',
-      '',
-      ...memoryLines,
-      '',
-    ].join('\n');
-    writeFileSync(join(BENCH_DIR, 'RESULTS.md'), doc);
-    console.log('written: bench/RESULTS.md');
-  }
 }
 
-main().then(
+function microLines(runs) {
+  const lines = [
+    '| Node | build | ApiKeyGuard, cache hit, tenant on | passport-headerapikey | rule-less guard | tenant scope |',
+    '|---|---|---:|---:|---:|---|',
+  ];
+  for (const run of runs) {
+    for (const [name, m] of Object.entries(run.micro)) {
+      lines.push(
+        `| ${run.info.node} | ${name === 'compare' ? 'compare (--compare-package)' : 'measured'} | ` +
+          `${m.keyring.toFixed(2)} µs | ${m.passport.toFixed(2)} µs | ${m.ruleless.toFixed(2)} µs | ` +
+          `${m.scoped ? 'opened by the module around each check' : 'entered by the guard'} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function printRun(run) {
+  const { plain } = table(run.summary);
+  console.log(memoryLines(run).join('\n').replaceAll('**', ''));
+  console.log(`\n${plain}\n`);
+  for (const [name, m] of Object.entries(run.micro))
+    console.log(
+      `guard check in process${name === 'compare' ? ' [compare]' : ''}: ApiKeyGuard ${m.keyring.toFixed(2)} µs, ` +
+        `passport ${m.passport.toFixed(2)} µs, rule-less ${m.ruleless.toFixed(2)} µs over a no-op guard`,
+    );
+  const byRow = new Map(run.summary.map((r) => [r.row, r]));
+  const judged = major(run) === JUDGED_ON ? '' : ` (informative: the targets are judged on Node ${JUDGED_ON})`;
+  console.log(`\ntargets on Node ${run.info.node}${judged}:`);
+  for (const c of verdicts(byRow, run.micro)) console.log(`${c.pass ? 'MET   ' : 'MISSED'}  ${c.label}: ${c.detail}`);
+  console.log(
+    `\n(${run.minutes.toFixed(1)} min; ${run.retries} measurements repeated because other processes were busy)`,
+  );
+}
+
+/** Rows of every run side by side: req/s, ratio and CPU per request on each Node. */
+function sideBySide(runs) {
+  const rows = [...new Map(runs.flatMap((run) => run.summary.map((r) => [r.row, r.name]))).entries()];
+  const header = ['Row', 'Target', ...runs.flatMap((run) => [`${run.info.node} req/s`, 'ratio', 'CPU µs/req'])];
+  const lines = [`| ${header.join(' | ')} |`, `|---|---|${runs.map(() => '---:|---:|---:').join('|')}|`];
+  for (const [row, name] of rows) {
+    const cells = runs.flatMap((run) => {
+      const r = run.summary.find((x) => x.row === row);
+      return r ? [fmt(r.rps), `${r.ratio.toFixed(3)}× (row ${r.baseline})`, fmt(r.cpuUs, 1)] : ['–', '–', '–'];
+    });
+    lines.push(`| ${row} | ${name} | ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+function writeResults(runs) {
+  const judged = judgedRun(runs);
+  const info = judged.info;
+  const v = info.versions;
+  const checks = verdicts(new Map(judged.summary.map((r) => [r.row, r])), judged.micro);
+  const doc = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (bench/run.mjs) at the end of its last run; every run overwrites it.',
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${info.model}, \`nproc\` = ${info.nproc}`,
+    `- Memory: ${info.memory}`,
+    `- ${runs.map((run) => `Node ${run.info.node}`).join(' and ')}, ${info.os}`,
+    `- Nest ${v.nest ?? '?'} (Express adapter), Express ${v.express ?? '?'}, ` +
+      `@nestjs/passport ${v['@nestjs/passport'] ?? '?'}, passport ${v.passport ?? '?'}, ` +
+      `better-sqlite3 ${v['better-sqlite3'] ?? '?'}, autocannon ${v.autocannon ?? '?'}`,
+    `- Package measured: ${info.build}`,
+    `- Run: ${new Date().toISOString()}, ${runs.reduce((sum, run) => sum + run.minutes, 0).toFixed(1)} min, ` +
+      runs.map((run) => `\`${run.command}\``).join(' then '),
+    '',
+    '## Method',
+    '',
+    `Each target is its own Node process listening on ${HOST}; autocannon drives it from the runner process (the ` +
+      `two share the machine's ${info.nproc} cores). ` +
+      `Every target is checked before the load (200 and the same JSON body for a request with a valid ` +
+      `\`generateApiKey()\` key; 401 without a key and with an unknown key where auth is on; the tenant and the ` +
+      `tenant context where tenancy is on), ` +
+      `warmed up for ${WARMUP} s, then measured in ${ROUNDS} interleaved rounds (order rotated each round) ` +
+      `of ${DURATION} s with ${CONNECTIONS} connections, no pipelining. ` +
+      `Every request carries \`Authorization: Bearer <key>\` and \`X-TENANT-ID: ${TENANT}\` (the same headers for ` +
+      `every target); any non-2xx answer or error under load fails the run. ` +
+      "req/s is the median over the rounds of autocannon's per-second average; p50, p99 and mean latency are " +
+      'medians over the rounds too (autocannon reports p50/p99 in whole milliseconds). ' +
+      "Ratio is the median req/s over row 2's (the unguarded Nest route) measured in the same run; rows 8b, x2, x3 " +
+      'and x6 are over row 8a (plain Express). ' +
+      '"Per-round ratio" takes the same ratio within each round and gives its median and range, a check on drift ' +
+      'during the run. ' +
+      '"CPU µs/req" is the target process\'s CPU time (every thread, from /proc) per answered request, median over ' +
+      'the rounds; "CPU ratio" is the baseline\'s CPU µs/req over the row\'s, i.e. the req/s ratio one core would ' +
+      'give with nothing else running; it is far less sensitive than req/s to other processes taking cores away. ' +
+      `"target CPU" is the cores the target process used while loaded; "other CPU" is what every other process on ` +
+      `the machine used meanwhile (the runner excluded). A measurement during which other processes used more than ` +
+      `${OTHER_CPU_LIMIT} cores was repeated, up to ${MAX_ATTEMPTS} attempts, keeping the least disturbed ` +
+      `(${runs.map((run) => `${run.retries} on Node ${major(run)}`).join(', ')}). ` +
+      'Each Node is measured in a run of its own, one after the other. The guard check in process is ' +
+      'bench/targets/guard-micro.ts: `canActivate` on a key the cache holds, tenant on, CPU time per check over a ' +
+      'no-op guard, median of 5 rounds.',
+    '',
+    `## Targets (judged on Node ${judged.info.node})`,
+    '',
+    ...checks.map((c) => `- ${c.pass ? '✅ met' : '❌ missed'}: ${c.label} (${c.detail})`),
+    '',
+    '## Every Node side by side',
+    '',
+    ...sideBySide(runs),
+    '',
+    'Guard check in process (µs of CPU per check over a no-op guard):',
+    '',
+    ...microLines(runs),
+    '',
+    ...runs.flatMap((run) => [`## Requests on Node ${run.info.node}`, '', table(run.summary).md, '']),
+    ...(judged.summary.some((r) => r.row.startsWith('x'))
+      ? [
+          'Rows x1–x7 are diagnostics (`--diagnose`), not targets: they split the cost of rows 4, 5 and 8b into ' +
+            'what Nest or Express charge for any guard, interceptor, middleware or async middleware, what an ' +
+            '`AsyncLocalStorage` costs, and what nest-keyring itself adds.',
+          '',
+        ]
+      : []),
+    'Reproduce: `npm run bench` (add `-- --diagnose` for rows x1–x7; the other options are listed at the top of ' +
+      'bench/run.mjs).',
+    '',
+    `## Memory (Node ${judged.info.node})`,
+    '',
+    ...memoryLines(judged),
+    '',
+  ].join('\n');
+  writeFileSync(join(BENCH_DIR, 'RESULTS.md'), doc);
+  console.log('written: bench/RESULTS.md');
+}
+
+/** Measures each Node in a run of its own (`--node`), then writes every one side by side. */
+async function measureNodes(majors) {
+  const runs = [];
+  const rest = process.argv
+    .slice(2)
+    .filter((arg, i, all) => !(arg === '--nodes' || arg.startsWith('--nodes=') || all[i - 1] === '--nodes'));
+  for (const wanted of majors) {
+    const file = join(os.tmpdir(), `nest-keyring-bench-${process.pid}-node${wanted}.json`);
+    console.log(`\n=== Node ${wanted} ===`);
+    const { status, signal } = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--node', wanted, '--json', file, '--no-write', ...rest],
+      { stdio: 'inherit' },
+    );
+    if (status !== 0) throw new Error(`the run on Node ${wanted} failed (${signal ?? `exit ${status}`})`);
+    runs.push(JSON.parse(readFileSync(file, 'utf8')));
+    rmSync(file, { force: true });
+  }
+  const judged = judgedRun(runs);
+  console.log(`\n=== targets, judged on Node ${judged.info.node} ===`);
+  for (const c of verdicts(new Map(judged.summary.map((r) => [r.row, r])), judged.micro))
+    console.log(`${c.pass ? 'MET   ' : 'MISSED'}  ${c.label}: ${c.detail}`);
+  if (!args['no-write']) writeResults(runs);
+}
+
+const thisMajor = process.versions.node.split('.')[0];
+const majorsToMeasure = [...new Set((args.nodes ?? `${thisMajor},${JUDGED_ON}`).split(',').map((n) => n.trim()))];
+const perNodeRun = args.node !== undefined || args.json !== undefined || args.profile !== undefined;
+
+(perNodeRun ? main() : measureNodes(majorsToMeasure)).then(
   () => {
     cleanup();
     process.exit(0);
