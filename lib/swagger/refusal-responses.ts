@@ -11,7 +11,7 @@ export interface Refusal {
   code: string;
   message: string | undefined;
   body: unknown;
-  headers: Readonly<Record<string, string>>;
+  headers: Record<string, string>;
 }
 
 /** The component schema every refusal's body refers to. */
@@ -80,7 +80,7 @@ function fieldOf(body: unknown, name: string): unknown {
 export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOptions): Refusal[] {
   const respond = createErrorResponder(options.errorFormat, options.realm);
   const refusals: Refusal[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, Refusal>();
   for (const reason of reasonsFor(security, options)) {
     let answer: ReturnType<typeof respond>;
     try {
@@ -98,9 +98,10 @@ export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOpt
       headers: answer.headers,
     };
     const key = `${refusal.status} ${refusal.code}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    refusals.push(refusal);
+    const same = seen.get(key);
+    // One code for two reasons (a store that failed, or was spared): the headers of either may come.
+    if (same !== undefined) same.headers = { ...refusal.headers, ...same.headers };
+    else seen.set(key, refusals[refusals.push(refusal) - 1]!);
   }
   if (
     security.apiKey &&
