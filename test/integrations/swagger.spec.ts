@@ -1,6 +1,7 @@
 // The OpenAPI document of real Nest apps, built by nest-keyring/swagger and validated as OpenAPI 3
-// by @apidevtools/swagger-parser (test/support/validate-openapi.ts); each operation's requirement, parameters and refusals checked
-// against what the guards enforce. Nest 12 only (@nestjs/swagger 12), hence a *.spec.ts.
+// by @apidevtools/swagger-parser (test/support/validate-openapi.ts); each operation's requirement,
+// parameters and refusals checked against what the guards enforce. Nest 12 only (@nestjs/swagger
+// 12), hence a *.spec.ts.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, HttpCode, Module, Param, Post, type INestApplication } from '@nestjs/common';
 import { ApiResponse, ApiSecurity, DocumentBuilder, DECORATORS } from '@nestjs/swagger';
