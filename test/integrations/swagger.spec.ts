@@ -3,6 +3,9 @@
 // parameters and refusals checked against what the guards enforce. Nest 12 only (@nestjs/swagger
 // 12), hence a *.spec.ts.
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Controller, Get, HttpCode, Module, Param, Post, type INestApplication } from '@nestjs/common';
 import { ApiResponse, ApiSecurity, DocumentBuilder, DECORATORS } from '@nestjs/swagger';
 import type { OpenAPIObject, OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger';
@@ -425,5 +428,36 @@ describe('createKeyringDocument', () => {
     test = await createTestApp('express', { imports: [BareModule] });
     expect(() => createKeyringDocument(test!.app, defaultBuilder())).toThrow(KeyringConfigError);
     expect(() => createKeyringDocument(test!.app, defaultBuilder())).toThrow(/import ApiKeyModule.forRoot\(\)/);
+  });
+});
+
+describe('the nest-keyring/swagger entry', () => {
+  const node = (args: string[]) =>
+    execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim();
+
+  it('loads with import and with require()', () => {
+    const show = 'console.log(typeof k.createKeyringDocument)';
+    expect(node(['--input-type=module', '-e', `const k = await import('nest-keyring/swagger'); ${show}`])).toBe(
+      'function',
+    );
+    expect(node(['-e', `const k = require('nest-keyring/swagger'); ${show}`])).toBe('function');
+  });
+
+  it('is never loaded by the main entry: an app without Swagger loads nothing of it', () => {
+    const swaggerFiles = 'Object.keys(require.cache).filter((p) => /@nestjs.swagger|dist.cjs.swagger/.test(p))';
+    const required = node(['-e', `require('nest-keyring'); console.log(${swaggerFiles}.length)`]);
+    expect(required).toBe('0');
+    // The ES module graph of dist/esm/index.js, file by file.
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const [, specifier] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*['"]([^'"]+)['"]/g)) {
+        expect(specifier).not.toMatch(/swagger/);
+        if (specifier!.startsWith('.')) visit(join(dirname(file), specifier!));
+      }
+    };
+    visit(join(process.cwd(), 'dist/esm/index.js'));
+    expect(seen.size).toBeGreaterThan(20);
   });
 });
