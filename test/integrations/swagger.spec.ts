@@ -23,7 +23,7 @@ import {
 } from '../../lib/index.js';
 import { createKeyringDocument, type KeyringDocumentOptions } from '../../lib/swagger.js';
 import { InMemoryLookup, KEYS } from '../fixtures/in-memory-lookup.js';
-import { createTestApp, type TestApp } from '../fixtures/test-app.js';
+import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from '../fixtures/test-app.js';
 import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { validateOpenApi } from '../support/validate-openapi.js';
 
@@ -119,6 +119,7 @@ class WebhooksController {
 const CONTROLLERS = [HealthController, OpenController, MessagesController, CatalogController, WebhooksController];
 
 interface Setup {
+  adapter?: AdapterName;
   options?: Partial<KeyringOptions>;
   protectAllRoutes?: boolean;
   builder?: DocumentBuilder;
@@ -132,9 +133,14 @@ afterEach(async () => {
   test = undefined;
 });
 
-async function appWith({ options = {}, protectAllRoutes = false, beforeInit }: Setup = {}): Promise<TestApp> {
+async function appWith({
+  adapter = 'express',
+  options = {},
+  protectAllRoutes = false,
+  beforeInit,
+}: Setup = {}): Promise<TestApp> {
   test = await createTestApp(
-    'express',
+    adapter,
     {
       imports: [
         ApiKeyModule.forRoot({
@@ -332,8 +338,8 @@ describe('createKeyringDocument', () => {
     expect(operation(told, 'get', '/api/open').security).toEqual(KEY);
   });
 
-  it('answers what the guard answers on the routes it documents', async () => {
-    const { app } = await appWith({ protectAllRoutes: true });
+  it.each(ADAPTERS)('documents what the guard answers, on %s', async (adapter) => {
+    const { app } = await appWith({ adapter, protectAllRoutes: true });
     const document = createKeyringDocument(app, defaultBuilder());
     const server = app.getHttpServer();
     const refused = await request(server).get('/api/open');
@@ -381,6 +387,19 @@ describe('createKeyringDocument', () => {
       expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-CLIENT-KEY' }),
     );
     expect(operation(twoHeaders, 'get', '/api/open').security).toEqual([{ apiKey: [] }, { 'apiKey-x-client-key': [] }]);
+  });
+
+  it("takes this package's schemes off open routes when the document requires them everywhere", async () => {
+    const document = await documentOf({
+      protectAllRoutes: true,
+      builder: defaultBuilder().addSecurityRequirements('bearer').addSecurityRequirements('session'),
+    });
+    expect(document.security).toEqual([{ bearer: [] }, { session: [] }]);
+    expect(operation(document, 'get', '/api/health').security).toEqual([{ session: [] }]);
+    expect(operation(document, 'get', '/api/open').security).toEqual([
+      { session: [], bearer: [] },
+      { session: [], apiKey: [] },
+    ]);
   });
 
   it('puts the scopes in the requirement too from OpenAPI 3.1 on', async () => {
