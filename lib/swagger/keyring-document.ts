@@ -10,6 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { KeyringConfigError } from '../core/failure.js';
 import type { Keyring } from '../core/keyring.js';
+import type { ResolvedKeyringOptions } from '../core/keyring-options.js';
 import { KEYRING } from '../nest/api-key.constants.js';
 import type { MetadataTarget } from '../nest/route-declarations.js';
 import { markOperation, type MarkingContext } from './operation-security.js';
@@ -77,6 +78,43 @@ function* operationsOf(document: OpenAPIObject): Generator<OperationObject & Rec
   }
 }
 
+/** Writes the schemes, and each marked operation's requirement and refusals, into `document`. */
+function markDocument(
+  document: OpenAPIObject,
+  routes: readonly RouteSecurity[],
+  options: ResolvedKeyringOptions,
+): void {
+  const keySchemes = apiKeySchemes(options.headers);
+  const webhookSchemes: Record<string, SecuritySchemeObject> = {};
+  for (const { webhook } of routes) {
+    if (webhook?.scheme !== 'bearer') continue;
+    const { name, scheme } = webhookSecretScheme(webhook.name);
+    webhookSchemes[name] = scheme;
+  }
+  const context: MarkingContext = {
+    options,
+    apiKeySchemes: Object.keys(keySchemes),
+    ownSchemes: new Set([...Object.keys(keySchemes), ...Object.keys(webhookSchemes)]),
+    documentSecurity: document.security,
+    scopesInRequirements: !document.openapi.startsWith('3.0'),
+    webhookScheme: (secretName) => webhookSecretScheme(secretName).name,
+  };
+
+  const refusals: Refusal[] = [];
+  for (const operation of operationsOf(document)) {
+    const index = operation[ROUTE_MARKER];
+    if (typeof index !== 'number') continue;
+    delete operation[ROUTE_MARKER];
+    refusals.push(...markOperation(operation, routes[index]!, context));
+  }
+
+  const components = (document.components ??= {});
+  components.securitySchemes = { ...keySchemes, ...webhookSchemes, ...components.securitySchemes };
+  if (refusals.length > 0) {
+    components.schemas = { ...components.schemas, [ERROR_SCHEMA]: errorBodySchema(options, refusals) };
+  }
+}
+
 /**
  * Builds the OpenAPI document of a Nest app, as `SwaggerModule.createDocument` does, with what
  * nest-keyring checks written into it:
@@ -115,37 +153,6 @@ export function createKeyringDocument(
   const built = config instanceof DocumentBuilder ? config.build() : config;
   const document = withRouteMarkers(routes, () => SwaggerModule.createDocument(app, built, documentOptions));
 
-  const keySchemes = apiKeySchemes(keyring.options.headers);
-  const webhookSchemes: Record<string, SecuritySchemeObject> = {};
-  const context: MarkingContext = {
-    options: keyring.options,
-    apiKeySchemes: Object.keys(keySchemes),
-    ownSchemes: new Set(Object.keys(keySchemes)),
-    documentSecurity: document.security,
-    scopesInRequirements: !document.openapi.startsWith('3.0'),
-    webhookScheme: (secretName) => {
-      const { name, scheme } = webhookSecretScheme(secretName);
-      webhookSchemes[name] = scheme;
-      return name;
-    },
-  };
-  for (const security of routes) {
-    if (security.webhook?.scheme === 'bearer') context.webhookScheme(security.webhook.name);
-  }
-  for (const name of Object.keys(webhookSchemes)) (context.ownSchemes as Set<string>).add(name);
-
-  const refusals: Refusal[] = [];
-  for (const operation of operationsOf(document)) {
-    const index = operation[ROUTE_MARKER];
-    if (typeof index !== 'number') continue;
-    delete operation[ROUTE_MARKER];
-    refusals.push(...markOperation(operation, routes[index]!, context));
-  }
-
-  const components = (document.components ??= {});
-  components.securitySchemes = { ...keySchemes, ...webhookSchemes, ...components.securitySchemes };
-  if (refusals.length > 0) {
-    components.schemas = { ...components.schemas, [ERROR_SCHEMA]: errorBodySchema(keyring.options, refusals) };
-  }
+  markDocument(document, routes, keyring.options);
   return document;
 }
