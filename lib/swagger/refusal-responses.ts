@@ -142,7 +142,11 @@ export function refusalResponse(status: number, refusals: readonly Refusal[]): R
       'application/json': {
         schema: { $ref: `#/components/schemas/${ERROR_SCHEMA}` },
         examples: Object.fromEntries(
-          refusals.map(({ code, message, body }) => [code, { ...(message ? { summary: message } : {}), value: body }]),
+          // The summary names the example in Swagger UI's list: the code says which refusal it is.
+          refusals.map(({ code, message, body }) => [
+            code,
+            { summary: message ? `${code}: ${message}` : code, value: body },
+          ]),
         ),
       },
     },

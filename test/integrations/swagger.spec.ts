@@ -236,7 +236,7 @@ describe('createKeyringDocument', () => {
       const unauthorized = open.responses['401'] as ResponseObject;
       expect(unauthorized.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/KeyringError' });
       expect(unauthorized.content?.['application/json']?.examples?.AUTHENTICATION_REQUIRED).toEqual({
-        summary: 'API key is required.',
+        summary: 'AUTHENTICATION_REQUIRED: API key is required.',
         value: { success: false, error: { code: 'AUTHENTICATION_REQUIRED', message: 'API key is required.' } },
       });
       expect(Object.keys(unauthorized.headers ?? {})).toEqual(['WWW-Authenticate']);
