@@ -44,7 +44,7 @@ describeWithChromium('the sample app in a browser: Swagger UI at /docs', (execut
   afterAll(async () => {
     // Each is closed even if another fails to.
     await Promise.allSettled([browser?.close(), test?.close()]);
-    rmSync(directory, { recursive: true, force: true });
+    if (directory) rmSync(directory, { recursive: true, force: true });
   });
 
   async function openDocs(): Promise<Page> {

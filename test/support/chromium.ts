@@ -1,21 +1,20 @@
 // Finds a Chromium for the browser tests. On a machine without one, `describeWithChromium` says
 // so loudly and skips only its suite, as `describeWithRedis` does for Redis.
 import { describe } from '@jest/globals';
-import { accessSync, constants } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+const COMMANDS = ['chromium', 'chromium-browser', 'google-chrome'];
 
-/** CHROMIUM_PATH, or the first Chromium installed where Debian and Ubuntu put it. */
-export const chromiumPath = (): string | undefined =>
-  [process.env.CHROMIUM_PATH, ...CANDIDATES].find((path) => {
-    if (!path) return false;
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+/** CHROMIUM_PATH, or the first of Chromium's usual commands on the PATH. */
+export const chromiumPath = (): string | undefined => {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  for (const command of COMMANDS) {
+    const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+    const path = found.stdout?.trim();
+    if (found.status === 0 && path) return path;
+  }
+  return undefined;
+};
 
 /** `describe` when Chromium is installed; otherwise a loud skip naming the fix. */
 export const describeWithChromium = (name: string, body: (executablePath: string) => void): void => {
