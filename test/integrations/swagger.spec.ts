@@ -352,6 +352,40 @@ describe('createKeyringDocument', () => {
     expect((await request(server).get('/api/open').set('X-API-KEY', KEYS.production)).status).toBe(200);
   });
 
+  // Every operation, asked without any credential: it answers 401 exactly where the document
+  // says it can, with a code the document lists, and nothing else is refused.
+  it.each(ADAPTERS.flatMap((adapter) => [true, false].map((global) => [adapter, global] as const)))(
+    'documents a 401 exactly where one is answered without credentials (%s, app-wide guard: %s)',
+    async (adapter, protectAllRoutes) => {
+      const { app } = await appWith({ adapter, protectAllRoutes });
+      const document = createKeyringDocument(app, defaultBuilder());
+      const server = app.getHttpServer();
+      const answers: string[] = [];
+      const claims: string[] = [];
+      for (const [path, item] of Object.entries(document.paths)) {
+        for (const method of ['get', 'post'] as const) {
+          const op = item[method];
+          if (op === undefined) continue;
+          const url = path.replace(/\{[^}]+\}/g, 'x');
+          const answer = await request(server)[method](url).send({});
+          const code = answer.status === 401 ? (answer.body.error?.code as string) : '';
+          answers.push(`${method} ${path} ${answer.status === 401 ? `401 ${code}` : 'not refused'}`);
+          // A 401 the app documents itself (no examples) claims the status only.
+          const codes = refusalCodes(op)[401];
+          const claim =
+            op.responses['401'] === undefined
+              ? 'not refused'
+              : codes === undefined || codes.includes(code)
+                ? `401 ${code}`
+                : `401 one of ${codes.join(' ')}`;
+          claims.push(`${method} ${path} ${claim}`);
+        }
+      }
+      expect(answers).toEqual(claims);
+      expect(answers.filter((line) => line.includes(' 401 ')).length).toBe(protectAllRoutes ? 10 : 9);
+    },
+  );
+
   it('follows tenancy off and the connexease preset', async () => {
     const document = await documentOf({
       protectAllRoutes: true,
