@@ -1,6 +1,7 @@
-// The sample app's Swagger UI in a real browser (headless Chromium through playwright-core): the
-// page at /docs loads the document, "Authorize" takes a key, and "Try it out" on a protected
-// route answers 200 with the key and 401 without. Nest 12 only (@nestjs/swagger 12).
+// The sample app's API reference: its document at /docs-json, and its Swagger UI in a real browser
+// (headless Chromium through playwright-core): the page at /docs loads the document, "Authorize"
+// takes a key, and "Try it out" on a protected route answers 200 with the key and 401 without.
+// Nest 12 only (@nestjs/swagger 12).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import { createTestApp, type TestApp } from '../fixtures/test-app.js';
 import { describeWithChromium } from '../support/chromium.js';
 
 const WEBHOOK_SECRET = 'Vq3xYh7Lk2Pz9Rt6Wm4Nb8Cd1Fg5Js0Ae';
+
 /** The sample app on a temporary database, with its API reference, listening on a free port. */
 async function startSampleApp(directory: string): Promise<{ test: TestApp; base: string; database: string }> {
   const database = join(directory, 'keys.sqlite');
