@@ -33,7 +33,11 @@ export default {
       testEnvironment: 'node',
       extensionsToTreatAsEsm: ['.ts'],
       transform: { '^.+\\.ts$': tsJest(true, '<rootDir>/tsconfig.json') },
-      moduleNameMapper: { ...stripJsExtension, '^nest-keyring$': '<rootDir>/dist/esm/index.js' },
+      moduleNameMapper: {
+        ...stripJsExtension,
+        '^nest-keyring$': '<rootDir>/dist/esm/index.js',
+        '^nest-keyring/(.*)$': '<rootDir>/dist/esm/$1.js',
+      },
       testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
       modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-app/dist/'],
     },

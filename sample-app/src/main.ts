@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
 import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { createDemoKeys } from './demo-keys.js';
+import { DOCS_PATH, setupOpenApi } from './openapi.js';
 import { KeyAdmin } from './store/key-admin.js';
 
 const port = process.env.PORT ?? 3000;
@@ -14,6 +15,7 @@ const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecr
   rawBody: true,
 });
 app.enableShutdownHooks();
+setupOpenApi(app);
 await app.listen(port);
 
 // Printing keys is for this demo only; nest-keyring itself never logs a key.
@@ -34,6 +36,8 @@ nest-keyring sample app on ${base}, keys in ${database} (only their hashes)
 Demo keys, created on this start (the previous start's are revoked):
   production  ${keyLine(production)}
   staging     ${keyLine(staging)}
+
+API reference (Swagger UI; "Authorize" takes a key): ${base}/${DOCS_PATH}, the document at ${base}/${DOCS_PATH}-json
 
 Try:
 # 200: send a message as the key's first tenant (123), key in Authorization: Bearer

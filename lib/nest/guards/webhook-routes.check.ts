@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyringConfigError } from '../../core/failure.js';
@@ -35,7 +35,7 @@ export class WebhookRoutesCheck implements OnModuleInit {
   onModuleInit(): void {
     const signedRoutes: string[] = [];
     for (const { controller, handler, name: where } of appRoutes(this.discovery, this.scanner)) {
-      const name = this.secretNameOf(handler, controller);
+      const name = webhookSecretNameOf(this.reflector, handler, controller);
       if (name === undefined) continue;
       if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks')
         signedRoutes.push(where);
@@ -47,15 +47,23 @@ export class WebhookRoutesCheck implements OnModuleInit {
     );
     if (rawBodyError !== undefined) throw new KeyringConfigError(rawBodyError);
   }
+}
 
-  /** The secret a route checks, or `undefined` when no webhook guard applies to it. */
-  private secretNameOf(handler: MetadataTarget, controller: Type<unknown>): string | undefined {
-    const named = this.reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [handler, controller]);
-    if (named !== undefined) return named;
-    const guards = [
-      ...(this.reflector.get<unknown[]>(GUARDS_METADATA, handler) ?? []),
-      ...(this.reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? []),
-    ];
-    return hasGuard(guards, WebhookSecretGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
-  }
+/**
+ * The name of the webhook secret a route checks (its own `@WebhookSecret(name)` winning over its
+ * controller's; `default` for a bare `WebhookSecretGuard`), or `undefined` when no webhook guard
+ * applies to it.
+ */
+export function webhookSecretNameOf(
+  reflector: Reflector,
+  handler: MetadataTarget,
+  controller: MetadataTarget,
+): string | undefined {
+  const named = reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [handler, controller]);
+  if (named !== undefined) return named;
+  const guards = [
+    ...(reflector.get<unknown[]>(GUARDS_METADATA, handler) ?? []),
+    ...(reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? []),
+  ];
+  return hasGuard(guards, WebhookSecretGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
 }

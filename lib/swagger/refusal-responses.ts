@@ -1,0 +1,211 @@
+import type { HeaderObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
+import { createErrorResponder, ERROR_PRESETS } from '../core/error-format.js';
+import type { FailureReason } from '../core/failure.js';
+import type { ResolvedKeyringOptions } from '../core/keyring-options.js';
+import type { RouteSecurity } from './route-security.js';
+
+/** One documented refusal: what the configured error format answers for a reason. */
+export interface Refusal {
+  status: number;
+  /** The body's code (`error.code`, or `code`), else the reason. */
+  code: string;
+  message: string | undefined;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+/** The component schema every refusal's body refers to. */
+export const ERROR_SCHEMA = 'KeyringError';
+
+const ALL_REASONS = Object.keys(ERROR_PRESETS.cubeconnect) as FailureReason[];
+const TENANT_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>(['no_tenant', 'tenant_not_found']);
+const BEARER_WEBHOOK_REASONS: readonly FailureReason[] = [
+  'webhook_secret_missing',
+  'webhook_secret_malformed',
+  'webhook_secret_invalid',
+];
+const SIGNED_WEBHOOK_REASONS: readonly FailureReason[] = [
+  'webhook_signature_missing',
+  'webhook_signature_invalid',
+  'webhook_timestamp_invalid',
+];
+
+// Per-key rate limits answer 429 with this code. Where the preset tables name no 429 answer, the
+// presets' entry is described here, so API references show it either way.
+const RATE_LIMITED = { code: 'RATE_LIMITED', message: 'Too many requests for this API key. Try again later.' };
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** The reasons a request to the route can be refused for, as the guards check it. */
+function reasonsFor(security: RouteSecurity, options: ResolvedKeyringOptions): FailureReason[] {
+  const reasons: FailureReason[] = [];
+  if (security.apiKey) {
+    reasons.push(
+      ...ALL_REASONS.filter(
+        (reason) =>
+          !reason.startsWith('webhook_') &&
+          (options.tenancy || !TENANT_REASONS.has(reason)) &&
+          (security.scopes.length > 0 || reason !== 'insufficient_scope') &&
+          (options.unknownKeyLookups !== false || reason !== 'lookup_throttled'),
+      ),
+    );
+  }
+  if (security.webhook !== undefined) {
+    reasons.push(...(security.webhook.scheme === 'bearer' ? BEARER_WEBHOOK_REASONS : SIGNED_WEBHOOK_REASONS));
+  }
+  return reasons;
+}
+
+function fieldOf(body: unknown, name: string): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  const error = record.error;
+  if (typeof error === 'object' && error !== null && name in error) return (error as Record<string, unknown>)[name];
+  return record[name];
+}
+
+/**
+ * What the configured error format answers for each way the route can be refused, one entry per
+ * status and code. A custom `errorFormat` function is asked the same way; a reason it throws for
+ * is left out.
+ */
+export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOptions): Refusal[] {
+  const respond = createErrorResponder(options.errorFormat, options.realm);
+  const refusals: Refusal[] = [];
+  const seen = new Map<string, Refusal>();
+  for (const reason of reasonsFor(security, options)) {
+    let answer: ReturnType<typeof respond>;
+    try {
+      answer = respond({ reason, requiredScopes: security.scopes });
+    } catch {
+      continue;
+    }
+    const code = fieldOf(answer.body, 'code');
+    const message = fieldOf(answer.body, 'message');
+    const refusal: Refusal = {
+      status: answer.status,
+      code: typeof code === 'string' ? code : reason,
+      message: typeof message === 'string' ? message : undefined,
+      body: answer.body,
+      headers: answer.headers,
+    };
+    const key = `${refusal.status} ${refusal.code}`;
+    const same = seen.get(key);
+    // One code for two reasons (a store that failed, or was spared): the headers of either may come.
+    if (same !== undefined) same.headers = { ...refusal.headers, ...same.headers };
+    else seen.set(key, refusals[refusals.push(refusal) - 1]!);
+  }
+  if (
+    security.apiKey &&
+    typeof options.errorFormat === 'string' &&
+    !refusals.some((refusal) => refusal.status === 429)
+  ) {
+    refusals.push({
+      status: 429,
+      ...RATE_LIMITED,
+      body: { success: false, error: RATE_LIMITED },
+      headers: { 'Retry-After': '30' },
+    });
+  }
+  return refusals.sort((a, b) => a.status - b.status);
+}
+
+const HEADER_DESCRIPTIONS: Readonly<Record<string, string>> = {
+  'WWW-Authenticate': 'The authentication challenge (RFC 6750)',
+  'Retry-After': 'Seconds to wait before trying again',
+};
+
+/** The response object for the refusals of one status, their bodies as named examples. */
+export function refusalResponse(status: number, refusals: readonly Refusal[]): ResponseObject {
+  const lines = refusals.map(({ code, message }) => `- \`${code}\`${message === undefined ? '' : `: ${message}`}`);
+  const headers: Record<string, HeaderObject> = {};
+  for (const refusal of refusals) {
+    for (const [name, value] of Object.entries(refusal.headers)) {
+      headers[name] ??= {
+        description: `${HEADER_DESCRIPTIONS[name] ?? name}, e.g. \`${value}\`.`,
+        schema: { type: 'string' },
+      };
+    }
+  }
+  return {
+    description: `${STATUS_TEXT[status] ?? `HTTP ${status}`}:\n${lines.join('\n')}`,
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    content: {
+      'application/json': {
+        schema: { $ref: `#/components/schemas/${ERROR_SCHEMA}` },
+        examples: Object.fromEntries(
+          // The summary names the example in Swagger UI's list: the code says which refusal it is.
+          refusals.map(({ code, message, body }) => [
+            code,
+            { summary: message ? `${code}: ${message}` : code, value: body },
+          ]),
+        ),
+      },
+    },
+  };
+}
+
+/**
+ * The schema of the refusal bodies: the presets' `{ success: false, error: { code, message } }`
+ * with the codes the document shows; for a custom `errorFormat`, the shape its answers have.
+ */
+export function errorBodySchema(options: ResolvedKeyringOptions, refusals: readonly Refusal[]): SchemaObject {
+  if (typeof options.errorFormat === 'string') {
+    return {
+      type: 'object',
+      description: 'Why the request was refused.',
+      required: ['success', 'error'],
+      properties: {
+        success: { type: 'boolean', enum: [false] },
+        error: {
+          type: 'object',
+          required: ['code', 'message'],
+          properties: {
+            code: { type: 'string', enum: [...new Set(refusals.map(({ code }) => code))].sort() },
+            message: { type: 'string' },
+          },
+        },
+      },
+    };
+  }
+  const schemas = refusals.map(({ body }) => schemaOf(body));
+  return schemas.length > 0 ? schemas.reduce(mergeSchemas) : { type: 'object' };
+}
+
+/** A schema for one value, as a custom error format answered it. */
+function schemaOf(value: unknown): SchemaObject {
+  if (Array.isArray(value)) return { type: 'array', items: value.length > 0 ? schemaOf(value[0]) : {} };
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value);
+    return {
+      type: 'object',
+      required: entries.map(([name]) => name),
+      properties: Object.fromEntries(entries.map(([name, field]) => [name, schemaOf(field)])),
+    };
+  }
+  if (typeof value === 'string' || typeof value === 'boolean') return { type: typeof value };
+  if (typeof value === 'number') return { type: Number.isInteger(value) ? 'integer' : 'number' };
+  return {};
+}
+
+/** The schema both answers satisfy: fields of either, required only where both have them. */
+function mergeSchemas(a: SchemaObject, b: SchemaObject): SchemaObject {
+  const numeric = (type: unknown) => type === 'integer' || type === 'number';
+  if (numeric(a.type) && numeric(b.type)) return a.type === b.type ? a : { type: 'number' };
+  if (a.type !== b.type) return {};
+  if (a.type !== 'object') return a;
+  const properties: Record<string, SchemaObject> = { ...(a.properties as Record<string, SchemaObject>) };
+  for (const [name, field] of Object.entries((b.properties ?? {}) as Record<string, SchemaObject>)) {
+    properties[name] = name in properties ? mergeSchemas(properties[name]!, field) : field;
+  }
+  const required = (a.required ?? []).filter((name) => (b.required ?? []).includes(name));
+  return { type: 'object', ...(required.length > 0 ? { required } : {}), properties };
+}
