@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { then, type MaybePromise } from '../core/maybe-async.js';
+import { isPending, type MaybePromise } from '../core/maybe-async.js';
 import type { NextFunction } from './http-types.js';
 
 /**
@@ -32,6 +32,11 @@ export function continueRequest<T>(
       forward(error);
     }
   };
-  // `settle` and `forward` catch what they call: the promise form, if any, never rejects.
-  void then(decision, settle, forward);
+  // A decision known now (a key the cache holds) is acted on in this call: no promise.
+  if (!isPending(decision)) {
+    settle(decision);
+    return;
+  }
+  // `settle` and `forward` catch what they call: this promise never rejects.
+  void decision.then(settle, forward);
 }
