@@ -33,7 +33,13 @@ export default {
       testEnvironment: 'node',
       extensionsToTreatAsEsm: ['.ts'],
       transform: { '^.+\\.ts$': tsJest(true, '<rootDir>/tsconfig.json') },
-      moduleNameMapper: { ...stripJsExtension, '^nest-keyring$': '<rootDir>/dist/esm/index.js' },
+      moduleNameMapper: {
+        ...stripJsExtension,
+        '^nest-keyring$': '<rootDir>/dist/esm/index.js',
+        // Mercurius requires @fastify/static, which requires an ES-module-only content-disposition:
+        // Jest's module runtime cannot require() it on Node < 24.9; the CommonJS one has the same API.
+        '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
+      },
       testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
       modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-app/dist/'],
     },
