@@ -27,7 +27,7 @@ import {
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
 } from '../../lib/index.js';
-import { ApolloExpressDriver } from '../../sample-app/src/graphql/apollo-express.driver.js';
+import { ApolloHttpDriver } from '../../sample-app/src/graphql/apollo-http.driver.js';
 import { demoRecords, InMemoryLookup, KEYS, withChecksum } from '../fixtures/in-memory-lookup.js';
 import { createTestApp, HandlerLog, type AdapterName, type TestApp } from '../fixtures/test-app.js';
 
@@ -142,11 +142,23 @@ const SERVERS: Server[] = [
     adapter: 'express',
     graphql: () =>
       GraphQLModule.forRoot<ApolloDriverConfig>({
-        driver: ApolloExpressDriver,
+        driver: ApolloHttpDriver,
         autoSchemaFile: true,
         graphiql: false,
         fieldResolverEnhancers: ['guards'],
         // Answer a refusal with its HTTP status (Nest's Apollo driver answers 200 otherwise).
+        preserveHttpStatusForExecutionErrors: false,
+      }),
+  },
+  {
+    name: 'Apollo on Fastify',
+    adapter: 'fastify',
+    graphql: () =>
+      GraphQLModule.forRoot<ApolloDriverConfig>({
+        driver: ApolloHttpDriver,
+        autoSchemaFile: true,
+        graphiql: false,
+        fieldResolverEnhancers: ['guards'],
         preserveHttpStatusForExecutionErrors: false,
       }),
   },
@@ -281,6 +293,14 @@ describe.each(SERVERS)('GraphQL on $name', (server) => {
     });
   });
 
+  it('answers introspection without a key too: the GraphQL engine answers it, no resolver (and so no guard) runs', async () => {
+    const response = await h.post('{ __schema { queryType { name } } }');
+    expect({ status: response.status, data: response.body.data }).toEqual({
+      status: 200,
+      data: { __schema: { queryType: { name: 'Query' } } },
+    });
+  });
+
   it('gives each of two interleaved operations its own tenant, in the resolver and in its services', async () => {
     const [slow, fast] = await Promise.all([
       h.post('{ whoami(wait: 60) { tenant tenantFromService } }', { 'X-API-KEY': MULTI, 'X-TENANT-ID': '3' }),
@@ -333,7 +353,7 @@ describe("GraphQL on Apollo with Nest's default preserveHttpStatusForExecutionEr
     h = await harness({
       name: 'Apollo on Express',
       adapter: 'express',
-      graphql: () => GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloExpressDriver, autoSchemaFile: true }),
+      graphql: () => GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloHttpDriver, autoSchemaFile: true }),
     });
   });
   afterAll(() => h.test.close());
