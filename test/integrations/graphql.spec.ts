@@ -90,7 +90,7 @@ class WhoamiResolver {
     this.handlers.ran('whoami');
     const items = Array.from({ length: 50 }, (_, n) => ({ n }));
     const tenantFromService = await this.echo.tenantIdAfter(wait);
-    return { keyId: key.id, environment: key.environment, tenant: String(tenantId), tenantFromService, items };
+    return { keyId: String(key.id), environment: key.environment, tenant: String(tenantId), tenantFromService, items };
   }
 
   @Query(() => String)
