@@ -220,7 +220,7 @@ describe.each(SERVERS)('GraphQL on $name', (server) => {
     h.lookup.calls.length = 0;
   });
 
-  it('answers a query with the key in Authorization: Bearer (200, key and tenant in the resolver and its service)', async () => {
+  it('answers a query with the key in Bearer (200, key and tenant in resolver and service)', async () => {
     const response = await h.post(WHOAMI, { Authorization: `Bearer ${KEYS.production}` });
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
@@ -293,7 +293,7 @@ describe.each(SERVERS)('GraphQL on $name', (server) => {
     });
   });
 
-  it('answers introspection without a key too: the GraphQL engine answers it, no resolver (and so no guard) runs', async () => {
+  it('answers introspection without a key too: no resolver, so no guard, runs for it', async () => {
     const response = await h.post('{ __schema { queryType { name } } }');
     expect({ status: response.status, data: response.body.data }).toEqual({
       status: 200,
