@@ -13,6 +13,7 @@ import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import { tenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
+import { GraphqlIntrospectionCheck } from './transports/graphql-introspection.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
 function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
@@ -67,8 +68,17 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     WebhookSecretGuard,
     WebhookRoutesCheck,
     ApiKeyRoutesCheck,
+    GraphqlIntrospectionCheck,
   ],
-  exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
+  exports: [
+    KEYRING,
+    TenantContext,
+    ApiKeyGuard,
+    TenantInterceptor,
+    ApiKeyCache,
+    WebhookSecretGuard,
+    GraphqlIntrospectionCheck,
+  ],
 })
 export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule {
   constructor(

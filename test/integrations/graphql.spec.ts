@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Injectable, type DynamicModule } from '@nestjs/common';
-import type { ApolloDriverConfig } from '@nestjs/apollo';
+import { Injectable, type DynamicModule, type Type } from '@nestjs/common';
+import { Plugin, type ApolloDriverConfig } from '@nestjs/apollo';
 import {
   Args,
   Field,
@@ -21,6 +21,7 @@ import {
   ApiKeyModule,
   CurrentApiKey,
   CurrentTenant,
+  GraphqlIntrospectionCheck,
   Public,
   RequireScopes,
   TenantContext,
@@ -180,14 +181,18 @@ interface Harness {
   post(query: string, headers?: Record<string, string | string[]>): request.Test;
 }
 
-async function harness(server: Server, options: Partial<ApiKeyModuleOptions> = {}): Promise<Harness> {
+async function harness(
+  server: Server,
+  options: Partial<ApiKeyModuleOptions> = {},
+  providers: Type<unknown>[] = [],
+): Promise<Harness> {
   const lookup = new InMemoryLookup(RECORDS);
   const test = await createTestApp(server.adapter, {
     imports: [
       ApiKeyModule.forRoot({ lookup, lookupTimeoutMs: 200, ...options, protectAllRoutes: true }),
       server.graphql(),
     ],
-    providers: [WhoamiResolver, ItemResolver, TenantEcho],
+    providers: [WhoamiResolver, ItemResolver, TenantEcho, ...providers],
   });
   return {
     test,
@@ -362,5 +367,89 @@ describe("GraphQL on Apollo with Nest's default preserveHttpStatusForExecutionEr
     const response = await h.post(WHOAMI);
     expectRefused(h, response, 200, 'AUTHENTICATION_REQUIRED');
     expect(response.headers['www-authenticate']).toBe('Bearer realm="api"');
+  });
+});
+
+@Plugin()
+class IntrospectionNeedsKey extends GraphqlIntrospectionCheck {}
+
+const GUARDED_INTROSPECTION: Server[] = [
+  {
+    name: 'Apollo on Express (a @Plugin() subclass)',
+    adapter: 'express',
+    graphql: () =>
+      GraphQLModule.forRoot<ApolloDriverConfig>({
+        driver: ApolloHttpDriver,
+        autoSchemaFile: true,
+        graphiql: false,
+        includeStacktraceInErrorResponses: false,
+      }),
+  },
+  {
+    name: 'Mercurius on Fastify (the preExecution hook)',
+    adapter: 'fastify',
+    graphql: () =>
+      GraphQLModule.forRootAsync<MercuriusDriverConfig>({
+        driver: MercuriusDriver,
+        inject: [GraphqlIntrospectionCheck],
+        useFactory: (check: GraphqlIntrospectionCheck) => ({
+          autoSchemaFile: true,
+          hooks: { preExecution: [check.preExecution] },
+        }),
+      }),
+  },
+];
+
+describe.each(GUARDED_INTROSPECTION)('introspection behind a key, GraphQL on $name', (server) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await harness(server, {}, [IntrospectionNeedsKey]);
+  });
+  afterAll(() => h.test.close());
+  beforeEach(() => {
+    h.test.handlers.calls.length = 0;
+    h.lookup.calls.length = 0;
+  });
+
+  const SCHEMA = '{ __schema { queryType { name } } }';
+
+  it.each<[string, string, Record<string, string>, number, string]>([
+    ['no key', SCHEMA, {}, 401, 'AUTHENTICATION_REQUIRED'],
+    ['an unknown key', SCHEMA, { 'X-API-KEY': KEYS.unknown }, 401, 'INVALID_API_KEY'],
+    ['a tenant of another key', SCHEMA, { 'X-API-KEY': MULTI, 'X-TENANT-ID': '999' }, 403, 'TENANT_NOT_FOUND'],
+    ['no key, __type', '{ __type(name: "Whoami") { name } }', {}, 401, 'AUTHENTICATION_REQUIRED'],
+    [
+      'no key, in a fragment',
+      'query { ...Schema } fragment Schema on Query { __schema { types { name } } }',
+      {},
+      401,
+      'AUTHENTICATION_REQUIRED',
+    ],
+  ])('refuses introspection with %s, before anything runs', async (_, query, headers, status, code) => {
+    const response = await h.post(query, headers);
+    expect({
+      status: response.status,
+      code: response.body.errors?.[0]?.extensions?.code,
+      data: response.body.data ?? null,
+    }).toEqual({ status, code, data: null });
+    expect(response.body.errors[0].extensions).not.toHaveProperty('http');
+    if (status === 401) expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="api"/);
+  });
+
+  it('answers introspection with a key, looking it up once for the operation', async () => {
+    const response = await h.post(`{ __schema { queryType { name } } whoami { keyId } }`, { 'X-API-KEY': FIELDS });
+    expect({ status: response.status, data: response.body.data }).toEqual({
+      status: 200,
+      data: { __schema: { queryType: { name: 'Query' } }, whoami: { keyId: 'key-fields' } },
+    });
+    expect(h.lookup.calls).toEqual([FIELDS]);
+  });
+
+  it('leaves other operations to the resolvers and their guards (__typename is no introspection)', async () => {
+    const open = await h.post('{ __typename ping }');
+    expect({ status: open.status, body: open.body }).toEqual({
+      status: 200,
+      body: { data: { __typename: 'Query', ping: 'pong' } },
+    });
   });
 });

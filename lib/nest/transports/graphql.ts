@@ -46,8 +46,13 @@ function hasHeaders(request: unknown): request is KeyringRequest {
  * subscription over a WebSocket, a context of the app's own without `req`).
  */
 export function graphqlRequestOf(context: ExecutionContext): KeyringRequest | undefined {
-  const gql = graphqlContextOf(context);
-  const request = gql?.req ?? gql?.reply?.request;
+  return graphqlRequestIn(graphqlContextOf(context));
+}
+
+/** `graphqlRequestOf` for a GraphQL context at hand. */
+export function graphqlRequestIn(gql: object | undefined): KeyringRequest | undefined {
+  const { req, reply } = (gql ?? {}) as GraphqlContext;
+  const request = req ?? reply?.request;
   return hasHeaders(request) ? request : undefined;
 }
 
@@ -95,7 +100,16 @@ export function graphqlRefusal(
   failure: KeyringFailure,
   response: ErrorResponse,
 ): GraphqlKeyringException {
-  const reply = graphqlContextOf(context)?.reply;
+  return graphqlRefusalIn(graphqlContextOf(context), failure, response);
+}
+
+/** `graphqlRefusal` for a GraphQL context at hand (a server hook's, outside Nest's execution context). */
+export function graphqlRefusalIn(
+  gql: object | undefined,
+  failure: KeyringFailure,
+  response: ErrorResponse,
+): GraphqlKeyringException {
+  const reply = (gql as GraphqlContext | undefined)?.reply;
   if (!isMercuriusReply(reply)) return new GraphqlKeyringException(failure, response, true);
   if (reply.sent !== true) for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
   return new GraphqlKeyringException(failure, response, false);
