@@ -148,6 +148,15 @@ describe('the sample app over GraphQL (spawned, on its own port)', () => {
     });
   });
 
+  it('refuses introspection without a key (401, code, no data)', async () => {
+    const response = await post('{ __schema { queryType { name } } }');
+    expect({
+      status: response.status,
+      code: response.body.errors?.[0]?.extensions?.code,
+      data: response.body.data,
+    }).toEqual({ status: 401, code: 'AUTHENTICATION_REQUIRED', data: undefined });
+  });
+
   it('answers introspection with a key', async () => {
     const response = await post('{ __schema { mutationType { fields { name } } } }', {
       'X-API-KEY': demo.production.key,
