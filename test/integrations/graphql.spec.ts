@@ -15,6 +15,8 @@ import {
   Resolver,
 } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import {
@@ -451,5 +453,19 @@ describe.each(GUARDED_INTROSPECTION)('introspection behind a key, GraphQL on $na
       status: 200,
       body: { data: { __typename: 'Query', ping: 'pong' } },
     });
+  });
+});
+
+describe('the package without GraphQL', () => {
+  it('imports nothing of GraphQL (the guard reads the execution context, never @nestjs/graphql)', () => {
+    const root = join(import.meta.dirname, '..', '..', 'dist');
+    const specifiers = readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.js'))
+      .flatMap((file) => [...readFileSync(join(root, file), 'utf8').matchAll(/(?:from |import\(|require\()'([^']+)'/g)])
+      .map((match) => match[1]!);
+    expect(specifiers.length).toBeGreaterThan(50);
+    expect(
+      specifiers.filter((specifier) => !specifier.startsWith('.') && /graphql|apollo|mercurius/.test(specifier)),
+    ).toEqual([]);
   });
 });
