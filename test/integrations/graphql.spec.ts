@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Injectable, type DynamicModule, type Type } from '@nestjs/common';
+import {
+  Injectable,
+  UseGuards,
+  UseInterceptors,
+  type CanActivate,
+  type DynamicModule,
+  type ExecutionContext,
+  type Type,
+} from '@nestjs/common';
 import { Plugin, type ApolloDriverConfig } from '@nestjs/apollo';
 import {
   Args,
@@ -20,6 +28,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import {
+  ApiKeyAuth,
   ApiKeyModule,
   CurrentApiKey,
   CurrentTenant,
@@ -27,6 +36,7 @@ import {
   Public,
   RequireScopes,
   TenantContext,
+  TenantInterceptor,
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
 } from '../../lib/index.js';
@@ -467,5 +477,73 @@ describe('the package without GraphQL', () => {
     expect(
       specifiers.filter((specifier) => !specifier.startsWith('.') && /graphql|apollo|mercurius/.test(specifier)),
     ).toEqual([]);
+  });
+});
+
+/** Another authentication puts a record on the request; `TenantInterceptor` chooses the tenant. */
+@Injectable()
+class PartnerGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const gql = context.getArgByIndex<{
+      req?: { apiKey?: ApiKeyRecord };
+      reply?: { request: { apiKey?: ApiKeyRecord } };
+    }>(2);
+    const request = gql.req ?? gql.reply!.request;
+    request.apiKey = { id: 'partner', tenants: [{ id: 7 }, { id: 8 }] };
+    return true;
+  }
+}
+
+@Resolver()
+class PerResolverResolver {
+  constructor(private readonly echo: TenantEcho) {}
+
+  @UseGuards(PartnerGuard)
+  @UseInterceptors(TenantInterceptor)
+  @Query(() => String)
+  partnerTenant(): Promise<string> {
+    return this.echo.tenantIdAfter(5);
+  }
+
+  @ApiKeyAuth()
+  @Query(() => String)
+  keyed(@CurrentApiKey('id') keyId: string): string {
+    return keyId;
+  }
+
+  @Query(() => String)
+  open(): string {
+    return 'open';
+  }
+}
+
+describe.each(SERVERS)('GraphQL on $name, guard and interceptor per resolver', (server) => {
+  let test: TestApp;
+  const post = (query: string, headers: Record<string, string> = {}) =>
+    request(test.app.getHttpServer()).post('/graphql').set(headers).send({ query });
+  beforeAll(async () => {
+    test = await createTestApp(server.adapter, {
+      imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS) }), server.graphql()],
+      providers: [PerResolverResolver, TenantEcho],
+    });
+  });
+  afterAll(() => test.close());
+
+  it('protects a resolver with @ApiKeyAuth() and leaves the others open', async () => {
+    const refused = await post('{ keyed }');
+    expect(refused.body.errors[0].extensions.code).toBe('AUTHENTICATION_REQUIRED');
+    expect((await post('{ keyed }', { 'X-API-KEY': KEYS.staging })).body.data).toEqual({ keyed: 'key-stage' });
+    expect((await post('{ open }')).body.data).toEqual({ open: 'open' });
+  });
+
+  it('runs a resolver in the tenant TenantInterceptor chooses, and refuses a foreign tenant', async () => {
+    const chosen = await post('{ partnerTenant }', { 'X-TENANT-ID': '8' });
+    expect({ status: chosen.status, data: chosen.body.data }).toEqual({ status: 200, data: { partnerTenant: '8' } });
+    const foreign = await post('{ partnerTenant }', { 'X-TENANT-ID': '999' });
+    expect({ status: foreign.status, code: foreign.body.errors[0].extensions.code, data: foreign.body.data }).toEqual({
+      status: 403,
+      code: 'TENANT_NOT_FOUND',
+      data: null,
+    });
   });
 });
