@@ -224,6 +224,8 @@ function expectRefused(h: Harness, response: request.Response, status: number, c
   }).toEqual({ status, code, data: null, handlers: [] });
   expect(response.text).not.toMatch(/Forbidden resource/);
   expect(response.body.errors[0].extensions).not.toHaveProperty('http');
+  // A refusal is an answer, not an error of the app: Nest's exception handler logs nothing.
+  expect(h.test.logger.lines.filter((line) => /ExceptionsHandler|Unhandled/i.test(line))).toEqual([]);
 }
 
 describe.each(SERVERS)('GraphQL on $name', (server) => {
