@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,9 +25,9 @@ interface Demo {
 }
 
 /** Starts the sample app as users do (`node sample-app/dist/main.js`) and reads the demo keys it prints. */
-async function startSampleApp(database: string): Promise<Demo> {
+async function startSampleApp(build: string, database: string): Promise<Demo> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'sample-app', 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [join(build, 'main.js')], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), KEYRING_DB: database, NODE_ENV: 'development' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,21 +61,22 @@ async function startSampleApp(database: string): Promise<Demo> {
 type GraphqlAnswer = { data?: any; errors?: { message: string; extensions?: { code?: string } }[] };
 
 describe('the sample app over GraphQL (spawned, on its own port)', () => {
+  let build: string;
   let directory: string;
   let demo: Demo;
 
   beforeAll(async () => {
-    // The sample is compiled as `npm start` compiles it (the package itself is built by `npm run build`).
-    execFileSync(
-      process.execPath,
-      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'sample-app/tsconfig.json'],
-      {
-        cwd: ROOT,
-        stdio: 'inherit',
-      },
-    );
+    // The sample compiled as `npm start` compiles it (the package itself is built by `npm run build`),
+    // into a folder of this test's own: another test compiling the sample at the same time writes elsewhere.
+    mkdirSync(join(ROOT, 'sample-app', 'dist'), { recursive: true });
+    build = mkdtempSync(join(ROOT, 'sample-app', 'dist', 'graphql-e2e-'));
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFileSync(process.execPath, [tsc, '-p', 'sample-app/tsconfig.json', '--outDir', build], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
     directory = mkdtempSync(join(tmpdir(), 'keyring-sample-gql-'));
-    demo = await startSampleApp(join(directory, 'keys.sqlite'));
+    demo = await startSampleApp(build, join(directory, 'keys.sqlite'));
   }, 120_000);
   afterAll(async () => {
     if (demo?.process.exitCode === null) {
@@ -84,6 +85,7 @@ describe('the sample app over GraphQL (spawned, on its own port)', () => {
       await exited;
     }
     rmSync(directory, { recursive: true, force: true });
+    rmSync(build, { recursive: true, force: true });
   });
 
   const post = (query: string, headers: Record<string, string> = {}) =>
