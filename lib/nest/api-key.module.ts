@@ -13,6 +13,7 @@ import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import { tenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
+import { GraphqlFieldScopesCheck } from './transports/graphql-field-scopes.check.js';
 import { GraphqlIntrospectionCheck } from './transports/graphql-introspection.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
@@ -69,6 +70,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     WebhookRoutesCheck,
     ApiKeyRoutesCheck,
     GraphqlIntrospectionCheck,
+    GraphqlFieldScopesCheck,
   ],
   exports: [
     KEYRING,

@@ -372,7 +372,12 @@ describe("GraphQL on Apollo with Nest's default preserveHttpStatusForExecutionEr
     h = await harness({
       name: 'Apollo on Express',
       adapter: 'express',
-      graphql: () => GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloHttpDriver, autoSchemaFile: true }),
+      graphql: () =>
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloHttpDriver,
+          autoSchemaFile: true,
+          fieldResolverEnhancers: ['guards'],
+        }),
     });
   });
   afterAll(() => h.test.close());
@@ -397,6 +402,7 @@ const GUARDED_INTROSPECTION: Server[] = [
         autoSchemaFile: true,
         graphiql: false,
         includeStacktraceInErrorResponses: false,
+        fieldResolverEnhancers: ['guards'],
       }),
   },
   {
@@ -408,6 +414,7 @@ const GUARDED_INTROSPECTION: Server[] = [
         inject: [GraphqlIntrospectionCheck],
         useFactory: (check: GraphqlIntrospectionCheck) => ({
           autoSchemaFile: true,
+          fieldResolverEnhancers: ['guards'],
           hooks: { preExecution: [check.preExecution] },
         }),
       }),
@@ -547,5 +554,23 @@ describe.each(SERVERS)('GraphQL on $name, guard and interceptor per resolver', (
       code: 'TENANT_NOT_FOUND',
       data: null,
     });
+  });
+});
+
+describe('a field resolver with its own scope, where Nest runs no guard on field resolvers', () => {
+  it.each(SERVERS)('stops the app at start-up on $name, naming the field and the fix', async (server) => {
+    const withoutFieldGuards = () =>
+      server.adapter === 'fastify' && server.name.startsWith('Mercurius')
+        ? GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true })
+        : GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloHttpDriver, autoSchemaFile: true });
+    await expect(
+      createTestApp(server.adapter, {
+        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS) }), withoutFieldGuards()],
+        providers: [WhoamiResolver, ItemResolver, TenantEcho],
+      }),
+    ).rejects.toThrow(
+      'nest-keyring: ItemResolver.secret is a field resolver with @RequireScopes() or @ApiKeyAuth(), ' +
+        "but Nest runs no guard on field resolvers unless GraphQLModule's fieldResolverEnhancers includes 'guards'",
+    );
   });
 });
