@@ -329,6 +329,20 @@ describe.each(SERVERS)('GraphQL on $name', (server) => {
     expect(fast.body.data.whoami).toEqual({ tenant: '2', tenantFromService: '2' });
   });
 
+  it('gives one key used for two tenants at once each operation its own tenant', async () => {
+    const query = (wait: number) => `{ whoami(wait: ${wait}) { tenant tenantFromService } }`;
+    const answers = await Promise.all([
+      h.post(query(50), { 'X-API-KEY': MULTI, 'X-TENANT-ID': '1' }),
+      h.post(query(0), { 'X-API-KEY': MULTI, 'X-TENANT-ID': '3' }),
+      h.post(query(25), { 'X-API-KEY': MULTI }),
+    ]);
+    expect(answers.map((answer) => answer.body.data.whoami)).toEqual([
+      { tenant: '1', tenantFromService: '1' },
+      { tenant: '3', tenantFromService: '3' },
+      { tenant: '1', tenantFromService: '1' },
+    ]);
+  });
+
   it('looks the key up once for an operation with two root fields and a field resolver on 50 items', async () => {
     const response = await h.post('{ echoTenant whoami { items { label } } }', { 'X-API-KEY': FIELDS });
     expect(response.status).toBe(200);
