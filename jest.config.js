@@ -37,6 +37,9 @@ export default {
         ...stripJsExtension,
         '^nest-keyring$': '<rootDir>/dist/esm/index.js',
         '^nest-keyring/(.*)$': '<rootDir>/dist/esm/$1.js',
+        // Mercurius requires @fastify/static, which requires an ES-module-only content-disposition:
+        // Jest's module runtime cannot require() it on Node < 24.9; the CommonJS one has the same API.
+        '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
       },
       testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
       modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-app/dist/'],

@@ -12,6 +12,7 @@ export * from './nest/guards/index.js';
 export * from './nest/interceptors/index.js';
 export * from './nest/interfaces/index.js';
 export * from './nest/middleware/index.js';
+export { GraphqlIntrospectionCheck } from './nest/transports/graphql-introspection.js';
 
 // Express.
 export * from './express/index.js';

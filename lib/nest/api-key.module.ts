@@ -22,6 +22,8 @@ import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import { tenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
+import { GraphqlFieldScopesCheck } from './transports/graphql-field-scopes.check.js';
+import { GraphqlIntrospectionCheck } from './transports/graphql-introspection.js';
 import type { ApiKeyModuleOptions } from './interfaces/index.js';
 
 function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
@@ -84,8 +86,18 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     WebhookSecretGuard,
     WebhookRoutesCheck,
     ApiKeyRoutesCheck,
+    GraphqlIntrospectionCheck,
+    GraphqlFieldScopesCheck,
   ],
-  exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
+  exports: [
+    KEYRING,
+    TenantContext,
+    ApiKeyGuard,
+    TenantInterceptor,
+    ApiKeyCache,
+    WebhookSecretGuard,
+    GraphqlIntrospectionCheck,
+  ],
 })
 export class ApiKeyModule
   extends ConfigurableApiKeyModule

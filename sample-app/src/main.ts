@@ -5,13 +5,14 @@ import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
 import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { createDemoKeys } from './demo-keys.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
+import { graphqlExamples, withGraphql } from './graphql/with-graphql.js';
 import { KeyAdmin } from './store/key-admin.js';
 
 const port = process.env.PORT ?? 3000;
 const database = DATABASE_PATH;
 // The secret the gateway sends back to us; a random one per run unless WEBHOOK_SECRET is set.
 const webhookSecret = process.env.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url');
-const app = await NestFactory.create(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS), {
+const app = await NestFactory.create(withGraphql(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS)), {
   rawBody: true,
 });
 app.enableShutdownHooks();
@@ -72,3 +73,4 @@ Keys: npm run keys -- list | create --env staging --tenants 789 --scopes message
  revoked with DELETE ${base}/api/v1/keys/<id> and a keys:admin key of the same environment and
  tenants: at once)
 `);
+console.log(graphqlExamples(base, production.key, staging.key));

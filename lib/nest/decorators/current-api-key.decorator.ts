@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { ApiKeyRecord } from '../../core/api-key-record.js';
 import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
+import { transportRequestOf } from '../transports/transport-request.js';
 
 /**
  * Injects the authenticated key's record, or one of its fields.
@@ -11,9 +12,9 @@ import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
  */
 export const CurrentApiKey: (field?: keyof ApiKeyRecord) => ParameterDecorator = createParamDecorator(
   (field: keyof ApiKeyRecord | undefined, context: ExecutionContext) => {
-    const request = context.switchToHttp().getRequest<ApiKeyRequestFields & { raw?: ApiKeyRequestFields }>();
+    const request: (ApiKeyRequestFields & { raw?: ApiKeyRequestFields }) | undefined = transportRequestOf(context);
     // On Fastify, middleware (apiKeyMiddleware) writes to the raw Node request.
-    const record = request.apiKey ?? request.raw?.apiKey;
+    const record = request?.apiKey ?? request?.raw?.apiKey;
     return field === undefined ? record : record?.[field];
   },
 );

@@ -2,6 +2,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Tenant } from '../../core/api-key-record.js';
 import { TenantContextError } from '../../core/tenant-context.js';
 import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
+import { transportRequestOf } from '../transports/transport-request.js';
 
 /**
  * Injects the tenant the request acts for, or one of its fields. Like `TenantContext.tenant`, it
@@ -15,9 +16,9 @@ import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
  */
 export const CurrentTenant: (field?: string) => ParameterDecorator = createParamDecorator(
   (field: string | undefined, context: ExecutionContext) => {
-    const request = context.switchToHttp().getRequest<ApiKeyRequestFields & { raw?: ApiKeyRequestFields }>();
+    const request: (ApiKeyRequestFields & { raw?: ApiKeyRequestFields }) | undefined = transportRequestOf(context);
     // On Fastify, middleware (tenantMiddleware) writes to the raw Node request.
-    const tenant: Tenant | undefined = request.tenant ?? request.raw?.tenant;
+    const tenant: Tenant | undefined = request?.tenant ?? request?.raw?.tenant;
     if (tenant === undefined) {
       throw new TenantContextError(
         'nest-keyring: @CurrentTenant() on a route where no tenant was chosen. Tenants are chosen by ApiKeyGuard ' +

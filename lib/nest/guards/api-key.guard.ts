@@ -10,6 +10,7 @@ import { enterRequestScope, setScopeTenant, type TenantScope } from '../../core/
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
 import { refuse, responseSent } from '../refusal.js';
 import { declarationsOf, type MetadataTarget } from '../route-declarations.js';
+import { transportRequestOf } from '../transports/transport-request.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';
 
 /** What the guard adds to the request object. */
@@ -101,23 +102,25 @@ export class ApiKeyGuard implements CanActivate {
 
   /**
    * The request this guard reads the key from and puts `apiKey` and `tenant` on: for HTTP,
-   * `context.switchToHttp().getRequest()`. `undefined` means the context carries no request
-   * this guard can read, and the route is refused unless it is `@Public()`. Override it to
-   * serve another transport; its request needs lower-cased `headers`.
+   * `context.switchToHttp().getRequest()`; for a GraphQL resolver (Apollo or Mercurius), the
+   * HTTP request of the operation, from the GraphQL context. `undefined` means the context
+   * carries no request this guard can read, and the route is refused unless it is `@Public()`.
+   * This is the extension point for any other transport: override it and return an object
+   * with lower-cased `headers` (and `rawHeaders` where the transport has them); the guard
+   * puts `apiKey` and `tenant` on it.
    *
    * @example
    * @Injectable()
-   * export class GqlApiKeyGuard extends ApiKeyGuard {
+   * export class RpcApiKeyGuard extends ApiKeyGuard {
    *   protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
-   *     return context.getType<GqlContextType>() === 'graphql'
-   *       ? GqlExecutionContext.create(context).getContext<{ req: KeyringRequest }>().req
-   *       : super.getRequest(context);
+   *     // A message that carries its caller's headers, e.g. { headers: { 'x-api-key': '…' }, … }.
+   *     if (context.getType() === 'rpc') return context.switchToRpc().getData<KeyringRequest>();
+   *     return super.getRequest(context);
    *   }
    * }
    */
   protected getRequest(context: ExecutionContext): KeyringRequest | undefined {
-    // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds.
-    return context.getType() === 'http' ? context.getArgByIndex<KeyringRequest>(0) : undefined;
+    return transportRequestOf(context);
   }
 
   /** True when the route needs no API key: `@Public()` (or a webhook route) is its nearest declaration. */

@@ -15,6 +15,7 @@ import { TenantContext } from '../../core/tenant-context.js';
 import { KEYRING } from '../api-key.constants.js';
 import { routeRequiresApiKey, type KeyringRequest } from '../guards/api-key.guard.js';
 import { refuse } from '../refusal.js';
+import { transportRequestOf } from '../transports/transport-request.js';
 
 /**
  * Runs the handler inside a tenant context of its own, for routes that another mechanism
@@ -54,21 +55,22 @@ export class TenantInterceptor implements NestInterceptor {
 
   /**
    * The request whose key record and tenant header are read, and `tenant` is put on: for HTTP,
-   * `context.switchToHttp().getRequest()`. `undefined` means the context carries no request,
+   * `context.switchToHttp().getRequest()`; for a GraphQL resolver, the operation's HTTP request
+   * (as `ApiKeyGuard` reads it). `undefined` means the context carries no request,
    * and the handler runs without a tenant context. Override it to serve another transport.
    *
    * @example
    * @Injectable()
-   * export class GqlTenantInterceptor extends TenantInterceptor {
+   * export class RpcTenantInterceptor extends TenantInterceptor {
    *   protected override getRequest(context: ExecutionContext): KeyringRequest | undefined {
-   *     return context.getType<GqlContextType>() === 'graphql'
-   *       ? GqlExecutionContext.create(context).getContext<{ req: KeyringRequest }>().req
-   *       : super.getRequest(context);
+   *     // A message that carries its caller's headers, e.g. { headers: { 'x-api-key': '…' }, … }.
+   *     if (context.getType() === 'rpc') return context.switchToRpc().getData<KeyringRequest>();
+   *     return super.getRequest(context);
    *   }
    * }
    */
   protected getRequest(context: ExecutionContext): KeyringRequest | undefined {
-    return context.getType() === 'http' ? context.switchToHttp().getRequest<KeyringRequest>() : undefined;
+    return transportRequestOf(context);
   }
 
   /** True when `@Public()` is the route's nearest declaration (as `ApiKeyGuard` decides). */

@@ -1,0 +1,16 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { KeyringRequest } from '../guards/api-key.guard.js';
+import { graphqlRequestOf, isGraphqlContext } from './graphql.js';
+
+/**
+ * The request of an execution context, in every transport nest-keyring reads by itself: HTTP
+ * routes and GraphQL resolvers. `undefined` for any other transport. The guard's and the
+ * interceptor's `getRequest` and the parameter decorators all read the request through it, so
+ * they agree on which object carries `apiKey` and `tenant`.
+ */
+export function transportRequestOf(context: ExecutionContext): KeyringRequest | undefined {
+  // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds.
+  if (context.getType() === 'http') return context.getArgByIndex<KeyringRequest>(0);
+  if (isGraphqlContext(context)) return graphqlRequestOf(context);
+  return undefined;
+}

@@ -1,0 +1,28 @@
+import type { ApolloDriverConfig } from '@nestjs/apollo';
+import { Module } from '@nestjs/common';
+import { GraphQLModule } from '@nestjs/graphql';
+import { ApolloHttpDriver } from './apollo-http.driver.js';
+import { IntrospectionNeedsKey } from './introspection-needs-key.plugin.js';
+
+/**
+ * GraphQL at `/graphql` on the app's port: Apollo, code first, the schema built in memory.
+ * `preserveHttpStatusForExecutionErrors: false` lets a refused operation answer with the
+ * refusal's status (401, 403, 503), as the REST routes do; Nest's Apollo driver answers 200
+ * otherwise. The code is in `errors[0].extensions.code` either way. Introspection needs a key
+ * too (`IntrospectionNeedsKey`).
+ */
+@Module({
+  imports: [
+    GraphQLModule.forRoot<ApolloDriverConfig>({
+      driver: ApolloHttpDriver,
+      path: '/graphql',
+      autoSchemaFile: true,
+      graphiql: false,
+      preserveHttpStatusForExecutionErrors: false,
+      // Apollo adds stack traces to errors outside NODE_ENV=production; a client has no use for them.
+      includeStacktraceInErrorResponses: false,
+    }),
+  ],
+  providers: [IntrospectionNeedsKey],
+})
+export class GraphqlApiModule {}
