@@ -13,6 +13,7 @@ import {
   type UnknownKeyLookupsOptions,
 } from './unknown-key-budget.js';
 import { refuseUnknownOptions } from './unknown-options.js';
+import { resolveRateLimit, type RateLimitOptions, type ResolvedRateLimitOptions } from './rate-limit.js';
 import { resolveWebhookRawBody, type WebhookRawBodySource } from './webhook-raw-body.js';
 import { resolveWebhookSecrets, type ResolvedWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
@@ -124,6 +125,17 @@ export interface KeyringOptions {
    * @default 'nest'
    */
   webhookRawBody?: WebhookRawBodySource;
+  /**
+   * Per-key rate limits, counted after a key is authenticated and its tenant chosen. A key's
+   * record may carry its own `rateLimit`; `default` applies to keys whose record has none. Over
+   * the limit: 429 `RATE_LIMITED` with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+   * Absent: only records that carry a limit are limited. `false`: no limit at all, records'
+   * limits included.
+   *
+   * @example
+   * { default: { limit: 100, windowMs: 60_000 }, store: redisRateLimitStore({ url: process.env.REDIS_URL }) }
+   */
+  rateLimit?: RateLimitOptions | false;
 }
 
 /** Options after defaults and validation; every field is set. */
@@ -145,6 +157,8 @@ export interface ResolvedKeyringOptions {
   webhookSecrets: ResolvedWebhookSecrets | undefined;
   /** Who keeps signed webhooks' raw bodies in a Nest app (see `KeyringOptions.webhookRawBody`). */
   webhookRawBody: WebhookRawBodySource;
+  /** `false` when limiting is off altogether (see `KeyringOptions.rateLimit`). */
+  rateLimit: ResolvedRateLimitOptions | false;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -168,6 +182,7 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
   resolveTenants: true,
   webhookSecrets: true,
   webhookRawBody: true,
+  rateLimit: true,
 };
 
 /** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
@@ -364,5 +379,6 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     resolveTenants,
     webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
     webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),
+    rateLimit: resolveRateLimit(options.rateLimit, tenancy),
   };
 }

@@ -11,6 +11,8 @@ import { LookupCache } from './lookup-cache.js';
 import { then, type MaybePromise } from './maybe-async.js';
 import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './record-check.js';
 import { tenantSnapshot } from './record-snapshot.js';
+import type { RateLimitStatus } from './rate-limit.js';
+import { RateLimiter } from './rate-limiter.js';
 import { admissionOf } from './request-admission.js';
 import { fail, type Failed, type Result } from './result.js';
 import { checkScopes } from './scopes.js';
@@ -20,8 +22,18 @@ import { UnknownKeyBudget } from './unknown-key-budget.js';
 /** The outcome of authenticating a request: the key's record, or the refusal. Never holds the key. */
 export type AuthenticationResult = Result<{ record: ApiKeyRecord }>;
 
-/** A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant. */
-export type AdmissionResult = Result<{ record: ApiKeyRecord; tenant: Tenant | undefined }>;
+/**
+ * A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant; where a
+ * rate limit applies, where the request stands against it (`rateLimit`, for the `RateLimit`
+ * headers of the response). `warning` is a line to log once: the rate-limit store failed and
+ * requests are let through without a limit.
+ */
+export type AdmissionResult = Result<{
+  record: ApiKeyRecord;
+  tenant: Tenant | undefined;
+  rateLimit?: RateLimitStatus;
+  warning?: string;
+}>;
 
 /** What `tenantFor` answers: the tenant to run as (`undefined` with `tenancy` off), or a refusal. */
 export type TenantForResult = Result<{ tenant: Tenant | undefined }>;
@@ -55,6 +67,7 @@ export class Keyring {
   private readonly respond: (failure: KeyringFailure) => ErrorResponse;
   private readonly cache: LookupCache<KeyVerdict> | undefined;
   private readonly unknownKeys: UnknownKeyBudget | undefined;
+  private readonly rateLimiter: RateLimiter | undefined;
   // Headers whose repetition makes a request ambiguous: the key headers, and the tenant header.
   private readonly credentialHeaders: readonly string[];
 
@@ -69,6 +82,7 @@ export class Keyring {
     this.cache = cache === false ? undefined : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId);
     this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
     this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
+    this.rateLimiter = this.options.rateLimit === false ? undefined : new RateLimiter(this.options.rateLimit);
   }
 
   /**
@@ -137,8 +151,10 @@ export class Keyring {
   /**
    * Everything a request needs before its handler: the key (`authenticate`), its record with
    * `environment` filled from the prefix when the record has none, and, with `tenancy` on, the
-   * tenant (`selectTenant`). The Nest guard and the Express middleware both call this.
-   * Synchronous unless a store has to be asked (see `authenticate`).
+   * tenant (`selectTenant`); then the request is counted against the key's rate limit, if one
+   * applies (a request over it is refused `rate_limited`). The Nest guard and the Express
+   * middleware both call this, once per request. Synchronous unless a store has to be asked
+   * (see `authenticate`; a rate-limit store that answers with a promise).
    *
    * @example
    * const admission = await keyring.admit(req.headers, req.rawHeaders);
@@ -157,10 +173,21 @@ export class Keyring {
   ): MaybePromise<AdmissionResult> {
     if (!authenticated.ok) return authenticated;
     const { record } = authenticated;
-    if (!this.options.tenancy) return { ok: true, record, tenant: undefined };
-    return then(this.selectTenant(record, headers), (choice): AdmissionResult =>
-      choice.ok ? { ok: true, record, tenant: choice.tenant } : choice,
+    if (!this.options.tenancy) return this.countRequest(record, undefined);
+    return then(this.selectTenant(record, headers), (choice): MaybePromise<AdmissionResult> =>
+      choice.ok ? this.countRequest(record, choice.tenant) : choice,
     );
+  }
+
+  /** Counts an admitted request against its key's rate limit: last, so a refused key is never counted. */
+  private countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
+    if (this.rateLimiter === undefined) return { ok: true, record, tenant };
+    return then(this.rateLimiter.check(record, tenant), (decision): AdmissionResult => {
+      if (!decision.ok) return decision;
+      const { status, warning } = decision;
+      if (status === undefined && warning === undefined) return { ok: true, record, tenant };
+      return { ok: true, record, tenant, ...(status && { rateLimit: status }), ...(warning && { warning }) };
+    });
   }
 
   /**
