@@ -191,7 +191,9 @@ describe.each(hostNames)('rate limits on %s', (hostName) => {
     const forged = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
     for (let i = 0; i < 5; i++) {
       expect((await get(forged)).status).toBe(401);
-      const repeated = await request(host.server).get('/limited').set({ 'X-API-KEY': [key, key] });
+      const repeated = await request(host.server)
+        .get('/limited')
+        .set({ 'X-API-KEY': [key, key] });
       expect(repeated.status).toBe(401);
       expect((await get(key, { 'X-TENANT-ID': '999' })).status).toBe(403);
     }

@@ -35,6 +35,8 @@ export interface RateLimitHit {
  */
 export interface RateLimitStore {
   hit(id: string, windowMs: number, limit: number): MaybePromise<RateLimitHit>;
+  /** Releases what the store holds (a connection); `ApiKeyModule` calls it when the app shuts down. */
+  close?(): MaybePromise<void>;
 }
 
 /** The `rateLimit` option. */

@@ -1,4 +1,12 @@
-import { Inject, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type MiddlewareConsumer,
+  type NestModule,
+  type OnApplicationShutdown,
+  type Type,
+} from '@nestjs/common';
 import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { KeyringConfigError } from '../core/failure.js';
@@ -70,7 +78,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
   ],
   exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
 })
-export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule {
+export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule, OnApplicationShutdown {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(KEYRING) private readonly keyring: Keyring,
@@ -90,5 +98,18 @@ export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule
     // No HTTP adapter (a microservice or a standalone app), or no tenants: nothing to scope.
     if (adapter === undefined || adapter === null || !this.keyring.options.tenancy) return;
     adapter.use(tenantScopeMiddleware);
+  }
+
+  /**
+   * Closes the rate-limit store (`redisRateLimitStore({ url })` closes the client it opened; a
+   * client the app gave it stays open). Never throws: shutting down goes on.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    const { rateLimit } = this.keyring.options;
+    try {
+      if (rateLimit !== false) await rateLimit.store?.close?.();
+    } catch (error) {
+      new Logger('ApiKeyModule').warn(`Closing the rate-limit store failed: ${String(error)}`);
+    }
   }
 }
