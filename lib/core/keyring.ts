@@ -181,7 +181,8 @@ export class Keyring {
 
   /** Counts an admitted request against its key's rate limit: last, so a refused key is never counted. */
   private countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
-    if (this.rateLimiter === undefined) return { ok: true, record, tenant };
+    // No limit for this key: nothing more to do, no closure, no store call.
+    if (this.rateLimiter === undefined || !this.rateLimiter.applies(record)) return { ok: true, record, tenant };
     return then(this.rateLimiter.check(record, tenant), (decision): AdmissionResult => {
       if (!decision.ok) return decision;
       const { status, warning } = decision;

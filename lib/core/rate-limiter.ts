@@ -40,6 +40,12 @@ export class RateLimiter {
 
   constructor(private readonly options: ResolvedRateLimitOptions) {}
 
+  /** Whether any limit applies to the record's key: without one, admission skips the limiter. */
+  applies(record: ApiKeyRecord): boolean {
+    const own = record.rateLimit;
+    return own === undefined || own === null ? this.options.default !== undefined : own !== false;
+  }
+
   check(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<RateLimitDecision> {
     const own = record.rateLimit;
     if (own === false) return NOT_LIMITED;
