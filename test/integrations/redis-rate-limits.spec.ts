@@ -124,4 +124,20 @@ describeWithRedis('rate limits shared through Redis by two replicas', () => {
     // Still one warning each: the outage was one.
     expect(warnings()).toHaveLength(2);
   }, 30_000);
+
+  it('starts while Redis is down: serves (one warning per replica), then limits once Redis is there', async () => {
+    await server.stop({ abrupt: true });
+    const fleet = await startFleet(1);
+    for (let i = 0; i < 6; i++) expect((await fleet[i % 2]!.get()).status).toBe(200);
+    expect(warnings()).toHaveLength(2);
+    await server.start();
+    let counted = false;
+    for (let attempt = 0; attempt < 100 && !counted; attempt++) {
+      counted = (await fleet[0].get()).headers.ratelimit !== undefined;
+      if (!counted) await sleep(100);
+    }
+    expect(counted).toBe(true);
+    const refused = await fleet[0].get();
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED']);
+  }, 30_000);
 });
