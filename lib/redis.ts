@@ -14,3 +14,10 @@ export {
   type NodeRedisClient,
   type RedisInvalidationBusOptions,
 } from './redis/redis-invalidation-bus.js';
+export {
+  DEFAULT_RATE_LIMIT_PREFIX,
+  redisRateLimitStore,
+  type RedisCommandClient,
+  type RedisRateLimitStore,
+  type RedisRateLimitStoreOptions,
+} from './redis/rate-limit-store.js';

@@ -35,10 +35,13 @@ describe(`conformance: ${CONFORMANCE_CASES.length} rules × ${HOSTS.length} host
         '%s',
         async (_, testCase) => {
           const headers = typeof testCase.headers === 'function' ? testCase.headers() : testCase.headers;
-          const response =
+          const send = () =>
             testCase.body === undefined
-              ? await request(host.server).get(testCase.path).set(headers)
-              : await request(host.server).post(testCase.path).set(headers).send(testCase.body);
+              ? request(host.server).get(testCase.path).set(headers)
+              : request(host.server).post(testCase.path).set(headers).send(testCase.body);
+          for (let i = 0; i < (testCase.before ?? 0); i++) await send();
+          host.handlers.length = 0;
+          const response = await send();
           const { expected } = testCase;
           const seen = {
             status: response.status,
@@ -56,6 +59,12 @@ describe(`conformance: ${CONFORMANCE_CASES.length} rules × ${HOSTS.length} host
             keyId: expected.keyId,
             tenantId: expected.tenantId,
           });
+          // Rate-limit headers where a limit applies, and only there.
+          for (const name of ['ratelimit-policy', 'ratelimit', 'retry-after']) {
+            const pattern = expected.headers?.[name];
+            if (pattern === undefined) expect(response.headers[name]).toBeUndefined();
+            else expect(response.headers[name]).toMatch(pattern);
+          }
           // Nothing a client sent as a key or a secret is ever echoed in an answer or a log line.
           const echoed = `${response.text} ${JSON.stringify(response.headers)} ${host.logs.join('\n')}`;
           for (const secret of [...Object.values(CONFORMANCE_KEYS), ...ALL_WEBHOOK_SECRETS])

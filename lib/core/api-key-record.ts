@@ -1,3 +1,5 @@
+import type { RateLimit } from './rate-limit.js';
+
 /**
  * A tenant a key is linked to. Only `id` is read by nest-keyring; anything else the lookup
  * returns travels along to `@CurrentTenant()`.
@@ -26,6 +28,11 @@ export interface ApiKeyRecord {
   revoked?: boolean;
   /** The key's environment as stored; when present it must agree with the key's prefix. */
   environment?: string;
+  /**
+   * The key's own rate limit, e.g. `{ limit: 100, windowMs: 60_000 }`. Absent or `null`: the
+   * `rateLimit.default` option applies (no limit without one). `false`: this key is not limited.
+   */
+  rateLimit?: RateLimit | null | false;
   /** Free-form data for the application. */
   metadata?: Record<string, unknown>;
 }

@@ -1,4 +1,5 @@
 import { KeyringConfigError, type FailureReason, type KeyringFailure } from './failure.js';
+import { rateLimitHeaders, secondsUntilReset } from './rate-limit.js';
 
 /** What a custom error format returns for a failure. */
 export interface FormattedError {
@@ -36,7 +37,7 @@ const KEY_NOT_FOUND: PresetEntry = { status: 401, code: 'AUTH_001', message: 'AP
 // Reasons neither vocabulary names share these codes in both presets.
 const SHARED: Pick<
   Record<FailureReason, PresetEntry>,
-  'no_tenant' | 'tenant_not_found' | 'insufficient_scope' | 'lookup_unavailable' | 'lookup_throttled'
+  'no_tenant' | 'tenant_not_found' | 'insufficient_scope' | 'lookup_unavailable' | 'lookup_throttled' | 'rate_limited'
 > = {
   no_tenant: { status: 403, code: 'API_KEY_NO_TENANT', message: 'API key is not linked to any tenant.' },
   tenant_not_found: { status: 403, code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
@@ -54,6 +55,11 @@ const SHARED: Pick<
     status: 503,
     code: 'KEY_STORE_UNAVAILABLE',
     message: 'API keys cannot be checked right now. Try again later.',
+  },
+  rate_limited: {
+    status: 429,
+    code: 'RATE_LIMITED',
+    message: 'Too many requests for this API key. Retry after the number of seconds in Retry-After.',
   },
 };
 
@@ -213,6 +219,11 @@ export function createErrorResponder(
     if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
     // Throttled lookups free up within a second.
     if (failure.reason === 'lookup_throttled') headers['Retry-After'] = '1';
+    // At least 1: a client told to retry after 0 seconds retries at once, into the same window.
+    if (failure.rateLimit !== undefined) {
+      headers['Retry-After'] = String(Math.max(1, secondsUntilReset(failure.rateLimit)));
+      Object.assign(headers, rateLimitHeaders(failure.rateLimit));
+    }
     return { status, body, headers };
   };
 }

@@ -1,3 +1,5 @@
+import type { RateLimitStatus } from './rate-limit.js';
+
 /**
  * Why a request was refused. Each failure has exactly one reason; error formats map reasons to
  * HTTP statuses and codes.
@@ -25,6 +27,8 @@ export type FailureReason =
   | 'lookup_unavailable'
   /** Unknown keys arrived faster than `unknownKeyLookups` allows; a key not in the cache was not looked up. */
   | 'lookup_throttled'
+  /** The key (or, with `rateLimit.perTenant`, the key and tenant) used up its rate limit for the current window. */
+  | 'rate_limited'
   /** A webhook route checks a Bearer secret and the request has no `Authorization` header. */
   | 'webhook_secret_missing'
   /** `Authorization` is present but not in `Bearer <secret>` form. */
@@ -43,6 +47,8 @@ export type FailureReason =
 
 /** A refusal, as handed to error formats. Never holds the key. */
 export interface KeyringFailure {
+  /** For `rate_limited`: the limit, and when the window ends (`Retry-After`, `RateLimit` headers). */
+  rateLimit?: RateLimitStatus;
   reason: FailureReason;
   /** For `insufficient_scope`: the scopes the route requires. */
   requiredScopes?: readonly string[];

@@ -39,6 +39,16 @@ export type { KeyringWarningLogger } from './invalidation-relay.js';
 export type { KeyringOptions } from './keyring-options.js';
 export { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
 export type { MaybePromise } from './maybe-async.js';
+export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit-store.js';
+export {
+  DEFAULT_RATE_LIMIT_TIMEOUT_MS,
+  rateLimitHeaders,
+  type RateLimit,
+  type RateLimitHit,
+  type RateLimitOptions,
+  type RateLimitStatus,
+  type RateLimitStore,
+} from './rate-limit.js';
 export type { Failed, Result } from './result.js';
 export { TenantContext, TenantContextError } from './tenant-context.js';
 export { DEFAULT_TENANT_HEADER, MAX_TENANT_ID_LENGTH, type TenantChoice } from './tenant-selection.js';

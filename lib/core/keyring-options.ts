@@ -15,6 +15,7 @@ import {
 } from './unknown-key-budget.js';
 import { refuseUnknownOptions } from './unknown-options.js';
 import { resolveUsageOptions, type ResolvedUsageOptions, type UsageOptions } from './key-usage.js';
+import { resolveRateLimit, type RateLimitOptions, type ResolvedRateLimitOptions } from './rate-limit.js';
 import { resolveWebhookRawBody, type WebhookRawBodySource } from './webhook-raw-body.js';
 import { resolveWebhookSecrets, type ResolvedWebhookSecrets, type WebhookSecrets } from './webhook-secrets.js';
 
@@ -142,6 +143,17 @@ export interface KeyringOptions {
    * `nest-keyring/redis` is one. Needs the cache.
    */
   invalidationBus?: InvalidationBus;
+  /**
+   * Per-key rate limits, counted after a key is authenticated and its tenant chosen. A key's
+   * record may carry its own `rateLimit`; `default` applies to keys whose record has none. Over
+   * the limit: 429 `RATE_LIMITED` with `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+   * Absent: only records that carry a limit are limited. `false`: no limit at all, records'
+   * limits included.
+   *
+   * @example
+   * { default: { limit: 100, windowMs: 60_000 }, store: redisRateLimitStore({ url: process.env.REDIS_URL }) }
+   */
+  rateLimit?: RateLimitOptions | false;
 }
 
 /** Options after defaults and validation; every field is set. */
@@ -169,6 +181,8 @@ export interface ResolvedKeyringOptions {
   invalidationBus: InvalidationBus | undefined;
   /** The bus's `ttlWhileDisconnectedMs`, checked; `undefined` when it gives none. */
   ttlWhileDisconnectedMs: number | undefined;
+  /** `false` when limiting is off altogether (see `KeyringOptions.rateLimit`). */
+  rateLimit: ResolvedRateLimitOptions | false;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -194,6 +208,7 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
   webhookRawBody: true,
   usage: true,
   invalidationBus: true,
+  rateLimit: true,
 };
 
 /** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
@@ -423,5 +438,6 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),
     usage: resolveUsageOptions(options.usage),
     ...resolveInvalidationBus(options.invalidationBus, cache),
+    rateLimit: resolveRateLimit(options.rateLimit, tenancy),
   };
 }

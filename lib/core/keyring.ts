@@ -13,6 +13,8 @@ import { LookupCache } from './lookup-cache.js';
 import { isPending, then, type MaybePromise } from './maybe-async.js';
 import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './record-check.js';
 import { tenantSnapshot } from './record-snapshot.js';
+import type { RateLimitStatus } from './rate-limit.js';
+import { RateLimiter } from './rate-limiter.js';
 import { admissionOf } from './request-admission.js';
 import { fail, type Failed, type Result } from './result.js';
 import { checkScopes } from './scopes.js';
@@ -23,8 +25,18 @@ import { UsageRecorder } from './key-usage.js';
 /** The outcome of authenticating a request: the key's record, or the refusal. Never holds the key. */
 export type AuthenticationResult = Result<{ record: ApiKeyRecord }>;
 
-/** A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant. */
-export type AdmissionResult = Result<{ record: ApiKeyRecord; tenant: Tenant | undefined }>;
+/**
+ * A request admitted by `admit`: its key's record and, with `tenancy` on, its tenant; where a
+ * rate limit applies, where the request stands against it (`rateLimit`, for the `RateLimit`
+ * headers of the response). `warning` is a line to log once: the rate-limit store failed and
+ * requests are let through without a limit.
+ */
+export type AdmissionResult = Result<{
+  record: ApiKeyRecord;
+  tenant: Tenant | undefined;
+  rateLimit?: RateLimitStatus;
+  warning?: string;
+}>;
 
 /** What `tenantFor` answers: the tenant to run as (`undefined` with `tenancy` off), or a refusal. */
 export type TenantForResult = Result<{ tenant: Tenant | undefined }>;
@@ -66,6 +78,7 @@ export class Keyring {
   private readonly unknownKeys: UnknownKeyBudget | undefined;
   private readonly usage: UsageRecorder | undefined;
   private readonly relay: InvalidationRelay | undefined;
+  private readonly rateLimiter: RateLimiter | undefined;
   // Headers whose repetition makes a request ambiguous: the key headers, and the tenant header.
   private readonly credentialHeaders: readonly string[];
 
@@ -93,6 +106,7 @@ export class Keyring {
     this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
     this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
     this.usage = this.options.usage === undefined ? undefined : new UsageRecorder(this.options.usage);
+    this.rateLimiter = this.options.rateLimit === false ? undefined : new RateLimiter(this.options.rateLimit);
   }
 
   /**
@@ -180,8 +194,10 @@ export class Keyring {
   /**
    * Everything a request needs before its handler: the key (`authenticate`), its record with
    * `environment` filled from the prefix when the record has none, and, with `tenancy` on, the
-   * tenant (`selectTenant`). The Nest guard and the Express middleware both call this.
-   * Synchronous unless a store has to be asked (see `authenticate`).
+   * tenant (`selectTenant`); then the request is counted against the key's rate limit, if one
+   * applies (a request over it is refused `rate_limited`). The Nest guard and the Express
+   * middleware both call this, once per request. Synchronous unless a store has to be asked
+   * (see `authenticate`; a rate-limit store that answers with a promise).
    *
    * @example
    * const admission = await keyring.admit(req.headers, req.rawHeaders);
@@ -200,20 +216,37 @@ export class Keyring {
   ): MaybePromise<AdmissionResult> {
     if (!authenticated.ok) return authenticated;
     const { record } = authenticated;
-    if (!this.options.tenancy) {
-      this.usage?.record(record.id);
-      return { ok: true, record, tenant: undefined };
-    }
+    if (!this.options.tenancy) return this.countRequest(record, undefined);
     const choice = this.selectTenant(record, headers);
     if (isPending(choice)) return choice.then((chosen) => this.admission(record, chosen));
     return this.admission(record, choice);
   }
 
-  /** An authenticated record and the tenant chosen for it (a use of the key), or why none could be. */
-  private admission(record: ApiKeyRecord, choice: TenantChoice): AdmissionResult {
-    if (!choice.ok) return choice;
+  /** An authenticated record and the tenant chosen for it, counted; or why no tenant could be chosen. */
+  private admission(record: ApiKeyRecord, choice: TenantChoice): MaybePromise<AdmissionResult> {
+    return choice.ok ? this.countRequest(record, choice.tenant) : choice;
+  }
+
+  /** Counts an admitted request against its key's rate limit: last, so a refused key is never counted. */
+  private countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
+    // No limit for this key: nothing more to do, no closure, no store call.
+    if (this.rateLimiter === undefined || !this.rateLimiter.applies(record)) return this.admitted(record, tenant);
+    return then(this.rateLimiter.check(record, tenant), (decision): AdmissionResult => {
+      if (!decision.ok) return decision;
+      return this.admitted(record, tenant, decision.status, decision.warning);
+    });
+  }
+
+  /** A request let in: a use of its key (`usage`), with its rate-limit status where a limit applies. */
+  private admitted(
+    record: ApiKeyRecord,
+    tenant: Tenant | undefined,
+    rateLimit?: RateLimitStatus,
+    warning?: string,
+  ): AdmissionResult {
     this.usage?.record(record.id);
-    return { ok: true, record, tenant: choice.tenant };
+    if (rateLimit === undefined && warning === undefined) return { ok: true, record, tenant };
+    return { ok: true, record, tenant, ...(rateLimit && { rateLimit }), ...(warning && { warning }) };
   }
 
   /**

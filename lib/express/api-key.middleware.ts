@@ -4,6 +4,7 @@ import type { MaybePromise } from '../core/maybe-async.js';
 import { admissionOf, recordAdmission } from '../core/request-admission.js';
 import { continueRequest } from './continue-request.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
+import { reportRateLimit } from './rate-limit-headers.js';
 import { sendRefusal } from './send-refusal.js';
 
 /** Per-mount settings of `apiKeyMiddleware`. */
@@ -45,6 +46,7 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
         return;
       }
       if (admission.ok) {
+        if (earlier === undefined) reportRateLimit(admission, response, logger);
         const { record, tenant } = recordAdmission(request, admission);
         request.apiKey = record;
         request.tenant = tenant;

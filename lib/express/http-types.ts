@@ -13,6 +13,8 @@ export type NextFunction = (error?: unknown) => void;
 /** Where middleware report faults (a failing key store). Keys and secrets are never logged. */
 export interface KeyringLogger {
   error(message: string): void;
+  /** Once per rate-limit store outage (requests are then let through); `error` when absent. */
+  warn?(message: string): void;
   /** Why a key was refused by the format rules (never the key), when given. */
   debug?(message: string): void;
 }

@@ -138,16 +138,23 @@ export class ApiKeyModule
 
   /**
    * ...and again once the HTTP server has stopped, for the requests that were still running.
-   * Then stops listening to the `invalidationBus` and closes it (a bus closes only the
-   * connections it opened, never a client the app gave it). Never throws: shutting down goes on.
+   * Then stops listening to the `invalidationBus` and closes it, and closes the rate-limit store
+   * (each closes only the connections it opened, never a client the app gave it). Never throws:
+   * shutting down goes on.
    */
   async onApplicationShutdown(): Promise<void> {
     await this.keyring.flushUsage();
     this.keyring.close();
+    const { invalidationBus, rateLimit } = this.keyring.options;
     try {
-      await this.keyring.options.invalidationBus?.close?.();
+      await invalidationBus?.close?.();
     } catch (error) {
       new Logger('InvalidationBus').warn(`closing the invalidation bus failed: ${String(error)}`);
+    }
+    try {
+      if (rateLimit !== false) await rateLimit.store?.close?.();
+    } catch (error) {
+      new Logger('ApiKeyModule').warn(`Closing the rate-limit store failed: ${String(error)}`);
     }
   }
 }

@@ -30,10 +30,6 @@ const SIGNED_WEBHOOK_REASONS: readonly FailureReason[] = [
   'webhook_timestamp_invalid',
 ];
 
-// Per-key rate limits answer 429 with this code. Where the preset tables name no 429 answer, the
-// presets' entry is described here, so API references show it either way.
-const RATE_LIMITED = { code: 'RATE_LIMITED', message: 'Too many requests for this API key. Try again later.' };
-
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -54,7 +50,8 @@ function reasonsFor(security: RouteSecurity, options: ResolvedKeyringOptions): F
           !reason.startsWith('webhook_') &&
           (options.tenancy || !TENANT_REASONS.has(reason)) &&
           (security.scopes.length > 0 || reason !== 'insufficient_scope') &&
-          (options.unknownKeyLookups !== false || reason !== 'lookup_throttled'),
+          (options.unknownKeyLookups !== false || reason !== 'lookup_throttled') &&
+          (options.rateLimit !== false || reason !== 'rate_limited'),
       ),
     );
   }
@@ -102,18 +99,6 @@ export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOpt
     // One code for two reasons (a store that failed, or was spared): the headers of either may come.
     if (same !== undefined) same.headers = { ...refusal.headers, ...same.headers };
     else seen.set(key, refusals[refusals.push(refusal) - 1]!);
-  }
-  if (
-    security.apiKey &&
-    typeof options.errorFormat === 'string' &&
-    !refusals.some((refusal) => refusal.status === 429)
-  ) {
-    refusals.push({
-      status: 429,
-      ...RATE_LIMITED,
-      body: { success: false, error: RATE_LIMITED },
-      headers: { 'Retry-After': '30' },
-    });
   }
   return refusals.sort((a, b) => a.status - b.status);
 }

@@ -14,6 +14,11 @@ export interface Outcome {
   /** For a success: the record and tenant the handler saw (and read from TenantContext). */
   keyId?: string;
   tenantId?: string | number;
+  /**
+   * Response headers that must match; `RateLimit-Policy`, `RateLimit` and `Retry-After` must be
+   * absent unless named here.
+   */
+  headers?: Record<string, RegExp>;
 }
 
 type Headers = Record<string, string | string[]>;
@@ -25,6 +30,8 @@ export interface ConformanceCase {
   /** A function where the headers depend on the time of the request (signatures). */
   headers: Headers | (() => Headers);
   body?: string;
+  /** Identical requests sent first (e.g. to use up a rate limit); their answers are not checked. */
+  before?: number;
   expected: Outcome;
 }
 
@@ -32,6 +39,8 @@ export const CONFORMANCE_KEYS = {
   ...KEYS,
   multiTenant: withChecksum('pk_multitenant_5a6b7c'),
   noTenant: withChecksum('pk_notenant_8d9e0f'),
+  withinLimit: withChecksum('pk_withinlimit_2b3c4d'),
+  pastLimit: withChecksum('pk_pastlimit_5e6f7a'),
 };
 
 // The expected answers, spelled out once; rows below say which applies.
@@ -74,6 +83,21 @@ const UNAVAILABLE: Outcome = {
   status: 503,
   code: { cubeconnect: 'KEY_STORE_UNAVAILABLE', connexease: 'KEY_STORE_UNAVAILABLE' },
   ran: false,
+};
+
+const WITHIN_LIMIT: Outcome = {
+  ...granted('key-within-limit', 1),
+  headers: { 'ratelimit-policy': /^"key";q=100;w=3600$/, ratelimit: /^"key";r=99;t=(3600|3599)$/ },
+};
+const RATE_LIMITED: Outcome = {
+  status: 429,
+  code: { cubeconnect: 'RATE_LIMITED', connexease: 'RATE_LIMITED' },
+  ran: false,
+  headers: {
+    'retry-after': /^(3600|3599)$/,
+    'ratelimit-policy': /^"key";q=2;w=3600$/,
+    ratelimit: /^"key";r=0;t=(3600|3599)$/,
+  },
 };
 
 const K = CONFORMANCE_KEYS;
@@ -246,6 +270,10 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   row('a staging key with the route scope', apiKey(K.staging), granted('key-stage', 2), '/scoped'),
   row('a key without the route scope', bearer(K.noScopes), INSUFFICIENT_SCOPE, '/scoped'),
   row('no key on a scoped route', {}, MISSING, '/scoped'),
+
+  // Rate limits: the record's own limit (the conformance hosts set no default).
+  row('a key within its own rate limit', bearer(K.withinLimit), WITHIN_LIMIT),
+  { ...row('a key past its own rate limit', bearer(K.pastLimit), RATE_LIMITED), before: 2 },
 
   // Key store faults.
   row('a key store that throws', bearer(K.storeThrows), UNAVAILABLE),

@@ -53,6 +53,17 @@ function keyringOptions(preset: Preset): KeyringOptions {
   const records = demoRecords();
   records[CONFORMANCE_KEYS.multiTenant] = { id: 'key-multi', tenants: [{ id: 1 }, { id: 'org-b' }] };
   records[CONFORMANCE_KEYS.noTenant] = { id: 'key-none', tenants: [] };
+  const hour = 3_600_000;
+  records[CONFORMANCE_KEYS.withinLimit] = {
+    id: 'key-within-limit',
+    tenants: [{ id: 1 }],
+    rateLimit: { limit: 100, windowMs: hour },
+  };
+  records[CONFORMANCE_KEYS.pastLimit] = {
+    id: 'key-past-limit',
+    tenants: [{ id: 1 }],
+    rateLimit: { limit: 2, windowMs: hour },
+  };
   return {
     lookup: new InMemoryLookup(records),
     errorFormat: preset,

@@ -401,6 +401,11 @@ describe('createKeyringDocument', () => {
     expect(refusalCodes(operation(document, 'post', '/api/messages/send'))[403]).toEqual(['INSUFFICIENT_SCOPE']);
   });
 
+  it('documents no 429 where rate limits are off', async () => {
+    const document = await documentOf({ protectAllRoutes: true, options: { tenancy: false, rateLimit: false } });
+    expect(Object.keys(refusalCodes(operation(document, 'get', '/api/open')))).toEqual(['401', '503']);
+  });
+
   it('follows the headers option: one scheme per header a key is read from', async () => {
     const bearerOnly = await documentOf({ protectAllRoutes: true, options: { headers: ['Authorization'] } });
     expect(Object.keys(bearerOnly.components?.securitySchemes ?? {}).sort()).toEqual([
@@ -456,9 +461,10 @@ describe('createKeyringDocument', () => {
       required: ['error', 'retryable'],
       properties: { error: { type: 'string' }, retryable: { type: 'boolean' } },
     });
-    // No code field: the examples are named by reason; no 429, which this format never answers.
+    // No code field: the examples are named by reason; no 429, which this format never answers
+    // (it answers a rate-limited request 401).
     expect(refusalCodes(operation(document, 'get', '/api/open'))).toEqual({
-      401: ['expired', 'invalid', 'malformed', 'missing', 'revoked', 'wrong_environment'],
+      401: ['expired', 'invalid', 'malformed', 'missing', 'rate_limited', 'revoked', 'wrong_environment'],
       503: ['lookup_throttled', 'lookup_unavailable'],
     });
   });

@@ -4,6 +4,7 @@ import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
 import { isPending } from '../../core/maybe-async.js';
+import { rateLimitHeaders } from '../../core/rate-limit.js';
 import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
 import { requiresApiKey, type AccessDeclarations } from '../../core/route-access.js';
 import { enterRequestScope, setScopeTenant, type TenantScope } from '../../core/tenant-context.js';
@@ -93,6 +94,7 @@ export class ApiKeyGuard implements CanActivate {
     if (!result.ok) this.reject(context, result.failure);
     // A late answer: the handler must not run.
     if (awaited && responseSent(this.adapterHost, context)) return false;
+    this.reportRateLimit(context, result);
     const { record, tenant } = recordAdmission(request, result);
     if (scope !== undefined && tenant !== undefined) setScopeTenant(scope, tenant);
     request.apiKey = record;
@@ -136,6 +138,18 @@ export class ApiKeyGuard implements CanActivate {
   /** Sends the refusal: sets its headers on the response and throws it. */
   protected reject(context: ExecutionContext, failure: KeyringFailure): never {
     refuse(this.keyring, this.adapterHost, this.logger, context, failure);
+  }
+
+  /**
+   * For an admitted request: sets `RateLimit-Policy` and `RateLimit` through the adapter where
+   * a limit applies, and logs a rate-limit store outage's warning (once per outage).
+   */
+  private reportRateLimit(context: ExecutionContext, result: Extract<AdmissionResult, { ok: true }>): void {
+    if (result.warning !== undefined) this.logger.warn(result.warning);
+    if (result.rateLimit === undefined || context.getType() !== 'http') return;
+    const reply: unknown = context.switchToHttp().getResponse();
+    for (const [name, value] of Object.entries(rateLimitHeaders(result.rateLimit)))
+      this.adapterHost.httpAdapter.setHeader(reply, name, value);
   }
 
   private policyOf(context: ExecutionContext): RoutePolicy {

@@ -1,0 +1,77 @@
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { createClient } from 'redis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeWithRedis, freePort, startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
+import { KeyringConfigError } from '../core/failure.js';
+import { redisRateLimitStore, type RedisRateLimitStore } from './rate-limit-store.js';
+
+describeWithRedis('redisRateLimitStore on a real redis-server', () => {
+  let server: RedisServer;
+  const stores: RedisRateLimitStore[] = [];
+  const open = (options: Parameters<typeof redisRateLimitStore>[0]) => {
+    const store = redisRateLimitStore(options);
+    stores.push(store);
+    return store;
+  };
+  beforeAll(async () => {
+    server = await startRedisServer();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+  });
+  afterAll(() => server?.stop());
+
+  it('counts atomically: 200 hits from two stores at once get the counts 1 to 200', async () => {
+    const [a, b] = [open({ url: server.url }), open({ url: server.url })];
+    const hits = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).hit('atomic', 60_000, 5)));
+    expect(hits.map((hit) => hit.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    for (const hit of hits) expect(hit.resetMs).toBeGreaterThan(59_000);
+  });
+
+  it('starts a fresh window once the last one expired', async () => {
+    const store = open({ url: server.url, prefix: 'test:' });
+    expect(await store.hit('window', 150, 1)).toMatchObject({ count: 1 });
+    expect(await store.hit('window', 150, 1)).toMatchObject({ count: 2 });
+    await sleep(200);
+    expect(await store.hit('window', 150, 1)).toMatchObject({ count: 1 });
+  });
+
+  it("works on an app's own client, and leaves it open", async () => {
+    const client = createClient({ url: server.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    const store = open({ client });
+    expect(await store.hit('own-client', 60_000, 5)).toMatchObject({ count: 1 });
+    await store.close();
+    expect(await client.get('nest-keyring:rate-limit:own-client')).toBe('1');
+    client.destroy();
+  });
+
+  it('fails fast while Redis is down, then counts again (script reloaded) once it is back', async () => {
+    const store = open({ url: server.url });
+    expect(await store.hit('outage', 60_000, 5)).toMatchObject({ count: 1 });
+    await server.stop({ abrupt: true });
+    const started = Date.now();
+    await expect(store.hit('outage', 60_000, 5)).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1000);
+    await server.start();
+    let hit: unknown;
+    for (let attempt = 0; attempt < 100 && hit === undefined; attempt++) {
+      hit = await store.hit('outage', 60_000, 5).catch(() => sleep(50).then(() => undefined));
+    }
+    // Redis came back empty: a fresh window.
+    expect(hit).toMatchObject({ count: 1 });
+  });
+
+  it('opens without Redis and rejects (never hangs, never crashes) until it is there', async () => {
+    const store = open({ url: `redis://127.0.0.1:${await freePort()}` });
+    await expect(store.hit('nobody', 1000, 1)).rejects.toThrow();
+  });
+
+  it('refuses options that cannot work', () => {
+    expect(() => redisRateLimitStore({} as never)).toThrow(KeyringConfigError);
+    expect(() => redisRateLimitStore({ url: 'localhost:6379' })).toThrow(/redis:\/\/ or rediss:\/\//);
+    expect(() => redisRateLimitStore({ client: {} as never })).toThrow(/no `sendCommand`/);
+    expect(() => redisRateLimitStore({ url: server.url, client: {} } as never)).toThrow(/not both/);
+  });
+});
