@@ -128,7 +128,9 @@ async function startGatewayApp(transport: Transport, options: Partial<KeyringOpt
 // Every rejection that nothing handles, in any test of this file.
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
+beforeAll(() => {
+  process.on('unhandledRejection', onUnhandled);
+});
 afterAll(() => {
   process.off('unhandledRejection', onUnhandled);
   expect(unhandled).toEqual([]);
@@ -254,7 +256,7 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
     ]);
   });
 
-  it('checks scopes per message: a refused message gets the code, its handler never runs, the connection lives on', async () => {
+  it('checks scopes per message: a refused one gets the code, its handler never runs, the connection lives on', async () => {
     const reader = await admitted({ headers: { 'X-API-KEY': READER } });
     const refused = await reader.send('send');
     expect(refused).toEqual({
