@@ -1,6 +1,6 @@
 // WebSocket connections as nest-keyring sees them, with no import of a WebSocket library: the
-// root entry uses this for `ApiKeyGuard` on gateways, and `nest-keyring/websockets` (whose
-// adapters check each connection's handshake) fills it in.
+// root entry uses this for `ApiKeyGuard` on gateways, and the adapters of `nest-keyring/socket.io`
+// and `nest-keyring/ws` (which check each connection's handshake) fill it in.
 import type { ExecutionContext } from '@nestjs/common';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import { KeyringConfigError, type KeyringFailure } from '../../core/failure.js';
@@ -59,7 +59,7 @@ export function runAsSocket<R>(client: object, fn: () => R): R {
 const NOT_ADMITTED =
   'ApiKeyGuard runs on a WebSocket gateway whose connection was not checked in its handshake. ' +
   "Serve gateways through nest-keyring's adapter: app.useWebSocketAdapter(new KeyringIoAdapter(app)) " +
-  "(socket.io) or new KeyringWsAdapter(app) (ws), from 'nest-keyring/websockets'.";
+  "from 'nest-keyring/socket.io', or new KeyringWsAdapter(app) from 'nest-keyring/ws'.";
 
 /**
  * `ApiKeyGuard` on a gateway's message: the connection's key was checked in its handshake, so
