@@ -53,8 +53,20 @@ export class KeyringIoAdapter extends IoAdapter {
     return server;
   }
 
+  /**
+   * Nest's server, except that a session restored by socket.io's connection state recovery goes
+   * through the handshake check again (socket.io skips middleware for it by default): every
+   * connection is checked, restored or not.
+   */
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    if (options?.connectionStateRecovery === undefined) return super.createIOServer(port, options);
+    const recovery = { ...options.connectionStateRecovery, skipMiddlewares: false };
+    return super.createIOServer(port, { ...options, connectionStateRecovery: recovery });
+  }
+
   override bindClientConnect(server: Server | Namespace, callback: (socket: Socket, ...rest: unknown[]) => void): void {
     server.on('connection', (socket: Socket, ...rest: unknown[]) => {
+      if (socketAdmissionOf(socket) === undefined) return this.refuseUnchecked(socket);
       this.closeAtExpiry(socket);
       runAsSocket(socket, () => callback(socket, ...rest));
     });
@@ -89,9 +101,14 @@ export class KeyringIoAdapter extends IoAdapter {
       .catch((error: unknown) => this.logger.error(error));
   }
 
+  // A connection our middleware never saw (a server the gateway brought itself): never let in.
+  private refuseUnchecked(socket: Socket): void {
+    this.logger.error(`Disconnected socket ${socket.id}: its handshake was not checked for an API key`);
+    socket.disconnect(true);
+  }
+
   private closeAtExpiry(socket: Socket): void {
-    const admission = socketAdmissionOf(socket);
-    if (admission === undefined) return;
+    const admission = socketAdmissionOf(socket)!;
     const cancel = this.handshakes.closeAtExpiry(admission.record, (refusal) => {
       socket.emit('exception', refusal.response.body);
       socket.disconnect();

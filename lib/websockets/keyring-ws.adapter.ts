@@ -4,7 +4,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { VerifyClientCallbackAsync, VerifyClientCallbackSync, WebSocket } from 'ws';
-import { admitSocket, runAsSocket, socketAdmissionOf, type SocketAdmission } from '../nest/transports/websocket.js';
+import { admitSocket, runAsSocket, type SocketAdmission } from '../nest/transports/websocket.js';
 import { closeCodeOf, SocketHandshakes, type KeyringSocketAdapterOptions } from './socket-handshake.js';
 
 type VerifyClient = VerifyClientCallbackAsync | VerifyClientCallbackSync;
@@ -56,8 +56,13 @@ export class KeyringWsAdapter extends WsAdapter {
   ): void {
     server.on('connection', (client, request) => {
       const admission = this.admitted.get(request);
-      if (admission !== undefined) admitSocket(client, admission);
-      this.closeAtExpiry(client);
+      // A connection our verifyClient never saw (a server the gateway brought itself): never let in.
+      if (admission === undefined) {
+        this.logger.error('Closed a WebSocket connection: its upgrade was not checked for an API key');
+        return client.terminate();
+      }
+      admitSocket(client, admission);
+      this.closeAtExpiry(client, admission);
       runAsSocket(client, () => callback(client, request));
     });
   }
@@ -102,9 +107,7 @@ export class KeyringWsAdapter extends WsAdapter {
     };
   }
 
-  private closeAtExpiry(client: WebSocket): void {
-    const admission = socketAdmissionOf(client);
-    if (admission === undefined) return;
+  private closeAtExpiry(client: WebSocket, admission: SocketAdmission): void {
     const cancel = this.handshakes.closeAtExpiry(admission.record, (refusal) =>
       client.close(closeCodeOf(refusal), refusal.code),
     );

@@ -3,9 +3,12 @@
 // refusals in the handshake with the error code, the connection's key and tenant in every
 // message handler, scopes per message.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Injectable, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
+  ConnectedSocket,
   MessageBody,
   SubscribeMessage,
   WebSocketGateway,
@@ -23,8 +26,11 @@ import {
   type ApiKeyRecord,
   type KeyringOptions,
 } from '../../lib/index.js';
+import { KeyringIoAdapter } from '../../lib/socket.io.js';
 import { demoRecords, InMemoryLookup, KEYS, withChecksum } from '../fixtures/in-memory-lookup.js';
 import { CapturingLogger, HandlerLog } from '../fixtures/test-app.js';
+import type { Socket as ServerSocket } from 'socket.io';
+import { io } from 'socket.io-client';
 import { TRANSPORTS, type Client, type Connection, type Credentials, type Transport } from './websocket-clients.js';
 
 const MULTI = withChecksum('pk_multi_2b3c4d5e');
@@ -460,5 +466,75 @@ describe('a gateway behind ApiKeyGuard served by a plain adapter', () => {
       if (connection.ok) await connection.client.close();
       await app.close();
     }
+  });
+});
+
+/** A gateway whose sessions socket.io restores after a dropped connection. */
+@WebSocketGateway({ namespace: 'recovering', connectionStateRecovery: {} })
+class RecoveringGateway {
+  @SubscribeMessage('whoami')
+  whoami(
+    @ConnectedSocket() client: ServerSocket,
+    @CurrentApiKey('id') keyId: string,
+    @CurrentTenant('id') tenantId: number,
+  ) {
+    // A broadcast: socket.io restores only a session that received one (its offset).
+    client.nsp.emit('seen', keyId);
+    return { keyId, tenantId };
+  }
+}
+
+describe('socket.io connection state recovery', () => {
+  it('checks a restored session in its handshake again, as socket.io would otherwise skip it', async () => {
+    const lookup = new InMemoryLookup(records());
+    @Module({
+      imports: [ApiKeyModule.forRoot({ lookup, cache: false, protectAllRoutes: true })],
+      providers: [RecoveringGateway],
+    })
+    class RecoveringModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [RecoveringModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.useWebSocketAdapter(new KeyringIoAdapter(app));
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as { port: number };
+    const socket = io(`http://127.0.0.1:${port}/recovering`, {
+      transports: ['websocket'],
+      auth: { token: MULTI, tenant: 2 },
+      reconnectionDelay: 10,
+    });
+    try {
+      await new Promise((resolve) => socket.once('connect', resolve));
+      expect(await socket.timeout(5_000).emitWithAck('whoami', {})).toEqual({ keyId: 'key-multi', tenantId: 2 });
+      const handshakes = lookup.calls.length;
+      // The connection drops; the client reconnects and socket.io restores its session.
+      const reconnected = new Promise((resolve) => socket.once('connect', resolve));
+      socket.io.engine.close();
+      await reconnected;
+      expect(socket.recovered).toBe(true);
+      expect(lookup.calls.length).toBe(handshakes + 1);
+      expect(await socket.timeout(5_000).emitWithAck('whoami', {})).toEqual({ keyId: 'key-multi', tenantId: 2 });
+    } finally {
+      socket.close();
+      await app.close();
+    }
+  });
+});
+
+describe('the root entry', () => {
+  it('loads no WebSocket library: they load from nest-keyring/socket.io and nest-keyring/ws only', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const script =
+      "require('./dist/cjs/index.js'); const loaded = Object.keys(require.cache); " +
+      'const pattern = /node_modules\\/(socket\\.io|engine\\.io|ws|@nestjs\\/(websockets|platform-socket\\.io|platform-ws))\\//;' +
+      'console.log(JSON.stringify({ total: loaded.length, sockets: loaded.filter((path) => pattern.test(path)) }));';
+    const loaded = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '' },
+      }),
+    ) as { total: number; sockets: string[] };
+    expect(loaded.total).toBeGreaterThan(10);
+    expect(loaded.sockets).toEqual([]);
   });
 });
