@@ -503,11 +503,11 @@ describe('socket.io connection state recovery', () => {
       reconnectionDelay: 10,
     });
     try {
-      await new Promise((resolve) => socket.once('connect', resolve));
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
       expect(await socket.timeout(5_000).emitWithAck('whoami', {})).toEqual({ keyId: 'key-multi', tenantId: 2 });
       const handshakes = lookup.calls.length;
       // The connection drops; the client reconnects and socket.io restores its session.
-      const reconnected = new Promise((resolve) => socket.once('connect', resolve));
+      const reconnected = new Promise<void>((resolve) => socket.once('connect', () => resolve()));
       socket.io.engine.close();
       await reconnected;
       expect(socket.recovered).toBe(true);
@@ -525,7 +525,8 @@ describe('the root entry', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const script =
       "require('./dist/cjs/index.js'); const loaded = Object.keys(require.cache); " +
-      'const pattern = /node_modules\\/(socket\\.io|engine\\.io|ws|@nestjs\\/(websockets|platform-socket\\.io|platform-ws))\\//;' +
+      'const pattern = /node_modules\\/(socket\\.io|engine\\.io|ws|' +
+      '@nestjs\\/(websockets|platform-socket\\.io|platform-ws))\\//;' +
       'console.log(JSON.stringify({ total: loaded.length, sockets: loaded.filter((path) => pattern.test(path)) }));';
     const loaded = JSON.parse(
       execFileSync(process.execPath, ['-e', script], {
