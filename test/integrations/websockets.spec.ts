@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Injectable, Module, UseGuards } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import {
   ConnectedSocket,
@@ -539,3 +540,34 @@ describe('the root entry', () => {
     expect(loaded.sockets).toEqual([]);
   });
 });
+
+describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const))(
+  'gateways on %s in a Fastify app',
+  (_, transport) => {
+    it('admits a key and refuses a missing one in the handshake, as on Express', async () => {
+      @Module({
+        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(records()) })],
+        providers: [EchoGateway, HandlerLog, ConnectionLog],
+      })
+      class FastifyGatewayModule {}
+      const moduleRef = await Test.createTestingModule({ imports: [FastifyGatewayModule] }).compile();
+      const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+      transport.useAdapter(app);
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as { port: number };
+      const admitted = await transport.connect(port, { headers: { 'X-API-KEY': MULTI, 'X-TENANT-ID': '2' } });
+      try {
+        if (!admitted.ok) throw new Error('refused');
+        expect(await admitted.client.send('whoami')).toEqual({
+          reply: { keyId: 'key-multi', tenantId: 2, before: 2, after: 2 },
+        });
+        const refused = await transport.connect(port, {});
+        expect(refused.ok ? 'admitted' : refused.refusal.code).toBe('AUTHENTICATION_REQUIRED');
+        expect(app.get(HandlerLog).calls).toEqual(['whoami']);
+      } finally {
+        if (admitted.ok) await admitted.client.close();
+        await app.close();
+      }
+    });
+  },
+);
