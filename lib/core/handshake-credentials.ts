@@ -37,7 +37,9 @@ export function handshakeHeaders(
   names: HandshakeHeaderNames,
 ): Result<{ headers: RequestHeaders }> {
   if (typeof auth !== 'object' || auth === null) return { ok: true, headers };
-  const { token, tenant } = auth as HandshakeAuth;
+  // Own fields only, as for headers: a polluted `Object.prototype` must never supply a key or a tenant.
+  const token = Object.hasOwn(auth, 'token') ? (auth as HandshakeAuth).token : undefined;
+  const tenant = Object.hasOwn(auth, 'tenant') ? (auth as HandshakeAuth).tenant : undefined;
   if (token === undefined && tenant === undefined) return { ok: true, headers };
   const merged: Record<string, unknown> = { ...headers };
   if (token !== undefined) {

@@ -35,10 +35,13 @@ type AdmittedSocket = KeyringSocketFields & { [ADMISSION]?: SocketAdmission };
 export function admitSocket(client: object, admission: SocketAdmission): void {
   const socket = client as AdmittedSocket;
   if (socket[ADMISSION] !== undefined) return;
-  Object.defineProperty(socket, ADMISSION, { value: admission, enumerable: false });
-  // Where the param decorators read them, as on an HTTP request (the socket is a gateway's first argument).
-  socket.apiKey = admission.record;
-  socket.tenant = admission.tenant;
+  // Read-only: the connection's key and tenant are fixed for its life.
+  Object.defineProperties(socket, {
+    [ADMISSION]: { value: admission },
+    // Where the param decorators read them, as on an HTTP request (the socket is a gateway's first argument).
+    apiKey: { value: admission.record, enumerable: true },
+    tenant: { value: admission.tenant, enumerable: true },
+  });
 }
 
 /** The admission recorded for this socket in its handshake, if any. */
