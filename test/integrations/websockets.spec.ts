@@ -28,10 +28,12 @@ import {
   type KeyringOptions,
 } from '../../lib/index.js';
 import { KeyringIoAdapter } from '../../lib/socket.io.js';
+import { KeyringWsAdapter } from '../../lib/ws.js';
 import { demoRecords, InMemoryLookup, KEYS, withChecksum } from '../fixtures/in-memory-lookup.js';
 import { CapturingLogger, HandlerLog } from '../fixtures/test-app.js';
 import type { Socket as ServerSocket } from 'socket.io';
 import { io } from 'socket.io-client';
+import WebSocket from 'ws';
 import { TRANSPORTS, type Client, type Connection, type Credentials, type Transport } from './websocket-clients.js';
 
 const MULTI = withChecksum('pk_multi_2b3c4d5e');
@@ -571,3 +573,51 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
     });
   },
 );
+
+/** A ws gateway with a verifyClient of its own, which runs after the key check. */
+@WebSocketGateway({
+  path: '/checked',
+  verifyClient: (info: { req: { headers: Record<string, unknown> } }) => info.req.headers['x-client'] === 'allowed',
+})
+class CheckedGateway {
+  @SubscribeMessage('whoami')
+  whoami(@CurrentApiKey('id') keyId: string) {
+    return { keyId };
+  }
+}
+
+describe("a ws gateway's own verifyClient", () => {
+  it('runs after the key check: both must admit the upgrade', async () => {
+    @Module({
+      imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(records()) })],
+      providers: [CheckedGateway],
+    })
+    class CheckedModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [CheckedModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    app.useWebSocketAdapter(new KeyringWsAdapter(app));
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as { port: number };
+    const upgrade = (headers: Record<string, string>) =>
+      new Promise<number | 'open'>((resolve) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}/checked`, { headers });
+        socket.on('error', () => undefined);
+        socket.once('open', () => {
+          socket.close();
+          resolve('open');
+        });
+        socket.once('unexpected-response', (request, response) => {
+          request.destroy();
+          resolve(response.statusCode!);
+        });
+      });
+    try {
+      expect(await upgrade({ 'X-API-KEY': MULTI, 'X-Client': 'allowed' })).toBe('open');
+      expect(await upgrade({ 'X-API-KEY': MULTI })).toBe(401);
+      expect(await upgrade({ 'X-Client': 'allowed' })).toBe(401);
+      expect(await upgrade({ 'X-API-KEY': KEYS.production, 'X-TENANT-ID': '999', 'X-Client': 'allowed' })).toBe(403);
+    } finally {
+      await app.close();
+    }
+  });
+});
