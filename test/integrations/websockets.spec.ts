@@ -286,6 +286,27 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
     expect(app.lookup.calls.length).toBe(lookups);
   });
 
+  it('survives a client that leaves while its handshake waits for the store, and serves the next one', async () => {
+    const url = transport.name === 'ws' ? `ws://127.0.0.1:${app.port}/` : `http://127.0.0.1:${app.port}`;
+    const headers = { 'X-API-KEY': KEYS.storeHangs };
+    if (transport.name === 'ws') {
+      const socket = new WebSocket(url, { headers });
+      socket.on('error', () => undefined);
+      await delay(50);
+      socket.terminate();
+    } else {
+      const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: headers });
+      socket.on('connect_error', () => undefined);
+      await delay(50);
+      socket.close();
+    }
+    // The store's answer (a timeout) comes after the client left.
+    await delay(300);
+    const next = await admitted({ headers: { 'X-API-KEY': READER } });
+    expect(await next.send('whoami')).toEqual({ reply: { keyId: 'key-reader', tenantId: 7, before: 7, after: 7 } });
+    expect(app.connections.connected).toEqual([7]);
+  });
+
   it('runs the disconnect handler as the connection’s tenant', async () => {
     const client = await admitted({ headers: { 'X-API-KEY': READER } });
     const before = app.connections.disconnected.length;
