@@ -25,7 +25,8 @@ function isRecordShaped(value: unknown): value is ApiKeyRecord {
   );
 }
 
-function expiryTime(expiresAt: ApiKeyRecord['expiresAt']): number {
+/** A record's `expiresAt` as epoch milliseconds (`NaN` when unreadable, which `checkExpiry` treats as expired). */
+export function expiryTime(expiresAt: ApiKeyRecord['expiresAt']): number {
   if (expiresAt instanceof Date) return expiresAt.getTime();
   if (typeof expiresAt === 'number') return expiresAt;
   if (typeof expiresAt === 'string') return Date.parse(expiresAt);

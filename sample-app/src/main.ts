@@ -1,20 +1,27 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
+import { KeyringIoAdapter } from 'nest-keyring/socket.io';
 import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
 import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { createDemoKeys } from './demo-keys.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
 import { graphqlExamples, withGraphql } from './graphql/with-graphql.js';
+import { withRealtime } from './realtime/realtime.js';
 import { KeyAdmin } from './store/key-admin.js';
 
 const port = process.env.PORT ?? 3000;
 const database = DATABASE_PATH;
 // The secret the gateway sends back to us; a random one per run unless WEBHOOK_SECRET is set.
 const webhookSecret = process.env.WEBHOOK_SECRET ?? randomBytes(24).toString('base64url');
-const app = await NestFactory.create(withGraphql(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS)), {
-  rawBody: true,
-});
+const app = await NestFactory.create(
+  withRealtime(withGraphql(AppModule.forDatabase(database, webhookSecret, DATABASE_OPTIONS))),
+  {
+    rawBody: true,
+  },
+);
+// WebSocket connections (socket.io, /socket.io on this port): key and tenant checked in the handshake.
+app.useWebSocketAdapter(new KeyringIoAdapter(app));
 app.enableShutdownHooks();
 setupOpenApi(app);
 await app.listen(port);
@@ -59,6 +66,9 @@ ${send} -H "X-API-KEY: ${staging.key}" ${json} -d ${sendBody}
 curl -i -X POST ${base}/api/v1/keys/${production.row.id}/roll ${bearer(production.key)} ${json} -d '{"overlap":"1h"}'
 # 404 KEY_NOT_FOUND: a keys:admin key revokes only keys of its own environment whose tenants are all its own
 curl -i -X DELETE ${base}/api/v1/keys/${staging.row.id} -H "Authorization: Bearer ${production.key}"
+# WebSocket, socket.io on ${base}/socket.io: the socket's tenant's new messages, pushed (key in auth.token or a header)
+#   const socket = io('${base}', { auth: { token: '${production.key}', tenant: '456' } });
+#   await socket.emitWithAck('subscribe'); socket.on('message', console.log);
 # 200 without a key: a @Public() route
 curl -i ${base}/health
 # 200 at once, event stored after the answer: a gateway webhook with this run's secret${secretFrom}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { TenantContext } from 'nest-keyring';
+import { Subject, type Observable } from 'rxjs';
 import type { SampleDatabase } from './store/database.js';
 import { DATABASE } from './store/store.module.js';
 
@@ -20,6 +21,10 @@ export interface StoredMessage {
  */
 @Injectable()
 export class MessagesService {
+  private readonly sent = new Subject<StoredMessage>();
+  /** Every message stored, as it is stored (the realtime gateway pushes them to their tenant). */
+  readonly sent$: Observable<StoredMessage> = this.sent.asObservable();
+
   constructor(
     @Inject(DATABASE) private readonly db: SampleDatabase,
     private readonly tenants: TenantContext,
@@ -41,6 +46,7 @@ export class MessagesService {
           'VALUES (?, ?, ?, ?, ?, ?, ?)',
       )
       .run(message.message_id, message.tenant_id, keyId, phone, messageType, body, message.created_at);
+    this.sent.next(message);
     return message;
   }
 

@@ -12,6 +12,7 @@ import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
 import { refuse, responseSent } from '../refusal.js';
 import { declarationsOf, type MetadataTarget } from '../route-declarations.js';
 import { transportRequestOf } from '../transports/transport-request.js';
+import { canActivateSocketMessage } from '../transports/websocket.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';
 
 /** What the guard adds to the request object. */
@@ -62,6 +63,10 @@ export class ApiKeyGuard implements CanActivate {
   // Not `async`: a key the cache holds is answered with a plain `true`, which Nest's guard
   // consumer takes without awaiting; a `Promise` only when the key store is asked.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // A gateway's message: its connection's key and tenant were decided in the handshake.
+    if (context.getType() === 'ws') {
+      return canActivateSocketMessage(this.keyring, context, !this.isPublic(context), this.getRequiredScopes(context));
+    }
     const request = this.getRequest(context);
     // No request to read a key from (a transport this guard was not taught): refused.
     if (request === undefined) return this.isPublic(context);

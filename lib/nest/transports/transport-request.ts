@@ -4,7 +4,8 @@ import { graphqlRequestOf, isGraphqlContext } from './graphql.js';
 
 /**
  * The request of an execution context, in every transport nest-keyring reads by itself: HTTP
- * routes and GraphQL resolvers. `undefined` for any other transport. The guard's and the
+ * routes, GraphQL resolvers and WebSocket gateways (the socket). `undefined` for any other
+ * transport. The guard's and the
  * interceptor's `getRequest` and the parameter decorators all read the request through it, so
  * they agree on which object carries `apiKey` and `tenant`.
  */
@@ -12,5 +13,8 @@ export function transportRequestOf(context: ExecutionContext): KeyringRequest | 
   // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds.
   if (context.getType() === 'http') return context.getArgByIndex<KeyringRequest>(0);
   if (isGraphqlContext(context)) return graphqlRequestOf(context);
+  // A gateway's message: the socket, on which KeyringIoAdapter / KeyringWsAdapter put the key
+  // and tenant its handshake was admitted with.
+  if (context.getType() === 'ws') return context.getArgByIndex<KeyringRequest>(0);
   return undefined;
 }

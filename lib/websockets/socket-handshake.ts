@@ -1,0 +1,143 @@
+import type { INestApplicationContext, Logger } from '@nestjs/common';
+import { WsException } from '@nestjs/websockets';
+import type { ApiKeyRecord } from '../core/api-key-record.js';
+import type { ErrorResponse } from '../core/error-format.js';
+import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
+import { handshakeHeaders } from '../core/handshake-credentials.js';
+import type { RequestHeaders } from '../core/headers.js';
+import type { Keyring } from '../core/keyring.js';
+import { expiryTime } from '../core/record-check.js';
+import { fail, type Result } from '../core/result.js';
+import { KEYRING } from '../nest/api-key.constants.js';
+import type { SocketAdmission } from '../nest/transports/websocket.js';
+
+/** Options of `KeyringIoAdapter` and `KeyringWsAdapter`. */
+export interface KeyringSocketAdapterOptions {
+  /**
+   * The `Keyring` that checks each handshake. Default: the one `ApiKeyModule` configured (the
+   * same options, cache and error format as the app's HTTP routes).
+   */
+  keyring?: Keyring;
+}
+
+/**
+ * A refused message or handshake, as gateways and Nest's WebSocket exception filter see it: a
+ * `WsException` whose error is the configured error body, the very body an HTTP route answers
+ * (`{ success: false, error: { code, message } }` with the presets). Exception filters can read
+ * `reason`.
+ *
+ * @example
+ * @Catch(KeyringWsException)
+ * export class RefusalFilter extends BaseWsExceptionFilter {}
+ */
+export class KeyringWsException extends WsException {
+  /** The stable reason, e.g. `'insufficient_scope'`. */
+  readonly reason: KeyringFailure['reason'];
+
+  constructor(
+    readonly failure: KeyringFailure,
+    readonly errorResponse: ErrorResponse,
+  ) {
+    super(errorResponse.body);
+    this.reason = failure.reason;
+  }
+}
+
+/** A refused handshake: the HTTP answer a REST route would give, and its code. */
+export interface HandshakeRefusal {
+  readonly failure: KeyringFailure;
+  readonly response: ErrorResponse;
+  /** The error code of the configured format (`error.code`, or `code`, of the body), else the status. */
+  readonly code: string;
+}
+
+/** The error code in an error body: `error.code` (both presets) or a top-level `code`. */
+function codeOf(body: object): string | undefined {
+  const nested = (body as { error?: { code?: unknown } }).error?.code;
+  const code = nested ?? (body as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+// setTimeout's longest delay (about 24.8 days); a later expiry is waited for in steps.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * What both adapters do with a connection's handshake: decide it with the app's `Keyring`, once,
+ * and describe a refusal. Internal.
+ */
+export class SocketHandshakes {
+  private resolved: Keyring | undefined;
+
+  constructor(
+    private readonly app: INestApplicationContext | undefined,
+    private readonly options: KeyringSocketAdapterOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The app's `Keyring`, found on first use (when Nest creates the gateways' servers, at start-up). */
+  get keyring(): Keyring {
+    if (this.resolved !== undefined) return this.resolved;
+    const keyring = this.options.keyring ?? this.app?.get<symbol, Keyring>(KEYRING, { strict: false });
+    if (keyring === undefined) throw new TypeError('KeyringIoAdapter / KeyringWsAdapter need the Nest app');
+    return (this.resolved = keyring);
+  }
+
+  /**
+   * Decides a handshake from its headers (and socket.io's auth payload) with `Keyring.admit`:
+   * the same rules, answers and cache as an HTTP request. Never rejects: anything unexpected
+   * refuses the connection as `lookup_unavailable`, never lets it in.
+   */
+  admit(
+    headers: RequestHeaders,
+    rawHeaders: readonly string[] | undefined,
+    auth: unknown,
+  ): Promise<Result<{ admission: SocketAdmission }, { refusal: HandshakeRefusal }>> {
+    const keyring = this.keyring;
+    return Promise.resolve()
+      .then(() => {
+        const merged = handshakeHeaders(headers, auth, keyring.options);
+        return merged.ok ? keyring.admit(merged.headers, rawHeaders) : merged;
+      })
+      .catch((cause: unknown) => fail('lookup_unavailable', { cause }))
+      .then((result) => {
+        if (!result.ok) return { ok: false as const, failure: result.failure, refusal: this.refusal(result.failure) };
+        const refusal = (failure: KeyringFailure) => new KeyringWsException(failure, this.refusal(failure).response);
+        return { ok: true as const, admission: { record: result.record, tenant: result.tenant, refusal } };
+      });
+  }
+
+  /** The answer to a refusal, in the configured format; faults logged as the guard logs them. */
+  refusal(failure: KeyringFailure): HandshakeRefusal {
+    const response = this.keyring.errorResponse(failure);
+    const fault = faultLogMessage(failure, response.status);
+    if (fault !== undefined) this.logger.error(fault, failure.cause);
+    const formatRule = formatRuleLogMessage(failure);
+    if (formatRule !== undefined) this.logger.debug(formatRule);
+    return { failure, response, code: codeOf(response.body) ?? String(response.status) };
+  }
+
+  /**
+   * Calls `close` with the refusal of an expired key when the connection's key expires; returns
+   * the function that cancels it (call it when the connection ends). A key without `expiresAt`
+   * is never timed out: revoking it does not reach connections already open.
+   */
+  closeAtExpiry(record: ApiKeyRecord, close: (refusal: HandshakeRefusal) => void): () => void {
+    if (record.expiresAt === undefined || record.expiresAt === null) return () => undefined;
+    const at = expiryTime(record.expiresAt);
+    let timer: NodeJS.Timeout | undefined;
+    const wait = () => {
+      const left = at - Date.now();
+      if (!(left > 0)) return close(this.refusal({ reason: 'expired' }));
+      timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
+      // An open connection keeps the process alive, not its expiry.
+      timer.unref();
+    };
+    wait();
+    return () => clearTimeout(timer);
+  }
+}
+
+/** The WebSocket close code for a refusal: 4000 + its HTTP status (4401, 4403, 4503). */
+export function closeCodeOf(refusal: HandshakeRefusal): number {
+  return 4000 + refusal.response.status;
+}
