@@ -1,6 +1,7 @@
 import type { ApiKeyRecord, Tenant } from './api-key-record.js';
 import { createApiKeyParser, type ApiKeyParser } from './api-key-format.js';
 import { extractApiKey } from './credentials.js';
+import { lookupStarted, observedLookup } from './decision-events.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import type { KeyringFailure } from './failure.js';
 import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
@@ -99,7 +100,8 @@ export class Keyring {
       environment = screened.environment;
       return undefined;
     };
-    const load = () => this.lookUp(key, environment);
+    // Published on `nest-keyring:lookup` when someone listens (`lookupStarted` reads no clock otherwise).
+    const load = () => observedLookup(lookupStarted(), this.lookUp(key, environment), verdictRecordId);
     if (this.cache === undefined) return screen() ?? then(load(), checkFound);
     return then(this.cache.find(key, load, screen), checkFound);
   }

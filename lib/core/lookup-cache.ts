@@ -1,4 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
+import { publishCacheHit } from './decision-events.js';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from './maybe-async.js';
 import type { Failed } from './result.js';
@@ -101,6 +102,7 @@ export class LookupCache<T = unknown> {
     if (entry !== undefined) {
       if (entry.expiresAt > this.now()) {
         this.touch(id, entry);
+        publishCacheHit(entry.recordId);
         return { ok: true, value: entry.value };
       }
       this.remove(id);

@@ -1,5 +1,6 @@
-import { Inject, Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
+import { Module, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
 import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { ApiKeyContext } from '../core/api-key-context.js';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { KeyringConfigError } from '../core/failure.js';
 import { Keyring } from '../core/keyring.js';
@@ -61,6 +62,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
   providers: [
     { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
     { provide: TenantContext, useValue: new TenantContext() },
+    { provide: ApiKeyContext, useValue: new ApiKeyContext() },
     ApiKeyGuard,
     TenantInterceptor,
     ApiKeyCache,
@@ -68,18 +70,16 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     WebhookRoutesCheck,
     ApiKeyRoutesCheck,
   ],
-  exports: [KEYRING, TenantContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
+  exports: [KEYRING, TenantContext, ApiKeyContext, ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard],
 })
 export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule {
-  constructor(
-    private readonly adapterHost: HttpAdapterHost,
-    @Inject(KEYRING) private readonly keyring: Keyring,
-  ) {
+  constructor(private readonly adapterHost: HttpAdapterHost) {
     super();
   }
 
   /**
-   * Opens a tenant scope around every HTTP request, for `ApiKeyGuard` to fill in. Mounted on the
+   * Opens a request scope around every HTTP request, for `ApiKeyGuard` to fill in with the tenant
+   * and the key (`TenantContext`, `ApiKeyContext`; so also with `tenancy` off). Mounted on the
    * platform itself (as `app.use()` does) rather than through `MiddlewareConsumer`, so that it
    * covers every path whatever the route syntax of the Nest version and whatever global prefix
    * or prefix exclusions the app sets. Nest calls `configure` after the platform is initialised
@@ -87,8 +87,8 @@ export class ApiKeyModule extends ConfigurableApiKeyModule implements NestModule
    */
   configure(_consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
-    // No HTTP adapter (a microservice or a standalone app), or no tenants: nothing to scope.
-    if (adapter === undefined || adapter === null || !this.keyring.options.tenancy) return;
+    // No HTTP adapter (a microservice or a standalone app): nothing to scope.
+    if (adapter === undefined || adapter === null) return;
     adapter.use(tenantScopeMiddleware);
   }
 }
