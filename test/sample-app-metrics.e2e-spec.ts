@@ -53,7 +53,9 @@ describe.each(ADAPTERS)('sample app /metrics on %s', (adapter) => {
   it('answers without a key, in the Prometheus text format', async () => {
     const response = await request(server).get('/metrics');
     expect(response.status).toBe(200);
-    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    // Express 4 moves the charset first: the type and the format version are what Prometheus reads.
+    expect(response.headers['content-type']).toMatch(/^text\/plain;/);
+    expect(response.headers['content-type']).toContain('version=0.0.4');
     expect(response.text).toContain('# TYPE nest_keyring_requests_refused_total counter');
   });
 
