@@ -198,7 +198,7 @@ describe.each(ADAPTERS)('ApiKeyContext in a Nest app on %s', (adapter) => {
     test = undefined;
   });
 
-  async function start(options: Partial<ApiKeyModuleOptions> = {}) {
+  async function start(options: Partial<ApiKeyModuleOptions> & { protectAllRoutes?: boolean } = {}) {
     test = await createTestApp(adapter, {
       imports: [
         ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), ...options }),

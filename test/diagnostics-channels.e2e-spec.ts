@@ -38,7 +38,7 @@ class Timeline {
   }
 
   /** The request-decision messages (not `lookup`), in order, with `finished` marks. */
-  decisions(): (string | Message)[] {
+  decisions(): ('finished' | Message)[] {
     return this.entries
       .filter((entry) => entry === 'finished' || entry.channel !== KEYRING_CHANNELS.lookup)
       .map((entry) => (entry === 'finished' ? entry : { channel: entry.channel, ...entry.message }));
@@ -248,7 +248,7 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
     // Five requests: five decisions, each published before one of the five responses finished.
     const decisions = timeline
       .decisions()
-      .filter((entry) => entry === 'finished' || entry.channel !== 'nest-keyring:store-fault');
+      .filter((entry) => typeof entry === 'string' || entry.channel !== 'nest-keyring:store-fault');
     let published = 0;
     for (const entry of decisions) {
       if (entry === 'finished') expect(published-- > 0).toBe(true);
