@@ -1,8 +1,27 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import {
+  Controller,
+  Get,
+  Injectable,
+  UseGuards,
+  UseInterceptors,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import express from 'express';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import request from 'supertest';
-import { KEYRING_CHANNELS } from '../lib/index.js';
+import {
+  ApiKeyModule,
+  Keyring,
+  KEYRING_CHANNELS,
+  TenantInterceptor,
+  tenantMiddleware,
+  type ApiKeyRecord,
+} from '../lib/index.js';
+import { InMemoryLookup } from './fixtures/in-memory-lookup.js';
+import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
 import { CONFORMANCE_KEYS as K, WEBHOOK_BODY } from './conformance/conformance-cases.js';
 import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
 import { ALL_WEBHOOK_SECRETS, WEBHOOK_SECRETS } from './fixtures/webhook-secrets.js';
@@ -260,5 +279,105 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
       const text = JSON.stringify(message);
       for (const secret of [...Object.values(K), ...ALL_WEBHOOK_SECRETS]) expect(text).not.toContain(secret);
     }
+  });
+});
+
+/** Stands for another authentication mechanism: the key's record from a header of its own. */
+@Injectable()
+class OtherAuthGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; apiKey?: ApiKeyRecord }>();
+    if (request.headers['x-other-auth'] === 'yes') request.apiKey = { id: 'key-other', tenants: [{ id: 5 }] };
+    return request.apiKey !== undefined;
+  }
+}
+
+@Controller()
+class OtherAuthController {
+  @UseGuards(OtherAuthGuard)
+  @UseInterceptors(TenantInterceptor)
+  @Get('other/:id')
+  other() {
+    return { ok: true };
+  }
+}
+
+describe('diagnostics channels: the tenant checks of TenantInterceptor and tenantMiddleware', () => {
+  let timeline: Timeline;
+  beforeEach(() => {
+    timeline = new Timeline();
+    timeline.start();
+  });
+  afterEach(() => timeline.stop());
+
+  function watch(server: Server): void {
+    server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+      response.once('finish', () => timeline.finished());
+    });
+  }
+
+  describe.each(ADAPTERS)('TenantInterceptor on %s', (adapter) => {
+    let test: TestApp;
+    beforeAll(async () => {
+      test = await createTestApp(adapter, {
+        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup({}) })],
+        controllers: [OtherAuthController],
+      });
+      watch(test.app.getHttpServer() as Server);
+    });
+    afterAll(() => test.close());
+
+    it("publishes its refusal of a tenant the other mechanism's key isn't linked to", async () => {
+      const response = await request(test.app.getHttpServer()).get('/other/7').set({
+        'x-other-auth': 'yes',
+        'X-TENANT-ID': '999',
+      });
+      expect([response.status, response.body.error?.code]).toEqual([403, 'TENANT_NOT_FOUND']);
+      expect(timeline.decisions()).toEqual([
+        {
+          channel: 'nest-keyring:refused',
+          reason: 'tenant_not_found',
+          code: 'TENANT_NOT_FOUND',
+          status: 403,
+          keyId: 'key-other',
+          tenantId: undefined,
+          ...route('GET', '/other/:id'),
+        },
+        'finished',
+      ]);
+    });
+  });
+
+  describe('tenantMiddleware on plain Express', () => {
+    let server: Server;
+    beforeAll(async () => {
+      const keyring = new Keyring({ lookup: new InMemoryLookup({}) });
+      const app = express();
+      app.use('/api', tenantMiddleware(keyring), (_request, response) => {
+        response.json({ ok: true });
+      });
+      server = await new Promise<Server>((resolve) => {
+        const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+      });
+      watch(server);
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('publishes its refusal of a request no key was authenticated for, with the path and no query', async () => {
+      const response = await request(server).get('/api/messages/42?api_key=pk_in_the_query');
+      expect([response.status, response.body.error?.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
+      expect(timeline.decisions()).toEqual([
+        {
+          channel: 'nest-keyring:refused',
+          reason: 'missing',
+          code: 'AUTHENTICATION_REQUIRED',
+          status: 401,
+          keyId: undefined,
+          tenantId: undefined,
+          ...route('GET', '/api/messages/42'),
+        },
+        'finished',
+      ]);
+    });
   });
 });

@@ -54,9 +54,9 @@ export interface RefusedMessage extends DecisionRoute {
   code: string | undefined;
   /** The HTTP status answered. */
   status: number;
-  /** The key's record id where the refusal came after the key was admitted (a missing scope). */
+  /** The key's record id where the refusal came after the key was known (a missing scope, a refused tenant). */
   keyId: string | undefined;
-  /** The tenant, likewise. */
+  /** The tenant, where the refusal came after it was chosen (a missing scope). */
   tenantId: string | undefined;
 }
 
