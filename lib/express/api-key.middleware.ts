@@ -43,14 +43,17 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
     const admitted: MaybePromise<AdmissionResult> =
       earlier !== undefined ? { ok: true, ...earlier } : keyring.admit(request.headers, request.rawHeaders);
     continueRequest(admitted, response, next, (admission, proceed) => {
-      const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
-      if (failure) {
-        if (admission.ok) publishRefused(started, request, failure, keyring, admission.record, admission.tenant);
-        else publishRefused(started, request, failure, keyring);
-        sendRefusal(response, failure, respond, logger, proceed);
+      if (!admission.ok) {
+        publishRefused(started, request, admission.failure, keyring);
+        sendRefusal(response, admission.failure, respond, logger, proceed);
         return;
       }
-      if (!admission.ok) return;
+      const scopeFailure = keyring.checkScopes(admission.record, scopes);
+      if (scopeFailure) {
+        publishRefused(started, request, scopeFailure, keyring, admission.record, admission.tenant);
+        sendRefusal(response, scopeFailure, respond, logger, proceed);
+        return;
+      }
       const { record, tenant } = recordAdmission(request, admission);
       request.apiKey = record;
       request.tenant = tenant;
