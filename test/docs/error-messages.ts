@@ -1,7 +1,8 @@
 // The error texts nest-keyring can produce, read from lib/ as patterns: every
 // `new KeyringConfigError(…)`, `new TenantContextError(…)` and `new ApiKeyContextError(…)`, with
-// each part computed at run time (`${name}`, a function call) matching any text. The troubleshooting guide quotes them; the docs
-// test checks that each quote is a text the code can produce, and that no error goes unquoted.
+// each part computed at run time (`${name}`, a function call) matching any text. The
+// troubleshooting guide quotes them; the docs test checks that each quote is a text the code can
+// produce, and that no error goes unquoted.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
