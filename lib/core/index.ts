@@ -1,4 +1,5 @@
 // The public, framework-free names: the root entry and `nest-keyring/express` both export them.
+export { ApiKeyContext, ApiKeyContextError } from './api-key-context.js';
 export type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 export { DEFAULT_KEY_PREFIXES, parseApiKey, type ParsedApiKey } from './api-key-format.js';
 export {
@@ -12,6 +13,16 @@ export { DEFAULT_USAGE_OPTIONS, type KeyUsage, type UsageLogger, type UsageOptio
 export { hashApiKey, lookupByHash, type HashApiKeyOptions } from './api-key-hash.js';
 export { DEFAULT_CACHE_OPTIONS, type CacheOptions } from './lookup-cache.js';
 export { DEFAULT_KEY_HEADERS, MAX_API_KEY_LENGTH } from './credentials.js';
+export {
+  KEYRING_CHANNELS,
+  type AdmittedMessage,
+  type DecisionRoute,
+  type LookupMessage,
+  type RefusedMessage,
+  type StoreFaultMessage,
+  type WebhookRefusedMessage,
+  type WebhookVerifiedMessage,
+} from './decision-events.js';
 export {
   ERROR_PRESETS,
   type ErrorFormat,

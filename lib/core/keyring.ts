@@ -1,6 +1,7 @@
 import type { ApiKeyRecord, Tenant } from './api-key-record.js';
 import { createApiKeyParser, type ApiKeyParser } from './api-key-format.js';
 import { extractApiKey } from './credentials.js';
+import { lookupStarted, observedLookup } from './decision-events.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import type { KeyringFailure } from './failure.js';
 import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
@@ -132,7 +133,8 @@ export class Keyring {
     const cache = this.cache;
     if (cache === undefined) {
       const screened = this.screenKey(key);
-      return screened.ok ? this.lookUp(key, screened.environment).then(checkFound) : screened;
+      if (!screened.ok) return screened;
+      return observedLookup(lookupStarted(), this.lookUp(key, screened.environment), verdictRecordId).then(checkFound);
     }
     const id = cache.idOf(key);
     // A key the cache holds: decided now, with no closure, no promise and nothing allocated.
@@ -155,10 +157,9 @@ export class Keyring {
       environment = screened.environment;
       return undefined;
     };
-    return then(
-      cache.find(key, () => this.lookUp(key, environment), screen, id),
-      checkFound,
-    );
+    // Published on `nest-keyring:lookup` when someone listens (`lookupStarted` reads no clock otherwise).
+    const load = () => observedLookup(lookupStarted(), this.lookUp(key, environment), verdictRecordId);
+    return then(cache.find(key, load, screen, id), checkFound);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
+import { publishCacheHit } from './decision-events.js';
 import { invalidationKeyHash } from './invalidation-bus.js';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from './maybe-async.js';
@@ -115,6 +116,7 @@ export class LookupCache<T = unknown> {
     const now = this.now();
     if (entry.expiresAt > now && (this.maxAgeMs === undefined || entry.storedAt + this.maxAgeMs > now)) {
       this.touch(id, entry);
+      publishCacheHit(entry.recordId);
       return entry.value;
     }
     this.remove(id);

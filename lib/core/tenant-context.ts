@@ -1,15 +1,18 @@
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
-import type { Tenant } from './api-key-record.js';
+import type { ApiKeyRecord, Tenant } from './api-key-record.js';
 
 /**
- * What the store holds: a scope whose tenant is filled in once chosen. A request's scope is
- * opened before its guards run (by `ApiKeyModule`'s scope middleware) and is kept on the request
- * itself, so the guard fills in the scope of *its* request, whatever async context it happens
- * to run in. `owner` is that request (`undefined` for `TenantContext.run()`).
+ * What the store holds: a scope whose tenant and key are filled in once chosen. A request's
+ * scope is entered by its guard (or, before Node 24, opened before its guards run by
+ * `ApiKeyModule`'s scope middleware) and is kept on the request itself, so the guard fills in the scope of *its* request, whatever async context it
+ * happens to run in. `owner` is that request (`undefined` for `TenantContext.run()` and
+ * `ApiKeyContext.run()`). One scope carries both, so a request costs one `AsyncLocalStorage`.
  */
 export interface TenantScope {
   readonly owner: object | undefined;
   tenant: Tenant | undefined;
+  /** The authenticated key's record (`ApiKeyContext`). */
+  key: ApiKeyRecord | undefined;
 }
 
 // One store per process, even if both the ESM and the CommonJS build get loaded.
@@ -46,10 +49,10 @@ type ScopedRequest = { [REQUEST_SCOPE]?: TenantScope };
 
 /**
  * Runs `fn` (the rest of `request`) in a new scope of that request's own: with no tenant yet
- * (the scope middleware, for the guard to fill in), or as `tenant` (`tenantMiddleware`).
+ * (the scope middleware, for the guard to fill in), or as `tenant` with `key`'s record.
  */
-export function openTenantScope<R>(request: object, fn: () => R, tenant?: Tenant): R {
-  const scope: TenantScope = { owner: request, tenant };
+export function openTenantScope<R>(request: object, fn: () => R, tenant?: Tenant, key?: ApiKeyRecord): R {
+  const scope: TenantScope = { owner: request, tenant, key };
   (request as ScopedRequest)[REQUEST_SCOPE] = scope;
   return storage.run(scope, fn);
 }
@@ -70,7 +73,7 @@ export function enterRequestScope(request: object): TenantScope {
   if (current !== undefined && current.owner === request) return current;
   const scoped = request as ScopedRequest;
   let scope = scoped[REQUEST_SCOPE];
-  if (scope === undefined) scoped[REQUEST_SCOPE] = scope = { owner: request, tenant: undefined };
+  if (scope === undefined) scoped[REQUEST_SCOPE] = scope = { owner: request, tenant: undefined, key: undefined };
   storage.enterWith(scope);
   return scope;
 }
@@ -89,6 +92,54 @@ export function setScopeTenant(scope: TenantScope, tenant: Tenant): void {
     );
   }
   scope.tenant = tenant;
+}
+
+/**
+ * Fills in a request's scope (from `enterRequestScope`) with its admission: the key's record
+ * and, with `tenancy` on, the tenant. Like the tenant, the key of a scope is never replaced.
+ *
+ * @throws TenantContextError when the scope already holds another tenant or another key
+ */
+export function setScopeAdmission(scope: TenantScope, key: ApiKeyRecord, tenant: Tenant | undefined): void {
+  if (scope.key !== undefined && scope.key !== key) {
+    throw new TenantContextError(
+      "nest-keyring: this request already acts for another API key; a request's key is never replaced.",
+    );
+  }
+  if (tenant !== undefined) setScopeTenant(scope, tenant);
+  scope.key = key;
+}
+
+/**
+ * Runs `fn` (the rest of `request`) with the request's key and tenant in a scope of its own:
+ * the current scope, filled in, when it is the request's (opened by `ApiKeyModule`, or by an
+ * earlier middleware), else a new one. Never writes into a scope another request opened.
+ */
+export function runInRequestScope<R>(
+  request: object,
+  key: ApiKeyRecord | undefined,
+  tenant: Tenant | undefined,
+  fn: () => R,
+): R {
+  const current = storage.getStore();
+  if (current === undefined || current.owner !== request) return openTenantScope(request, fn, tenant, key);
+  if (key !== undefined) setScopeAdmission(current, key, tenant);
+  else if (tenant !== undefined) setScopeTenant(current, tenant);
+  return fn();
+}
+
+/**
+ * Runs `fn` as `tenant` and `key` (either `undefined` keeps the current one), in a scope of no
+ * request's own: `TenantContext.run()`, `ApiKeyContext.run()`, `TenantInterceptor`.
+ */
+export function runInScope<R>(tenant: Tenant | undefined, key: ApiKeyRecord | undefined, fn: () => R): R {
+  const current = storage.getStore();
+  return storage.run({ owner: undefined, tenant: tenant ?? current?.tenant, key: key ?? current?.key }, fn);
+}
+
+/** The current scope's key's record, if any (`ApiKeyContext`). */
+export function currentScopeKey(): ApiKeyRecord | undefined {
+  return storage.getStore()?.key;
 }
 
 /** Thrown when code asks for the tenant where there is none. */
@@ -143,12 +194,12 @@ export class TenantContext {
 
   /**
    * Runs `fn` as `tenant`: everything it calls, synchronously or later, sees that tenant.
-   * For background jobs, queues and tests.
+   * For background jobs, queues and tests. The current key (`ApiKeyContext`), if any, is kept.
    */
   run<R>(tenant: Tenant, fn: () => R): R {
     if (typeof tenant !== 'object' || tenant === null || tenant.id === undefined || tenant.id === null) {
       throw new TenantContextError('nest-keyring: TenantContext.run() needs a tenant with an id.');
     }
-    return storage.run({ owner: undefined, tenant }, fn);
+    return runInScope(tenant, undefined, fn);
   }
 }

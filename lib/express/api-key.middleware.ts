@@ -1,7 +1,9 @@
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
+import { decisionStarted, publishAdmitted, publishRefused } from '../core/decision-events.js';
 import type { AdmissionResult } from '../core/keyring.js';
 import type { MaybePromise } from '../core/maybe-async.js';
 import { admissionOf, recordAdmission } from '../core/request-admission.js';
+import { runInRequestScope } from '../core/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { reportRateLimit } from './rate-limit-headers.js';
@@ -35,23 +37,31 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
   const logger = mount.logger ?? console;
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
+    // For `nest-keyring:*` diagnostics messages; reads no clock while nobody subscribes.
+    const started = decisionStarted();
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
     const earlier = admissionOf(request);
     const admitted: MaybePromise<AdmissionResult> =
       earlier !== undefined ? { ok: true, ...earlier } : keyring.admit(request.headers, request.rawHeaders);
     continueRequest(admitted, response, next, (admission, proceed) => {
-      const failure = admission.ok ? keyring.checkScopes(admission.record, scopes) : admission.failure;
-      if (failure) {
-        sendRefusal(response, failure, respond, logger, proceed);
+      if (!admission.ok) {
+        publishRefused(started, request, admission.failure, keyring);
+        sendRefusal(response, admission.failure, respond, logger, proceed);
         return;
       }
-      if (admission.ok) {
-        if (earlier === undefined) reportRateLimit(admission, response, logger);
-        const { record, tenant } = recordAdmission(request, admission);
-        request.apiKey = record;
-        request.tenant = tenant;
+      const scopeFailure = keyring.checkScopes(admission.record, scopes);
+      if (scopeFailure) {
+        publishRefused(started, request, scopeFailure, keyring, admission.record, admission.tenant);
+        sendRefusal(response, scopeFailure, respond, logger, proceed);
+        return;
       }
-      proceed();
+      if (earlier === undefined) reportRateLimit(admission, response, logger);
+      const { record, tenant } = recordAdmission(request, admission);
+      request.apiKey = record;
+      request.tenant = tenant;
+      if (earlier === undefined) publishAdmitted(started, request, record, tenant);
+      // The rest of the request reads its key (ApiKeyContext) and tenant (TenantContext).
+      runInRequestScope(request, record, tenant, proceed);
     });
   };
 }

@@ -1,4 +1,6 @@
-import { openTenantScope } from '../core/tenant-context.js';
+import { decisionStarted, publishRefused } from '../core/decision-events.js';
+import { admissionOf } from '../core/request-admission.js';
+import { runInRequestScope } from '../core/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
@@ -19,9 +21,11 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
   const logger = mount.logger ?? console;
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
+    const started = decisionStarted();
     // Synchronous when apiKeyMiddleware already chose the tenant.
     continueRequest(keyring.tenantFor(request, request.headers), response, next, (choice, proceed) => {
       if (!choice.ok) {
+        publishRefused(started, request, choice.failure, keyring, request.apiKey);
         sendRefusal(response, choice.failure, respond, logger, proceed);
         return;
       }
@@ -31,8 +35,8 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
         return;
       }
       request.tenant = tenant;
-      // A scope of this request's own: the rest of it, and only it, acts as this tenant.
-      openTenantScope(request, () => proceed(), tenant);
+      // A scope of this request's own: the rest of it, and only it, acts as this tenant (and key).
+      runInRequestScope(request, admissionOf(request)?.record ?? request.apiKey, tenant, () => proceed());
     });
   };
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { publishWebhookRefused, publishWebhookVerified, webhookCheckStarted } from '../core/decision-events.js';
 import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../core/error-format.js';
 import { KeyringConfigError } from '../core/failure.js';
 import { createRawBodyWarning } from '../core/webhook-raw-body.js';
@@ -88,18 +89,23 @@ export function webhookSecretMiddleware(
   const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
   const logger = options.logger ?? console;
   const rawBodyWarning = createRawBodyWarning('express');
+  const responder = { errorResponse: respond };
   return (request, response, next) => {
+    // For `nest-keyring:webhook-*` diagnostics messages; reads no clock while nobody subscribes.
+    const started = webhookCheckStarted();
     const rawBody = asRawBody(request.rawBody) ?? asRawBody(request.body);
     const result = secret.verify(
       { headers: request.headers, rawBody, rawHeaders: asRawHeaders(request.rawHeaders) },
       Date.now(),
     );
     if (result.ok) {
+      publishWebhookVerified(started, request, secret);
       next();
       return;
     }
     const warning = rawBodyWarning(result);
     if (warning !== undefined) warn(logger, `[nest-keyring] ${warning}`);
+    publishWebhookRefused(started, request, result.failure, responder, secret);
     sendRefusal(response, result.failure, respond, logger, next);
   };
 }

@@ -9,6 +9,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { DiscoveryModule, HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { ApiKeyContext } from '../core/api-key-context.js';
 import type { ApiKeyLookup } from '../core/api-key-record.js';
 import { KeyringConfigError } from '../core/failure.js';
 import { Keyring } from '../core/keyring.js';
@@ -80,6 +81,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
   providers: [
     { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
     { provide: TenantContext, useValue: new TenantContext() },
+    { provide: ApiKeyContext, useValue: new ApiKeyContext() },
     ApiKeyGuard,
     TenantInterceptor,
     ApiKeyCache,
@@ -92,6 +94,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
   exports: [
     KEYRING,
     TenantContext,
+    ApiKeyContext,
     ApiKeyGuard,
     TenantInterceptor,
     ApiKeyCache,
@@ -111,8 +114,9 @@ export class ApiKeyModule
   }
 
   /**
-   * Opens a tenant scope around every HTTP request, for `ApiKeyGuard` to fill in, on Node
-   * versions whose `AsyncLocalStorage` needs it (see `enteredScopesStayInTheirCallback`). Mounted on the
+   * Opens a request scope around every HTTP request, for `ApiKeyGuard` to fill in with the tenant
+   * and the key (`TenantContext`, `ApiKeyContext`; so also with `tenancy` off), on Node versions
+   * whose `AsyncLocalStorage` needs it (see `enteredScopesStayInTheirCallback`). Mounted on the
    * platform itself (as `app.use()` does) rather than through `MiddlewareConsumer`, so that it
    * covers every path whatever the route syntax of the Nest version and whatever global prefix
    * or prefix exclusions the app sets. Nest calls `configure` after the platform is initialised
@@ -120,8 +124,8 @@ export class ApiKeyModule
    */
   configure(_consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
-    // No HTTP adapter (a microservice or a standalone app), or no tenants: nothing to scope.
-    if (adapter === undefined || adapter === null || !this.keyring.options.tenancy) return;
+    // No HTTP adapter (a microservice or a standalone app): nothing to scope.
+    if (adapter === undefined || adapter === null) return;
     // Where the guard can enter its request's scope safely (Node 24 and later), requests that
     // never meet the guard (public routes) pay nothing.
     if (enteredScopesStayInTheirCallback) return;

@@ -5,6 +5,7 @@ import { KeysController } from './keys.controller.js';
 import { KeysRollController } from './keys-roll.controller.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesService } from './messages.service.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import type { OpenDatabaseOptions } from './store/database.js';
 import { SqliteKeyStore } from './store/sqlite-key-store.js';
 import { StoreModule } from './store/store.module.js';
@@ -38,6 +39,7 @@ export class AppModule {
           // Key and tenant on every route (the guard; the module opens the tenant context); @Public() opts out.
           protectAllRoutes: true,
         }),
+        MetricsModule,
       ],
       controllers: [HealthController, MessagesController, KeysController, KeysRollController, WebhooksController],
       providers: [MessagesService],

@@ -172,7 +172,7 @@ describe('docs/troubleshooting.md', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('quotes every KeyringConfigError and TenantContextError of lib/', () => {
+  it('quotes every KeyringConfigError, TenantContextError and ApiKeyContextError of lib/', () => {
     const missing = messages
       .filter((message) => !quoted.some((line) => message.pattern.test(line)))
       .map((message) => `${message.where} ${message.pattern.source}`);

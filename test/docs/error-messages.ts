@@ -1,7 +1,8 @@
 // The error texts nest-keyring can produce, read from lib/ as patterns: every
-// `new KeyringConfigError(…)` and `new TenantContextError(…)`, with each part computed at run time
-// (`${name}`, a function call) matching any text. The troubleshooting guide quotes them; the docs
-// test checks that each quote is a text the code can produce, and that no error goes unquoted.
+// `new KeyringConfigError(…)`, `new TenantContextError(…)` and `new ApiKeyContextError(…)`, with
+// each part computed at run time (`${name}`, a function call) matching any text. The
+// troubleshooting guide quotes them; the docs test checks that each quote is a text the code can
+// produce, and that no error goes unquoted.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
@@ -9,12 +10,12 @@ import ts from 'typescript';
 export interface ErrorMessage {
   /** Where it is thrown, e.g. `lib/core/keyring-options.ts:287`. */
   where: string;
-  error: 'KeyringConfigError' | 'TenantContextError';
+  error: 'KeyringConfigError' | 'TenantContextError' | 'ApiKeyContextError';
   /** Matches the full message, as `error.message` holds it. */
   pattern: RegExp;
 }
 
-const ERRORS = new Set(['KeyringConfigError', 'TenantContextError']);
+const ERRORS = new Set(['KeyringConfigError', 'TenantContextError', 'ApiKeyContextError']);
 const ANY = '[\\s\\S]+?';
 
 // Messages built by a function and thrown through a variable (`throw new KeyringConfigError(message)`).

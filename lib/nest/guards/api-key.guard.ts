@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } f
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import type { KeyringFailure } from '../../core/failure.js';
+import { decisionStarted, publishAdmitted, publishRefused } from '../../core/decision-events.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
 import { isPending } from '../../core/maybe-async.js';
 import { rateLimitHeaders } from '../../core/rate-limit.js';
-import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
+import { admissionOf, nodeRequestOf, recordAdmission, type Admission } from '../../core/request-admission.js';
 import { requiresApiKey, type AccessDeclarations } from '../../core/route-access.js';
-import { enterRequestScope, setScopeTenant, type TenantScope } from '../../core/tenant-context.js';
+import { enterRequestScope, setScopeAdmission, type TenantScope } from '../../core/tenant-context.js';
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
 import { refuse, responseSent } from '../refusal.js';
 import { declarationsOf, type MetadataTarget } from '../route-declarations.js';
@@ -72,39 +73,42 @@ export class ApiKeyGuard implements CanActivate {
     if (request === undefined) return this.isPublic(context);
     const nodeRequest = nodeRequestOf(request) as { rawHeaders?: string[] };
     // First, before anything is awaited: whatever async context a middleware resumed this
-    // request in, its handler runs in its own tenant scope.
-    const scope = this.keyring.options.tenancy ? enterRequestScope(nodeRequest) : undefined;
+    // request in, its handler runs in its own scope (tenant and key: TenantContext, ApiKeyContext).
+    const scope = enterRequestScope(nodeRequest);
     if (this.isPublic(context)) return true;
+    // For `nest-keyring:*` diagnostics messages; reads no clock while nobody subscribes.
+    const started = decisionStarted();
     const admitted = admissionOf(request);
     if (admitted !== undefined) {
       // Admitted by apiKeyMiddleware or an earlier ApiKeyGuard: same tenant, same scope.
-      if (scope !== undefined && admitted.tenant !== undefined) setScopeTenant(scope, admitted.tenant);
-      return this.checkRouteScopes(context, admitted.record);
+      setScopeAdmission(scope, admitted.record, admitted.tenant);
+      return this.checkRouteScopes(context, request, admitted, started, false);
     }
     const admission = this.keyring.admit(request.headers, nodeRequest.rawHeaders);
     // A key the cache holds is decided now, with no closure and no promise; only an answer that
     // had to be awaited can come late (after a timeout answered the client).
-    if (!isPending(admission)) return this.grant(context, request, scope, admission, false);
-    return admission.then((result) => this.grant(context, request, scope, result, true));
+    if (!isPending(admission)) return this.grant(context, request, scope, started, admission, false);
+    return admission.then((result) => this.grant(context, request, scope, started, result, true));
   }
 
   /** Puts an admission on the request and its scope, or throws its refusal. */
   private grant(
     context: ExecutionContext,
     request: KeyringRequest,
-    scope: TenantScope | undefined,
+    scope: TenantScope,
+    started: number,
     result: AdmissionResult,
     awaited: boolean,
   ): boolean {
-    if (!result.ok) this.reject(context, result.failure);
+    if (!result.ok) this.refuseRequest(context, request, started, result.failure);
     // A late answer: the handler must not run.
     if (awaited && responseSent(this.adapterHost, context)) return false;
     this.reportRateLimit(context, result);
-    const { record, tenant } = recordAdmission(request, result);
-    if (scope !== undefined && tenant !== undefined) setScopeTenant(scope, tenant);
-    request.apiKey = record;
-    request.tenant = tenant;
-    return this.checkRouteScopes(context, record);
+    const recorded = recordAdmission(request, result);
+    setScopeAdmission(scope, recorded.record, recorded.tenant);
+    request.apiKey = recorded.record;
+    request.tenant = recorded.tenant;
+    return this.checkRouteScopes(context, request, recorded, started, true);
   }
 
   /**
@@ -173,10 +177,30 @@ export class ApiKeyGuard implements CanActivate {
     return Object.freeze({ requiresKey, scopes: Object.freeze(scopes) });
   }
 
-  private checkRouteScopes(context: ExecutionContext, record: ApiKeyRecord): true {
-    const scopeFailure = this.keyring.checkScopes(record, this.getRequiredScopes(context));
-    if (scopeFailure) this.reject(context, scopeFailure);
+  /** Checks the route's scopes; `admittedNow`: this guard admitted the key (else an earlier check did, and said so). */
+  private checkRouteScopes(
+    context: ExecutionContext,
+    request: KeyringRequest,
+    admission: Admission,
+    started: number,
+    admittedNow: boolean,
+  ): true {
+    const scopeFailure = this.keyring.checkScopes(admission.record, this.getRequiredScopes(context));
+    if (scopeFailure) this.refuseRequest(context, request, started, scopeFailure, admission);
+    if (admittedNow) publishAdmitted(started, request, admission.record, admission.tenant);
     return true;
+  }
+
+  /** Publishes the refusal on `nest-keyring:refused` (when someone listens), then `reject`s. */
+  private refuseRequest(
+    context: ExecutionContext,
+    request: KeyringRequest,
+    started: number,
+    failure: KeyringFailure,
+    admission?: Admission,
+  ): never {
+    publishRefused(started, request, failure, this.keyring, admission?.record, admission?.tenant);
+    this.reject(context, failure);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type RawBodyRequest,
 } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { publishWebhookRefused, publishWebhookVerified, webhookCheckStarted } from '../../core/decision-events.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { RequestHeaders } from '../../core/headers.js';
 import type { Keyring } from '../../core/keyring.js';
@@ -70,11 +71,17 @@ export class WebhookSecretGuard implements CanActivate {
     const request = this.getRequest(context);
     // No request to check (a transport this guard was not taught): refused.
     if (request === undefined) return false;
+    // For `nest-keyring:webhook-*` diagnostics messages; reads no clock while nobody subscribes.
+    const started = webhookCheckStarted();
     const secret = this.getSecret(context);
     const result = secret.verify(webhookRequest(request as WebhookHttpRequest), this.now());
-    if (result.ok) return true;
+    if (result.ok) {
+      publishWebhookVerified(started, request, secret);
+      return true;
+    }
     const warning = this.rawBodyWarning(result);
     if (warning !== undefined) this.logger.warn(warning);
+    publishWebhookRefused(started, request, result.failure, this.keyring, secret);
     this.reject(context, result.failure);
   }
 

@@ -8,10 +8,12 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
+import { decisionStarted, publishRefused } from '../../core/decision-events.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { Keyring, TenantForResult } from '../../core/keyring.js';
 import { then } from '../../core/maybe-async.js';
-import { TenantContext } from '../../core/tenant-context.js';
+import { admissionOf } from '../../core/request-admission.js';
+import { currentScopeKey, runInScope, TenantContext } from '../../core/tenant-context.js';
 import { KEYRING } from '../api-key.constants.js';
 import { routeRequiresApiKey, type KeyringRequest } from '../guards/api-key.guard.js';
 import { refuse } from '../refusal.js';
@@ -48,8 +50,9 @@ export class TenantInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
     const request = this.getRequest(context);
     if (request === undefined || this.isPublic(context)) return next.handle();
+    const started = decisionStarted();
     return then(this.keyring.tenantFor(request, request.headers), (choice) =>
-      this.runAs(context, request, next, choice),
+      this.runAs(context, request, next, choice, started),
     );
   }
 
@@ -83,14 +86,21 @@ export class TenantInterceptor implements NestInterceptor {
     request: KeyringRequest,
     next: CallHandler,
     choice: TenantForResult,
+    started: number,
   ): Observable<unknown> {
-    if (!choice.ok) this.reject(context, choice.failure);
+    if (!choice.ok) {
+      publishRefused(started, request, choice.failure, this.keyring, request.apiKey);
+      this.reject(context, choice.failure);
+    }
     const { tenant } = choice;
-    if (tenant === undefined) return next.handle();
-    request.tenant = tenant;
+    // The key's record for ApiKeyContext: the one ApiKeyGuard admitted, else another mechanism's.
+    const key = admissionOf(request)?.record ?? request.apiKey;
+    // No tenant (`tenancy` off) and the key already in the context: nothing to add.
+    if (tenant === undefined && (key === undefined || currentScopeKey() === key)) return next.handle();
+    if (tenant !== undefined) request.tenant = tenant;
     // `next.handle()` must be called inside run(): Nest binds the handler to the async
     // context current at that call.
-    return new Observable((subscriber) => this.tenantContext.run(tenant, () => next.handle().subscribe(subscriber)));
+    return new Observable((subscriber) => runInScope(tenant, key, () => next.handle().subscribe(subscriber)));
   }
 
   /** Sends the refusal: sets its headers on the response and throws it. */
