@@ -5,8 +5,9 @@ import type { ApiKeyRecord, Tenant } from './api-key-record.js';
  * What the store holds: a scope whose tenant and key are filled in once chosen. A request's
  * scope is entered by its guard (or, before Node 24, opened before its guards run by
  * `ApiKeyModule`'s scope middleware) and is kept on the request itself, so the guard fills in
- * the scope of *its* request, whatever async context it happens to run in. `owner` is that request (`undefined` for `TenantContext.run()` and
- * `ApiKeyContext.run()`). One scope carries both, so a request costs one `AsyncLocalStorage`.
+ * the scope of *its* request, whatever async context it happens to run in. `owner` is that
+ * request (`undefined` for `TenantContext.run()` and `ApiKeyContext.run()`). One scope carries
+ * both, so a request costs one `AsyncLocalStorage`.
  */
 export interface TenantScope {
   readonly owner: object | undefined;
