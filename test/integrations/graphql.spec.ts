@@ -8,7 +8,7 @@ import {
   type ExecutionContext,
   type Type,
 } from '@nestjs/common';
-import { Plugin, type ApolloDriverConfig } from '@nestjs/apollo';
+import { ApolloDriver, Plugin, type ApolloDriverConfig } from '@nestjs/apollo';
 import {
   Args,
   Field,
@@ -40,7 +40,6 @@ import {
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
 } from '../../lib/index.js';
-import { ApolloHttpDriver } from '../../sample-app/src/graphql/apollo-http.driver.js';
 import { demoRecords, InMemoryLookup, KEYS, withChecksum } from '../fixtures/in-memory-lookup.js';
 import { createTestApp, HandlerLog, type AdapterName, type TestApp } from '../fixtures/test-app.js';
 
@@ -155,7 +154,7 @@ const SERVERS: Server[] = [
     adapter: 'express',
     graphql: () =>
       GraphQLModule.forRoot<ApolloDriverConfig>({
-        driver: ApolloHttpDriver,
+        driver: ApolloDriver,
         autoSchemaFile: true,
         graphiql: false,
         fieldResolverEnhancers: ['guards'],
@@ -168,7 +167,7 @@ const SERVERS: Server[] = [
     adapter: 'fastify',
     graphql: () =>
       GraphQLModule.forRoot<ApolloDriverConfig>({
-        driver: ApolloHttpDriver,
+        driver: ApolloDriver,
         autoSchemaFile: true,
         graphiql: false,
         fieldResolverEnhancers: ['guards'],
@@ -388,7 +387,7 @@ describe("GraphQL on Apollo with Nest's default preserveHttpStatusForExecutionEr
       adapter: 'express',
       graphql: () =>
         GraphQLModule.forRoot<ApolloDriverConfig>({
-          driver: ApolloHttpDriver,
+          driver: ApolloDriver,
           autoSchemaFile: true,
           fieldResolverEnhancers: ['guards'],
         }),
@@ -412,7 +411,7 @@ const GUARDED_INTROSPECTION: Server[] = [
     adapter: 'express',
     graphql: () =>
       GraphQLModule.forRoot<ApolloDriverConfig>({
-        driver: ApolloHttpDriver,
+        driver: ApolloDriver,
         autoSchemaFile: true,
         graphiql: false,
         includeStacktraceInErrorResponses: false,
@@ -576,7 +575,7 @@ describe('a field resolver with its own scope, where Nest runs no guard on field
     const withoutFieldGuards = () =>
       server.adapter === 'fastify' && server.name.startsWith('Mercurius')
         ? GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true })
-        : GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloHttpDriver, autoSchemaFile: true });
+        : GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true });
     await expect(
       createTestApp(server.adapter, {
         imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS) }), withoutFieldGuards()],

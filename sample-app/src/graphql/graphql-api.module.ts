@@ -1,7 +1,6 @@
-import type { ApolloDriverConfig } from '@nestjs/apollo';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
-import { ApolloHttpDriver } from './apollo-http.driver.js';
 import { IntrospectionNeedsKey } from './introspection-needs-key.plugin.js';
 
 /**
@@ -14,7 +13,7 @@ import { IntrospectionNeedsKey } from './introspection-needs-key.plugin.js';
 @Module({
   imports: [
     GraphQLModule.forRoot<ApolloDriverConfig>({
-      driver: ApolloHttpDriver,
+      driver: ApolloDriver,
       path: '/graphql',
       autoSchemaFile: true,
       graphiql: false,
