@@ -1,0 +1,300 @@
+// The sample app as a fleet: two processes (`node sample-app/dist/main.js`) on one database file
+// and one real redis-server (REDIS_URL). A key revoked through one is refused by the other within
+// a second; a rate limit is one limit across both; Redis killed mid-run and brought back.
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { describeWithRedis, freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
+
+const run = promisify(execFile);
+const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/;
+/** The bound the fleet must meet: from the revoking answer to the other replica's first refusal. */
+const REVOCATION_BOUND_MS = 1_000;
+/** The sample app's cache TTL (KEY_CACHE_TTL_MS): no replica may grant a revoked key past it. */
+const CACHE_TTL_MS = 5_000;
+
+interface Replica {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  admin: string;
+  output: () => string;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+
+describeWithRedis('the sample app as a fleet: two replicas behind one Redis', () => {
+  let redis: RedisServer;
+  let directory: string;
+  let database: string;
+  let a: Replica;
+  let b: Replica;
+  const running = new Set<ChildProcess>();
+
+  /** `npm run keys -- …` on the shared file. */
+  async function keys(...args: string[]): Promise<string> {
+    const { stdout } = await run(process.execPath, ['sample-app/dist/keys-cli.js', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', KEYRING_DB: database },
+      timeout: 30_000,
+    });
+    return stdout;
+  }
+
+  /** A production key of tenant 123 (revocable by either replica's demo admin key): its id and key. */
+  async function createKey(...extra: string[]): Promise<{ id: string; key: string }> {
+    const stdout = await keys(
+      'create',
+      '--env',
+      'production',
+      '--tenants',
+      '123',
+      '--scopes',
+      'messages:read',
+      ...extra,
+    );
+    return { id: /^(key_\w+)/.exec(stdout)![1]!, key: /^key: (\S+)$/m.exec(stdout)![1]! };
+  }
+
+  /** Keys made a few at a time (each is a process of its own). */
+  async function createKeys(n: number): Promise<Array<{ id: string; key: string }>> {
+    const made: Array<{ id: string; key: string }> = [];
+    while (made.length < n) {
+      made.push(...(await Promise.all(Array.from({ length: Math.min(4, n - made.length) }, () => createKey()))));
+    }
+    return made;
+  }
+
+  async function start(name: string): Promise<Replica> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['sample-app/dist/main.js'], {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        NO_COLOR: '1',
+        PORT: String(port),
+        KEYRING_DB: database,
+        REDIS_URL: redis.url,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!/^ {2}staging +\S+/m.test(output)) {
+      if (child.exitCode !== null) throw new Error(`replica ${name} exited:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`replica ${name} did not start:\n${output}`);
+      await sleep(50);
+    }
+    const admin = /^ {2}production +(pk_\S+)/m.exec(output)![1]!;
+    return { name, port, child, admin, output: () => output };
+  }
+
+  const me = (replica: Replica, key: string) =>
+    fetch(`http://127.0.0.1:${replica.port}/api/v1/me`, { headers: { 'x-api-key': key } });
+  const statusOf = async (replica: Replica, key: string) => (await me(replica, key)).status;
+  const revoke = (replica: Replica, id: string) =>
+    fetch(`http://127.0.0.1:${replica.port}/api/v1/keys/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${replica.admin}` },
+    });
+
+  /**
+   * Revokes `key` through `from` (both replicas have it cached) and polls `to` until it refuses:
+   * the milliseconds from the DELETE's answer to the first refusal. Gives up after `limitMs`.
+   */
+  async function revocationLatency(
+    from: Replica,
+    to: Replica,
+    { id, key }: { id: string; key: string },
+    limitMs: number,
+  ) {
+    expect([await statusOf(from, key), await statusOf(to, key)]).toEqual([200, 200]);
+    const revoked = await revoke(from, id);
+    const answeredAt = performance.now();
+    expect(revoked.status).toBe(200);
+    for (;;) {
+      const response = await me(to, key);
+      const elapsed = performance.now() - answeredAt;
+      if (response.status !== 200) {
+        expect(response.status).toBe(401);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INVALID_API_KEY');
+        return elapsed;
+      }
+      await response.arrayBuffer();
+      if (elapsed > limitMs) return elapsed;
+    }
+  }
+
+  async function revocationLatencies(n: number, limitMs = CACHE_TTL_MS + 1_000) {
+    const made = await createKeys(n);
+    const latencies: number[] = [];
+    for (const [index, key] of made.entries()) {
+      const [from, to] = index % 2 === 0 ? [a, b] : [b, a];
+      latencies.push(await revocationLatency(from, to, key, limitMs));
+    }
+    return latencies.sort((x, y) => x - y);
+  }
+
+  /** Requests alternating between the replicas, `first` first: their statuses and error codes. */
+  async function alternate(key: string, n: number, first: Replica = a) {
+    const second = first === a ? b : a;
+    const answers: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const response = await me(i % 2 === 0 ? first : second, key);
+      const body = (await response.json()) as { error?: { code: string } };
+      answers.push(response.status === 200 ? '200' : `${response.status} ${body.error?.code}`);
+    }
+    return answers;
+  }
+
+  async function waitFor(what: string, condition: () => boolean, timeoutMs = 15_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting until ${what}\nA:\n${a.output()}\nB:\n${b.output()}`);
+      await sleep(50);
+    }
+  }
+
+  const alive = (replica: Replica) => replica.child.exitCode === null && replica.child.signalCode === null;
+
+  beforeAll(async () => {
+    const compiled = spawnSync(
+      process.execPath,
+      ['node_modules/typescript/bin/tsc', '-p', 'sample-app/tsconfig.json'],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    if (compiled.status !== 0) throw new Error(`sample app did not compile: ${compiled.stdout}${compiled.stderr}`);
+    directory = mkdtempSync(join(tmpdir(), 'keyring-fleet-'));
+    database = join(directory, 'fleet.sqlite');
+    redis = await startRedisServer();
+    // One after the other: the first creates the database file.
+    a = await start('A');
+    b = await start('B');
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    await Promise.all([...running].map((child) => once(child, 'exit')));
+    await redis?.stop();
+    if (directory) rmSync(directory, { recursive: true, force: true });
+  }, 30_000);
+
+  it('says at start-up that it runs with Redis, and where, without credentials', () => {
+    for (const replica of [a, b]) {
+      expect(replica.output()).toContain(`Redis: on at redis://127.0.0.1:${redis.port}`);
+    }
+  });
+
+  it(`refuses a key revoked through the other replica within ${REVOCATION_BOUND_MS} ms (p99)`, async () => {
+    const latencies = await revocationLatencies(20);
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    console.log(
+      `fleet revocation across replicas: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, ` +
+        `${latencies.length} revocations`,
+    );
+    expect(p99).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
+  }, 120_000);
+
+  it('counts a rate limit once for the fleet: the 6th request of 5/30s is refused on either replica', async () => {
+    const fiveAndRefused = ['200', '200', '200', '200', '200', '429 RATE_LIMITED'];
+    // A, B, A, B, A, B: the 6th on B; a 7th, on A, is refused too.
+    const { key } = await createKey('--rate-limit', '5/30s');
+    expect(await alternate(key, 7)).toEqual([...fiveAndRefused, '429 RATE_LIMITED']);
+    // B, A, B, A, B, A: the 6th on A.
+    const other = await createKey('--rate-limit', '5/30s');
+    expect(await alternate(other.key, 6, b)).toEqual(fiveAndRefused);
+    const refused = await me(b, key);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.headers.get('ratelimit-policy')).toContain('5');
+  }, 60_000);
+
+  it('keeps serving while Redis is down (one warning per outage), and shares again once it is back', async () => {
+    const valid = await createKey();
+    const limited = await createKey('--rate-limit', '5/30s');
+    const revokedDuringOutage = await createKey();
+    for (const replica of [a, b]) expect(await statusOf(replica, revokedDuringOutage.key)).toBe(200);
+
+    await redis.stop({ abrupt: true });
+    await waitFor('both replicas noticed the outage', () =>
+      [a, b].every((replica) => /invalidation bus disconnected/.test(replica.output())),
+    );
+
+    // For longer than ttlWhileDisconnectedMs: served from the database, every request 200.
+    const outageEnds = Date.now() + 2_500;
+    const statuses = new Set<number>();
+    while (Date.now() < outageEnds) {
+      for (const replica of [a, b]) {
+        statuses.add(await statusOf(replica, valid.key));
+        statuses.add(await statusOf(replica, limited.key));
+      }
+      await sleep(20);
+    }
+    expect([...statuses]).toEqual([200]);
+
+    // A revocation during the outage: still refused by the other replica within the cache's bound.
+    const latency = await revocationLatency(a, b, revokedDuringOutage, CACHE_TTL_MS + 1_000);
+    console.log(`fleet revocation while Redis is down: ${latency.toFixed(0)} ms`);
+    expect(latency).toBeLessThanOrEqual(CACHE_TTL_MS);
+
+    await redis.start();
+    await waitFor('both replicas are listening again', () =>
+      [a, b].every((replica) => /invalidation bus reconnected/.test(replica.output())),
+    );
+    // The rate-limit clients reconnect on their own schedule (at most 2 s between attempts): a
+    // key limited to 1 request is let through uncounted until a replica's client is back.
+    const probe = await createKey('--rate-limit', '1/60s');
+    for (const replica of [a, b]) {
+      const deadline = Date.now() + 10_000;
+      while ((await statusOf(replica, probe.key)) !== 429) {
+        if (Date.now() > deadline) throw new Error(`replica ${replica.name} does not count again`);
+        await sleep(100);
+      }
+    }
+
+    const again = await revocationLatencies(6);
+    expect(again.at(-1)).toBeLessThanOrEqual(REVOCATION_BOUND_MS);
+    const { key } = await createKey('--rate-limit', '5/30s');
+    expect(await alternate(key, 6, b)).toEqual(['200', '200', '200', '200', '200', '429 RATE_LIMITED']);
+
+    for (const replica of [a, b]) {
+      expect(alive(replica)).toBe(true);
+      const output = replica.output();
+      expect({ replica: replica.name, disconnected: count(output, /invalidation bus disconnected/) }).toEqual({
+        replica: replica.name,
+        disconnected: 1,
+      });
+      expect(count(output, /Rate-limit store failed/)).toBeLessThanOrEqual(1);
+      expect(output).not.toMatch(/Unhandled|uncaught|\bERROR\b/);
+    }
+  }, 120_000);
+
+  it('flushes last-used from both replicas on SIGTERM into the shared database', async () => {
+    const used = await createKey();
+    expect(await statusOf(a, used.key)).toBe(200);
+    expect(await statusOf(b, used.key)).toBe(200);
+    for (const replica of [a, b]) {
+      const exited = once(replica.child, 'exit');
+      replica.child.kill('SIGTERM');
+      expect(await exited).toEqual([null, 'SIGTERM']);
+    }
+    const line = (await keys('list')).split('\n').find((row) => row.startsWith(used.id));
+    expect(line).toMatch(new RegExp(`last used ${ISO.source}`));
+  }, 60_000);
+});
