@@ -1,7 +1,7 @@
 // The sample app as a fleet: two processes (`node sample-app/dist/main.js`) on one database file
 // and one real redis-server (REDIS_URL). A key revoked through one is refused by the other within
 // a second; a rate limit is one limit across both; Redis killed mid-run and brought back.
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { fleetSummary } from '../../sample-app/src/fleet.js';
 import { describeWithRedis, freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
 
 const run = promisify(execFile);
@@ -17,6 +18,21 @@ const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/;
 const REVOCATION_BOUND_MS = 1_000;
 /** The sample app's cache TTL (KEY_CACHE_TTL_MS): no replica may grant a revoked key past it. */
 const CACHE_TTL_MS = 5_000;
+
+// Loaded before the app (--import): reports on stderr every module it resolves from
+// nest-keyring/redis or the redis client.
+const REDIS_MODULE_HOOKS = `export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  const parts = ['/dist/esm/redis', '/dist/cjs/redis', '/node_modules/redis/', '/node_modules/@redis/'];
+  if (parts.some((part) => resolved.url.includes(part))) process.stderr.write('REDIS MODULE ' + resolved.url + '\\n');
+  return resolved;
+}`;
+const REPORT_REDIS_MODULES =
+  'data:text/javascript,' +
+  encodeURIComponent(
+    `import { register } from 'node:module'; ` +
+      `register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(REDIS_MODULE_HOOKS)}`)});`,
+  );
 
 interface Replica {
   name: string;
@@ -74,7 +90,7 @@ describeWithRedis('the sample app as a fleet: two replicas behind one Redis', ()
 
   async function start(name: string): Promise<Replica> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['sample-app/dist/main.js'], {
+    const child = spawn(process.execPath, ['--import', REPORT_REDIS_MODULES, 'sample-app/dist/main.js'], {
       env: {
         ...process.env,
         NODE_OPTIONS: '',
@@ -194,9 +210,11 @@ describeWithRedis('the sample app as a fleet: two replicas behind one Redis', ()
     if (directory) rmSync(directory, { recursive: true, force: true });
   }, 30_000);
 
-  it('says at start-up that it runs with Redis, and where, without credentials', () => {
+  it('says at start-up that it runs with Redis, and where', () => {
     for (const replica of [a, b]) {
       expect(replica.output()).toContain(`Redis: on at redis://127.0.0.1:${redis.port}`);
+      // What the app without REDIS_URL must not load (below), loaded here.
+      expect(replica.output()).toContain('REDIS MODULE');
     }
   });
 
@@ -296,5 +314,48 @@ describeWithRedis('the sample app as a fleet: two replicas behind one Redis', ()
     }
     const line = (await keys('list')).split('\n').find((row) => row.startsWith(used.id));
     expect(line).toMatch(new RegExp(`last used ${ISO.source}`));
+  }, 60_000);
+});
+
+describe('the sample app without Redis, and what it prints of REDIS_URL', () => {
+  it('prints where Redis is without the credentials of REDIS_URL', () => {
+    const line = fleetSummary('redis://app:s3cret-password@redis.internal:6380/2');
+    expect(line).toContain('Redis: on at redis://redis.internal:6380:');
+    expect(line).not.toMatch(/s3cret|app:/);
+    expect(fleetSummary('not a url')).not.toContain('not a url');
+  });
+
+  it('runs in one process and loads nothing of Redis', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'keyring-no-redis-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_OPTIONS: '',
+      NO_COLOR: '1',
+      PORT: String(await freePort()),
+      KEYRING_DB: join(directory, 'alone.sqlite'),
+    };
+    delete env.REDIS_URL;
+    const child = spawn(process.execPath, ['--import', REPORT_REDIS_MODULES, 'sample-app/dist/main.js'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!/^ {2}staging +\S+/m.test(output)) {
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`the sample app did not start:\n${output}`);
+        await sleep(50);
+      }
+      expect(output).toContain('Redis: off (REDIS_URL not set)');
+      expect(output).not.toContain('REDIS MODULE');
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+      rmSync(directory, { recursive: true, force: true });
+    }
   }, 60_000);
 });
