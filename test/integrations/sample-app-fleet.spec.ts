@@ -46,6 +46,15 @@ const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
 
+// The compiled sample app, as `npm start` runs it.
+beforeAll(() => {
+  const compiled = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'sample-app/tsconfig.json'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (compiled.status !== 0) throw new Error(`sample app did not compile: ${compiled.stdout}${compiled.stderr}`);
+}, 150_000);
+
 describeWithRedis('the sample app as a fleet: two replicas behind one Redis', () => {
   let redis: RedisServer;
   let directory: string;
@@ -186,22 +195,13 @@ describeWithRedis('the sample app as a fleet: two replicas behind one Redis', ()
   const alive = (replica: Replica) => replica.child.exitCode === null && replica.child.signalCode === null;
 
   beforeAll(async () => {
-    const compiled = spawnSync(
-      process.execPath,
-      ['node_modules/typescript/bin/tsc', '-p', 'sample-app/tsconfig.json'],
-      {
-        encoding: 'utf8',
-        timeout: 120_000,
-      },
-    );
-    if (compiled.status !== 0) throw new Error(`sample app did not compile: ${compiled.stdout}${compiled.stderr}`);
     directory = mkdtempSync(join(tmpdir(), 'keyring-fleet-'));
     database = join(directory, 'fleet.sqlite');
     redis = await startRedisServer();
     // One after the other: the first creates the database file.
     a = await start('A');
     b = await start('B');
-  }, 180_000);
+  }, 60_000);
 
   afterAll(async () => {
     for (const child of running) child.kill('SIGKILL');
@@ -325,37 +325,68 @@ describe('the sample app without Redis, and what it prints of REDIS_URL', () => 
     expect(fleetSummary('not a url')).not.toContain('not a url');
   });
 
-  it('runs in one process and loads nothing of Redis', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'keyring-no-redis-'));
+  let directory: string;
+  const running = new Set<ChildProcess>();
+
+  beforeAll(() => {
+    directory = mkdtempSync(join(tmpdir(), 'keyring-alone-'));
+  });
+  afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
+    await Promise.all([...running].map((child) => once(child, 'exit')));
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  /** One sample app, REDIS_URL set to `redisUrl` or unset; resolves once it printed its demo keys. */
+  async function startAlone(redisUrl: string | undefined) {
+    const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_OPTIONS: '',
       NO_COLOR: '1',
-      PORT: String(await freePort()),
-      KEYRING_DB: join(directory, 'alone.sqlite'),
+      PORT: String(port),
+      KEYRING_DB: join(directory, `alone-${port}.sqlite`),
     };
     delete env.REDIS_URL;
+    if (redisUrl) env.REDIS_URL = redisUrl;
     const child = spawn(process.execPath, ['--import', REPORT_REDIS_MODULES, 'sample-app/dist/main.js'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    try {
-      const deadline = Date.now() + 30_000;
-      while (!/^ {2}staging +\S+/m.test(output)) {
-        if (child.exitCode !== null || Date.now() > deadline)
-          throw new Error(`the sample app did not start:\n${output}`);
-        await sleep(50);
-      }
-      expect(output).toContain('Redis: off (REDIS_URL not set)');
-      expect(output).not.toContain('REDIS MODULE');
-    } finally {
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-      rmSync(directory, { recursive: true, force: true });
+    const deadline = Date.now() + 30_000;
+    while (!/^ {2}staging +\S+/m.test(output)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the sample app did not start:\n${output}`);
+      await sleep(50);
     }
+    const key = /^ {2}production +(pk_\S+)/m.exec(output)![1]!;
+    const me = () => fetch(`http://127.0.0.1:${port}/api/v1/me`, { headers: { 'x-api-key': key } });
+    return { child, me, output: () => output };
+  }
+
+  it('runs in one process and loads nothing of Redis', async () => {
+    const app = await startAlone(undefined);
+    expect((await app.me()).status).toBe(200);
+    expect(app.output()).toContain('Redis: off (REDIS_URL not set)');
+    expect(app.output()).not.toContain('REDIS MODULE');
+  }, 60_000);
+
+  it('starts and serves when REDIS_URL names a Redis that is not there, warning once', async () => {
+    const app = await startAlone(`redis://127.0.0.1:${await freePort()}`);
+    const statuses = new Set<number>();
+    // Longer than the bus's reconnection attempts (100 ms backing off to 2 s) and its 1 s bound.
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      statuses.add((await app.me()).status);
+      await sleep(50);
+    }
+    expect([...statuses]).toEqual([200]);
+    expect(app.child.exitCode).toBeNull();
+    expect(count(app.output(), /invalidation bus disconnected/)).toBe(1);
+    expect(app.output()).not.toMatch(/Unhandled|uncaught|\bERROR\b/);
   }, 60_000);
 });
