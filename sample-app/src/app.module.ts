@@ -11,6 +11,7 @@ import { SqliteKeyStore } from './store/sqlite-key-store.js';
 import { StoreModule } from './store/store.module.js';
 import { SqliteUsageStore } from './store/usage.js';
 import { WebhooksController } from './webhooks.controller.js';
+import { fleetOptions } from './fleet.js';
 
 /** How long another process may still accept a key revoked elsewhere (see docs/caching.md). */
 export const KEY_CACHE_TTL_MS = 5_000;
@@ -29,12 +30,14 @@ export class AppModule {
         StoreModule.forDatabase(path, options),
         ApiKeyModule.forRootAsync({
           inject: [SqliteKeyStore, SqliteUsageStore],
-          useFactory: (store: SqliteKeyStore, usage: SqliteUsageStore) => ({
+          useFactory: async (store: SqliteKeyStore, usage: SqliteUsageStore) => ({
             lookup: store,
             // last_used_at written behind, once a minute and on shutdown (npm run keys -- list shows it).
             usage: { onUsed: (batch) => usage.onUsed(batch) },
             cache: { ttlMs: KEY_CACHE_TTL_MS },
             webhookSecrets: { default: webhookSecret },
+            // With REDIS_URL: revocations and rate limits shared by every instance (see fleet.ts).
+            ...(await fleetOptions()),
           }),
           // Key and tenant on every route (the guard; the module opens the tenant context); @Public() opts out.
           protectAllRoutes: true,

@@ -5,6 +5,7 @@ import { KeyringIoAdapter } from 'nest-keyring/socket.io';
 import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
 import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { createDemoKeys } from './demo-keys.js';
+import { fleetSummary } from './fleet.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
 import { graphqlExamples, withGraphql } from './graphql/with-graphql.js';
 import { withRealtime } from './realtime/realtime.js';
@@ -40,6 +41,7 @@ const secretFrom = process.env.WEBHOOK_SECRET ? ' (WEBHOOK_SECRET)' : '';
 
 console.log(`
 nest-keyring sample app on ${base}, keys in ${database} (only their hashes)
+${fleetSummary()}
 
 Demo keys, created on this start (the previous start's are revoked):
   production  ${keyLine(production)}
