@@ -7,8 +7,6 @@ import {
   Req,
   UseGuards,
   UseInterceptors,
-  type CanActivate,
-  type ExecutionContext,
   type MiddlewareConsumer,
   type NestModule,
 } from '@nestjs/common';
@@ -33,6 +31,7 @@ import {
 } from '../lib/index.js';
 import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 
 const KEY_A = withChecksum('pk_context_a_1a2b3c');
@@ -71,15 +70,7 @@ class AuditService {
   }
 }
 
-/** Stands for another authentication mechanism: the key's record from a header of its own. */
-@Injectable()
-class OtherAuthGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; apiKey?: ApiKeyRecord }>();
-    request.apiKey = RECORDS[request.headers['x-other-auth'] ?? ''];
-    return request.apiKey !== undefined;
-  }
-}
+const OtherAuthGuard = otherAuthGuard(RECORDS);
 
 @Controller('context')
 class ContextController {

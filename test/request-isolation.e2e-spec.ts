@@ -33,6 +33,7 @@ import {
 } from '../lib/index.js';
 import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 
 // Two requests resumed from one shared callback queue: the second runs in the first one's async
@@ -52,15 +53,7 @@ async function observe(tenants: TenantContext, chosen: Tenant['id'] | null) {
   return { chosen, before, after };
 }
 
-/** Stands for another authentication mechanism: the key's record from a header of its own. */
-@Injectable()
-class OtherAuthGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; apiKey?: ApiKeyRecord }>();
-    request.apiKey = RECORDS[request.headers['x-other-auth'] ?? ''];
-    return request.apiKey !== undefined;
-  }
-}
+const OtherAuthGuard = otherAuthGuard(RECORDS);
 
 /** A guard of the application that (wrongly) overwrites the tenant after ApiKeyGuard chose it. */
 @Injectable()
