@@ -5,10 +5,16 @@ import request from 'supertest';
 import { AppModule } from '../sample-app/src/app.module.js';
 import { openDatabase } from '../sample-app/src/store/database.js';
 import { KeyAdmin } from '../sample-app/src/store/key-admin.js';
-import { SEND, startSampleApp, WEBHOOK_SECRET, type HttpServer, type SampleApp } from './fixtures/sample-app.js';
+import {
+  KEY_NOT_FOUND,
+  SEND,
+  startSampleApp,
+  WEBHOOK_SECRET,
+  type HttpServer,
+  type SampleApp,
+} from './fixtures/sample-app.js';
 import { ADAPTERS, createTestApp } from './fixtures/test-app.js';
 
-const KEY_NOT_FOUND = { success: false, error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' } };
 const HOUR = 60 * 60 * 1000;
 
 // Rolling keys and last-used on the sample app, through HTTP, on both adapters.

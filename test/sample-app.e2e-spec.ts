@@ -6,10 +6,15 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import { openDatabase } from '../sample-app/src/store/database.js';
 import { KeyAdmin } from '../sample-app/src/store/key-admin.js';
-import { SEND, startSampleApp, WEBHOOK_SECRET, type HttpServer, type SampleApp } from './fixtures/sample-app.js';
+import {
+  KEY_NOT_FOUND,
+  SEND,
+  startSampleApp,
+  WEBHOOK_SECRET,
+  type HttpServer,
+  type SampleApp,
+} from './fixtures/sample-app.js';
 import { ADAPTERS } from './fixtures/test-app.js';
-
-const KEY_NOT_FOUND = { success: false, error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' } };
 
 /** The permission bits of a file or folder, in octal. */
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
