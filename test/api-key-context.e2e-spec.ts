@@ -7,10 +7,7 @@ import {
   Req,
   UseGuards,
   UseInterceptors,
-  type CanActivate,
-  type ExecutionContext,
   type MiddlewareConsumer,
-  type NestMiddleware,
   type NestModule,
 } from '@nestjs/common';
 import express from 'express';
@@ -32,7 +29,9 @@ import {
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
 } from '../lib/index.js';
+import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 
 const KEY_A = withChecksum('pk_context_a_1a2b3c');
@@ -43,33 +42,6 @@ const RECORDS: Record<string, ApiKeyRecord> = {
 };
 const asA = { Authorization: `Bearer ${KEY_A}` };
 const asB = { Authorization: `Bearer ${KEY_B}` };
-
-type ResumeOrder = 'first in, first out' | 'last in, first out';
-
-/**
- * Parks every request and resumes them all from one timer the first one started: each parked
- * `next` runs in the first request's async context (a memoized loader, a callback pool).
- */
-class CallbackPool {
-  static order: ResumeOrder = 'first in, first out';
-  private static waiting: (() => void)[] = [];
-
-  static park(next: () => void): void {
-    CallbackPool.waiting.push(next);
-    if (CallbackPool.waiting.length > 1) return;
-    setTimeout(() => {
-      const parked = CallbackPool.waiting.splice(0);
-      for (const resume of CallbackPool.order === 'last in, first out' ? parked.reverse() : parked) resume();
-    }, 40);
-  }
-}
-
-@Injectable()
-class CallbackPoolMiddleware implements NestMiddleware {
-  use(_request: unknown, _response: unknown, next: () => void): void {
-    CallbackPool.park(next);
-  }
-}
 
 /** Deep in the call stack: reads the key and tenant from the contexts, across awaits. */
 @Injectable()
@@ -98,15 +70,7 @@ class AuditService {
   }
 }
 
-/** Stands for another authentication mechanism: the key's record from a header of its own. */
-@Injectable()
-class OtherAuthGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; apiKey?: ApiKeyRecord }>();
-    request.apiKey = RECORDS[request.headers['x-other-auth'] ?? ''];
-    return request.apiKey !== undefined;
-  }
-}
+const OtherAuthGuard = otherAuthGuard(RECORDS);
 
 @Controller('context')
 class ContextController {
@@ -173,20 +137,6 @@ class NestMiddlewareModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
     consumer.apply(ApiKeyNestMiddleware).forRoutes(MiddlewareController);
   }
-}
-
-/** Sends A, then B while A is parked; both are resumed from A's timer. */
-async function interleave(server: Server, path: string, a: Record<string, string>, b: Record<string, string>) {
-  const first = request(server).get(path).set(a);
-  const answers = [first.then((response) => response)];
-  await sleep(10);
-  answers.push(
-    request(server)
-      .get(path)
-      .set(b)
-      .then((response) => response),
-  );
-  return Promise.all(answers);
 }
 
 const seenAs = (key: string, tenant: string | null) => ({ before: key, after: key, later: key, tenant });
@@ -264,43 +214,48 @@ describe.each(ADAPTERS)('ApiKeyContext in a Nest app on %s', (adapter) => {
     expect([refused.status, refused.body.error?.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
   });
 
-  describe.each<ResumeOrder>(['first in, first out', 'last in, first out'])(
-    "two requests resumed in one request's async context, %s",
-    (order) => {
-      it.each([
-        ['the store asked for each key', { cache: false as const }],
-        ['both keys in the cache', {}],
-      ])('each handler reads its own key, %s', async (_, options) => {
-        CallbackPool.order = order;
-        const server = await start(options);
-        await request(server).get('/context/guarded').set(asA);
-        await request(server).get('/context/guarded').set(asB);
-        const [a, b] = await interleave(server, '/context/guarded', asA, asB);
-        expect([a.status, a.body]).toEqual([200, { ...seenAs('key-a', 'tenant-a'), same: true }]);
-        expect([b.status, b.body]).toEqual([200, { ...seenAs('key-b', 'tenant-b'), same: true }]);
-      });
+  describe.each(RESUME_ORDERS)("two requests resumed in one request's async context, %s", (order) => {
+    it.each([
+      ['the store asked for each key', { cache: false as const }],
+      ['both keys in the cache', {}],
+    ])('each handler reads its own key, %s', async (_, options) => {
+      CallbackPool.order = order;
+      const server = await start(options);
+      await request(server).get('/context/guarded').set(asA);
+      await request(server).get('/context/guarded').set(asB);
+      const [a, b] = await interleave(
+        server,
+        { path: '/context/guarded', headers: asA },
+        { path: '/context/guarded', headers: asB },
+      );
+      expect([a.status, a.body]).toEqual([200, { ...seenAs('key-a', 'tenant-a'), same: true }]);
+      expect([b.status, b.body]).toEqual([200, { ...seenAs('key-b', 'tenant-b'), same: true }]);
+    });
 
-      it("never shows a guarded request's key to a public route resumed beside it", async () => {
-        CallbackPool.order = order;
-        const server = await start({ protectAllRoutes: true });
-        const [open, b] = await interleave(server, '/context/public', {}, asB);
-        expect(open.body).toEqual({
-          before: null,
-          after: null,
-          later: null,
-          tenant: null,
-          error: 'ApiKeyContextError',
-        });
-        expect(b.status).toBe(200);
-        const [guarded, publicAfter] = await Promise.all([
-          request(server).get('/context/guarded').set(asB),
-          request(server).get('/context/public'),
-        ]);
-        expect(guarded.body).toEqual({ ...seenAs('key-b', 'tenant-b'), same: true });
-        expect(publicAfter.body.before).toBeNull();
+    it("never shows a guarded request's key to a public route resumed beside it", async () => {
+      CallbackPool.order = order;
+      const server = await start({ protectAllRoutes: true });
+      const [open, b] = await interleave(
+        server,
+        { path: '/context/public', headers: {} },
+        { path: '/context/public', headers: asB },
+      );
+      expect(open.body).toEqual({
+        before: null,
+        after: null,
+        later: null,
+        tenant: null,
+        error: 'ApiKeyContextError',
       });
-    },
-  );
+      expect(b.status).toBe(200);
+      const [guarded, publicAfter] = await Promise.all([
+        request(server).get('/context/guarded').set(asB),
+        request(server).get('/context/public'),
+      ]);
+      expect(guarded.body).toEqual({ ...seenAs('key-b', 'tenant-b'), same: true });
+      expect(publicAfter.body.before).toBeNull();
+    });
+  });
 });
 
 describe('ApiKeyContext in a plain Express app', () => {
@@ -346,7 +301,7 @@ describe('ApiKeyContext in a plain Express app', () => {
     expect(keys.find()).toBeUndefined();
   });
 
-  it.each<ResumeOrder>(['first in, first out', 'last in, first out'])(
+  it.each(RESUME_ORDERS)(
     'keeps each handler on its own key when requests are resumed in one context, %s',
     async (order) => {
       CallbackPool.order = order;
@@ -363,7 +318,7 @@ describe('ApiKeyContext in a plain Express app', () => {
         },
       );
       server = await listen(app);
-      const [a, b] = await interleave(server, '/who', asA, asB);
+      const [a, b] = await interleave(server, { path: '/who', headers: asA }, { path: '/who', headers: asB });
       expect([a.status, a.body]).toEqual([200, seenAs('key-a', 'tenant-a')]);
       expect([b.status, b.body]).toEqual([200, seenAs('key-b', 'tenant-b')]);
     },

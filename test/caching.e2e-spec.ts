@@ -1,18 +1,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import {
-  ApiKeyAuth,
   ApiKeyCache,
   ApiKeyModule,
-  CurrentApiKey,
   generateApiKey,
   type ApiKeyLookup,
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
 } from '../lib/index.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { MeController } from './fixtures/me-controller.js';
+import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
 /** A slow, changeable key store that counts its calls. */
 class SlowStore implements ApiKeyLookup {
@@ -27,17 +25,6 @@ class SlowStore implements ApiKeyLookup {
       throw new Error('store restarting');
     }
     return this.records.get(key) ?? null;
-  }
-}
-
-@ApiKeyAuth()
-@Controller()
-class MeController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('me')
-  me(@CurrentApiKey('id') id: string) {
-    this.handlers.ran('me');
-    return { id };
   }
 }
 

@@ -10,7 +10,6 @@ import {
   type CanActivate,
   type ExecutionContext,
   type MiddlewareConsumer,
-  type NestMiddleware,
   type NestModule,
 } from '@nestjs/common';
 import express from 'express';
@@ -32,7 +31,9 @@ import {
   type KeyringIncomingMessage,
   type Tenant,
 } from '../lib/index.js';
+import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 
 // Two requests resumed from one shared callback queue: the second runs in the first one's async
@@ -44,33 +45,6 @@ const RECORDS: Record<string, ApiKeyRecord> = {
   [KEY_B]: { id: 'key-b', tenants: [{ id: 'tenant-b' }] },
 };
 
-type ResumeOrder = 'first in, first out' | 'last in, first out';
-
-/**
- * Parks every request, and resumes all of them from one timer that the first request started:
- * each parked `next` then runs in the first request's async context.
- */
-class CallbackPool {
-  static order: ResumeOrder = 'first in, first out';
-  private static waiting: (() => void)[] = [];
-
-  static park(next: () => void): void {
-    CallbackPool.waiting.push(next);
-    if (CallbackPool.waiting.length > 1) return;
-    setTimeout(() => {
-      const parked = CallbackPool.waiting.splice(0);
-      for (const resume of CallbackPool.order === 'last in, first out' ? parked.reverse() : parked) resume();
-    }, 40);
-  }
-}
-
-@Injectable()
-class CallbackPoolMiddleware implements NestMiddleware {
-  use(_request: unknown, _response: unknown, next: () => void): void {
-    CallbackPool.park(next);
-  }
-}
-
 /** What a handler saw of its tenant: from the guard, from the context before and after an await. */
 async function observe(tenants: TenantContext, chosen: Tenant['id'] | null) {
   const before = tenants.find()?.id ?? null;
@@ -79,15 +53,7 @@ async function observe(tenants: TenantContext, chosen: Tenant['id'] | null) {
   return { chosen, before, after };
 }
 
-/** Stands for another authentication mechanism: the key's record from a header of its own. */
-@Injectable()
-class OtherAuthGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string>; apiKey?: ApiKeyRecord }>();
-    request.apiKey = RECORDS[request.headers['x-other-auth'] ?? ''];
-    return request.apiKey !== undefined;
-  }
-}
+const OtherAuthGuard = otherAuthGuard(RECORDS);
 
 /** A guard of the application that (wrongly) overwrites the tenant after ApiKeyGuard chose it. */
 @Injectable()
@@ -144,25 +110,6 @@ class PooledModule implements NestModule {
   }
 }
 
-interface Exchange {
-  path: string;
-  headers: Record<string, string>;
-}
-
-/** Sends A, then B while A is parked; both are resumed from A's timer. */
-async function interleave(server: Server, a: Exchange, b: Exchange) {
-  const first = request(server).get(a.path).set(a.headers);
-  const answers = [first.then((response) => response)];
-  await sleep(10);
-  answers.push(
-    request(server)
-      .get(b.path)
-      .set(b.headers)
-      .then((response) => response),
-  );
-  return Promise.all(answers);
-}
-
 const asA = { Authorization: `Bearer ${KEY_A}` };
 const asB = { Authorization: `Bearer ${KEY_B}` };
 
@@ -183,7 +130,7 @@ describe.each(ADAPTERS)("requests resumed in another request's async context, on
     return test.app.getHttpServer() as Server;
   }
 
-  describe.each<ResumeOrder>(['first in, first out', 'last in, first out'])('resumed %s', (order) => {
+  describe.each(RESUME_ORDERS)('resumed %s', (order) => {
     it.each([
       ['the store asked for each key', { cache: false as const }],
       ['both keys in the cache', {}],
@@ -244,63 +191,57 @@ describe("a Fastify hook that resumes requests in another request's async contex
     test = undefined;
   });
 
-  it.each<ResumeOrder>(['first in, first out', 'last in, first out'])(
-    'keeps each guarded handler in its own tenant, resumed %s',
-    async (order) => {
-      CallbackPool.order = order;
-      test = await createTestApp(
-        'fastify',
-        {
-          imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), cache: false })],
-          controllers: [IsolatedController],
-        },
-        {
-          // preHandler runs after the middleware that opened each request's scope, before the guard.
-          beforeInit: (app) =>
-            app
-              .getHttpAdapter()
-              .getInstance()
-              .addHook('preHandler', (_request: unknown, _reply: unknown, done: () => void) => CallbackPool.park(done)),
-        },
-      );
-      const server = test.app.getHttpServer() as Server;
-      const [a, b] = await interleave(
-        server,
-        { path: '/isolated/guarded', headers: asA },
-        { path: '/isolated/guarded', headers: asB },
-      );
-      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
-      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
-    },
-  );
+  it.each(RESUME_ORDERS)('keeps each guarded handler in its own tenant, resumed %s', async (order) => {
+    CallbackPool.order = order;
+    test = await createTestApp(
+      'fastify',
+      {
+        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), cache: false })],
+        controllers: [IsolatedController],
+      },
+      {
+        // preHandler runs after the middleware that opened each request's scope, before the guard.
+        beforeInit: (app) =>
+          app
+            .getHttpAdapter()
+            .getInstance()
+            .addHook('preHandler', (_request: unknown, _reply: unknown, done: () => void) => CallbackPool.park(done)),
+      },
+    );
+    const server = test.app.getHttpServer() as Server;
+    const [a, b] = await interleave(
+      server,
+      { path: '/isolated/guarded', headers: asA },
+      { path: '/isolated/guarded', headers: asB },
+    );
+    expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+    expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+  });
 });
 
 describe("plain Express: requests resumed in another request's async context", () => {
   let server: Server | undefined;
   afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
-  it.each<ResumeOrder>(['first in, first out', 'last in, first out'])(
-    'keeps each handler in its own tenant, resumed %s',
-    async (order) => {
-      CallbackPool.order = order;
-      const keyring = new Keyring({ lookup: new InMemoryLookup(RECORDS), cache: false });
-      const tenants = new TenantContext();
-      const app = express();
-      app.get(
-        '/isolated',
-        (_request, _response, next) => CallbackPool.park(next),
-        apiKeyMiddleware(keyring),
-        // Resumed again between the two middleware: tenantMiddleware must still bind its own request.
-        (_request, _response, next) => CallbackPool.park(next),
-        tenantMiddleware(keyring),
-        async (req, res) => res.json(await observe(tenants, (req as KeyringIncomingMessage).tenant?.id ?? null)),
-      );
-      server = await new Promise<Server>((resolve) => {
-        const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-      });
-      const [a, b] = await interleave(server, { path: '/isolated', headers: asA }, { path: '/isolated', headers: asB });
-      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
-      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
-    },
-  );
+  it.each(RESUME_ORDERS)('keeps each handler in its own tenant, resumed %s', async (order) => {
+    CallbackPool.order = order;
+    const keyring = new Keyring({ lookup: new InMemoryLookup(RECORDS), cache: false });
+    const tenants = new TenantContext();
+    const app = express();
+    app.get(
+      '/isolated',
+      (_request, _response, next) => CallbackPool.park(next),
+      apiKeyMiddleware(keyring),
+      // Resumed again between the two middleware: tenantMiddleware must still bind its own request.
+      (_request, _response, next) => CallbackPool.park(next),
+      tenantMiddleware(keyring),
+      async (req, res) => res.json(await observe(tenants, (req as KeyringIncomingMessage).tenant?.id ?? null)),
+    );
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const [a, b] = await interleave(server, { path: '/isolated', headers: asA }, { path: '/isolated', headers: asB });
+    expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+    expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+  });
 });

@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import request from 'supertest';
-import { AppModule } from '../sample-app/src/app.module.js';
-import { openDatabase } from '../sample-app/src/store/database.js';
 import { KeyAdmin } from '../sample-app/src/store/key-admin.js';
-import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
-
-const SEND = { phone: '+966501234567', message_type: 'text', data: { body: 'Hello' } };
-const WEBHOOK_SECRET = 'Vq3xYh7Lk2Pz9Rt6Wm4Nb8Cd1Fg5Js0Ae';
+import { SEND, startSampleApp, WEBHOOK_SECRET, type HttpServer, type SampleApp } from './fixtures/sample-app.js';
+import { ADAPTERS } from './fixtures/test-app.js';
 
 /** One sample's value in Prometheus text: the line of `name` whose labels include all of `labels`; 0 if none. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -24,10 +17,9 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 
 // The sample app's /metrics: public, Prometheus text, fed by nest-keyring's diagnostics channels.
 describe.each(ADAPTERS)('sample app /metrics on %s', (adapter) => {
-  let directory: string;
-  let test: TestApp;
+  let sampleApp: SampleApp;
   let admin: KeyAdmin;
-  let server: ReturnType<TestApp['app']['getHttpServer']>;
+  let server: HttpServer;
   const scrape = async () => {
     const response = await request(server).get('/metrics');
     expect(response.status).toBe(200);
@@ -35,20 +27,10 @@ describe.each(ADAPTERS)('sample app /metrics on %s', (adapter) => {
   };
 
   beforeAll(async () => {
-    directory = mkdtempSync(join(tmpdir(), 'keyring-metrics-'));
-    const database = join(directory, 'keys.sqlite');
-    test = await createTestApp(
-      adapter,
-      { imports: [AppModule.forDatabase(database, WEBHOOK_SECRET)] },
-      { rawBody: true },
-    );
-    server = test.app.getHttpServer();
-    admin = new KeyAdmin(openDatabase(database));
+    sampleApp = await startSampleApp(adapter, 'keyring-metrics-');
+    ({ server, admin } = sampleApp);
   });
-  afterAll(async () => {
-    await test.close();
-    rmSync(directory, { recursive: true, force: true });
-  });
+  afterAll(() => sampleApp.close());
 
   it('answers without a key, in the Prometheus text format', async () => {
     const response = await request(server).get('/metrics');

@@ -1,42 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { AppModule } from '../sample-app/src/app.module.js';
 import { openDatabase } from '../sample-app/src/store/database.js';
 import { KeyAdmin } from '../sample-app/src/store/key-admin.js';
-import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
+import {
+  KEY_NOT_FOUND,
+  SEND,
+  startSampleApp,
+  WEBHOOK_SECRET,
+  type HttpServer,
+  type SampleApp,
+} from './fixtures/sample-app.js';
+import { ADAPTERS, createTestApp } from './fixtures/test-app.js';
 
-const SEND = { phone: '+966501234567', message_type: 'text', data: { body: 'Hello' } };
-const WEBHOOK_SECRET = 'Vq3xYh7Lk2Pz9Rt6Wm4Nb8Cd1Fg5Js0Ae';
-const KEY_NOT_FOUND = { success: false, error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' } };
 const HOUR = 60 * 60 * 1000;
 
 // Rolling keys and last-used on the sample app, through HTTP, on both adapters.
 describe.each(ADAPTERS)('sample app key rolls and last-used on %s', (adapter) => {
+  let sampleApp: SampleApp;
   let directory: string;
   let database: string;
-  let test: TestApp;
   let admin: KeyAdmin;
-  let server: ReturnType<TestApp['app']['getHttpServer']>;
+  let server: HttpServer;
 
   beforeAll(async () => {
-    directory = mkdtempSync(join(tmpdir(), 'keyring-roll-'));
-    database = join(directory, 'keys.sqlite');
-    test = await createTestApp(
-      adapter,
-      { imports: [AppModule.forDatabase(database, WEBHOOK_SECRET)] },
-      { rawBody: true },
-    );
-    server = test.app.getHttpServer();
-    admin = new KeyAdmin(openDatabase(database));
+    sampleApp = await startSampleApp(adapter, 'keyring-roll-');
+    ({ directory, database, server, admin } = sampleApp);
   });
-  afterAll(async () => {
-    await test.close();
-    rmSync(directory, { recursive: true, force: true });
-  });
+  afterAll(() => sampleApp.close());
 
   const messagesOf = (keyId: string) =>
     openDatabase(database).prepare('SELECT id FROM messages WHERE key_id = ?').all(keyId).length;

@@ -4,43 +4,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { AppModule } from '../sample-app/src/app.module.js';
 import { openDatabase } from '../sample-app/src/store/database.js';
 import { KeyAdmin } from '../sample-app/src/store/key-admin.js';
-import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
-
-const SEND = { phone: '+966501234567', message_type: 'text', data: { body: 'Hello' } };
-const WEBHOOK_SECRET = 'Vq3xYh7Lk2Pz9Rt6Wm4Nb8Cd1Fg5Js0Ae';
-const KEY_NOT_FOUND = { success: false, error: { code: 'KEY_NOT_FOUND', message: 'No active key with this id.' } };
+import {
+  KEY_NOT_FOUND,
+  SEND,
+  startSampleApp,
+  WEBHOOK_SECRET,
+  type HttpServer,
+  type SampleApp,
+} from './fixtures/sample-app.js';
+import { ADAPTERS } from './fixtures/test-app.js';
 
 /** The permission bits of a file or folder, in octal. */
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 // The sample app as users run it: SQLite file, keys created by the admin, only hashes stored.
 describe.each(ADAPTERS)('sample app on %s', (adapter) => {
+  let sampleApp: SampleApp;
   let directory: string;
   let database: string;
-  let test: TestApp;
   let admin: KeyAdmin;
-  let server: ReturnType<TestApp['app']['getHttpServer']>;
+  let server: HttpServer;
 
   beforeAll(async () => {
-    directory = mkdtempSync(join(tmpdir(), 'keyring-sample-'));
     // A folder that does not exist yet: the app creates it.
-    database = join(directory, 'data', 'keys.sqlite');
-    test = await createTestApp(
-      adapter,
-      { imports: [AppModule.forDatabase(database, WEBHOOK_SECRET)] },
-      { rawBody: true },
-    );
-    server = test.app.getHttpServer();
-    // The admin command is another process with its own connection to the same file.
-    admin = new KeyAdmin(openDatabase(database));
+    sampleApp = await startSampleApp(adapter, 'keyring-sample-', join('data', 'keys.sqlite'));
+    ({ directory, database, server, admin } = sampleApp);
   });
-  afterAll(async () => {
-    await test.close();
-    rmSync(directory, { recursive: true, force: true });
-  });
+  afterAll(() => sampleApp.close());
 
   it('goes from creating a key to sending as a second tenant to revocation', async () => {
     const { key, row } = admin.create({

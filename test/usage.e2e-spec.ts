@@ -1,28 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import {
-  ApiKeyAuth,
-  ApiKeyModule,
-  CurrentApiKey,
-  generateApiKey,
-  type ApiKeyRecord,
-  type KeyUsage,
-  type UsageOptions,
-} from '../lib/index.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
-
-@ApiKeyAuth()
-@Controller()
-class MeController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('me')
-  me(@CurrentApiKey('id') id: string) {
-    this.handlers.ran('me');
-    return { id };
-  }
-}
+import { ApiKeyModule, generateApiKey, type ApiKeyRecord, type KeyUsage, type UsageOptions } from '../lib/index.js';
+import { MeController } from './fixtures/me-controller.js';
+import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));

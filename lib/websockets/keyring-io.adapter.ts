@@ -4,6 +4,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { admitSocket, runAsSocket, socketAdmissionOf } from '../nest/transports/websocket.js';
+import { handlersAsSocket } from './socket-handlers.js';
 import { SocketHandshakes, type HandshakeRefusal, type KeyringSocketAdapterOptions } from './socket-handshake.js';
 
 /** The error a socket.io client receives in `connect_error` when its handshake is refused. */
@@ -77,11 +78,7 @@ export class KeyringIoAdapter extends IoAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const scoped = handlers.map((handler) => ({
-      ...handler,
-      callback: (...args: unknown[]) => runAsSocket(socket, () => handler.callback(...args)),
-    }));
-    super.bindMessageHandlers(socket, scoped, transform);
+    super.bindMessageHandlers(socket, handlersAsSocket(socket, handlers), transform);
   }
 
   override bindClientDisconnect(client: Socket, callback: (...args: unknown[]) => void): void {

@@ -5,6 +5,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { VerifyClientCallbackAsync, VerifyClientCallbackSync, WebSocket } from 'ws';
 import { admitSocket, runAsSocket, type SocketAdmission } from '../nest/transports/websocket.js';
+import { handlersAsSocket } from './socket-handlers.js';
 import { closeCodeOf, SocketHandshakes, type KeyringSocketAdapterOptions } from './socket-handshake.js';
 
 type VerifyClient = VerifyClientCallbackAsync | VerifyClientCallbackSync;
@@ -72,11 +73,7 @@ export class KeyringWsAdapter extends WsAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    const scoped = handlers.map((handler) => ({
-      ...handler,
-      callback: (...args: unknown[]) => runAsSocket(client, () => handler.callback(...args)),
-    }));
-    super.bindMessageHandlers(client, scoped, transform);
+    super.bindMessageHandlers(client, handlersAsSocket(client, handlers), transform);
   }
 
   override bindClientDisconnect(client: WebSocket, callback: (...args: unknown[]) => void): void {

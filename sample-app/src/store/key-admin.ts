@@ -44,6 +44,48 @@ export const CALLER_MAY_MANAGE_TARGET =
                WHERE link.key_id = target.id
                  AND link.tenant_id NOT IN (SELECT tenant_id FROM api_key_tenants WHERE key_id = :callerId))`;
 
+/** The tenant ids of the key row `k`, in their order, as a JSON array (column `tenant_ids`). */
+export const TENANT_IDS_OF_K =
+  '(SELECT json_group_array(tenant_id) FROM (SELECT tenant_id FROM api_key_tenants ' +
+  'WHERE key_id = k.id ORDER BY position)) AS tenant_ids';
+
+/** A new key's columns as stored: only the hash of the key, scopes and tenants in their order. */
+export interface NewKeyRow {
+  id: string;
+  hash: string;
+  displayPrefix: string;
+  environment: string;
+  scopes: readonly string[];
+  label: string | null;
+  /** ISO time, or null: never expires. */
+  expiresAt: string | null;
+  createdAt: string;
+  /** The `rate_limit` column: the key's rate limit as JSON, or null for the app's default. */
+  rateLimit: string | null;
+  tenantIds: ReadonlyArray<string | number>;
+}
+
+/** Writes a new key and its links to tenants. Run it inside the caller's transaction. */
+export function insertKeyRow(db: SampleDatabase, row: NewKeyRow): void {
+  db.prepare(
+    `INSERT INTO api_keys
+       (id, hash, display_prefix, environment, scopes, label, expires_at, created_at, rate_limit)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    row.id,
+    row.hash,
+    row.displayPrefix,
+    row.environment,
+    JSON.stringify(row.scopes),
+    row.label,
+    row.expiresAt,
+    row.createdAt,
+    row.rateLimit,
+  );
+  const link = db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id, position) VALUES (?, ?, ?)');
+  row.tenantIds.forEach((tenantId, position) => link.run(row.id, tenantId, position));
+}
+
 /**
  * Creates, lists and revokes keys. Keys come from the package's generator and only their hashes
  * are stored; the key itself is returned once, to be handed to its owner.
@@ -58,27 +100,20 @@ export class KeyAdmin {
       (tenantId) => !this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(tenantId),
     );
     if (unknown.length > 0) throw new Error(`unknown tenant(s): ${unknown.join(', ')}`);
-    this.db.transaction(() => {
-      this.db
-        .prepare(
-          `INSERT INTO api_keys
-             (id, hash, display_prefix, environment, scopes, label, expires_at, created_at, rate_limit)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          id,
-          hash,
-          displayPrefix,
-          input.environment,
-          JSON.stringify(input.scopes),
-          input.label ?? null,
-          input.expiresAt?.toISOString() ?? null,
-          new Date().toISOString(),
-          input.rateLimit === undefined ? null : JSON.stringify(input.rateLimit),
-        );
-      const link = this.db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id, position) VALUES (?, ?, ?)');
-      input.tenantIds.forEach((tenantId, position) => link.run(id, tenantId, position));
-    })();
+    this.db.transaction(() =>
+      insertKeyRow(this.db, {
+        id,
+        hash,
+        displayPrefix,
+        environment: input.environment,
+        scopes: input.scopes,
+        label: input.label ?? null,
+        expiresAt: input.expiresAt?.toISOString() ?? null,
+        createdAt: new Date().toISOString(),
+        rateLimit: input.rateLimit === undefined ? null : JSON.stringify(input.rateLimit),
+        tenantIds: input.tenantIds,
+      }),
+    )();
     return { key, row: this.get(id)! };
   }
 
@@ -91,8 +126,7 @@ export class KeyAdmin {
       .prepare(
         `SELECT k.id, k.display_prefix, k.environment, k.scopes, k.label, k.expires_at, k.revoked_at,
                 k.last_used_at, k.rate_limit,
-                (SELECT json_group_array(tenant_id) FROM (SELECT tenant_id FROM api_key_tenants ` +
-          `WHERE key_id = k.id ORDER BY position)) AS tenant_ids
+                ${TENANT_IDS_OF_K}
          FROM api_keys k ORDER BY k.created_at`,
       )
       .all() as Array<

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { planKeyRoll, type ApiKeyRecord } from 'nest-keyring';
 import type { SampleDatabase } from './database.js';
-import { CALLER_MAY_MANAGE_TARGET, KeyAdmin, type KeyRow } from './key-admin.js';
+import { CALLER_MAY_MANAGE_TARGET, insertKeyRow, KeyAdmin, TENANT_IDS_OF_K, type KeyRow } from './key-admin.js';
 
 /** A rolled key: the new key (shown once), its row, and when the old one stops working. */
 export interface RolledKey {
@@ -60,8 +60,7 @@ export class KeyRolls {
     const target = this.db
       .prepare<[string], TargetRow>(
         `SELECT k.id, k.environment, k.scopes, k.label, k.expires_at, k.revoked_at, k.rate_limit,
-                (SELECT json_group_array(tenant_id) FROM (SELECT tenant_id FROM api_key_tenants ` +
-          `WHERE key_id = k.id ORDER BY position)) AS tenant_ids
+                ${TENANT_IDS_OF_K}
          FROM api_keys k WHERE k.id = ?`,
       )
       .get(id);
@@ -76,25 +75,18 @@ export class KeyRolls {
     };
     const plan = planKeyRoll(record, { overlapMs, now });
     const newId = `key_${randomUUID().slice(0, 8)}`;
-    this.db
-      .prepare(
-        `INSERT INTO api_keys
-             (id, hash, display_prefix, environment, scopes, label, expires_at, created_at, rate_limit)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        newId,
-        plan.newKey.hash,
-        plan.newKey.displayPrefix,
-        plan.newRecord.environment,
-        JSON.stringify(plan.newRecord.scopes ?? []),
-        target.label,
-        plan.newRecord.expiresAt == null ? null : new Date(plan.newRecord.expiresAt).toISOString(),
-        now.toISOString(),
-        target.rate_limit,
-      );
-    const link = this.db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id, position) VALUES (?, ?, ?)');
-    (plan.newRecord.tenants ?? []).forEach((tenant, position) => link.run(newId, tenant.id, position));
+    insertKeyRow(this.db, {
+      id: newId,
+      hash: plan.newKey.hash,
+      displayPrefix: plan.newKey.displayPrefix,
+      environment: plan.newRecord.environment,
+      scopes: plan.newRecord.scopes ?? [],
+      label: target.label,
+      expiresAt: plan.newRecord.expiresAt == null ? null : new Date(plan.newRecord.expiresAt).toISOString(),
+      createdAt: now.toISOString(),
+      rateLimit: target.rate_limit,
+      tenantIds: (plan.newRecord.tenants ?? []).map((tenant) => tenant.id),
+    });
     this.db.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?').run(plan.oldExpiresAt.toISOString(), id);
     return { key: plan.newKey.key, row: this.admin.get(newId)!, oldId: id, oldExpiresAt: plan.oldExpiresAt };
   }
