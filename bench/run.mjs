@@ -1104,6 +1104,7 @@ function writeResults(runs) {
     'Reproduce: `npm run bench` (add `-- --diagnose` for rows x1–x7; the other options are listed at the top of ' +
       'bench/run.mjs).',
     '',
+    ...fleetLines(),
     `## Memory (Node ${judged.info.node})`,
     '',
     ...memoryLines(judged),
@@ -1111,6 +1112,26 @@ function writeResults(runs) {
   ].join('\n');
   writeFileSync(join(BENCH_DIR, 'RESULTS.md'), doc);
   console.log('written: bench/RESULTS.md');
+}
+
+/** The replicas' figures from bench/fleet.mjs (run before this script by `npm run bench`), if any. */
+function fleetLines() {
+  const file = join(DIST, 'fleet.json');
+  if (!existsSync(file)) return [];
+  const fleet = JSON.parse(readFileSync(file, 'utf8'));
+  const { revocation, rateLimit } = fleet;
+  return [
+    '## Replicas behind Redis (bench/fleet.mjs)',
+    '',
+    `From bench/fleet.mjs, ${fleet.when} on Node ${fleet.node} (two sample-app processes and a redis-server; ` +
+      'details in bench/FLEET.md):',
+    '',
+    `- a revocation in one replica refused by the other after p50 **${revocation.p50Ms.toFixed(1)} ms**, ` +
+      `p99 **${revocation.p99Ms.toFixed(1)} ms** (${revocation.samples} revocations)`,
+    `- requests/s on one replica, rate limit counted in Redis vs no limit: ${fmt(rateLimit.onRps)} vs ` +
+      `${fmt(rateLimit.offRps)} (${rateLimit.ratio.toFixed(2)}×); counted in memory: ${fmt(rateLimit.memoryRps)}`,
+    '',
+  ];
 }
 
 /** Measures each Node in a run of its own (`--node`), then writes every one side by side. */
