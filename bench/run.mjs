@@ -200,7 +200,7 @@ const DIAGNOSTIC_TARGETS = [
   },
   {
     row: 'x7',
-    name: 'Nest + app-wide no-op middleware (app.use; no keyring)',
+    name: 'Nest + a no-op middleware on every request, mounted as ApiKeyModule mounts its own (no keyring)',
     file: 'nest-app.js',
     argv: ['noop-middleware'],
     guarded: false,

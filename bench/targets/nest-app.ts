@@ -10,7 +10,8 @@
 //   als-only       no keyring: an interceptor that only runs the handler in AsyncLocalStorage.run()
 //   noop-interceptor  no keyring: an interceptor that only returns next.handle()
 //   noop-guard     no keyring: a guard that only returns true
-//   noop-middleware  no keyring: an app-wide middleware that only calls next()
+//   noop-middleware  no keyring: a middleware that only calls next(), mounted on the platform by a
+//                  module's configure(), as ApiKeyModule mounts its scope middleware before Node 24
 import 'reflect-metadata';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -28,8 +29,9 @@ import {
   type CallHandler,
   type DynamicModule,
   type NestInterceptor,
+  type NestModule,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
@@ -146,6 +148,15 @@ class NoopGuardController extends PlainController {}
 @Module({})
 class BenchModule {}
 
+// What a middleware on every request costs, mounted as ApiKeyModule mounts its scope middleware.
+@Module({})
+class NoopMiddlewareModule implements NestModule {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  configure(): void {
+    this.adapterHost.httpAdapter.use((_request: unknown, _response: unknown, next: () => void) => next());
+  }
+}
+
 /** The sample app's SQLite store, compiled by `tsc -p sample-app/tsconfig.json`. */
 interface SampleStore {
   openDatabase(path: string): unknown;
@@ -176,6 +187,11 @@ async function appModule(): Promise<{ module: DynamicModule; key: string }> {
     const lookup = inMemoryLookup(inMemoryRecords(key));
     return { module: { ...base, imports: [ApiKeyModule.forRoot({ lookup })], controllers: [PlainController] }, key };
   }
+  if (variant === 'noop-middleware')
+    return {
+      module: { ...base, imports: [NoopMiddlewareModule], controllers: [PlainController] },
+      key: benchKey(),
+    };
   if (variant === 'noop-guard')
     return { module: { ...base, providers: [NoopGuard], controllers: [NoopGuardController] }, key: benchKey() };
   if (variant === 'noop-interceptor')
@@ -231,7 +247,5 @@ async function appModule(): Promise<{ module: DynamicModule; key: string }> {
 
 const { module, key } = await appModule();
 const app = await NestFactory.create(module, new ExpressAdapter(), { logger: ['error', 'fatal'] });
-// What mounting any middleware on every request costs (as ApiKeyModule does before Node 24).
-if (variant === 'noop-middleware') app.use((_request: unknown, _response: unknown, next: () => void) => next());
 await app.listen(0, HOST);
 announce(app.getHttpServer() as Server, key);
