@@ -777,7 +777,10 @@ function table(rows) {
 const PASSPORT_MARGIN = 1.3;
 const GUARD_MICRO_LIMIT_US = 1.0;
 
-function verdicts(byRow, micro) {
+// The `nest-keyring:*` channel checks a request makes while nobody subscribes, in µs.
+const CHANNELS_QUIET_LIMIT_US = 0.02;
+
+function verdicts(byRow, micro, diagnostics) {
   const out = [];
   const check = (label, pass, detail) => out.push({ label, pass, detail });
   const passport = byRow.get('3');
@@ -819,12 +822,18 @@ function verdicts(byRow, micro) {
       `${m.keyring.toFixed(2)} vs ${m.passport.toFixed(2)} µs (${(m.keyring / m.passport).toFixed(2)}×)`,
     );
   }
+  if (diagnostics)
+    check(
+      `diagnostics channels free while nobody subscribes (≤ ${CHANNELS_QUIET_LIMIT_US} µs per request)`,
+      diagnostics.calls <= CHANNELS_QUIET_LIMIT_US,
+      `${diagnostics.calls.toFixed(3)} µs`,
+    );
   return out;
 }
 
-/** The in-process guard micro-benchmark (bench/targets/guard-micro.ts), on this Node. */
-function guardMicro(packageDir) {
-  const output = execFileSync(process.execPath, [...childExecArgv(packageDir), join(DIST, 'guard-micro.js')], {
+/** An in-process micro-benchmark of bench/targets/ (guard-micro.js, diagnostics-cost.js), on this Node. */
+function guardMicro(packageDir, file = 'guard-micro.js') {
+  const output = execFileSync(process.execPath, [...childExecArgv(packageDir), join(DIST, file)], {
     env: { ...process.env, ...childEnv(packageDir), MICRO_JSON: '1' },
     encoding: 'utf8',
     timeout: 10 * 60_000,
@@ -947,7 +956,10 @@ async function main() {
   console.log('\nguard check in process (bench/targets/guard-micro.ts)');
   const micro = { package: guardMicro(PACKAGE_DIR) };
   if (COMPARE_DIR) micro.compare = guardMicro(COMPARE_DIR);
+  console.log('diagnostics channels on the guard path (bench/targets/diagnostics-cost.ts)');
+  const diagnostics = guardMicro(undefined, 'diagnostics-cost.js');
   const run = {
+    diagnostics,
     info,
     summary,
     memory,
@@ -1001,6 +1013,12 @@ function printRun(run) {
   const { plain } = table(run.summary);
   console.log(memoryLines(run).join('\n').replaceAll('**', ''));
   console.log(`\n${plain}\n`);
+  if (run.diagnostics)
+    console.log(
+      `diagnostics channels: the checks alone ${run.diagnostics.calls.toFixed(3)} µs per request while nobody ` +
+        `subscribes; the guard ${run.diagnostics.quiet.toFixed(3)} µs quiet, ${run.diagnostics.observed.toFixed(3)} ` +
+        'µs with every channel subscribed',
+    );
   for (const [name, m] of Object.entries(run.micro))
     console.log(
       `guard check in process${name === 'compare' ? ' [compare]' : ''}: ApiKeyGuard ${m.keyring.toFixed(2)} µs, ` +
@@ -1009,7 +1027,8 @@ function printRun(run) {
   const byRow = new Map(run.summary.map((r) => [r.row, r]));
   const judged = major(run) === JUDGED_ON ? '' : ` (informative: the targets are judged on Node ${JUDGED_ON})`;
   console.log(`\ntargets on Node ${run.info.node}${judged}:`);
-  for (const c of verdicts(byRow, run.micro)) console.log(`${c.pass ? 'MET   ' : 'MISSED'}  ${c.label}: ${c.detail}`);
+  for (const c of verdicts(byRow, run.micro, run.diagnostics))
+    console.log(`${c.pass ? 'MET   ' : 'MISSED'}  ${c.label}: ${c.detail}`);
   console.log(
     `\n(${run.minutes.toFixed(1)} min; ${run.retries} measurements repeated because other processes were busy)`,
   );
@@ -1034,7 +1053,7 @@ function writeResults(runs) {
   const judged = judgedRun(runs);
   const info = judged.info;
   const v = info.versions;
-  const checks = verdicts(new Map(judged.summary.map((r) => [r.row, r])), judged.micro);
+  const checks = verdicts(new Map(judged.summary.map((r) => [r.row, r])), judged.micro, judged.diagnostics);
   const doc = [
     '# Benchmark results',
     '',
@@ -1091,6 +1110,18 @@ function writeResults(runs) {
     'Guard check in process (µs of CPU per check over a no-op guard):',
     '',
     ...microLines(runs),
+    '',
+    'Diagnostics channels (`nest-keyring:*`) on the guard path, µs of wall time per check (bench/targets/' +
+      'diagnostics-cost.ts):',
+    '',
+    '| Node | nobody subscribed (over a no-op guard) | every channel subscribed | the channel checks alone |',
+    '|---|---:|---:|---:|',
+    ...runs
+      .filter((run) => run.diagnostics)
+      .map(
+        ({ info, diagnostics: d }) =>
+          `| ${info.node} | ${d.quiet.toFixed(3)} µs | ${d.observed.toFixed(3)} µs | ${d.calls.toFixed(3)} µs |`,
+      ),
     '',
     ...runs.flatMap((run) => [`## Requests on Node ${run.info.node}`, '', table(run.summary).md, '']),
     ...(judged.summary.some((r) => r.row.startsWith('x'))
@@ -1154,7 +1185,7 @@ async function measureNodes(majors) {
   }
   const judged = judgedRun(runs);
   console.log(`\n=== targets, judged on Node ${judged.info.node} ===`);
-  for (const c of verdicts(new Map(judged.summary.map((r) => [r.row, r])), judged.micro))
+  for (const c of verdicts(new Map(judged.summary.map((r) => [r.row, r])), judged.micro, judged.diagnostics))
     console.log(`${c.pass ? 'MET   ' : 'MISSED'}  ${c.label}: ${c.detail}`);
   if (!args['no-write']) writeResults(runs);
 }

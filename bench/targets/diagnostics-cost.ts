@@ -109,14 +109,19 @@ const floor = median(samples.noop);
 const quiet = median(samples.quiet) - floor;
 const observed = median(samples.observed) - floor;
 const calls = median(samples.calls);
-console.log(
-  [
-    `Diagnostics channels on the guard's path, Node ${process.version}, ${ITERATIONS} checks × ${ROUNDS} rounds ` +
-      '(median µs over a no-op guard):',
-    `  ApiKeyGuard, cache hit, nobody subscribed          ${quiet.toFixed(3)} µs`,
-    `  ApiKeyGuard, cache hit, every channel subscribed   ${observed.toFixed(3)} µs ` +
-      `(+${(observed - quiet).toFixed(3)} µs: clock reads and two messages)`,
-    `  the channel checks alone, nobody subscribed        ${calls.toFixed(3)} µs per request`,
-    `  target ≤ 0.02 µs while nobody subscribes: ${calls <= 0.02 ? 'met' : 'missed'}`,
-  ].join('\n'),
-);
+// MICRO_JSON=1 (bench/run.mjs): one JSON line for the runner instead of the text.
+if (process.env.MICRO_JSON === '1') {
+  console.log(JSON.stringify({ node: process.version, quiet, observed, calls }));
+} else {
+  console.log(
+    [
+      `Diagnostics channels on the guard's path, Node ${process.version}, ${ITERATIONS} checks × ${ROUNDS} rounds ` +
+        '(median µs over a no-op guard):',
+      `  ApiKeyGuard, cache hit, nobody subscribed          ${quiet.toFixed(3)} µs`,
+      `  ApiKeyGuard, cache hit, every channel subscribed   ${observed.toFixed(3)} µs ` +
+        `(+${(observed - quiet).toFixed(3)} µs: clock reads and two messages)`,
+      `  the channel checks alone, nobody subscribed        ${calls.toFixed(3)} µs per request`,
+      `  target ≤ 0.02 µs while nobody subscribes: ${calls <= 0.02 ? 'met' : 'missed'}`,
+    ].join('\n'),
+  );
+}
