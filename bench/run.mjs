@@ -16,9 +16,9 @@
 //   --warmup S        seconds of warm-up per target (default 3)
 //   --connections N   autocannon connections (default 50)
 //   --only 4,5,8b     measure only these rows (row 2, and 8a for 8b, are added for the ratios)
-//   --diagnose        add the diagnostic rows (x1-x6: what AsyncLocalStorage alone, any Nest
-//                     guard or interceptor, an async next() and apiKeyMiddleware alone cost),
-//                     not run by default
+//   --diagnose        add the diagnostic rows (x1-x8: what AsyncLocalStorage alone, any Nest
+//                     guard, interceptor or middleware, any two Express middlewares, an async
+//                     next() and apiKeyMiddleware alone cost), not run by default
 //   --profile ROW     instead of the table: run that row's target under `node --cpu-prof`,
 //                     load it for --duration seconds and print where its CPU time goes
 //   --package-dir DIR run the targets against another ES-module build of nest-keyring (DIR
@@ -224,6 +224,14 @@ const DIAGNOSTIC_TARGETS = [
     tenantOnRequest: true,
   },
   {
+    row: 'x8',
+    name: 'Express 5 + two middlewares that only call next() (no keyring)',
+    file: 'express-app.js',
+    argv: ['two-noop'],
+    guarded: false,
+    tenant: false,
+  },
+  {
     row: 'x6',
     name: 'Express 5 + middleware calling next() from a promise (no keyring)',
     file: 'express-app.js',
@@ -233,7 +241,7 @@ const DIAGNOSTIC_TARGETS = [
   },
 ];
 const ALL_TARGETS = [...TARGETS, ...DIAGNOSTIC_TARGETS];
-const baselineOf = (row) => (['8b', 'x2', 'x3', 'x6'].includes(row) ? '8a' : '2');
+const baselineOf = (row) => (['8b', 'x2', 'x3', 'x6', 'x8'].includes(row) ? '8a' : '2');
 
 const EXPECTED_BODY = JSON.stringify({ success: true, data: { status: 'ok' } });
 const TENANT = '456';
@@ -1126,13 +1134,13 @@ function writeResults(runs) {
     ...runs.flatMap((run) => [`## Requests on Node ${run.info.node}`, '', table(run.summary).md, '']),
     ...(judged.summary.some((r) => r.row.startsWith('x'))
       ? [
-          'Rows x1–x7 are diagnostics (`--diagnose`), not targets: they split the cost of rows 4, 5 and 8b into ' +
+          'Rows x1–x8 are diagnostics (`--diagnose`), not targets: they split the cost of rows 4, 5 and 8b into ' +
             'what Nest or Express charge for any guard, interceptor, middleware or async middleware, what an ' +
             '`AsyncLocalStorage` costs, and what nest-keyring itself adds.',
           '',
         ]
       : []),
-    'Reproduce: `npm run bench` (add `-- --diagnose` for rows x1–x7; the other options are listed at the top of ' +
+    'Reproduce: `npm run bench` (add `-- --diagnose` for rows x1–x8; the other options are listed at the top of ' +
       'bench/run.mjs).',
     '',
     ...fleetLines(),

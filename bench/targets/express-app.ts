@@ -3,6 +3,7 @@
 //   apikey-only  apiKeyMiddleware alone (key + tenant chosen, no tenant context)
 //   als-only     no keyring: a middleware that only runs next() in AsyncLocalStorage.run()
 //   async-next   no keyring: a middleware that only calls next() from a resolved promise's then()
+//   two-noop     no keyring: two middlewares that only call next(), mounted as 8b mounts its two
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Server } from 'node:http';
 import express from 'express';
@@ -11,7 +12,7 @@ import { announce, BODY, benchKey, exitWithRunner, HOST, inMemoryLookup, inMemor
 
 exitWithRunner();
 const variant = process.argv[2];
-const VARIANTS = ['plain', 'keyring', 'apikey-only', 'als-only', 'async-next'];
+const VARIANTS = ['plain', 'keyring', 'apikey-only', 'als-only', 'async-next', 'two-noop'];
 if (!VARIANTS.includes(variant!)) throw new Error(`express-app: unknown variant ${variant}`);
 const key = benchKey();
 const tenants = new TenantContext();
@@ -21,6 +22,10 @@ if (variant === 'keyring' || variant === 'apikey-only') {
   const keyring = new Keyring({ lookup: inMemoryLookup(inMemoryRecords(key)) });
   if (variant === 'keyring') app.use('/bench', apiKeyMiddleware(keyring), tenantMiddleware(keyring));
   else app.use('/bench', apiKeyMiddleware(keyring));
+}
+if (variant === 'two-noop') {
+  const pass = (_request: unknown, _response: unknown, next: () => void) => next();
+  app.use('/bench', pass, pass);
 }
 if (variant === 'async-next') {
   app.use('/bench', (_request, _response, next) => {
