@@ -76,12 +76,19 @@ async function runJest(runtime, projects) {
     ...jestArgs,
   ];
   const nodeOptions = ['--experimental-vm-modules', process.env.NODE_OPTIONS].filter(Boolean).join(' ');
+  // Processes the tests start themselves (the sample app, the CLI) load the better-sqlite3 built
+  // for this Node too, as Jest's own modules do through scripts/jest-nodes.config.mjs
+  // (test/support/child-env.ts).
+  const childNodeOptions = `--import=${join(ROOT, 'scripts', 'better-sqlite3-hook.mjs')}`;
   const started = performance.now();
   const code = await new Promise((resolve) => {
     const child = spawn(runtime.node, argv, {
       cwd: ROOT,
       stdio: 'inherit',
-      env: runtimeEnv(runtime.major, { NODE_OPTIONS: nodeOptions }),
+      env: runtimeEnv(runtime.major, {
+        NODE_OPTIONS: nodeOptions,
+        NEST_KEYRING_CHILD_NODE_OPTIONS: childNodeOptions,
+      }),
     });
     child.on('error', (error) => {
       console.error(`test-nodes: could not start ${runtime.node}: ${error.message}`);

@@ -1,13 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { hashApiKey, parseApiKey } from '../lib/index.js';
+import { CHILD_NODE_OPTIONS } from './support/child-env.js';
 
 // The built CLI, as `npx nest-keyring` runs it (package.json "bin"); `npm test` builds first.
 function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
   const run = spawnSync(process.execPath, ['dist/esm/cli.js', ...args], {
     input: options.input ?? '',
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '', ...options.env },
+    env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, ...options.env },
   });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }

@@ -10,6 +10,7 @@ import request from 'supertest';
 import { ApiKeyModule, CurrentApiKey, Public } from 'nest-keyring';
 import { InMemoryLookup, KEYS } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog } from './fixtures/test-app.js';
+import { CHILD_NODE_OPTIONS } from './support/child-env.js';
 
 @Controller()
 class MeController {
@@ -53,7 +54,10 @@ describe.each(ADAPTERS)('the built package on %s', (adapter) => {
 
 describe('loading the package in plain Node', () => {
   const node = (args: string[]) =>
-    execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim();
+    execFileSync(process.execPath, args, {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
+    }).trim();
 
   it('loads with require() from CommonJS', () => {
     expect(
@@ -98,7 +102,7 @@ describe('nest-keyring/express in an app without Nest', () => {
           PATH: process.env.PATH,
           HOME: app,
           NODE_PATH: '',
-          NODE_OPTIONS: '',
+          NODE_OPTIONS: CHILD_NODE_OPTIONS,
           EXPRESS_PATH: join(root, 'node_modules', 'express'),
         },
       });

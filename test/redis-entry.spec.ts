@@ -1,9 +1,13 @@
 // `nest-keyring/redis` as users load it (the built package), and the root entry without it.
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { CHILD_NODE_OPTIONS } from './support/child-env.js';
 
 const node = (args: string[]) =>
-  execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim();
+  execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
+  }).trim();
 
 describe('nest-keyring/redis', () => {
   it('loads with require() from CommonJS', () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { CHILD_NODE_OPTIONS } from './support/child-env.js';
 
 // The sample app as separate processes, as `npm start` and `npm run keys` run it: two instances on
 // one database file (PORT, KEYRING_DB), last-used flushed on SIGTERM, and the keys command.
@@ -37,7 +38,7 @@ describe('sample app processes on one database', () => {
   function keys(...args: string[]) {
     const run = spawnSync(process.execPath, ['sample-app/dist/keys-cli.js', ...args], {
       encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: '', KEYRING_DB: database },
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, KEYRING_DB: database },
       timeout: 30_000,
     });
     return { status: run.status, stdout: run.stdout, stderr: run.stderr };
@@ -46,7 +47,7 @@ describe('sample app processes on one database', () => {
   async function start(): Promise<Instance> {
     const port = await freePort();
     const child = spawn(process.execPath, ['sample-app/dist/main.js'], {
-      env: { ...process.env, NODE_OPTIONS: '', PORT: String(port), KEYRING_DB: database },
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, PORT: String(port), KEYRING_DB: database },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(child);
@@ -186,7 +187,7 @@ describe('sample app processes on one database', () => {
     db.close();
     const run = spawnSync(process.execPath, ['sample-app/dist/keys-cli.js', 'list'], {
       encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: '', KEYRING_DB: older },
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, KEYRING_DB: older },
     });
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^key_old +pk_abcd… +production +tenants - +scopes - +active$/m);

@@ -15,6 +15,7 @@ import { request as httpRequest } from 'node:http';
 import type { CodeBlock } from './markdown-blocks.js';
 import type { ShellRequest, ShellScript } from './shell-requests.js';
 import { transpileBlock } from './typecheck-blocks.js';
+import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 const dataUrl = (javascript: string) => `data:text/javascript,${encodeURIComponent(javascript)}`;
 
@@ -46,7 +47,7 @@ function startProgram(root: string, javascript: string, env: Record<string, stri
     {
       cwd: root,
       // NODE_OPTIONS: Jest's --experimental-vm-modules is not for the program.
-      env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', ...env },
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, NO_COLOR: '1', ...env },
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
     },
   );

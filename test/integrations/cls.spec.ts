@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import ts from 'typescript';
+import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 // nestjs-cls and nest-keyring: the key and tenant nest-keyring chose, read through ClsService by a
 // service of the app, on a real HTTP server (cls-app.ts, in a Node process of its own), on both
@@ -33,7 +34,7 @@ function startApp(adapter: string, recipe: string): Promise<RunningApp> {
   const child = spawn(process.execPath, ['--input-type=module'], {
     cwd: root,
     // Jest's --experimental-vm-modules is not for the app.
-    env: { ...process.env, NODE_OPTIONS: '', CLS_ADAPTER: adapter, CLS_RECIPE: recipe },
+    env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, CLS_ADAPTER: adapter, CLS_RECIPE: recipe },
     stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { fleetSummary } from '../../sample-app/src/fleet.js';
 import { describeWithRedis, freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 const run = promisify(execFile);
 const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/;
@@ -67,7 +68,7 @@ describeWithRedis('the sample app as a fleet: two replicas behind one Redis', ()
   async function keys(...args: string[]): Promise<string> {
     const { stdout } = await run(process.execPath, ['sample-app/dist/keys-cli.js', ...args], {
       encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: '', KEYRING_DB: database },
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, KEYRING_DB: database },
       timeout: 30_000,
     });
     return stdout;
@@ -102,7 +103,7 @@ describeWithRedis('the sample app as a fleet: two replicas behind one Redis', ()
     const child = spawn(process.execPath, ['--import', REPORT_REDIS_MODULES, 'sample-app/dist/main.js'], {
       env: {
         ...process.env,
-        NODE_OPTIONS: '',
+        NODE_OPTIONS: CHILD_NODE_OPTIONS,
         NO_COLOR: '1',
         PORT: String(port),
         KEYRING_DB: database,
@@ -342,7 +343,7 @@ describe('the sample app without Redis, and what it prints of REDIS_URL', () => 
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      NODE_OPTIONS: '',
+      NODE_OPTIONS: CHILD_NODE_OPTIONS,
       NO_COLOR: '1',
       PORT: String(port),
       KEYRING_DB: join(directory, `alone-${port}.sqlite`),

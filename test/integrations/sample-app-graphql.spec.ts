@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -29,7 +30,13 @@ async function startSampleApp(build: string, database: string): Promise<Demo> {
   const port = await freePort();
   const child = spawn(process.execPath, [join(build, 'main.js')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), KEYRING_DB: database, NODE_ENV: 'development' },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: CHILD_NODE_OPTIONS,
+      PORT: String(port),
+      KEYRING_DB: database,
+      NODE_ENV: 'development',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

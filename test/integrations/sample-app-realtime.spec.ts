@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
+import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SEND = { phone: '+966501234567', message_type: 'text', data: { body: 'Hello tenant 123' } };
@@ -37,7 +38,7 @@ async function startSampleApp(database: string, started: ChildProcess[]): Promis
   execFileSync(process.execPath, [tsc, '-p', 'sample-app/tsconfig.json'], { cwd: root, stdio: 'pipe' });
   const child = spawn(process.execPath, ['--import', REPORT_PORT, 'sample-app/dist/main.js'], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', PORT: '0', KEYRING_DB: database },
+    env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, NO_COLOR: '1', PORT: '0', KEYRING_DB: database },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   // Stopped by the caller whatever happens next.

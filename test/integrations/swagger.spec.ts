@@ -26,6 +26,7 @@ import { InMemoryLookup, KEYS } from '../fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from '../fixtures/test-app.js';
 import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { validateOpenApi } from '../support/validate-openapi.js';
+import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 @Public()
 @Controller('health')
@@ -492,7 +493,10 @@ describe('createKeyringDocument', () => {
 
 describe('the nest-keyring/swagger entry', () => {
   const node = (args: string[]) =>
-    execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).trim();
+    execFileSync(process.execPath, args, {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
+    }).trim();
 
   it('loads with import and with require()', () => {
     const show = 'console.log(typeof k.createKeyringDocument)';

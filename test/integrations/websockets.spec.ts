@@ -35,6 +35,7 @@ import type { Socket as ServerSocket } from 'socket.io';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { TRANSPORTS, type Client, type Connection, type Credentials, type Transport } from './websocket-clients.js';
+import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 const MULTI = withChecksum('pk_multi_2b3c4d5e');
 const READER = withChecksum('pk_reader_6f7a8b9c');
@@ -556,7 +557,7 @@ describe('the root entry', () => {
       execFileSync(process.execPath, ['-e', script], {
         cwd: root,
         encoding: 'utf8',
-        env: { ...process.env, NODE_OPTIONS: '' },
+        env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
       }),
     ) as { total: number; sockets: string[] };
     expect(loaded.total).toBeGreaterThan(10);

@@ -1,6 +1,7 @@
 // Validates an OpenAPI document with @apidevtools/swagger-parser in a Node process of its own:
 // the parser (CommonJS) requires an ES module, which Node loads but Jest's module system cannot.
 import { spawn } from 'node:child_process';
+import { CHILD_NODE_OPTIONS } from './child-env.js';
 
 const VALIDATE = `
 import SwaggerParser from '@apidevtools/swagger-parser';
@@ -20,7 +21,7 @@ export function validateOpenApi(document: object, timeoutMs = 20_000): Promise<v
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', VALIDATE], {
       cwd: new URL('../..', import.meta.url),
-      env: { ...process.env, NODE_OPTIONS: '' },
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
