@@ -110,6 +110,14 @@ async function one() {
       if (status === 200) counts.victimGrantedBeforeRevocation = (counts.victimGrantedBeforeRevocation ?? 0) + 1;
       else counts.victimRefused = (counts.victimRefused ?? 0) + 1;
       break;
+    case 'random':
+      // Unknown keys past the unknownKeyLookups budget (100/s by default) are answered 503 without
+      // a lookup: a refusal too, and the one the budget is for.
+      if (status === 503 && body?.error?.code === 'KEY_STORE_UNAVAILABLE')
+        counts.randomThrottled = (counts.randomThrottled ?? 0) + 1;
+      else if (status !== 401) fail('random key refused neither 401 nor 503 (lookups throttled)');
+      else counts.randomRefused = (counts.randomRefused ?? 0) + 1;
+      break;
     default:
       if (status !== 401) fail(`${expectation.kind} key not refused 401`);
   }
@@ -122,7 +130,15 @@ async function worker(until) {
 // Warm-up, then the heap baseline.
 await Promise.all(Array.from({ length: CONNECTIONS }, () => worker(performance.now() + 2000)));
 const before = (await call('GET', '/test-hooks/heap')).body;
-Object.assign(counts, { requests: 0, granted: 0, refused: 0, victimGrantedBeforeRevocation: 0, victimRefused: 0 });
+Object.assign(counts, {
+  requests: 0,
+  granted: 0,
+  refused: 0,
+  victimGrantedBeforeRevocation: 0,
+  victimRefused: 0,
+  randomRefused: 0,
+  randomThrottled: 0,
+});
 
 const start = performance.now();
 const end = start + DURATION_MS;
@@ -156,6 +172,8 @@ const summary = [
   `| granted / refused | ${counts.granted} / ${counts.refused} |`,
   `| revoked key: granted before its revocation / refused | ${counts.victimGrantedBeforeRevocation} ` +
     `/ ${counts.victimRefused} |`,
+  `| random keys: refused 401 after a lookup / 503 once unknown keys spent their lookup budget | ` +
+    `${counts.randomRefused} / ${counts.randomThrottled} |`,
   `| violations (grants after revocation, to random or malformed keys, wrong-tenant answers) | ${violations.length} |`,
   `| heap after gc: before → after | ${(before.heapUsed / 2 ** 20).toFixed(1)} MB ` +
     `→ ${(after.heapUsed / 2 ** 20).toFixed(1)} MB (${growthMb >= 0 ? '+' : ''}${growthMb.toFixed(1)} MB; ` +

@@ -40,10 +40,33 @@ describe('UnknownKeyBudget', () => {
     expect(first?.failure.reason).toBe('lookup_throttled');
     expect(String(first?.failure.cause)).toMatch(/unknownKeyLookups allows \(1\/s\)/);
     expect(budget.refusal()?.failure.cause).toBeUndefined();
-    time.advance(1000);
+    // Calm for 10 s: the period is over, and the next one is logged again.
+    time.advance(10_000);
     expect(budget.refusal()).toBeUndefined();
     budget.chargeUnknown();
     expect(budget.refusal()?.failure.cause).toBeDefined();
+  });
+
+  it('logs a flood that goes on once, though every refill lets a lookup through', () => {
+    const time = clock();
+    const budget = new UnknownKeyBudget({ perSecond: 100, burst: 500 }, time.now);
+    let causes = 0;
+    let looked = 0;
+    // 30 s of unknown keys, 20 every 10 ms (2,000/s against a budget of 100/s).
+    for (let tick = 0; tick < 3000; tick++) {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const refused = budget.refusal();
+        if (refused === undefined) {
+          looked++;
+          budget.chargeUnknown();
+        } else if (refused.failure.cause !== undefined) causes++;
+      }
+      time.advance(10);
+    }
+    expect(causes).toBe(1);
+    // The budget still lets its rate through meanwhile.
+    expect(looked).toBeGreaterThanOrEqual(500 + 100 * 29);
+    expect(looked).toBeLessThanOrEqual(500 + 100 * 30 + 1);
   });
 
   it('counts lookups that were in flight when the budget ran out (the balance goes below zero)', () => {

@@ -24,10 +24,16 @@ export const DEFAULT_UNKNOWN_KEY_LOOKUPS: ResolvedUnknownKeyLookups = Object.fre
  * store answers at most `burst + perSecond × seconds` unknown keys, plus one wave of requests
  * in flight.
  */
+// A throttling period ends once no lookup has been refused for this long. A flood that goes on
+// refills the bucket a little every few milliseconds, and lets a lookup through each time: those
+// do not end the period, so it is logged once, not on every refill.
+const THROTTLING_QUIET_MS = 10_000;
+
 export class UnknownKeyBudget {
   private balance: number;
   private updatedAt: number;
-  private throttling = false;
+  // When a lookup was last refused; `undefined` outside a throttling period.
+  private throttledAt: number | undefined;
 
   constructor(
     private readonly options: ResolvedUnknownKeyLookups,
@@ -39,16 +45,16 @@ export class UnknownKeyBudget {
 
   /**
    * `undefined` when a key the cache does not hold may be looked up now, else the refusal. The
-   * first refusal of a throttling period carries a `cause`, so it is logged once, not per request.
+   * first refusal of a throttling period carries a `cause`, so it is logged once, not per request;
+   * the period ends after 10 s without a refusal.
    */
   refusal(): Failed | undefined {
-    this.refill();
-    if (this.balance > 0) {
-      this.throttling = false;
-      return undefined;
-    }
-    if (this.throttling) return fail('lookup_throttled');
-    this.throttling = true;
+    const now = this.refill();
+    if (this.throttledAt !== undefined && now - this.throttledAt >= THROTTLING_QUIET_MS) this.throttledAt = undefined;
+    if (this.balance > 0) return undefined;
+    const ongoing = this.throttledAt !== undefined;
+    this.throttledAt = now;
+    if (ongoing) return fail('lookup_throttled');
     const { perSecond } = this.options;
     return fail('lookup_throttled', {
       cause: new Error(
@@ -64,11 +70,13 @@ export class UnknownKeyBudget {
     this.balance -= 1;
   }
 
-  private refill(): void {
+  /** Adds what the time since the last call earned; answers the time. */
+  private refill(): number {
     const now = this.now();
     const elapsed = now - this.updatedAt;
-    if (elapsed <= 0) return;
+    if (elapsed <= 0) return now;
     this.updatedAt = now;
     this.balance = Math.min(this.options.burst, this.balance + (elapsed * this.options.perSecond) / 1000);
+    return now;
   }
 }
