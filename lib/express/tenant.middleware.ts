@@ -21,8 +21,18 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
   const logger = mount.logger ?? console;
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
+    // Admitted by apiKeyMiddleware (or the guard): its tenant, never another, and nothing to
+    // refuse. The rest of the request runs in the request's own scope, which apiKeyMiddleware
+    // usually opened already: then this is a comparison and `next()`.
+    const admitted = admissionOf(request);
+    if (admitted !== undefined) {
+      if (admitted.tenant !== undefined) {
+        request.tenant = admitted.tenant;
+        runInRequestScope(request, admitted.record, admitted.tenant, () => next());
+      } else next();
+      return;
+    }
     const started = decisionStarted();
-    // Synchronous when apiKeyMiddleware already chose the tenant.
     continueRequest(keyring.tenantFor(request, request.headers), response, next, (choice, proceed) => {
       if (!choice.ok) {
         publishRefused(started, request, choice.failure, keyring, request.apiKey);
