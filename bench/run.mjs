@@ -868,7 +868,9 @@ async function main() {
     const wanted = new Set(args.only.split(',').map((s) => s.trim()));
     for (const row of [...wanted]) {
       if (!ALL_TARGETS.some((t) => t.row === row)) throw new Error(`--only: no row ${row}`);
+      // Its baseline, and the baseline's own (row 8a is measured against row 2 too).
       wanted.add(baselineOf(row));
+      wanted.add(baselineOf(baselineOf(row)));
     }
     selected = ALL_TARGETS.filter((t) => wanted.has(t.row));
   }
