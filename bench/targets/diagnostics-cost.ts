@@ -6,48 +6,21 @@
 // check; the target: nothing measurable (≤ 0.02 µs) while nobody subscribes.
 import 'reflect-metadata';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { Controller, Get, Module, type CanActivate } from '@nestjs/common';
+import { Module, type CanActivate } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { ApiKeyAuth, ApiKeyGuard, ApiKeyModule, generateApiKey, hashApiKey, KEYRING_CHANNELS } from 'nest-keyring';
-import type { ApiKeyRecord } from 'nest-keyring';
+import { ApiKeyGuard, KEYRING_CHANNELS } from 'nest-keyring';
+import { ITERATIONS, keyringModule, median, MessagesController, record, request, ROUNDS } from './guard-check.js';
 // Internal: the scope the module's middleware opens around every request, and the calls the
 // guard and the cache make on every request.
 import { openTenantScope } from '../../dist/esm/core/tenant-context.js';
 import { decisionStarted, publishAdmitted, publishCacheHit } from '../../dist/esm/core/decision-events.js';
 
-const ITERATIONS = Number(process.env.MICRO_ITERATIONS ?? 200_000);
-const ROUNDS = 5;
-const { key, hash } = generateApiKey();
-const record: ApiKeyRecord = { id: 'key_1', tenants: [{ id: 1 }, { id: 2 }], scopes: ['messages:send'] };
-const records = new Map([[hash, record]]);
-
-@Controller()
-class MessagesController {
-  @ApiKeyAuth()
-  @Get('messages')
-  list() {
-    return [];
-  }
-}
-
 @Module({
-  imports: [
-    ApiKeyModule.forRoot({ lookup: { findKey: async (candidate) => records.get(hashApiKey(candidate)) ?? null } }),
-  ],
+  imports: [keyringModule()],
   controllers: [MessagesController],
 })
 class BenchModule {}
-
-function request() {
-  const authorization = `Bearer ${key}`;
-  return {
-    method: 'GET',
-    url: '/messages',
-    headers: { host: '127.0.0.1', 'user-agent': 'bench', accept: '*/*', authorization },
-    rawHeaders: ['Host', '127.0.0.1', 'User-Agent', 'bench', 'Accept', '*/*', 'Authorization', authorization],
-  };
-}
 
 async function perCheck(guard: CanActivate): Promise<number> {
   const handler = MessagesController.prototype.list;
@@ -81,8 +54,6 @@ function addedCallsAlone(): number {
   if (sink === 0.5) console.log(sink);
   return Math.max(cost, 0);
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const app = await NestFactory.create(BenchModule, { logger: false });
 await app.init();

@@ -4,14 +4,15 @@
 // hand-written rule-less guard. Prints microseconds per check and whether the targets are met:
 // at most 1.0 µs over a no-op guard, and at most half of passport's cost.
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Module, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
-import { ApiKeyAuth, ApiKeyGuard, ApiKeyModule, generateApiKey, hashApiKey, type ApiKeyRecord } from 'nest-keyring';
+import { ApiKeyGuard, hashApiKey, type ApiKeyRecord } from 'nest-keyring';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ITERATIONS, key, keyringModule, median, MessagesController, records, request, ROUNDS } from './guard-check.js';
 
 // Internal: the scope ApiKeyModule's middleware opens around every request on the Node versions
 // that need it (before Node 24); from Node 24 on the guard enters it itself. Read from the build
@@ -27,15 +28,10 @@ const internals = (await import(
 )) as TenantContextInternals;
 const { openTenantScope } = internals;
 
-const ITERATIONS = Number(process.env.MICRO_ITERATIONS ?? 200_000);
-const ROUNDS = 5;
 // MICRO_SCOPED=1 opens the scope whatever the Node (to measure a build that always opened it).
 const SCOPED = process.env.MICRO_SCOPED
   ? process.env.MICRO_SCOPED === '1'
   : internals.enteredScopesStayInTheirCallback !== true;
-const { key, hash } = generateApiKey();
-const record: ApiKeyRecord = { id: 'key_1', tenants: [{ id: 1 }, { id: 2 }], scopes: ['messages:send'] };
-const records = new Map([[hash, record]]);
 
 @Injectable()
 class HeaderKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'headerapikey') {
@@ -47,20 +43,8 @@ class HeaderKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'headerap
   }
 }
 
-@Controller()
-class MessagesController {
-  @ApiKeyAuth()
-  @Get('messages')
-  list() {
-    return [];
-  }
-}
-
 @Module({
-  imports: [
-    ApiKeyModule.forRoot({ lookup: { findKey: async (candidate) => records.get(hashApiKey(candidate)) ?? null } }),
-    PassportModule,
-  ],
+  imports: [keyringModule(), PassportModule],
   providers: [HeaderKeyStrategy],
   controllers: [MessagesController],
 })
@@ -73,14 +57,6 @@ class RulelessGuard implements CanActivate {
     const { headers } = context.switchToHttp().getRequest<{ headers: Record<string, string> }>();
     return this.keys.has(headers.authorization);
   }
-}
-
-function request() {
-  const authorization = `Bearer ${key}`;
-  return {
-    headers: { host: '127.0.0.1', 'user-agent': 'bench', accept: '*/*', authorization },
-    rawHeaders: ['Host', '127.0.0.1', 'User-Agent', 'bench', 'Accept', '*/*', 'Authorization', authorization],
-  };
 }
 
 async function perCheck(guard: CanActivate, scoped: boolean): Promise<number> {
@@ -98,8 +74,6 @@ async function perCheck(guard: CanActivate, scoped: boolean): Promise<number> {
   const used = process.cpuUsage(started);
   return (used.user + used.system) / ITERATIONS;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const app = await NestFactory.create(BenchModule, { logger: false });
 await app.init();
