@@ -184,7 +184,7 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
   });
 
   describe('global mode', () => {
-    const imports = [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), global: true })];
+    const imports = [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), protectAllRoutes: true })];
 
     it('guards every route', async () => {
       await withApp(adapter, imports, (test) => expectGuarded(test, '/unguarded'));
@@ -206,20 +206,20 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
 
     it('looks a key up once on a route that also has @UseGuards(ApiKeyGuard)', async () => {
       const lookup = new InMemoryLookup();
-      await withApp(adapter, [ApiKeyModule.forRoot({ lookup, global: true })], async (test) => {
+      await withApp(adapter, [ApiKeyModule.forRoot({ lookup, protectAllRoutes: true })], async (test) => {
         await expectGuarded(test);
         expect(lookup.calls).toEqual([KEYS.production]);
       });
     });
 
-    it('protects every route with protectAllRoutes: true, the name global is a deprecated alias of', async () => {
+    it('protects every route with protectAllRoutes: true', async () => {
       await withApp(adapter, [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), protectAllRoutes: true })], (test) =>
         expectGuarded(test, '/unguarded'),
       );
     });
 
     it('works from forRootAsync', async () => {
-      const module = ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup() }), global: true });
+      const module = ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup() }), protectAllRoutes: true });
       await withApp(adapter, [module], (test) => expectGuarded(test, '/unguarded'));
     });
 
@@ -305,11 +305,11 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
         /unknown option `cache\.ttl`\. Did you mean `cache\.ttlMs`\?/,
       ],
       [
-        '`global: true` returned by a factory (it would leave every route open)',
+        '`protectAllRoutes: true` returned by a factory (it would leave every route open)',
         ApiKeyModule.forRootAsync({
-          useFactory: () => ({ lookup: new InMemoryLookup(), global: true }) as ApiKeyModuleOptions,
+          useFactory: () => ({ lookup: new InMemoryLookup(), protectAllRoutes: true }) as ApiKeyModuleOptions,
         }),
-        /`global` is a setting of the module, not an option: give it beside useFactory, e\.g\. ApiKeyModule\.forRootAsync\(\{ global: \.\.\., useFactory \}\)/,
+        /`protectAllRoutes` is a setting of the module, not an option: give it beside useFactory, e\.g\. ApiKeyModule\.forRootAsync\(\{ protectAllRoutes: \.\.\., useFactory \}\)/,
       ],
       [
         '`legacyKeys` beside the options it replaces',

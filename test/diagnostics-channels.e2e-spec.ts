@@ -12,14 +12,8 @@ import express from 'express';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import request from 'supertest';
-import {
-  ApiKeyModule,
-  Keyring,
-  KEYRING_CHANNELS,
-  TenantInterceptor,
-  tenantMiddleware,
-  type ApiKeyRecord,
-} from '../lib/index.js';
+import { ApiKeyModule, Keyring, KEYRING_CHANNELS, TenantInterceptor, type ApiKeyRecord } from '../lib/index.js';
+import { tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
 import { CONFORMANCE_KEYS as K, WEBHOOK_BODY } from './conformance/conformance-cases.js';

@@ -17,23 +17,8 @@ import express from 'express';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import {
-  ApiKeyAuth,
-  ApiKeyGuard,
-  ApiKeyMiddleware,
-  ApiKeyModule,
-  apiKeyMiddleware,
-  Keyring,
-  Public,
-  RequireScopes,
-  TenantMiddleware,
-  tenantMiddleware,
-  WebhookSecret,
-  type ApiKeyLookup,
-  type ApiKeyModuleOptions,
-  type ApiKeyRecord,
-  type KeyringOptions,
-} from '../lib/index.js';
+import { ApiKeyAuth, ApiKeyGuard, ApiKeyNestMiddleware, ApiKeyModule, Keyring, Public, RequireScopes, TenantNestMiddleware, WebhookSecret, type ApiKeyLookup, type ApiKeyModuleOptions, type ApiKeyRecord, type KeyringOptions } from '../lib/index.js';
+import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 import { WEBHOOK_SECRETS } from './fixtures/webhook-secrets.js';
@@ -92,7 +77,7 @@ class WebhookController {
 }
 
 describe.each(ADAPTERS)("@Public() and a route's own auth, on %s", (adapter) => {
-  describe.each([false, true])('global: %s', (global) => {
+  describe.each([false, true])('protectAllRoutes: %s', (protectAllRoutes) => {
     let test: TestApp;
     beforeAll(async () => {
       test = await createTestApp(adapter, {
@@ -100,7 +85,7 @@ describe.each(ADAPTERS)("@Public() and a route's own auth, on %s", (adapter) => 
           ApiKeyModule.forRoot({
             lookup: new InMemoryLookup(),
             webhookSecrets: { default: WEBHOOK_SECRETS.connexease },
-            global,
+            protectAllRoutes,
           }),
         ],
         controllers: [PublicController, WebhookController],
@@ -367,7 +352,7 @@ class LateController {
 class LateModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
     consumer.apply(TimeoutMiddleware).forRoutes(LateController);
-    consumer.apply(ApiKeyMiddleware, TenantMiddleware).forRoutes({ path: 'late', method: RequestMethod.GET });
+    consumer.apply(ApiKeyNestMiddleware, TenantNestMiddleware).forRoutes({ path: 'late', method: RequestMethod.GET });
   }
 }
 
@@ -389,8 +374,8 @@ describe.each(ADAPTERS)('late answers in Nest, on %s', (adapter) => {
   });
 
   it.each([
-    ['ApiKeyMiddleware', '/late', SLOW_UNKNOWN],
-    ['ApiKeyMiddleware', '/late', SLOW_KNOWN],
+    ['ApiKeyNestMiddleware', '/late', SLOW_UNKNOWN],
+    ['ApiKeyNestMiddleware', '/late', SLOW_KNOWN],
     ['ApiKeyGuard', '/late-guarded', SLOW_UNKNOWN],
     ['ApiKeyGuard', '/late-guarded', SLOW_KNOWN],
   ])(

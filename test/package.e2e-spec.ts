@@ -30,7 +30,7 @@ class MeController {
 describe.each(ADAPTERS)('the built package on %s', (adapter) => {
   it('protects a Nest app', async () => {
     const test = await createTestApp(adapter, {
-      imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), global: true })],
+      imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup(), protectAllRoutes: true })],
       controllers: [MeController],
     });
     try {

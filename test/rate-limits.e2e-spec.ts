@@ -4,17 +4,8 @@ import express from 'express';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import {
-  ApiKeyAuth,
-  ApiKeyModule,
-  ApiKeyNestMiddleware,
-  apiKeyMiddleware,
-  CurrentApiKey,
-  generateApiKey,
-  Keyring,
-  type ApiKeyRecord,
-  type KeyringOptions,
-} from '../lib/index.js';
+import { ApiKeyAuth, ApiKeyModule, ApiKeyNestMiddleware, CurrentApiKey, generateApiKey, Keyring, type ApiKeyRecord, type KeyringOptions } from '../lib/index.js';
+import { apiKeyMiddleware } from '../lib/express.js';
 import { createTestApp, HandlerLog } from './fixtures/test-app.js';
 
 const hostNames = ['nest-express', 'nest-fastify', 'express-middleware', 'nest-middleware-and-guard'] as const;

@@ -219,7 +219,7 @@ interface Harness {
 
 async function harness(
   adapter: AdapterName,
-  options: Partial<ApiKeyModuleOptions> & { global?: boolean } = {},
+  options: Partial<ApiKeyModuleOptions> & { protectAllRoutes?: boolean } = {},
 ): Promise<Harness> {
   const lookup = new InMemoryLookup(tenantRecords());
   const test = await createTestApp(adapter, {
@@ -434,7 +434,7 @@ describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
 
   describe('global mode', () => {
     it('chooses a tenant and runs every route in its context; @Public() routes get none', async () => {
-      const h = await harness(adapter, { global: true });
+      const h = await harness(adapter, { protectAllRoutes: true });
       try {
         const response = await h.get('/plain', TENANT_KEYS.multi, 'org-b');
         expect(response.status).toBe(200);
@@ -452,7 +452,7 @@ describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
 
   describe('tenancy: false', () => {
     it('authenticates keys without tenants and sets no tenant', async () => {
-      const h = await harness(adapter, { tenancy: false, global: true });
+      const h = await harness(adapter, { tenancy: false, protectAllRoutes: true });
       try {
         const response = await h.get('/plain', TENANT_KEYS.none, '999');
         expect(response.status).toBe(200);

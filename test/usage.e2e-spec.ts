@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { ApiKeyModule, generateApiKey, type ApiKeyRecord, type KeyUsage, type UsageOptions } from '../lib/index.js';
+import { ApiKeyModule, generateApiKey, type ApiKeyRecord, type KeyUsage } from '../lib/index.js';
+import { type UsageOptions } from '../lib/express.js';
 import { MeController } from './fixtures/me-controller.js';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';
 

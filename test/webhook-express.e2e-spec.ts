@@ -2,13 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Controller, HttpCode, Post } from '@nestjs/common';
 import express, { type Express, type RequestHandler } from 'express';
 import request from 'supertest';
-import {
-  ApiKeyModule,
-  KeyringConfigError,
-  WebhookSecret,
-  webhookSecretMiddleware,
-  type WebhookSecretMiddlewareOptions,
-} from '../lib/index.js';
+import { ApiKeyModule, KeyringConfigError, WebhookSecret } from '../lib/index.js';
+import { webhookSecretMiddleware, type WebhookSecretMiddlewareOptions } from '../lib/express.js';
 import { HandlerLog, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, NO_KEYS } from './fixtures/webhook-app.js';
 import {

@@ -3,13 +3,8 @@ import { Body, Controller, HttpCode, Post, type INestApplication } from '@nestjs
 import { HttpAdapterHost } from '@nestjs/core';
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
-import {
-  ApiKeyModule,
-  KeyringConfigError,
-  WebhookSecret,
-  webhookSecretMiddleware,
-  type ApiKeyModuleOptions,
-} from '../lib/index.js';
+import { ApiKeyModule, KeyringConfigError, WebhookSecret, type ApiKeyModuleOptions } from '../lib/index.js';
+import { webhookSecretMiddleware } from '../lib/express.js';
 import { ADAPTERS, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import {
   createFactoryApp,

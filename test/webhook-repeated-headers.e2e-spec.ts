@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
-import { ApiKeyModule, WebhookSecret, webhookSecretMiddleware } from '../lib/index.js';
+import { ApiKeyModule, WebhookSecret } from '../lib/index.js';
+import { webhookSecretMiddleware } from '../lib/express.js';
 import { ADAPTERS, HandlerLog, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, linesAt, NO_KEYS } from './fixtures/webhook-app.js';
 import { linesNamed, postRaw, type RawResponse } from './fixtures/webhook-raw-request.js';

@@ -67,7 +67,7 @@ class BillingEventsController {
   }
 }
 
-/** Protected by `global: true`; its webhook route opts out of API keys with @Public(). */
+/** Protected by `protectAllRoutes: true`; its webhook route opts out of API keys with @Public(). */
 @Controller()
 class GlobalAppController {
   constructor(private readonly handlers: HandlerLog) {}
@@ -277,7 +277,7 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
 
   it('still checks the secret of a @Public() webhook route when every route needs an API key', async () => {
     const test = await createWebhookTestApp(adapter, {
-      imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), global: true })],
+      imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), protectAllRoutes: true })],
       controllers: [GlobalAppController],
     });
     try {

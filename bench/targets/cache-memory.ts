@@ -6,14 +6,7 @@
 //           heap grows only by the cache's own bookkeeping (HMAC ids, entries, LRU map, id index);
 //   owned:  the lookup returns a fresh record per call (as a database driver does), so the
 //           records themselves are held only by the cache and count too.
-import {
-  DEFAULT_CACHE_OPTIONS,
-  generateApiKey,
-  hashApiKey,
-  Keyring,
-  type ApiKeyLookup,
-  type ApiKeyRecord,
-} from 'nest-keyring';
+import { generateApiKey, hashApiKey, Keyring, type ApiKeyLookup, type ApiKeyRecord } from 'nest-keyring';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -23,7 +16,8 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-const N = DEFAULT_CACHE_OPTIONS.maxEntries;
+// The cache's default `maxEntries`.
+const N = 10_000;
 const keys = Array.from({ length: N }, () => generateApiKey({ environment: 'production' }));
 const records = new Map<string, ApiKeyRecord>(
   keys.map(({ hash }, i) => [

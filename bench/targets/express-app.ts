@@ -7,7 +7,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Server } from 'node:http';
 import express from 'express';
-import { apiKeyMiddleware, Keyring, TenantContext, tenantMiddleware, type KeyringIncomingMessage } from 'nest-keyring';
+import { Keyring, TenantContext } from 'nest-keyring';
+import { apiKeyMiddleware, tenantMiddleware, type KeyringIncomingMessage } from 'nest-keyring/express';
 import { announce, BODY, benchKey, exitWithRunner, HOST, inMemoryLookup, inMemoryRecords } from './common.js';
 
 exitWithRunner();

@@ -304,26 +304,6 @@ export class Keyring {
     return chooseTenant(tenants, readHeader(headers, this.options.tenantHeader));
   }
 
-  /** @deprecated `authenticate` answers synchronously when it can: call it instead. */
-  authenticateNow(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AuthenticationResult> {
-    return this.authenticate(headers, rawHeaders);
-  }
-
-  /** @deprecated `admit` answers synchronously when it can: call it instead. */
-  admitNow(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AdmissionResult> {
-    return this.admit(headers, rawHeaders);
-  }
-
-  /** @deprecated `tenantFor` answers synchronously when it can: call it instead. */
-  tenantForNow(request: AdmittedFields, headers: RequestHeaders): MaybePromise<TenantForResult> {
-    return this.tenantFor(request, headers);
-  }
-
-  /** @deprecated `selectTenant` answers synchronously when it can: call it instead. */
-  selectTenantNow(record: ApiKeyRecord, headers: RequestHeaders): MaybePromise<TenantChoice> {
-    return this.selectTenant(record, headers);
-  }
-
   /**
    * Forgets a cached key at once: the next request with it asks the store. With an
    * `invalidationBus`, every other replica is told too (by a hash of the key, never the key).

@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder, type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
-import type { ApiKeyModuleOptions } from './interfaces/index.js';
+import type { ApiKeyModuleOptions } from './interfaces/api-key-module-options.interface.js';
 
 /**
  * For `ApiKeyModule.forRootAsync({ useClass })` / `({ useExisting })`: a provider that builds the
@@ -27,11 +27,6 @@ export interface ApiKeyModuleExtras {
    * @default false
    */
   protectAllRoutes?: boolean;
-  /**
-   * @deprecated Use `protectAllRoutes`, which says what it does (`isGlobal` is about module
-   * visibility). Still honoured.
-   */
-  global?: boolean;
   /** Modules whose providers a `lookup` class injects (`forRoot`; `forRootAsync` has its own `imports`). */
   imports?: ModuleImport[];
 }
@@ -45,14 +40,14 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createApiKeyOptions')
   .setExtras<ApiKeyModuleExtras>(
-    { isGlobal: true, protectAllRoutes: false, global: false, imports: [] },
+    { isGlobal: true, protectAllRoutes: false, imports: [] },
     (definition, extras) => ({
       ...definition,
       global: extras.isGlobal,
       // forRootAsync's own `imports` arrive here as well: keep each module once.
       imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
       providers:
-        extras.protectAllRoutes || extras.global
+        extras.protectAllRoutes
           ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
           : definition.providers,
     }),

@@ -25,7 +25,7 @@ import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
 import { tenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
 import { GraphqlFieldScopesCheck } from './transports/graphql-field-scopes.check.js';
 import { GraphqlIntrospectionCheck } from './transports/graphql-introspection.js';
-import type { ApiKeyModuleOptions } from './interfaces/index.js';
+import type { ApiKeyModuleOptions } from './interfaces/api-key-module-options.interface.js';
 
 function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
   return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';
@@ -33,7 +33,7 @@ function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
 
 // Settings of the module itself, given beside `useFactory`; a factory that returns them would
 // otherwise see them ignored (and `protectAllRoutes: true` would leave every route open).
-const MODULE_SETTINGS = ['protectAllRoutes', 'global', 'isGlobal', 'imports'] as const;
+const MODULE_SETTINGS = ['protectAllRoutes', 'isGlobal', 'imports'] as const;
 
 function refuseModuleSettings(options: ApiKeyModuleOptions): void {
   const misplaced = MODULE_SETTINGS.find(

@@ -25,11 +25,3 @@ export class KeyringException extends HttpException {
     this.reason = failure.reason;
   }
 }
-
-/**
- * @deprecated Use `KeyringException`, whose name also covers webhook refusals. The same class:
- * `@Catch(ApiKeyException)` keeps catching every refusal.
- */
-export const ApiKeyException = KeyringException;
-/** @deprecated Use `KeyringException`. */
-export type ApiKeyException = KeyringException;

@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
-import { ApiKeyCache, CurrentApiKey, DEFAULT_ROLL_OVERLAP_MS, RequireScopes } from 'nest-keyring';
+import { ApiKeyCache, CurrentApiKey, RequireScopes } from 'nest-keyring';
 import { parseOverlap } from './duration.js';
 import { KeyRolls } from './store/key-roll.js';
 
@@ -44,10 +44,13 @@ export class KeysRollController {
   }
 }
 
+// The overlap when the body names none (the package's default, too).
+const DEFAULT_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
 /** The overlap the body asks for, 24 h when it names none. @throws BadRequestException */
 function overlapOf(body: unknown): number {
   const overlap = typeof body === 'object' && body !== null ? (body as { overlap?: unknown }).overlap : undefined;
-  if (overlap === undefined) return DEFAULT_ROLL_OVERLAP_MS;
+  if (overlap === undefined) return DEFAULT_OVERLAP_MS;
   const overlapMs = typeof overlap === 'string' ? tryParseOverlap(overlap) : undefined;
   if (overlapMs !== undefined) return overlapMs;
   throw new BadRequestException({

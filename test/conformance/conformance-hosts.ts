@@ -11,25 +11,8 @@ import {
 } from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
-import {
-  ApiKeyAuth,
-  ApiKeyMiddleware,
-  ApiKeyModule,
-  apiKeyMiddleware,
-  CurrentApiKey,
-  CurrentTenant,
-  Keyring,
-  RequireScopes,
-  TenantContext,
-  TenantMiddleware,
-  tenantMiddleware,
-  type ApiKeyRecord,
-  type KeyringIncomingMessage,
-  type KeyringOptions,
-  type Tenant,
-  WebhookSecret,
-  webhookSecretMiddleware,
-} from '../../lib/index.js';
+import { ApiKeyAuth, ApiKeyNestMiddleware, ApiKeyModule, CurrentApiKey, CurrentTenant, Keyring, RequireScopes, TenantContext, TenantNestMiddleware, type ApiKeyRecord, type KeyringOptions, type Tenant, WebhookSecret } from '../../lib/index.js';
+import { apiKeyMiddleware, tenantMiddleware, type KeyringIncomingMessage, webhookSecretMiddleware } from '../../lib/express.js';
 import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { demoRecords, InMemoryLookup } from '../fixtures/in-memory-lookup.js';
 import { createTestApp, HandlerLog } from '../fixtures/test-app.js';
@@ -169,7 +152,7 @@ class MiddlewareRoutesModule implements NestModule {
   configure(consumer: MiddlewareConsumer) {
     const webhookSecrets = webhookSecretsOption();
     const errorFormat = MiddlewareRoutesModule.preset;
-    consumer.apply(ApiKeyMiddleware, TenantMiddleware).forRoutes(MiddlewareController);
+    consumer.apply(ApiKeyNestMiddleware, TenantNestMiddleware).forRoutes(MiddlewareController);
     consumer
       .apply(webhookSecretMiddleware({ webhookSecrets, errorFormat }))
       .forRoutes({ path: 'webhook', method: RequestMethod.POST });

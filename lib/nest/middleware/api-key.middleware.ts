@@ -23,8 +23,3 @@ export class ApiKeyNestMiddleware implements NestMiddleware {
     this.use = apiKeyMiddleware(keyring, { logger: new Logger('ApiKeyNestMiddleware') });
   }
 }
-
-/** @deprecated Use `ApiKeyNestMiddleware` (the name differed from `apiKeyMiddleware` in case only). */
-export const ApiKeyMiddleware = ApiKeyNestMiddleware;
-/** @deprecated Use `ApiKeyNestMiddleware`. */
-export type ApiKeyMiddleware = ApiKeyNestMiddleware;

@@ -13,8 +13,3 @@ export class TenantNestMiddleware implements NestMiddleware {
     this.use = tenantMiddleware(keyring, { logger: new Logger('TenantNestMiddleware') });
   }
 }
-
-/** @deprecated Use `TenantNestMiddleware` (the name differed from `tenantMiddleware` in case only). */
-export const TenantMiddleware = TenantNestMiddleware;
-/** @deprecated Use `TenantNestMiddleware`. */
-export type TenantMiddleware = TenantNestMiddleware;

@@ -1,2 +1,0 @@
-export * from './tenant.interceptor.js';
-export * from './webhook-ack.interceptor.js';

@@ -1,2 +1,0 @@
-export * from './api-key.middleware.js';
-export * from './tenant.middleware.js';
