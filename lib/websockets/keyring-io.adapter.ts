@@ -4,7 +4,6 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { admitSocket, runAsSocket, socketAdmissionOf } from '../nest/transports/websocket.js';
-import { handlersAsSocket } from './socket-handlers.js';
 import { SocketHandshakes, type HandshakeRefusal, type KeyringSocketAdapterOptions } from './socket-handshake.js';
 
 /** The error a socket.io client receives in `connect_error` when its handshake is refused. */
@@ -43,7 +42,8 @@ export class KeyringIoAdapter extends IoAdapter {
     this.handshakes = new SocketHandshakes(app, options, new Logger('KeyringIoAdapter'));
   }
 
-  override create(port: number, options?: ServerOptions & { namespace?: string; server?: Server }): Server | Namespace {
+  // Typed as the installed Nest's own `create` (which differs between majors), so it overrides any.
+  override create(port: number, options?: Parameters<IoAdapter['create']>[1]): ReturnType<IoAdapter['create']> {
     const server = super.create(port, options);
     // Resolved now, at start-up: a missing ApiKeyModule fails the app's start, not a connection.
     void this.handshakes.keyring;
@@ -68,7 +68,7 @@ export class KeyringIoAdapter extends IoAdapter {
   override bindClientConnect(server: Server | Namespace, callback: (socket: Socket, ...rest: unknown[]) => void): void {
     server.on('connection', (socket: Socket, ...rest: unknown[]) => {
       if (socketAdmissionOf(socket) === undefined) return this.refuseUnchecked(socket);
-      this.closeAtExpiry(socket);
+      this.watch(socket);
       runAsSocket(socket, () => callback(socket, ...rest));
     });
   }
@@ -78,7 +78,8 @@ export class KeyringIoAdapter extends IoAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    super.bindMessageHandlers(socket, handlersAsSocket(socket, handlers), transform);
+    const refuse = (refusal: HandshakeRefusal) => socket.emit('exception', refusal.response.body);
+    super.bindMessageHandlers(socket, this.handshakes.handlers(socket, handlers, refuse), transform);
   }
 
   override bindClientDisconnect(client: Socket, callback: (...args: unknown[]) => void): void {
@@ -104,13 +105,14 @@ export class KeyringIoAdapter extends IoAdapter {
     socket.disconnect(true);
   }
 
-  private closeAtExpiry(socket: Socket): void {
-    const admission = socketAdmissionOf(socket)!;
-    const cancel = this.handshakes.closeAtExpiry(admission.record, (refusal) => {
+  // Ended when its key expires or is refused after an invalidation: the refusal, then a disconnect.
+  private watch(socket: Socket): void {
+    const { headers, auth } = socket.handshake;
+    const forget = this.handshakes.watch(socket, headers, auth, (refusal) => {
       socket.emit('exception', refusal.response.body);
       socket.disconnect();
     });
-    socket.once('disconnect', cancel);
+    socket.once('disconnect', forget);
   }
 }
 

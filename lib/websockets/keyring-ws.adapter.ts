@@ -5,8 +5,12 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { VerifyClientCallbackAsync, VerifyClientCallbackSync, WebSocket } from 'ws';
 import { admitSocket, runAsSocket, type SocketAdmission } from '../nest/transports/websocket.js';
-import { handlersAsSocket } from './socket-handlers.js';
-import { closeCodeOf, SocketHandshakes, type KeyringSocketAdapterOptions } from './socket-handshake.js';
+import {
+  closeCodeOf,
+  SocketHandshakes,
+  type HandshakeRefusal,
+  type KeyringSocketAdapterOptions,
+} from './socket-handshake.js';
 
 type VerifyClient = VerifyClientCallbackAsync | VerifyClientCallbackSync;
 type VerifyInfo = Parameters<VerifyClientCallbackAsync>[0];
@@ -63,7 +67,11 @@ export class KeyringWsAdapter extends WsAdapter {
         return client.terminate();
       }
       admitSocket(client, admission);
-      this.closeAtExpiry(client, admission);
+      // Ended when its key expires or is refused after an invalidation: a close code for the refusal.
+      const forget = this.handshakes.watch(client, request.headers, undefined, (refusal) =>
+        client.close(closeCodeOf(refusal), refusal.code),
+      );
+      client.once('close', forget);
       runAsSocket(client, () => callback(client, request));
     });
   }
@@ -73,7 +81,9 @@ export class KeyringWsAdapter extends WsAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    super.bindMessageHandlers(client, handlersAsSocket(client, handlers), transform);
+    const refuse = (refusal: HandshakeRefusal) =>
+      client.send(JSON.stringify({ event: 'exception', data: refusal.response.body }));
+    super.bindMessageHandlers(client, this.handshakes.handlers(client, handlers, refuse), transform);
   }
 
   override bindClientDisconnect(client: WebSocket, callback: (...args: unknown[]) => void): void {
@@ -102,12 +112,5 @@ export class KeyringWsAdapter extends WsAdapter {
           done(false, 500);
         });
     };
-  }
-
-  private closeAtExpiry(client: WebSocket, admission: SocketAdmission): void {
-    const cancel = this.handshakes.closeAtExpiry(admission.record, (refusal) =>
-      client.close(closeCodeOf(refusal), refusal.code),
-    );
-    client.once('close', cancel);
   }
 }

@@ -29,19 +29,29 @@ const ADMISSION = Symbol.for('nest-keyring:socket-admission');
 type AdmittedSocket = KeyringSocketFields & { [ADMISSION]?: SocketAdmission };
 
 /**
- * Records a connection's admission on its socket. The first one stands (the property is read-only):
- * a connection's key and tenant are never replaced.
+ * Records a connection's admission on its socket. The first one stands (the properties are
+ * read-only): nothing a handler or a client does replaces a connection's key or tenant.
  */
 export function admitSocket(client: object, admission: SocketAdmission): void {
   const socket = client as AdmittedSocket;
   if (socket[ADMISSION] !== undefined) return;
-  // Read-only: the connection's key and tenant are fixed for its life.
   Object.defineProperties(socket, {
     [ADMISSION]: { value: admission },
     // Where the param decorators read them, as on an HTTP request (the socket is a gateway's first argument).
-    apiKey: { value: admission.record, enumerable: true },
-    tenant: { value: admission.tenant, enumerable: true },
+    apiKey: { get: () => admission.record, enumerable: true },
+    tenant: { get: () => admission.tenant, enumerable: true },
   });
+}
+
+/**
+ * The connection's key, checked again after an invalidation, still holds: its next messages see
+ * the record (scopes, tenant's fields) as the store has it now. The tenant stays the same one.
+ */
+export function readmitSocket(client: object, record: ApiKeyRecord, tenant: Tenant | undefined): void {
+  const admission = socketAdmissionOf(client) as { record: ApiKeyRecord; tenant: Tenant | undefined } | undefined;
+  if (admission === undefined) return;
+  admission.record = record;
+  admission.tenant = tenant;
 }
 
 /** The admission recorded for this socket in its handshake, if any. */
