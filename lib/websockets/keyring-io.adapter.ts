@@ -15,7 +15,7 @@ export interface KeyringHandshakeError extends Error {
 }
 
 /**
- * Nest's socket.io adapter, with every connection's API key checked once, in its handshake, by
+ * Nest's socket.io adapter, with every connection's API key checked in its handshake by
  * the app's `Keyring` (the same rules, cache and error codes as its HTTP routes). The key comes
  * from the handshake's `Authorization: Bearer`, `X-API-KEY` (the configured `headers`), or the
  * auth payload's `token`; the tenant from `X-TENANT-ID` or `auth.tenant`.
@@ -24,7 +24,10 @@ export interface KeyringHandshakeError extends Error {
  * `message` and the error body as its `data`. An admitted connection's handlers (connection,
  * messages, disconnect) run as its tenant (`TenantContext`), `@CurrentApiKey()` and
  * `@CurrentTenant()` read its key and tenant, and `ApiKeyGuard` / `@RequireScopes()` check each
- * message's scopes (a refusal is a `KeyringWsException`, emitted as `exception`).
+ * message's scopes (a refusal is a `KeyringWsException`, emitted as `exception`). Each message
+ * counts against the key's rate limit. A key that expires, or is refused when an invalidation has
+ * it checked again (a revocation, in any replica), ends its connections: an `exception` event with
+ * the error body, then a disconnect.
  *
  * @example
  * const app = await NestFactory.create(AppModule);

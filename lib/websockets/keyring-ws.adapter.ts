@@ -17,7 +17,7 @@ type VerifyInfo = Parameters<VerifyClientCallbackAsync>[0];
 type VerifyDone = Parameters<VerifyClientCallbackAsync>[1];
 
 /**
- * Nest's `ws` adapter, with every connection's API key checked once, in its HTTP upgrade, by the
+ * Nest's `ws` adapter, with every connection's API key checked in its HTTP upgrade by the
  * app's `Keyring` (the same rules, cache and error codes as its HTTP routes): the key from
  * `Authorization: Bearer` or `X-API-KEY` (the configured `headers`), the tenant from `X-TENANT-ID`.
  *
@@ -25,8 +25,10 @@ type VerifyDone = Parameters<VerifyClientCallbackAsync>[1];
  * JSON error body an HTTP route would send (401, 403 or 503). An admitted connection's handlers
  * run as its tenant (`TenantContext`), `@CurrentApiKey()` and `@CurrentTenant()` read its key and
  * tenant, and `ApiKeyGuard` / `@RequireScopes()` check each message's scopes (a refusal is sent as
- * `{ "event": "exception", "data": <error body> }`). When the key's `expiresAt` passes, the
- * connection is closed with code 4401.
+ * `{ "event": "exception", "data": <error body> }`), as is a message over the key's rate limit.
+ * A key that expires, or is refused when an invalidation has it checked again (a revocation, in any
+ * replica), ends its connections with close code 4000 + the refusal's HTTP status (4401, 4403)
+ * and the error code as reason.
  *
  * Browsers cannot set headers on a WebSocket: serve them with `KeyringIoAdapter` (its auth payload).
  *
