@@ -28,11 +28,10 @@ interface Entry {
   readonly headers: Record<string, unknown>;
   readonly keyHash: string | undefined;
   recordId: string;
-  expiry: NodeJS.Timeout | undefined;
-  retry: NodeJS.Timeout | undefined;
+  expiry?: NodeJS.Timeout;
+  retry?: NodeJS.Timeout;
   // Bumped by each check: only the latest one's answer is applied.
   checks: number;
-  open: boolean;
 }
 
 // setTimeout's longest delay (about 24.8 days); a later expiry is waited for in steps.
@@ -51,16 +50,15 @@ const FAULTS: ReadonlySet<KeyringFailure['reason']> = new Set(['lookup_unavailab
  * closes a valid key's connections. A key's `expiresAt` closes them when it passes.
  */
 export class ConnectionRegistry {
-  private readonly byRecord = new Map<string, Set<Entry>>();
-  private readonly byKeyHash = new Map<string, Set<Entry>>();
+  // A plain set: invalidations are rare next to messages, and a scan of it costs well under a
+  // millisecond for tens of thousands of connections.
+  private readonly entries = new Set<Entry>();
 
   constructor(private readonly judge: ConnectionJudge) {}
 
   /** Open connections registered, for monitoring (and for tests: closed ones are gone). */
   get size(): number {
-    let size = 0;
-    for (const entries of this.byRecord.values()) size += entries.size;
-    return size;
+    return this.entries.size;
   }
 
   /**
@@ -79,38 +77,29 @@ export class ConnectionRegistry {
     if (tenant !== undefined) kept[tenantHeader] = String(tenant.id);
     const key = extractApiKey(headers, names);
     const keyHash = key.ok ? invalidationKeyHash(key.key) : undefined;
-    const entry: Entry = {
-      connection,
-      headers: kept,
-      keyHash,
-      recordId: String(record.id),
-      expiry: undefined,
-      retry: undefined,
-      checks: 0,
-      open: true,
-    };
-    this.index(entry);
+    const entry: Entry = { connection, headers: kept, keyHash, recordId: String(record.id), checks: 0 };
+    this.entries.add(entry);
     this.closeAtExpiry(entry, record);
     return () => this.forget(entry);
   }
 
   /** Checks again the connections of a record (`Keyring.invalidateRecord`). */
   recheckRecord(recordId: string | number): void {
-    this.recheck(this.byRecord.get(String(recordId)));
+    this.recheck((entry) => entry.recordId === String(recordId));
   }
 
   /** Checks again the connections of a key, named by `invalidationKeyHash` (`Keyring.invalidateKey`). */
   recheckKeyHash(keyHash: string): void {
-    this.recheck(this.byKeyHash.get(keyHash));
+    this.recheck((entry) => entry.keyHash === keyHash);
   }
 
   /** Checks again every connection (`Keyring.clearCache`, or invalidations a bus outage may have lost). */
   recheckAll(): void {
-    for (const entries of [...this.byRecord.values()]) this.recheck(entries);
+    this.recheck(() => true);
   }
 
-  private recheck(entries: Set<Entry> | undefined): void {
-    if (entries !== undefined) for (const entry of [...entries]) this.check(entry);
+  private recheck(concerned: (entry: Entry) => boolean): void {
+    for (const entry of this.entries) if (concerned(entry)) this.check(entry);
   }
 
   private check(entry: Entry): void {
@@ -121,10 +110,15 @@ export class ConnectionRegistry {
       .then(() => this.readmit(entry.headers))
       .catch((cause: unknown) => fail('lookup_unavailable', { cause }))
       .then((result) => {
-        if (!entry.open || entry.checks !== check) return;
-        if (result.ok) return this.update(entry, result.record, result.tenant);
-        if (!FAULTS.has(result.failure.reason)) return this.close(entry, result.failure);
-        entry.retry = setTimeout(() => this.check(entry), RETRY_MS).unref();
+        if (!this.entries.has(entry) || entry.checks !== check) return;
+        if (!result.ok && FAULTS.has(result.failure.reason)) {
+          entry.retry = setTimeout(() => this.check(entry), RETRY_MS).unref();
+        } else if (!result.ok) this.close(entry, result.failure);
+        else {
+          entry.recordId = String(result.record.id);
+          entry.connection.update(result.record, result.tenant);
+          this.closeAtExpiry(entry, result.record);
+        }
       })
       // What the adapter does to close or update its connection is not ours to answer.
       .catch(() => undefined);
@@ -135,16 +129,6 @@ export class ConnectionRegistry {
     if (!found.ok || !this.judge.options.tenancy) return found;
     const chosen = await this.judge.selectTenant(found.record, headers);
     return chosen.ok ? { ok: true, record: found.record, tenant: chosen.tenant } : chosen;
-  }
-
-  private update(entry: Entry, record: ApiKeyRecord, tenant: Tenant | undefined): void {
-    if (String(record.id) !== entry.recordId) {
-      this.unindex(entry);
-      entry.recordId = String(record.id);
-      this.index(entry);
-    }
-    entry.connection.update(record, tenant);
-    this.closeAtExpiry(entry, record);
   }
 
   private closeAtExpiry(entry: Entry, record: ApiKeyRecord): void {
@@ -166,31 +150,8 @@ export class ConnectionRegistry {
   }
 
   private forget(entry: Entry): void {
-    if (!entry.open) return;
-    entry.open = false;
+    this.entries.delete(entry);
     clearTimeout(entry.expiry);
     clearTimeout(entry.retry);
-    this.unindex(entry);
   }
-
-  private index(entry: Entry): void {
-    add(this.byRecord, entry.recordId, entry);
-    if (entry.keyHash !== undefined) add(this.byKeyHash, entry.keyHash, entry);
-  }
-
-  private unindex(entry: Entry): void {
-    remove(this.byRecord, entry.recordId, entry);
-    if (entry.keyHash !== undefined) remove(this.byKeyHash, entry.keyHash, entry);
-  }
-}
-
-function add(map: Map<string, Set<Entry>>, id: string, entry: Entry): void {
-  const entries = map.get(id);
-  if (entries === undefined) map.set(id, new Set([entry]));
-  else entries.add(entry);
-}
-
-function remove(map: Map<string, Set<Entry>>, id: string, entry: Entry): void {
-  const entries = map.get(id);
-  if (entries?.delete(entry) && entries.size === 0) map.delete(id);
 }

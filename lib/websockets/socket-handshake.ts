@@ -8,7 +8,7 @@ import type { Keyring } from '../core/keyring.js';
 import { then } from '../core/maybe-async.js';
 import { fail, type Result } from '../core/result.js';
 import { KEYRING } from '../nest/api-key.constants.js';
-import { readmitSocket, runAsSocket, socketAdmissionOf, type SocketAdmission } from '../nest/transports/websocket.js';
+import { runAsSocket, socketAdmissionOf, type SocketAdmission } from '../nest/transports/websocket.js';
 
 /** Options of `KeyringIoAdapter` and `KeyringWsAdapter`. */
 export interface KeyringSocketAdapterOptions {
@@ -120,14 +120,16 @@ export class SocketHandshakes {
    * checked again. Returns the call that stops watching, to make when the connection closes.
    */
   watch(client: object, headers: RequestHeaders, auth: unknown, end: (refusal: HandshakeRefusal) => void): () => void {
-    const { record, tenant } = socketAdmissionOf(client)!;
+    const admission = socketAdmissionOf(client)!;
     const merged = handshakeHeaders(headers, auth, this.keyring.options);
-    return this.keyring.connections.add(record, tenant, merged.ok ? merged.headers : headers, {
+    return this.keyring.connections.add(admission.record, admission.tenant, merged.ok ? merged.headers : headers, {
       close: (failure) => {
         this.ended.add(client);
         end(this.refusal(failure));
       },
-      update: (newRecord, newTenant) => readmitSocket(client, newRecord, newTenant),
+      // Ours alone (admitSocket hides it under a private symbol): the key's record as the store has
+      // it now, read by the socket's `apiKey` and `tenant` from the next message on.
+      update: (record, tenant) => Object.assign(admission, { record, tenant }),
     });
   }
 

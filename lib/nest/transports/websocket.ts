@@ -7,9 +7,12 @@ import { KeyringConfigError, type KeyringFailure } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { openTenantScope } from '../../core/tenant-context.js';
 
-/** What nest-keyring decided for one WebSocket connection, once, in its handshake. */
+/** What nest-keyring decided for one WebSocket connection in its handshake. */
 export interface SocketAdmission {
-  /** The key's record (with `environment` filled from the key's prefix). */
+  /**
+   * The key's record (with `environment` filled from the key's prefix), as the store last said:
+   * replaced when an invalidation has the key checked again and it still holds.
+   */
   readonly record: ApiKeyRecord;
   /** The tenant the connection acts for; `undefined` with `tenancy` off. */
   readonly tenant: Tenant | undefined;
@@ -41,17 +44,6 @@ export function admitSocket(client: object, admission: SocketAdmission): void {
     apiKey: { get: () => admission.record, enumerable: true },
     tenant: { get: () => admission.tenant, enumerable: true },
   });
-}
-
-/**
- * The connection's key, checked again after an invalidation, still holds: its next messages see
- * the record (scopes, tenant's fields) as the store has it now. The tenant stays the same one.
- */
-export function readmitSocket(client: object, record: ApiKeyRecord, tenant: Tenant | undefined): void {
-  const admission = socketAdmissionOf(client) as { record: ApiKeyRecord; tenant: Tenant | undefined } | undefined;
-  if (admission === undefined) return;
-  admission.record = record;
-  admission.tenant = tenant;
 }
 
 /** The admission recorded for this socket in its handshake, if any. */
