@@ -1,7 +1,7 @@
 /**
  * `nest-keyring/socket.io`: API keys for Nest WebSocket gateways on socket.io
  * (`@nestjs/platform-socket.io`, an optional peer dependency that only this entry loads). Each
- * connection's key is checked once, in its handshake.
+ * connection's key is checked in its handshake, and again when it is invalidated.
  *
  * @example
  * import { KeyringIoAdapter } from 'nest-keyring/socket.io';

@@ -1,7 +1,7 @@
 /**
  * `nest-keyring/ws`: API keys for Nest WebSocket gateways on `ws` (`@nestjs/platform-ws`, an
- * optional peer dependency that only this entry loads). Each connection's key is checked once,
- * in its HTTP upgrade.
+ * optional peer dependency that only this entry loads). Each connection's key is checked in its
+ * HTTP upgrade, and again when it is invalidated.
  *
  * @example
  * import { KeyringWsAdapter } from 'nest-keyring/ws';

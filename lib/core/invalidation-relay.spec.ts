@@ -65,6 +65,50 @@ describe('Keyring with an invalidation bus', () => {
     expect(await status(b, key)).toBe('revoked');
   });
 
+  it("closes the other replica's open connections of a key revoked in one, by record, by key or all", async () => {
+    const { store, a, b } = replicas(new MemoryInvalidationBus());
+    const keys = ['rec-a', 'rec-b', 'rec-c'].map((id) => store.issue(id));
+    const closed: string[] = [];
+    for (const [index, key] of keys.entries()) {
+      const admitted = await b.admit(headersOf(key));
+      if (!admitted.ok) throw new Error('refused');
+      b.connections.add(admitted.record, admitted.tenant, headersOf(key), {
+        close: (failure) => closed.push(`${index}:${failure.reason}`),
+        update: () => undefined,
+      });
+    }
+    const settled = () => new Promise((resolve) => setImmediate(resolve));
+    for (const key of keys) store.revoke(key);
+    a.invalidateRecord('rec-a');
+    await settled();
+    expect(closed).toEqual(['0:revoked']);
+    a.invalidateKey(keys[1]!);
+    await settled();
+    expect(closed).toEqual(['0:revoked', '1:revoked']);
+    a.clearCache();
+    await settled();
+    expect(closed).toEqual(['0:revoked', '1:revoked', '2:revoked']);
+    expect(b.connections.size).toBe(0);
+  });
+
+  it('checks every open connection again once the bus is back: a revocation sent meanwhile may be lost', async () => {
+    const bus = new MemoryInvalidationBus();
+    const { store, b } = replicas(bus);
+    const key = store.issue('rec-d');
+    const admitted = await b.admit(headersOf(key));
+    if (!admitted.ok) throw new Error('refused');
+    const closed: string[] = [];
+    b.connections.add(admitted.record, admitted.tenant, headersOf(key), {
+      close: (failure) => closed.push(failure.reason),
+      update: () => undefined,
+    });
+    bus.disconnect();
+    store.revoke(key);
+    bus.reconnect();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toEqual(['revoked']);
+  });
+
   it('a key invalidated in one replica travels as a hash, never in clear, and is forgotten in the other', async () => {
     const bus = new MemoryInvalidationBus();
     const { store, a, b } = replicas(bus);

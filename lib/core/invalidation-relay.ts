@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ConnectionRegistry } from './connection-registry.js';
 import type { Invalidation, InvalidationBus, InvalidationMessage } from './invalidation-bus.js';
 import type { LookupCache } from './lookup-cache.js';
 
@@ -17,6 +18,9 @@ export const consoleWarningLogger: KeyringWarningLogger = {
 /** The part of the lookup cache a relay drives. */
 export type RelayedCache = Pick<LookupCache, 'invalidateKeyHash' | 'invalidateRecord' | 'clear' | 'maxAgeMs'>;
 
+/** The part of the open connections a relay drives: those an invalidation concerns are checked again. */
+export type RelayedConnections = Pick<ConnectionRegistry, 'recheckKeyHash' | 'recheckRecord' | 'recheckAll'>;
+
 function causeOf(cause: unknown): string {
   if (cause instanceof Error) return cause.message || cause.name;
   return cause === undefined ? 'no cause given' : String(cause);
@@ -27,10 +31,12 @@ function causeOf(cause: unknown): string {
  *
  * - an invalidation made here is applied here at once by the caller, then published, never
  *   awaited: a slow or failing bus never holds up the code that revoked the key;
- * - one received is applied here, unless this relay sent it;
+ * - one received is applied here (to the cache, then to the open connections it concerns),
+ *   unless this relay sent it;
  * - while the bus is down (or not connected yet) the cache serves an entry for at most
  *   `ttlWhileDisconnectedMs` after its lookup, since a revocation may be missed meanwhile; once
- *   the bus is back the whole cache is cleared, for the same reason;
+ *   the bus is back the whole cache is cleared and every open connection checked again, for the
+ *   same reason;
  * - each outage is reported once, not once per request or per retry.
  */
 export class InvalidationRelay {
@@ -46,6 +52,7 @@ export class InvalidationRelay {
     private readonly cache: RelayedCache,
     private readonly ttlWhileDisconnectedMs: number | undefined,
     private readonly logger: KeyringWarningLogger,
+    private readonly connections?: RelayedConnections,
   ) {
     if (!this.busConnected()) this.limitCache();
     let unsubscribe: () => void = () => undefined;
@@ -105,13 +112,21 @@ export class InvalidationRelay {
 
   private receive(message: InvalidationMessage): void {
     if (this.closed || typeof message !== 'object' || message === null || message.origin === this.origin) return;
-    if (message.type === 'key' && typeof message.keyHash === 'string') this.cache.invalidateKeyHash(message.keyHash);
-    else if (message.type === 'record' && typeof message.recordId === 'string') {
+    if (message.type === 'key' && typeof message.keyHash === 'string') {
+      this.cache.invalidateKeyHash(message.keyHash);
+      this.connections?.recheckKeyHash(message.keyHash);
+    } else if (message.type === 'record' && typeof message.recordId === 'string') {
       this.cache.invalidateRecord(message.recordId);
+      this.connections?.recheckRecord(message.recordId);
     }
     // 'all', and anything this version cannot read (a newer sender's): forgetting everything is
     // the answer that can never grant a revoked key.
-    else this.cache.clear();
+    else this.forgetAll();
+  }
+
+  private forgetAll(): void {
+    this.cache.clear();
+    this.connections?.recheckAll();
   }
 
   private disconnected(cause: unknown): void {
@@ -130,7 +145,7 @@ export class InvalidationRelay {
   private reconnected(): void {
     if (this.closed) return;
     // Whatever was published while this process was not listening is lost: forget everything.
-    this.cache.clear();
+    this.forgetAll();
     this.cache.maxAgeMs = undefined;
     this.publishFailureReported = false;
     if (!this.outageReported) return;

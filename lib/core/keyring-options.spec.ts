@@ -21,7 +21,7 @@ describe('resolveKeyringOptions', () => {
       tenantHeader: 'x-tenant-id',
       resolveTenants: undefined,
       webhookRawBody: 'nest',
-      rateLimit: { default: undefined, perTenant: false, store: undefined, timeoutMs: 500 },
+      rateLimit: { default: undefined, perTenant: false, store: undefined, timeoutMs: 500, countSocketMessages: true },
     });
   });
 

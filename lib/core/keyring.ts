@@ -4,6 +4,7 @@ import { extractApiKey } from './credentials.js';
 import { lookupStarted, observedLookup } from './decision-events.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
 import type { KeyringFailure } from './failure.js';
+import { ConnectionRegistry } from './connection-registry.js';
 import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
 import { hasValidChecksum } from './api-key-checksum.js';
 import { invalidationKeyHash } from './invalidation-bus.js';
@@ -72,6 +73,11 @@ export interface AdmittedFields {
  */
 export class Keyring {
   readonly options: ResolvedKeyringOptions;
+  /**
+   * The connections (WebSockets) open with this keyring's keys: the socket adapters register
+   * theirs, and the invalidate methods check them again (see `ConnectionRegistry`).
+   */
+  readonly connections = new ConnectionRegistry(this);
   private readonly parseKey: ApiKeyParser | undefined;
   private readonly acceptedEnvironments: ReadonlySet<string>;
   private readonly respond: (failure: KeyringFailure) => ErrorResponse;
@@ -103,6 +109,7 @@ export class Keyring {
             this.cache,
             ttlWhileDisconnectedMs,
             runtime.logger ?? consoleWarningLogger,
+            this.connections,
           );
     this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
     this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
@@ -228,6 +235,15 @@ export class Keyring {
     return choice.ok ? this.countRequest(record, choice.tenant) : choice;
   }
 
+  /**
+   * Counts one more unit of work of an admitted key (a WebSocket message) against its rate limit,
+   * as `admit` counts a request: refused `rate_limited` once the window's limit is spent.
+   * Synchronous unless the rate-limit store answers with a promise.
+   */
+  countUse(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
+    return this.countRequest(record, tenant);
+  }
+
   /** Counts an admitted request against its key's rate limit: last, so a refused key is never counted. */
   private countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
     // No limit for this key: nothing more to do, no closure, no store call.
@@ -305,20 +321,25 @@ export class Keyring {
   }
 
   /**
-   * Forgets a cached key at once: the next request with it asks the store. With an
-   * `invalidationBus`, every other replica is told too (by a hash of the key, never the key).
+   * Forgets a cached key at once: the next request with it asks the store, and its open
+   * connections are checked again (closed if it is refused now). With an `invalidationBus`,
+   * every other replica does the same (told by a hash of the key, never the key).
    */
   invalidateKey(key: string): void {
+    const keyHash = invalidationKeyHash(key);
     this.cache?.invalidateKey(key);
-    this.relay?.publish({ type: 'key', keyHash: invalidationKeyHash(key) });
+    this.connections.recheckKeyHash(keyHash);
+    this.relay?.publish({ type: 'key', keyHash });
   }
 
   /**
-   * Forgets every cached key of a record (e.g. right after revoking it in the store). With an
-   * `invalidationBus`, every other replica is told too.
+   * Forgets every cached key of a record (e.g. right after revoking it in the store), and checks
+   * its open connections again (closed if it is refused now). With an `invalidationBus`, every
+   * other replica does the same.
    */
   invalidateRecord(recordId: string | number): void {
     this.cache?.invalidateRecord(recordId);
+    this.connections.recheckRecord(recordId);
     this.relay?.publish({ type: 'record', recordId: String(recordId) });
   }
 
@@ -334,9 +355,13 @@ export class Keyring {
     return this.usage?.flush() ?? Promise.resolve();
   }
 
-  /** Forgets every cached lookup answer, in every replica with an `invalidationBus`. */
+  /**
+   * Forgets every cached lookup answer and checks every open connection again, in every replica
+   * with an `invalidationBus`.
+   */
   clearCache(): void {
     this.cache?.clear();
+    this.connections.recheckAll();
     this.relay?.publish({ type: 'all' });
   }
 

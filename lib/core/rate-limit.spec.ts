@@ -33,6 +33,7 @@ describe('resolveRateLimit', () => {
     ['a fractional window', { default: { limit: 5, windowMs: 1.5 } }, /`rateLimit.default` must be/],
     ['a string limit', { default: { limit: '5', windowMs: 1000 } }, /`rateLimit.default` must be/],
     ['perTenant not a boolean', { perTenant: 'yes' }, /`rateLimit.perTenant` must be true or false/],
+    ['countSocketMessages not a boolean', { countSocketMessages: 0 }, /`rateLimit.countSocketMessages` must be true/],
     ['a store without hit', { store: {} }, /`rateLimit.store` must have a `hit/],
     ['a zero timeout', { timeoutMs: 0 }, /`rateLimit.timeoutMs` must be a number of milliseconds above 0/],
   ])('refuses %s', (_, option, message) => {
@@ -52,7 +53,12 @@ describe('resolveRateLimit', () => {
 
   it('turns limiting off with false, and has no default without one', () => {
     expect(resolveRateLimit(false, true)).toBe(false);
-    expect(resolveRateLimit(undefined, true)).toMatchObject({ default: undefined, perTenant: false, timeoutMs: 500 });
+    expect(resolveRateLimit(undefined, true)).toMatchObject({
+      default: undefined,
+      perTenant: false,
+      timeoutMs: 500,
+      countSocketMessages: true,
+    });
   });
 });
 

@@ -63,6 +63,12 @@ export interface RateLimitOptions {
    * @default 500
    */
   timeoutMs?: number;
+  /**
+   * Count each message of a WebSocket connection as one request, besides its handshake; `false`
+   * counts handshakes only.
+   * @default true
+   */
+  countSocketMessages?: boolean;
 }
 
 /** The `rateLimit` option after defaults and checks. */
@@ -72,12 +78,13 @@ export interface ResolvedRateLimitOptions {
   /** `undefined`: the keyring makes a `MemoryRateLimitStore` when a limit first applies. */
   store: RateLimitStore | undefined;
   timeoutMs: number;
+  countSocketMessages: boolean;
 }
 
 /** How long a rate-limit store may take before a request is let through uncounted. */
 export const DEFAULT_RATE_LIMIT_TIMEOUT_MS = 500;
 
-const RATE_LIMIT_OPTION_NAMES = ['default', 'perTenant', 'store', 'timeoutMs'] as const;
+const RATE_LIMIT_OPTION_NAMES = ['default', 'perTenant', 'store', 'timeoutMs', 'countSocketMessages'] as const;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Whether a value is a usable `{ limit, windowMs }`. */
@@ -107,15 +114,23 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
   }
   const given = (option ?? {}) as RateLimitOptions;
   refuseUnknownOptions(given, RATE_LIMIT_OPTION_NAMES, 'rateLimit.');
-  const { default: defaultLimit, perTenant = false, store, timeoutMs = DEFAULT_RATE_LIMIT_TIMEOUT_MS } = given;
+  const {
+    default: defaultLimit,
+    perTenant = false,
+    store,
+    timeoutMs = DEFAULT_RATE_LIMIT_TIMEOUT_MS,
+    countSocketMessages = true,
+  } = given;
   if (defaultLimit !== undefined && !isRateLimit(defaultLimit)) {
     throw new KeyringConfigError(
       '`rateLimit.default` must be { limit, windowMs } with whole numbers of at least 1 ' +
         `(e.g. { limit: 100, windowMs: 60000 }); got ${JSON.stringify(defaultLimit)}.`,
     );
   }
-  if (typeof perTenant !== 'boolean') {
-    throw new KeyringConfigError(`\`rateLimit.perTenant\` must be true or false; got ${JSON.stringify(perTenant)}.`);
+  for (const [name, value] of Object.entries({ perTenant, countSocketMessages })) {
+    if (typeof value !== 'boolean') {
+      throw new KeyringConfigError(`\`rateLimit.${name}\` must be true or false; got ${JSON.stringify(value)}.`);
+    }
   }
   if (perTenant && !tenancy) {
     throw new KeyringConfigError(
@@ -137,6 +152,7 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
     perTenant,
     store,
     timeoutMs,
+    countSocketMessages,
   });
 }
 

@@ -4,7 +4,6 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io';
 import { admitSocket, runAsSocket, socketAdmissionOf } from '../nest/transports/websocket.js';
-import { handlersAsSocket } from './socket-handlers.js';
 import { SocketHandshakes, type HandshakeRefusal, type KeyringSocketAdapterOptions } from './socket-handshake.js';
 
 /** The error a socket.io client receives in `connect_error` when its handshake is refused. */
@@ -16,7 +15,7 @@ export interface KeyringHandshakeError extends Error {
 }
 
 /**
- * Nest's socket.io adapter, with every connection's API key checked once, in its handshake, by
+ * Nest's socket.io adapter, with every connection's API key checked in its handshake by
  * the app's `Keyring` (the same rules, cache and error codes as its HTTP routes). The key comes
  * from the handshake's `Authorization: Bearer`, `X-API-KEY` (the configured `headers`), or the
  * auth payload's `token`; the tenant from `X-TENANT-ID` or `auth.tenant`.
@@ -25,7 +24,10 @@ export interface KeyringHandshakeError extends Error {
  * `message` and the error body as its `data`. An admitted connection's handlers (connection,
  * messages, disconnect) run as its tenant (`TenantContext`), `@CurrentApiKey()` and
  * `@CurrentTenant()` read its key and tenant, and `ApiKeyGuard` / `@RequireScopes()` check each
- * message's scopes (a refusal is a `KeyringWsException`, emitted as `exception`).
+ * message's scopes (a refusal is a `KeyringWsException`, emitted as `exception`). Each message
+ * counts against the key's rate limit. A key that expires, or is refused when an invalidation has
+ * it checked again (a revocation, in any replica), ends its connections: an `exception` event with
+ * the error body, then a disconnect.
  *
  * @example
  * const app = await NestFactory.create(AppModule);
@@ -43,7 +45,8 @@ export class KeyringIoAdapter extends IoAdapter {
     this.handshakes = new SocketHandshakes(app, options, new Logger('KeyringIoAdapter'));
   }
 
-  override create(port: number, options?: ServerOptions & { namespace?: string; server?: Server }): Server | Namespace {
+  // Typed as the installed Nest's own `create` (which differs between majors), so it overrides any.
+  override create(port: number, options?: Parameters<IoAdapter['create']>[1]): ReturnType<IoAdapter['create']> {
     const server = super.create(port, options);
     // Resolved now, at start-up: a missing ApiKeyModule fails the app's start, not a connection.
     void this.handshakes.keyring;
@@ -68,7 +71,7 @@ export class KeyringIoAdapter extends IoAdapter {
   override bindClientConnect(server: Server | Namespace, callback: (socket: Socket, ...rest: unknown[]) => void): void {
     server.on('connection', (socket: Socket, ...rest: unknown[]) => {
       if (socketAdmissionOf(socket) === undefined) return this.refuseUnchecked(socket);
-      this.closeAtExpiry(socket);
+      this.watch(socket);
       runAsSocket(socket, () => callback(socket, ...rest));
     });
   }
@@ -78,7 +81,8 @@ export class KeyringIoAdapter extends IoAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    super.bindMessageHandlers(socket, handlersAsSocket(socket, handlers), transform);
+    const refuse = (refusal: HandshakeRefusal) => socket.emit('exception', refusal.response.body);
+    super.bindMessageHandlers(socket, this.handshakes.handlers(socket, handlers, refuse), transform);
   }
 
   override bindClientDisconnect(client: Socket, callback: (...args: unknown[]) => void): void {
@@ -104,13 +108,14 @@ export class KeyringIoAdapter extends IoAdapter {
     socket.disconnect(true);
   }
 
-  private closeAtExpiry(socket: Socket): void {
-    const admission = socketAdmissionOf(socket)!;
-    const cancel = this.handshakes.closeAtExpiry(admission.record, (refusal) => {
+  // Ended when its key expires or is refused after an invalidation: the refusal, then a disconnect.
+  private watch(socket: Socket): void {
+    const { headers, auth } = socket.handshake;
+    const forget = this.handshakes.watch(socket, headers, auth, (refusal) => {
       socket.emit('exception', refusal.response.body);
       socket.disconnect();
     });
-    socket.once('disconnect', cancel);
+    socket.once('disconnect', forget);
   }
 }
 

@@ -5,15 +5,19 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { VerifyClientCallbackAsync, VerifyClientCallbackSync, WebSocket } from 'ws';
 import { admitSocket, runAsSocket, type SocketAdmission } from '../nest/transports/websocket.js';
-import { handlersAsSocket } from './socket-handlers.js';
-import { closeCodeOf, SocketHandshakes, type KeyringSocketAdapterOptions } from './socket-handshake.js';
+import {
+  closeCodeOf,
+  SocketHandshakes,
+  type HandshakeRefusal,
+  type KeyringSocketAdapterOptions,
+} from './socket-handshake.js';
 
 type VerifyClient = VerifyClientCallbackAsync | VerifyClientCallbackSync;
 type VerifyInfo = Parameters<VerifyClientCallbackAsync>[0];
 type VerifyDone = Parameters<VerifyClientCallbackAsync>[1];
 
 /**
- * Nest's `ws` adapter, with every connection's API key checked once, in its HTTP upgrade, by the
+ * Nest's `ws` adapter, with every connection's API key checked in its HTTP upgrade by the
  * app's `Keyring` (the same rules, cache and error codes as its HTTP routes): the key from
  * `Authorization: Bearer` or `X-API-KEY` (the configured `headers`), the tenant from `X-TENANT-ID`.
  *
@@ -21,8 +25,10 @@ type VerifyDone = Parameters<VerifyClientCallbackAsync>[1];
  * JSON error body an HTTP route would send (401, 403 or 503). An admitted connection's handlers
  * run as its tenant (`TenantContext`), `@CurrentApiKey()` and `@CurrentTenant()` read its key and
  * tenant, and `ApiKeyGuard` / `@RequireScopes()` check each message's scopes (a refusal is sent as
- * `{ "event": "exception", "data": <error body> }`). When the key's `expiresAt` passes, the
- * connection is closed with code 4401.
+ * `{ "event": "exception", "data": <error body> }`), as is a message over the key's rate limit.
+ * A key that expires, or is refused when an invalidation has it checked again (a revocation, in any
+ * replica), ends its connections with close code 4000 + the refusal's HTTP status (4401, 4403)
+ * and the error code as reason.
  *
  * Browsers cannot set headers on a WebSocket: serve them with `KeyringIoAdapter` (its auth payload).
  *
@@ -63,7 +69,11 @@ export class KeyringWsAdapter extends WsAdapter {
         return client.terminate();
       }
       admitSocket(client, admission);
-      this.closeAtExpiry(client, admission);
+      // Ended when its key expires or is refused after an invalidation: a close code for the refusal.
+      const forget = this.handshakes.watch(client, request.headers, undefined, (refusal) =>
+        client.close(closeCodeOf(refusal), refusal.code),
+      );
+      client.once('close', forget);
       runAsSocket(client, () => callback(client, request));
     });
   }
@@ -73,7 +83,9 @@ export class KeyringWsAdapter extends WsAdapter {
     handlers: MessageMappingProperties[],
     transform: (data: unknown) => Observable<unknown>,
   ): void {
-    super.bindMessageHandlers(client, handlersAsSocket(client, handlers), transform);
+    const refuse = (refusal: HandshakeRefusal) =>
+      client.send(JSON.stringify({ event: 'exception', data: refusal.response.body }));
+    super.bindMessageHandlers(client, this.handshakes.handlers(client, handlers, refuse), transform);
   }
 
   override bindClientDisconnect(client: WebSocket, callback: (...args: unknown[]) => void): void {
@@ -102,12 +114,5 @@ export class KeyringWsAdapter extends WsAdapter {
           done(false, 500);
         });
     };
-  }
-
-  private closeAtExpiry(client: WebSocket, admission: SocketAdmission): void {
-    const cancel = this.handshakes.closeAtExpiry(admission.record, (refusal) =>
-      client.close(closeCodeOf(refusal), refusal.code),
-    );
-    client.once('close', cancel);
   }
 }

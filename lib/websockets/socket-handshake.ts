@@ -1,15 +1,14 @@
 import type { INestApplicationContext, Logger } from '@nestjs/common';
-import { WsException } from '@nestjs/websockets';
-import type { ApiKeyRecord } from '../core/api-key-record.js';
+import { WsException, type MessageMappingProperties } from '@nestjs/websockets';
 import type { ErrorResponse } from '../core/error-format.js';
 import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
 import { handshakeHeaders } from '../core/handshake-credentials.js';
 import type { RequestHeaders } from '../core/headers.js';
 import type { Keyring } from '../core/keyring.js';
-import { expiryTime } from '../core/record-check.js';
+import { then } from '../core/maybe-async.js';
 import { fail, type Result } from '../core/result.js';
 import { KEYRING } from '../nest/api-key.constants.js';
-import type { SocketAdmission } from '../nest/transports/websocket.js';
+import { runAsSocket, socketAdmissionOf, type SocketAdmission } from '../nest/transports/websocket.js';
 
 /** Options of `KeyringIoAdapter` and `KeyringWsAdapter`. */
 export interface KeyringSocketAdapterOptions {
@@ -58,15 +57,14 @@ function codeOf(body: object): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-// setTimeout's longest delay (about 24.8 days); a later expiry is waited for in steps.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * What both adapters do with a connection's handshake: decide it with the app's `Keyring`, once,
  * and describe a refusal. Internal.
  */
 export class SocketHandshakes {
   private resolved: Keyring | undefined;
+  // Connections ended for their key: a message that arrives before they are gone is not served.
+  private readonly ended = new WeakSet<object>();
 
   constructor(
     private readonly app: INestApplicationContext | undefined,
@@ -117,23 +115,54 @@ export class SocketHandshakes {
   }
 
   /**
-   * Calls `close` with the refusal of an expired key when the connection's key expires; returns
-   * the function that cancels it (call it when the connection ends). A key without `expiresAt`
-   * is never timed out: revoking it does not reach connections already open.
+   * Keeps an admitted connection's key under watch for its life (`Keyring.connections`): `end` is
+   * called with the refusal when its key expires, or is refused when an invalidation has it
+   * checked again. Returns the call that stops watching, to make when the connection closes.
    */
-  closeAtExpiry(record: ApiKeyRecord, close: (refusal: HandshakeRefusal) => void): () => void {
-    if (record.expiresAt === undefined || record.expiresAt === null) return () => undefined;
-    const at = expiryTime(record.expiresAt);
-    let timer: NodeJS.Timeout | undefined;
-    const wait = () => {
-      const left = at - Date.now();
-      if (!(left > 0)) return close(this.refusal({ reason: 'expired' }));
-      timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
-      // An open connection keeps the process alive, not its expiry.
-      timer.unref();
-    };
-    wait();
-    return () => clearTimeout(timer);
+  watch(client: object, headers: RequestHeaders, auth: unknown, end: (refusal: HandshakeRefusal) => void): () => void {
+    const admission = socketAdmissionOf(client)!;
+    const merged = handshakeHeaders(headers, auth, this.keyring.options);
+    return this.keyring.connections.add(admission.record, admission.tenant, merged.ok ? merged.headers : headers, {
+      close: (failure) => {
+        this.ended.add(client);
+        end(this.refusal(failure));
+      },
+      // Ours alone (admitSocket hides it under a private symbol): the key's record as the store has
+      // it now, read by the socket's `apiKey` and `tenant` from the next message on.
+      update: (record, tenant) => Object.assign(admission, { record, tenant }),
+    });
+  }
+
+  /**
+   * A gateway's message handlers, each of which runs as the connection's tenant (`runAsSocket`),
+   * in a scope of its own, once the message is counted against the key's rate limit
+   * (`rateLimit.countSocketMessages`). A message over the limit, or sent after the connection was
+   * ended for its key, is not served: `refuse` answers the first.
+   */
+  handlers(
+    client: object,
+    handlers: MessageMappingProperties[],
+    refuse: (refusal: HandshakeRefusal) => void,
+  ): MessageMappingProperties[] {
+    const { rateLimit } = this.keyring.options;
+    const counted = rateLimit !== false && rateLimit.countSocketMessages;
+    return handlers.map((handler) => ({
+      ...handler,
+      callback: (...args: unknown[]) => {
+        if (this.ended.has(client)) return undefined;
+        const serve = () => runAsSocket(client, () => handler.callback(...args));
+        const admission = socketAdmissionOf(client);
+        if (!counted || admission === undefined) return serve();
+        return then(this.keyring.countUse(admission.record, admission.tenant), (result) => {
+          if (result.ok) {
+            if (result.warning !== undefined) this.logger.warn(result.warning);
+            return serve();
+          }
+          refuse(this.refusal(result.failure));
+          return undefined;
+        });
+      },
+    }));
   }
 }
 

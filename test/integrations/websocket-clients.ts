@@ -22,6 +22,8 @@ export type Outcome = { reply: unknown } | { exception: unknown };
 
 export interface Client {
   send(event: string, data?: unknown): Promise<Outcome>;
+  /** Sends a message and waits for nothing (its reply, if any, is dropped). */
+  post(event: string, data?: unknown): void;
   /** Exceptions sent outside any reply (e.g. before the server closes the connection). */
   readonly exceptions: unknown[];
   /** Resolves when the server ends the connection: the ws close code and reason, or socket.io's reason. */
@@ -88,6 +90,7 @@ function ioClient(socket: Socket, exceptions: unknown[], ended: Client['ended'])
   return {
     exceptions,
     ended,
+    post: (event, data) => socket.emit(event, data ?? {}),
     send(event, data) {
       return withTimeout(
         new Promise<Outcome>((resolve) => {
@@ -155,6 +158,9 @@ function wsClient(socket: WebSocket): Client {
   return {
     exceptions,
     ended,
+    post(event, data) {
+      if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ event, data: data ?? {} }));
+    },
     send(event, data) {
       const outcome = new Promise<Outcome>((resolve) => waiting.push(resolve));
       socket.send(JSON.stringify({ event, data: data ?? {} }));

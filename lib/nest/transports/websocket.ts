@@ -7,9 +7,12 @@ import { KeyringConfigError, type KeyringFailure } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { openTenantScope } from '../../core/tenant-context.js';
 
-/** What nest-keyring decided for one WebSocket connection, once, in its handshake. */
+/** What nest-keyring decided for one WebSocket connection in its handshake. */
 export interface SocketAdmission {
-  /** The key's record (with `environment` filled from the key's prefix). */
+  /**
+   * The key's record (with `environment` filled from the key's prefix), as the store last said:
+   * replaced when an invalidation has the key checked again and it still holds.
+   */
   readonly record: ApiKeyRecord;
   /** The tenant the connection acts for; `undefined` with `tenancy` off. */
   readonly tenant: Tenant | undefined;
@@ -29,18 +32,17 @@ const ADMISSION = Symbol.for('nest-keyring:socket-admission');
 type AdmittedSocket = KeyringSocketFields & { [ADMISSION]?: SocketAdmission };
 
 /**
- * Records a connection's admission on its socket. The first one stands (the property is read-only):
- * a connection's key and tenant are never replaced.
+ * Records a connection's admission on its socket. The first one stands (the properties are
+ * read-only): nothing a handler or a client does replaces a connection's key or tenant.
  */
 export function admitSocket(client: object, admission: SocketAdmission): void {
   const socket = client as AdmittedSocket;
   if (socket[ADMISSION] !== undefined) return;
-  // Read-only: the connection's key and tenant are fixed for its life.
   Object.defineProperties(socket, {
     [ADMISSION]: { value: admission },
     // Where the param decorators read them, as on an HTTP request (the socket is a gateway's first argument).
-    apiKey: { value: admission.record, enumerable: true },
-    tenant: { value: admission.tenant, enumerable: true },
+    apiKey: { get: () => admission.record, enumerable: true },
+    tenant: { get: () => admission.tenant, enumerable: true },
   });
 }
 
