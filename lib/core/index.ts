@@ -8,7 +8,13 @@ export {
   type GenerateApiKeyOptions,
   type GeneratedApiKey,
 } from './api-key-generator.js';
-export { DEFAULT_ROLL_OVERLAP_MS, planKeyRoll, type KeyRollPlan, type PlanKeyRollOptions } from './key-roll.js';
+export {
+  DEFAULT_ROLL_OVERLAP_MS,
+  MAX_ROLL_OVERLAP_MS,
+  planKeyRoll,
+  type KeyRollPlan,
+  type PlanKeyRollOptions,
+} from './key-roll.js';
 export { DEFAULT_USAGE_OPTIONS, type KeyUsage, type UsageLogger, type UsageOptions } from './key-usage.js';
 export { hashApiKey, lookupByHash, type HashApiKeyOptions } from './api-key-hash.js';
 export { DEFAULT_CACHE_OPTIONS, type CacheOptions } from './lookup-cache.js';
