@@ -27,7 +27,8 @@ interface TargetRow {
  * Rolls keys with `planKeyRoll`: a new key for the same tenants, scopes, label and rate limit, of
  * the same family (one rate-limit count for both keys), and the old key ending after an overlap.
  * The check, the new row and the old key's new expiry are one immediate transaction: no other
- * process writes in between. The caller must then make the app forget the old record (`invalidateRecord`), whose cached verdict lacks the new expiry.
+ * process writes in between. The caller must then make the app forget the old record
+ * (`invalidateRecord`), whose cached verdict lacks the new expiry.
  */
 export class KeyRolls {
   private readonly admin: KeyAdmin;
