@@ -4,7 +4,17 @@ import express from 'express';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { ApiKeyAuth, ApiKeyModule, ApiKeyNestMiddleware, CurrentApiKey, generateApiKey, Keyring, type ApiKeyRecord, type KeyringOptions } from '../lib/index.js';
+import {
+  ApiKeyAuth,
+  ApiKeyModule,
+  ApiKeyNestMiddleware,
+  CurrentApiKey,
+  generateApiKey,
+  Keyring,
+  planKeyRoll,
+  type ApiKeyRecord,
+  type KeyringOptions,
+} from '../lib/index.js';
 import { apiKeyMiddleware } from '../lib/express.js';
 import { createTestApp, HandlerLog } from './fixtures/test-app.js';
 
@@ -192,6 +202,40 @@ describe.each(hostNames)('rate limits on %s', (hostName) => {
     expect((await get(key)).status).toBe(200);
     expect((await get(key)).status).toBe(429);
     expect(host.handlers).toHaveLength(2);
+  });
+
+  it('counts a key and the keys rolled from it as one: 5 per window across three keys, then 429', async () => {
+    const byKey = new Map<string, ApiKeyRecord>();
+    const first: ApiKeyRecord = {
+      id: 'key_1',
+      tenants: [{ id: 1 }],
+      environment: 'production',
+      rateLimit: { limit: 5, windowMs: 60_000 },
+    };
+    const firstKey = generateApiKey().key;
+    byKey.set(firstKey, first);
+    // Rolled twice, as a store applies the plans: every key still works (24 h overlap).
+    const once = planKeyRoll(first);
+    const second: ApiKeyRecord = { ...once.newRecord, id: 'key_2' };
+    byKey.set(once.newKey.key, second);
+    const twice = planKeyRoll(second);
+    byKey.set(twice.newKey.key, { ...twice.newRecord, id: 'key_3' });
+    const other = generateApiKey().key;
+    byKey.set(other, { ...first, id: 'key_9' });
+    host = await startHost(hostName, { lookup: { findKey: async (key) => byKey.get(key) ?? null } });
+
+    const keys = [firstKey, once.newKey.key, twice.newKey.key];
+    const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => get(keys[i % 3]!)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([...Array(5).fill(200), ...Array(10).fill(429)]);
+    for (const key of keys) {
+      const refused = await get(key);
+      expect({ status: refused.status, code: refused.body.error?.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
+      expect(refused.headers.ratelimit).toMatch(/^"key";r=0;t=(60|59)$/);
+    }
+    expect(host.handlers).toHaveLength(5);
+    // Another family keeps its own count.
+    expect((await get(other)).status).toBe(200);
+    expect(host.handlers).toHaveLength(6);
   });
 
   it('admits exactly the limit out of 20 interleaved requests', async () => {

@@ -122,6 +122,71 @@ describe.each(ADAPTERS)('sample app key rolls and last-used on %s', (adapter) =>
     expect(admin.get(victim.row.id)?.expires_at).toBeNull();
   });
 
+  it('answers a roll or revoke of a key with a scope the caller lacks as an unknown id; nothing changes', async () => {
+    const caller = admin.create({ environment: 'production', tenantIds: [123], scopes: ['keys:admin'] });
+    const unknownRoll = await roll(caller.key, 'key_00000000');
+    const unknownRevoke = await request(server).delete('/api/v1/keys/key_00000000').set('X-API-KEY', caller.key);
+    for (const scopes of [['messages:send'], ['keys:admin', 'messages:send'], ['messages:read']]) {
+      const victim = admin.create({ environment: 'production', tenantIds: [123], scopes });
+      const keysBefore = admin.list().length;
+      const rolled = await roll(caller.key, victim.row.id, { overlap: '1s' });
+      const revoked = await request(server).delete(`/api/v1/keys/${victim.row.id}`).set('X-API-KEY', caller.key);
+      expect({ status: rolled.status, body: rolled.body }).toEqual({
+        status: unknownRoll.status,
+        body: unknownRoll.body,
+      });
+      expect({ status: revoked.status, body: revoked.body }).toEqual({
+        status: unknownRevoke.status,
+        body: unknownRevoke.body,
+      });
+      expect(rolled.body).toEqual(KEY_NOT_FOUND);
+      expect(admin.list()).toHaveLength(keysBefore);
+      expect(admin.get(victim.row.id)).toMatchObject({ expires_at: null, revoked_at: null });
+    }
+
+    // A caller that holds every scope of the key may roll it: the new key has no more than that.
+    const holder = admin.create({
+      environment: 'production',
+      tenantIds: [123],
+      scopes: ['keys:admin', 'messages:send'],
+    });
+    const target = admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:send'] });
+    const rolled = await roll(holder.key, target.row.id);
+    expect(rolled.status).toBe(200);
+    expect(admin.get(rolled.body.data.id)?.scopes).toEqual(['messages:send']);
+    expect((await send(rolled.body.data.key)).status).toBe(200);
+    // The new key cannot roll anything: it lacks keys:admin.
+    const byNewKey = await roll(rolled.body.data.key, holder.row.id);
+    expect({ status: byNewKey.status, code: byNewKey.body.error.code }).toEqual({
+      status: 403,
+      code: 'INSUFFICIENT_SCOPE',
+    });
+  });
+
+  it('counts a key and the keys rolled from it as one limit: 5 a window across three keys, the 6th 429', async () => {
+    const caller = admin.create({
+      environment: 'production',
+      tenantIds: [123],
+      scopes: ['keys:admin', 'messages:send'],
+    });
+    const first = admin.create({
+      environment: 'production',
+      tenantIds: [123],
+      scopes: ['messages:send'],
+      rateLimit: { limit: 5, windowMs: 60_000 },
+    });
+    const second = (await roll(caller.key, first.row.id)).body.data;
+    const third = (await roll(caller.key, second.id)).body.data;
+    expect(admin.get(third.id)?.rate_limit).toEqual({ limit: 5, windowMs: 60_000 });
+    const keys = [first.key, second.key, third.key];
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await send(keys[i % 3]!)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const refused = await send(first.key);
+    expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 429, code: 'RATE_LIMITED' });
+    expect(messagesOf(first.row.id) + messagesOf(second.id) + messagesOf(third.id)).toBe(5);
+  });
+
   it('refuses a roll without keys:admin (403), of a revoked key (404), with a bad overlap (400)', async () => {
     const plain = admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:send'] });
     const forbidden = await roll(plain.key, plain.row.id);

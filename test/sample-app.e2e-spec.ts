@@ -87,7 +87,11 @@ describe.each(ADAPTERS)('sample app on %s', (adapter) => {
   }
 
   it('revokes a key of its own tenant and environment through the app: refused on its very next request', async () => {
-    const adminKey = admin.create({ environment: 'production', tenantIds: [123, 456], scopes: ['keys:admin'] }).key;
+    const adminKey = admin.create({
+      environment: 'production',
+      tenantIds: [123, 456],
+      scopes: ['keys:admin', 'messages:read'],
+    }).key;
     const target = admin.create({ environment: 'production', tenantIds: [456], scopes: ['messages:read'] });
     // Used once, so the app holds the record in its cache.
     expect((await request(server).get('/api/v1/messages').set('X-API-KEY', target.key)).status).toBe(200);

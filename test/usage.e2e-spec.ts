@@ -77,4 +77,26 @@ describe.each(ADAPTERS)('usage on %s', (adapter: AdapterName) => {
     expect(warnings[0]).toContain('ApiKeyModule');
     for (const key of keys) expect(warnings[0]).not.toContain(key);
   });
+
+  it('calls a hung onUsed once, however many intervals pass, and keeps serving; one warning', async () => {
+    let calls = 0;
+    const hang = () => {
+      calls++;
+      return new Promise<void>(() => {});
+    };
+    const app = await start({ onUsed: hang, flushIntervalMs: 10, timeoutMs: 20 });
+    for (let round = 0; round < 6; round++) {
+      const response = await me(app, keys[round % 2]!);
+      expect({ status: response.status, body: response.body }).toEqual({
+        status: 200,
+        body: { id: round % 2 === 0 ? 'key_a' : 'key_b' },
+      });
+      await sleep(40);
+    }
+    expect(calls).toBe(1);
+    expect(app.handlers.calls).toHaveLength(6);
+    const warnings = app.logger.lines.filter((line) => line.startsWith('warn'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/usage\.onUsed took longer than 20 ms \(no batch is sent until it answers\)/);
+  });
 });

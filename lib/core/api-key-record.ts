@@ -33,6 +33,12 @@ export interface ApiKeyRecord {
    * `rateLimit.default` option applies (no limit without one). `false`: this key is not limited.
    */
   rateLimit?: RateLimit | null | false;
+  /**
+   * The id of the record this key's line began with: `planKeyRoll` sets it on rolled keys. Keys
+   * of one family share one rate-limit count, so rolling never multiplies what a holder may do in
+   * a window. Absent or `null`: the record's own `id`.
+   */
+  family?: string | number | null;
   /** Free-form data for the application. */
   metadata?: Record<string, unknown>;
 }

@@ -82,6 +82,40 @@ export function formatRuleLogMessage(failure: KeyringFailure): string | undefine
   return failure.detail === undefined ? undefined : `API key refused before any lookup: ${failure.detail}`;
 }
 
+/** Fragments of a key this long or longer are redacted from what is logged. */
+const REDACTED_FRAGMENT_LENGTH = 8;
+
+/**
+ * Copies an error (its name and message; no stack, no `cause`) with the key redacted, so that a
+ * store's error ("no row for 4kZ1x…") can be logged. Every run of 8 or more characters found in
+ * the key, in any case, becomes `[redacted]`: the key whole, without its prefix, or any long
+ * fragment of it. The key is only read here, never kept.
+ */
+export function redactedError(error: unknown, key: string | undefined): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const redacted = new Error(redact(source.message, key));
+  redacted.name = redact(source.name, key);
+  redacted.stack = `${redacted.name}: ${redacted.message}`;
+  return redacted;
+}
+
+function redact(text: string, key: string | undefined): string {
+  const size = REDACTED_FRAGMENT_LENGTH;
+  if (!key || key.length < size) return key ? text.split(key).join('[redacted]') : text;
+  const windows = new Set<string>();
+  for (let i = 0; i + size <= key.length; i++) windows.add(key.slice(i, i + size).toLowerCase());
+  // Each window of the text found in the key hides its characters; overlapping ones make one run.
+  let result = '';
+  let hiddenTo = -1;
+  for (let i = 0; i < text.length; i++) {
+    if (windows.has(text.slice(i, i + size).toLowerCase())) {
+      if (i > hiddenTo) result += '[redacted]';
+      hiddenTo = i + size;
+    } else if (i >= hiddenTo) result += text[i];
+  }
+  return result;
+}
+
 /**
  * Thrown at start-up for options that cannot work. The message says what to change.
  */

@@ -358,10 +358,11 @@ describe('the invalidationBus option', () => {
   });
 
   it('refuses a ttlWhileDisconnectedMs that is not a duration', () => {
-    for (const ttl of [-1, Number.NaN, '5s']) {
+    for (const ttl of [-1, Number.NaN, '5s', 1e16, Number.MAX_SAFE_INTEGER]) {
       const bus = new MemoryInvalidationBus({ ttlWhileDisconnectedMs: ttl as number });
       expect(() => new Keyring({ lookup, invalidationBus: bus })).toThrow(
-        `\`ttlWhileDisconnectedMs\` must be a number of milliseconds, 0 or more; got ${String(ttl)}.`,
+        '`ttlWhileDisconnectedMs` must be a number of milliseconds, 0 or more, ' +
+          `and at most 2147483647; got ${String(ttl)}.`,
       );
     }
   });

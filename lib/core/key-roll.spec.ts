@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseApiKey } from './api-key-format.js';
 import { hashApiKey } from './api-key-hash.js';
 import type { ApiKeyRecord } from './api-key-record.js';
-import { DEFAULT_ROLL_OVERLAP_MS, planKeyRoll } from './key-roll.js';
+import { DEFAULT_ROLL_OVERLAP_MS, MAX_ROLL_OVERLAP_MS, planKeyRoll } from './key-roll.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
 const HOUR = 60 * 60 * 1000;
@@ -24,6 +24,7 @@ describe('planKeyRoll', () => {
       tenants: [{ id: 123, name: 'Acme' }, { id: 456 }],
       scopes: ['messages:send'],
       metadata: { owner: 'ops' },
+      family: 'key_1',
     });
     expect(plan.oldRecordId).toBe('key_1');
     expect(plan.oldExpiresAt).toEqual(new Date(NOW + DEFAULT_ROLL_OVERLAP_MS));
@@ -41,6 +42,38 @@ describe('planKeyRoll', () => {
     expect(newRecord).toMatchObject({ rateLimit: { limit: 5, windowMs: 1000 } });
     expect(Object.keys(newRecord)).not.toContain('id');
     expect(Object.keys(newRecord)).not.toContain('revoked');
+  });
+
+  it("keeps the family of a rolled key's line: rolling again never starts a new count", () => {
+    const first = planKeyRoll({ ...record, id: 7 }, { now: NOW });
+    expect(first.newRecord.family).toBe(7);
+    const second = planKeyRoll({ ...first.newRecord, id: 8 }, { now: NOW });
+    expect(second.newRecord.family).toBe(7);
+    expect(planKeyRoll({ ...record, family: null }, { now: NOW }).newRecord.family).toBe('key_1');
+  });
+
+  it('accepts an overlap up to MAX_ROLL_OVERLAP_MS (365 days), which gives a real date', () => {
+    expect(MAX_ROLL_OVERLAP_MS).toBe(365 * 24 * HOUR);
+    expect(planKeyRoll(record, { now: NOW, overlapMs: MAX_ROLL_OVERLAP_MS }).oldExpiresAt).toEqual(
+      new Date(NOW + MAX_ROLL_OVERLAP_MS),
+    );
+  });
+
+  it.each([1e16, Number.MAX_SAFE_INTEGER, MAX_ROLL_OVERLAP_MS + 1, Number.NaN, -1, Infinity, '1h'])(
+    'refuses an overlap of %p with a TypeError that names the bounds',
+    (overlapMs) => {
+      const attempt = () => planKeyRoll(record, { now: NOW, overlapMs: overlapMs as number });
+      expect(attempt).toThrow(TypeError);
+      expect(attempt).toThrow(
+        'nest-keyring: `overlapMs` must be a number of milliseconds, 0 or more, ' +
+          `and at most 31536000000; got ${String(overlapMs)}.`,
+      );
+    },
+  );
+
+  it('refuses a time of roll whose end no Date can hold, rather than an Invalid Date', () => {
+    expect(() => planKeyRoll(record, { now: 8.64e15 - HOUR, overlapMs: 24 * HOUR })).toThrow(TypeError);
+    expect(() => planKeyRoll(record, { now: Number.NaN })).toThrow(/`now` is not a valid time/);
   });
 
   it('gives a fresh key each time, hashed with the pepper given', () => {
@@ -78,8 +111,6 @@ describe('planKeyRoll', () => {
     ['an expired key', { ...record, expiresAt: NOW - 1 }, {}, /key_1 has expired/],
     ['an unreadable expiry', { ...record, expiresAt: 'soon' }, {}, /key_1 has expired/],
     ['no environment', { id: 'key_2' }, {}, /key_2 states no environment/],
-    ['a negative overlap', record, { overlapMs: -1 }, /overlap must be a number of milliseconds, 0 or more/],
-    ['an infinite overlap', record, { overlapMs: Infinity }, /overlap must be a number/],
     ['an unknown environment', record, { environment: 'qa' }, /no prefix for environment "qa"/],
   ])('refuses %s', (_, old, options, message) => {
     expect(() => planKeyRoll(old, { now: NOW, ...options })).toThrow(message);

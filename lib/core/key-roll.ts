@@ -1,14 +1,18 @@
 import type { ApiKeyRecord } from './api-key-record.js';
 import { generateApiKey, type GeneratedApiKey } from './api-key-generator.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
+import { checkDuration } from './duration.js';
 
 /** How long a rolled key keeps working by default: 24 hours. */
 export const DEFAULT_ROLL_OVERLAP_MS = 24 * 60 * 60 * 1000;
+/** The longest overlap a roll gives the old key: 365 days. */
+export const MAX_ROLL_OVERLAP_MS = 365 * 24 * 60 * 60 * 1000;
 
 /** Options of `planKeyRoll`. */
 export interface PlanKeyRollOptions {
   /**
-   * How long the old key keeps working after the roll, in milliseconds; 0 ends it at once.
+   * How long the old key keeps working after the roll, in milliseconds; 0 ends it at once. At
+   * most `MAX_ROLL_OVERLAP_MS` (365 days).
    * @default 86400000 (24 hours)
    */
   overlapMs?: number;
@@ -29,9 +33,10 @@ export interface KeyRollPlan {
   /**
    * The new record to store (give it an id): every field of the old one (tenants, scopes,
    * metadata, expiry, and any other, copied) but `id` and `revoked`, with the new key's
-   * environment.
+   * environment and the old record's `family` (its id when it had none): store it, so that
+   * the rolled keys share one rate-limit count.
    */
-  newRecord: Omit<ApiKeyRecord, 'id' | 'revoked'> & { environment: string };
+  newRecord: Omit<ApiKeyRecord, 'id' | 'revoked'> & { environment: string; family: string | number };
   /** The old record's id. */
   oldRecordId: ApiKeyRecord['id'];
   /** When the old key stops working: now + overlap, or its own earlier expiry (never extended). */
@@ -47,12 +52,12 @@ export interface KeyRollPlan {
  * the new expiry, until its TTL.
  *
  * @throws TypeError for a revoked or expired record, a record with no environment (and none given),
- *   or a negative or non-finite overlap
+ *   an overlap that is not 0 to `MAX_ROLL_OVERLAP_MS`, or a `now` that gives no valid end
  *
  * @example
  * const plan = planKeyRoll(oldRecord, { overlapMs: 24 * 60 * 60 * 1000 });
  * await db.transaction(async (tx) => {
- *   await tx.apiKey.create({ data: { ...plan.newRecord, hash: plan.newKey.hash } });
+ *   await tx.apiKey.create({ data: { ...plan.newRecord, hash: plan.newKey.hash } }); // family included
  *   await tx.apiKey.update({ where: { id: plan.oldRecordId }, data: { expiresAt: plan.oldExpiresAt } });
  * });
  * keyring.invalidateRecord(plan.oldRecordId);
@@ -61,10 +66,17 @@ export interface KeyRollPlan {
 export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = {}): KeyRollPlan {
   const { overlapMs = DEFAULT_ROLL_OVERLAP_MS, prefixes = DEFAULT_KEY_PREFIXES, pepper } = options;
   const now = options.now === undefined ? Date.now() : new Date(options.now).getTime();
-  if (typeof overlapMs !== 'number' || !Number.isFinite(overlapMs) || overlapMs < 0) {
-    throw new TypeError(`nest-keyring: the overlap must be a number of milliseconds, 0 or more; got ${overlapMs}.`);
+  checkDuration(
+    'overlapMs',
+    overlapMs,
+    { max: MAX_ROLL_OVERLAP_MS },
+    (message) => new TypeError(`nest-keyring: ${message}`),
+  );
+  // An end a Date cannot hold would be stored as null, which many stores read as "never".
+  const overlapEnd = new Date(now + overlapMs).getTime();
+  if (Number.isNaN(overlapEnd)) {
+    throw new TypeError('nest-keyring: `now` is not a valid time, or `now` + `overlapMs` is past the last valid date.');
   }
-  if (!Number.isFinite(now)) throw new TypeError('nest-keyring: `now` is not a valid time.');
   if (record.revoked) throw new TypeError(`nest-keyring: key ${record.id} is revoked; a revoked key is not rolled.`);
   const currentExpiry = expiryOf(record.expiresAt);
   if (currentExpiry !== undefined && !(currentExpiry > now)) {
@@ -75,11 +87,10 @@ export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = 
     throw new TypeError(`nest-keyring: key ${record.id} states no environment; pass \`environment\`.`);
   }
   const newKey = generateApiKey({ environment, prefixes, pepper });
-  const overlapEnd = now + overlapMs;
   // Everything the record says about the key but its identity and its end: fields added to records
   // later (a rate limit) carry over too.
   const { id: _id, revoked: _revoked, expiresAt: _expiresAt, ...kept } = record;
-  const newRecord: KeyRollPlan['newRecord'] = { ...kept, environment };
+  const newRecord: KeyRollPlan['newRecord'] = { ...kept, environment, family: record.family ?? record.id };
   if (record.tenants !== undefined) newRecord.tenants = record.tenants.map((tenant) => ({ ...tenant }));
   if (record.scopes !== undefined) newRecord.scopes = [...record.scopes];
   if (record.metadata !== undefined) newRecord.metadata = { ...record.metadata };

@@ -65,7 +65,6 @@ describe('UsageRecorder', () => {
       () => Promise.reject(new Error('connection reset')),
       /usage\.onUsed rejected with Error: connection reset/,
     ],
-    ['hangs', () => new Promise<void>(() => {}), /usage\.onUsed took longer than 30 ms/],
   ])('keeps the batch when onUsed %s, warns once, and delivers it with the next', async (_, failing, warning) => {
     const delivered: KeyUsage[][] = [];
     let fail = true;
@@ -98,6 +97,48 @@ describe('UsageRecorder', () => {
     await usage.flush();
     await usage.flush();
     expect(warnings).toHaveLength(2);
+  });
+
+  it('calls onUsed once at a time while it hangs: uses are held, merged and bounded, with one warning', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const answer: Array<() => void> = [];
+    const delivered: string[][] = [];
+    const { usage, warnings, advance } = recorder({
+      onUsed: (batch) => {
+        most = Math.max(most, ++inFlight);
+        delivered.push(batch.map((used) => String(used.recordId)));
+        return new Promise<void>((resolve) => answer.push(() => resolve(void inFlight--)));
+      },
+      flushIntervalMs: 5,
+      timeoutMs: 10,
+      maxPendingKeys: 50,
+    });
+    usage.record('a');
+    await usage.flush();
+    // The first call hangs past its timeout; intervals, timeouts and flushes pass meanwhile.
+    for (let round = 0; round < 8; round++) {
+      for (let i = 0; i < 20; i++) usage.record(`k${round * 20 + i}`);
+      advance(1000);
+      await sleep(15);
+      await usage.flush();
+      expect(usage.pendingKeys).toBeLessThanOrEqual(50);
+    }
+    expect(delivered).toEqual([['a']]);
+    expect(most).toBe(1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/usage\.onUsed took longer than 10 ms \(no batch is sent until it answers\)/);
+
+    // It answers at last: what was held goes out in one call, the given-up batch merged in.
+    answer[0]!();
+    for (let waited = 0; waited < 100 && delivered.length < 2; waited++) await sleep(5);
+    expect(delivered).toHaveLength(2);
+    expect(delivered[1]).toHaveLength(50);
+    expect(delivered[1]).toContain('a');
+    expect(most).toBe(1);
+    answer[1]!();
+    await usage.flush();
+    expect(warnings).toHaveLength(1);
   });
 
   it('never lets a late rejection of a batch given up on go unhandled', async () => {
@@ -170,7 +211,12 @@ describe('usage option', () => {
     [
       'a zero interval',
       { onUsed() {}, flushIntervalMs: 0 },
-      /`usage\.flushIntervalMs` must be a number of milliseconds above 0/,
+      /`usage\.flushIntervalMs` must be a number of milliseconds above 0 and at most 2147483647; got 0\./,
+    ],
+    [
+      'an interval past the longest timer',
+      { onUsed() {}, flushIntervalMs: 2 ** 31 },
+      /at most 2147483647; got 2147483648/,
     ],
     [
       'a NaN timeout',

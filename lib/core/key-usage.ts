@@ -1,3 +1,4 @@
+import { checkDuration, withTimeout } from './duration.js';
 import { KeyringConfigError } from './failure.js';
 import { refuseUnknownOptions } from './unknown-options.js';
 
@@ -75,7 +76,6 @@ const USAGE_OPTION_NAMES: readonly (keyof UsageOptions)[] = [
   'maxPendingKeys',
   'logger',
 ];
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Checks `usage` once, at start-up. @throws KeyringConfigError */
 export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUsageOptions | undefined {
@@ -88,12 +88,8 @@ export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUs
     throw new KeyringConfigError('`usage.onUsed` must be a function `(batch) => void | Promise<void>`.');
   }
   const resolved = { ...DEFAULT_USAGE_OPTIONS, ...usage };
-  for (const name of ['flushIntervalMs', 'timeoutMs'] as const) {
-    const value = resolved[name];
-    if (typeof value !== 'number' || !(value > 0) || value > MAX_TIMER_MS) {
-      throw new KeyringConfigError(`\`usage.${name}\` must be a number of milliseconds above 0; got ${String(value)}.`);
-    }
-  }
+  for (const name of ['flushIntervalMs', 'timeoutMs'] as const)
+    checkDuration(`usage.${name}`, resolved[name], { positive: true });
   const { maxPendingKeys, logger } = resolved;
   if (!Number.isSafeInteger(maxPendingKeys) || maxPendingKeys < 1) {
     throw new KeyringConfigError(
@@ -117,16 +113,20 @@ type Outcome = { ok: true } | { ok: false; why: string };
 /**
  * Notes which keys were used and hands them to `onUsed` in batches. The hot path is one `Map.set`
  * (and a check that the timer is armed); the timer is one unref'd timeout, armed only while
- * something waits, so an idle app has none and the process can exit. One batch at a time.
+ * something waits, so an idle app has none and the process can exit. One `onUsed` call at a
+ * time, even past its timeout: while a call hangs, uses gather in the bounded pending map (a
+ * key's later use replaces its earlier one) and go out together once it answers.
  */
 export class UsageRecorder {
   private pending = new Map<string | number, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The batch under way, until it answers or its timeout passes. */
   private inFlight: Promise<void> | undefined;
+  /** An `onUsed` call has not answered yet (it may have outlived its timeout): none is started. */
+  private calling = false;
   private earlyFlush = false;
-  /** Whether the last batch failed: one warning per run of failures. */
-  private failing = false;
-  private dropping = false;
+  /** One warning per outage: set by the first failure or drop, cleared by a batch that succeeds. */
+  private warned = false;
 
   constructor(
     private readonly options: ResolvedUsageOptions,
@@ -151,7 +151,8 @@ export class UsageRecorder {
 
   /**
    * Hands what is pending to `onUsed` now, after the batch under way if any; resolves when that
-   * is done (or given up after `timeoutMs`). Never rejects. Call it on shutdown.
+   * is done (or given up after `timeoutMs`). Never rejects. Call it on shutdown. While an earlier
+   * call still hangs, nothing more is sent.
    */
   async flush(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
@@ -168,7 +169,7 @@ export class UsageRecorder {
   }
 
   private overflow(): void {
-    if (this.inFlight === undefined && !this.earlyFlush) {
+    if (this.inFlight === undefined && !this.calling && !this.earlyFlush) {
       // Full: hand the batch over now rather than drop uses, off the request's own call stack.
       this.earlyFlush = true;
       setImmediate(() => {
@@ -177,15 +178,15 @@ export class UsageRecorder {
       }).unref?.();
       return;
     }
-    if (this.dropping) return;
-    this.dropping = true;
-    this.warn(
+    this.warnOnce(
       `more than ${this.options.maxPendingKeys} keys used since the last batch while usage.onUsed is still ` +
         'busy: the last-used time of some keys is dropped (raise usage.maxPendingKeys or make onUsed faster).',
     );
   }
 
   private send(): Promise<void> {
+    // The call before has not answered: the batch stays pending and goes once it does.
+    if (this.calling) return Promise.resolve();
     const batch = this.pending;
     this.pending = new Map();
     const sending = this.deliver(batch).then((outcome) => {
@@ -206,36 +207,29 @@ export class UsageRecorder {
     } catch (error) {
       return Promise.resolve({ ok: false, why: `threw ${describe(error)}` });
     }
-    const { timeoutMs } = this.options;
-    return new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, why: `took longer than ${timeoutMs} ms` }), timeoutMs);
-      timer.unref?.();
-      // Handlers are attached at once: a late rejection is never unhandled.
-      Promise.resolve(answer).then(
-        () => {
-          clearTimeout(timer);
-          resolve({ ok: true });
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          resolve({ ok: false, why: `rejected with ${describe(error)}` });
-        },
-      );
+    this.calling = true;
+    // Handlers are attached at once: a late rejection is never unhandled.
+    const answered = Promise.resolve(answer).then(
+      (): Outcome => ({ ok: true }),
+      (error: unknown): Outcome => ({ ok: false, why: `rejected with ${describe(error)}` }),
+    );
+    void answered.then(() => {
+      this.calling = false;
+      if (this.pending.size > 0 && this.timer === undefined) this.arm();
     });
+    const { timeoutMs } = this.options;
+    const late = () => new Error(`took longer than ${timeoutMs} ms (no batch is sent until it answers)`);
+    return withTimeout(answered, timeoutMs, late).catch((error: Error): Outcome => ({ ok: false, why: error.message }));
   }
 
   private settle(batch: Map<string | number, number>, outcome: Outcome): void {
     if (outcome.ok) {
-      this.failing = false;
-      this.dropping = false;
+      this.warned = false;
     } else {
-      if (!this.failing) {
-        this.failing = true;
-        this.warn(
-          `usage.onUsed ${outcome.why}; last-used times are kept and retried with the next batch ` +
-            '(one warning until a batch succeeds).',
-        );
-      }
+      this.warnOnce(
+        `usage.onUsed ${outcome.why}; last-used times are kept and retried with the next batch ` +
+          '(one warning until a batch succeeds).',
+      );
       this.mergeBack(batch);
     }
     if (this.pending.size > 0 && this.timer === undefined) this.arm();
@@ -245,14 +239,15 @@ export class UsageRecorder {
   private mergeBack(batch: Map<string | number, number>): void {
     const { pending } = this;
     for (const [recordId, at] of batch) {
-      const later = pending.get(recordId);
-      if (later !== undefined) continue;
+      if (pending.has(recordId)) continue;
       if (pending.size >= this.options.maxPendingKeys) break;
       pending.set(recordId, at);
     }
   }
 
-  private warn(message: string): void {
+  private warnOnce(message: string): void {
+    if (this.warned) return;
+    this.warned = true;
     try {
       (this.options.logger ?? console).warn(`[nest-keyring] ${message}`);
     } catch {

@@ -2,6 +2,7 @@ import type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { DEFAULT_KEY_HEADERS } from './credentials.js';
 import { resolveErrorFormat, resolveRealm, type ErrorFormat } from './error-format.js';
+import { checkDuration } from './duration.js';
 import { KeyringConfigError } from './failure.js';
 import { normalizeHeaderName } from './headers.js';
 import type { InvalidationBus } from './invalidation-bus.js';
@@ -185,8 +186,6 @@ export interface ResolvedKeyringOptions {
   rateLimit: ResolvedRateLimitOptions | false;
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 // A record, not a list: the compiler then requires every option of `KeyringOptions` here, so a
 // new option cannot be refused as unknown by mistake.
 const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
@@ -294,14 +293,7 @@ function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | fa
       throw new KeyringConfigError(`\`cache.${name}\` must be a whole number of at least 1; got ${String(value)}.`);
     }
   }
-  for (const name of ['ttlMs', 'negativeTtlMs'] as const) {
-    const value = resolved[name];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new KeyringConfigError(
-        `\`cache.${name}\` must be a number of milliseconds, 0 or more; got ${String(value)}.`,
-      );
-    }
-  }
+  for (const name of ['ttlMs', 'negativeTtlMs'] as const) checkDuration(`cache.${name}`, resolved[name]);
   return Object.freeze(resolved);
 }
 
@@ -347,11 +339,7 @@ function resolveInvalidationBus(
     );
   }
   const ttl = bus.ttlWhileDisconnectedMs;
-  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) {
-    throw new KeyringConfigError(
-      `\`ttlWhileDisconnectedMs\` must be a number of milliseconds, 0 or more; got ${String(ttl)}.`,
-    );
-  }
+  if (ttl !== undefined) checkDuration('ttlWhileDisconnectedMs', ttl);
   return { invalidationBus: bus, ttlWhileDisconnectedMs: ttl };
 }
 
@@ -399,12 +387,9 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     );
   }
   const errorFormat = resolveErrorFormat(options.errorFormat);
-  const lookupTimeoutMs = options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS;
-  if (typeof lookupTimeoutMs !== 'number' || !(lookupTimeoutMs > 0) || lookupTimeoutMs > MAX_TIMER_MS) {
-    throw new KeyringConfigError(
-      `\`lookupTimeoutMs\` must be a number of milliseconds above 0; got ${String(lookupTimeoutMs)}.`,
-    );
-  }
+  const lookupTimeoutMs = checkDuration('lookupTimeoutMs', options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS, {
+    positive: true,
+  });
   const keyPrefixes = resolvePrefixes(options.keyPrefixes);
   const { tenancy = true, resolveTenants, requireChecksum = true } = options;
   if (typeof requireChecksum !== 'boolean') {

@@ -1,4 +1,6 @@
 import type { ApiKeyLookup } from './api-key-record.js';
+import { withTimeout } from './duration.js';
+import { redactedError } from './failure.js';
 import { fail, type Result } from './result.js';
 
 /** The default for `lookupTimeoutMs`: long enough for a cold database, short enough for a client. */
@@ -10,19 +12,6 @@ export type StoreResult<T> = Result<{ value: T }>;
 /** Raised when the key store does not answer in time. */
 export class LookupTimeoutError extends Error {
   override readonly name = 'LookupTimeoutError';
-}
-
-/**
- * Copies an error with every occurrence of the key replaced, so a store's error message
- * ("no row for key pk_…") can be logged without leaking the key.
- */
-function redactedError(error: unknown, key: string | undefined): Error {
-  const source = error instanceof Error ? error : new Error(String(error));
-  const message = key ? source.message.split(key).join('[redacted]') : source.message;
-  const redacted = new Error(message);
-  redacted.name = source.name;
-  redacted.stack = `${redacted.name}: ${redacted.message}`;
-  return redacted;
 }
 
 /**
@@ -39,22 +28,11 @@ export async function callStore<T>(
   what: string,
   secret?: string,
 ): Promise<StoreResult<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new LookupTimeoutError(`${what} did not answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    // A hung store must not keep the process alive on shutdown.
-    timer.unref?.();
-  });
+  const late = () => new LookupTimeoutError(`${what} did not answer within ${timeoutMs} ms`);
   try {
-    const value = await Promise.race([Promise.resolve().then(call), timeout]);
-    return { ok: true, value };
+    return { ok: true, value: await withTimeout(Promise.resolve().then(call), timeoutMs, late) };
   } catch (error) {
     return fail('lookup_unavailable', { cause: redactedError(error, secret) });
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -151,9 +151,35 @@ describe('RateLimiter', () => {
     expect(check(perTenant, record(), { id: 1 }).ok).toBe(false);
   });
 
-  it('refuses a record whose limit is not a limit as a store fault (503), not unlimited', () => {
+  it("counts a key and the keys rolled from it on one counter: the family's, with perTenant by tenant", () => {
+    const l = limiter({ default: { limit: 3, windowMs: 60_000 } });
+    const first = record(undefined, 'key_1');
+    const rolled = { ...record(undefined, 'key_2'), family: 'key_1' };
+    const rolledAgain = { ...record(undefined, 'key_3'), family: 'key_1' };
+    expect([first, rolled, rolledAgain, rolledAgain, first].map((r) => check(l, r).ok)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+    // Another family, and a null family (the record's own id), count apart.
+    expect(check(l, { ...record(undefined, 'key_9'), family: null }).ok).toBe(true);
+    const perTenant = limiter({ default: { limit: 1, windowMs: 60_000 }, perTenant: true });
+    expect(check(perTenant, first, { id: 1 }).ok).toBe(true);
+    expect(check(perTenant, rolled, { id: 2 }).ok).toBe(true);
+    expect(check(perTenant, rolled, { id: 1 }).ok).toBe(false);
+  });
+
+  it.each([
+    { limit: 'many', windowMs: 1000 },
+    { limit: 5, windowMs: 1e16 },
+    { limit: 5, windowMs: Number.MAX_SAFE_INTEGER },
+    { limit: 5, windowMs: 2 ** 31 },
+    { limit: 5, windowMs: 0.5 },
+  ])('refuses a record whose limit is %p as a store fault (503), not unlimited', (rateLimit) => {
     const l = limiter(undefined);
-    const bad = { ...record(), rateLimit: { limit: 'many', windowMs: 1000 } } as unknown as ApiKeyRecord;
+    const bad = { ...record(), rateLimit } as unknown as ApiKeyRecord;
     expect(check(l, bad)).toMatchObject({ ok: false, failure: { reason: 'lookup_unavailable' } });
   });
 

@@ -1,3 +1,4 @@
+import { checkDuration, isDuration } from './duration.js';
 import { KeyringConfigError } from './failure.js';
 import type { MaybePromise } from './maybe-async.js';
 import { refuseUnknownOptions } from './unknown-options.js';
@@ -85,19 +86,12 @@ export interface ResolvedRateLimitOptions {
 export const DEFAULT_RATE_LIMIT_TIMEOUT_MS = 500;
 
 const RATE_LIMIT_OPTION_NAMES = ['default', 'perTenant', 'store', 'timeoutMs', 'countSocketMessages'] as const;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Whether a value is a usable `{ limit, windowMs }`. */
 export function isRateLimit(value: unknown): value is RateLimit {
   if (typeof value !== 'object' || value === null) return false;
   const { limit, windowMs } = value as Record<string, unknown>;
-  return (
-    Number.isSafeInteger(limit) &&
-    (limit as number) >= 1 &&
-    Number.isSafeInteger(windowMs) &&
-    (windowMs as number) >= 1 &&
-    (windowMs as number) <= MAX_TIMER_MS
-  );
+  return Number.isSafeInteger(limit) && (limit as number) >= 1 && isDuration(windowMs, { positive: true, whole: true });
 }
 
 /**
@@ -142,11 +136,7 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
       '`rateLimit.store` must have a `hit(id, windowMs, limit)` method, e.g. redisRateLimitStore({ url }).',
     );
   }
-  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > MAX_TIMER_MS) {
-    throw new KeyringConfigError(
-      `\`rateLimit.timeoutMs\` must be a number of milliseconds above 0; got ${String(timeoutMs)}.`,
-    );
-  }
+  checkDuration('rateLimit.timeoutMs', timeoutMs, { positive: true });
   return Object.freeze({
     default: defaultLimit === undefined ? undefined : Object.freeze({ ...defaultLimit }),
     perTenant,

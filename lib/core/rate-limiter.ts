@@ -1,4 +1,5 @@
 import type { ApiKeyRecord, Tenant } from './api-key-record.js';
+import { withTimeout } from './duration.js';
 import { isPending, type MaybePromise } from './maybe-async.js';
 import { MemoryRateLimitStore } from './memory-rate-limit-store.js';
 import {
@@ -20,13 +21,10 @@ export type RateLimitDecision = Result<{ status: RateLimitStatus | undefined; wa
 
 const NOT_LIMITED: RateLimitDecision = Object.freeze({ ok: true, status: undefined });
 
-class RateLimitTimeoutError extends Error {
-  override readonly name = 'RateLimitTimeoutError';
-}
-
 /**
  * Counts an admitted request against its key's limit: the record's own `rateLimit`, else the
- * `rateLimit.default` option; `rateLimit: false` on a record exempts that key. It runs after
+ * `rateLimit.default` option; `rateLimit: false` on a record exempts that key. Keys of one
+ * family (a key and the keys rolled from it) share one count. It runs after
  * authentication and tenant choice, so a forged or refused key never reaches the store.
  *
  * Fails open: a store that throws, rejects, answers nonsense or takes longer than `timeoutMs`
@@ -77,19 +75,20 @@ export class RateLimiter {
       return this.storeFailed(error);
     }
     if (!isPending(hit)) return this.judge(hit, limit, policy);
-    return withTimeout(hit, this.options.timeoutMs).then(
+    const { timeoutMs } = this.options;
+    return withTimeout(hit, timeoutMs, () => new Error(`it did not answer within ${timeoutMs} ms`)).then(
       (answered) => this.judge(answered, limit, policy),
       (error: unknown) => this.storeFailed(error),
     );
   }
 
   /**
-   * The counter a request is counted on: the key's id (and, with `perTenant`, the tenant's),
-   * and the window's length, so that a changed limit starts a fresh counter rather than
-   * inheriting a window of another length.
+   * The counter a request is counted on: the key's family (its record's id unless rolled; see
+   * `ApiKeyRecord.family`), with `perTenant` the tenant's id, and the window's length, so that a
+   * changed limit starts a fresh counter rather than inheriting a window of another length.
    */
   private counterId(record: ApiKeyRecord, tenant: Tenant | undefined, windowMs: number): string {
-    const key = JSON.stringify(String(record.id));
+    const key = JSON.stringify(String(record.family ?? record.id));
     if (this.options.perTenant && tenant !== undefined) {
       return `${windowMs}:${key}:${JSON.stringify(String(tenant.id))}`;
     }
@@ -124,26 +123,4 @@ export class RateLimiter {
         'until it answers again. Logged once per outage.',
     };
   }
-}
-
-/** The store's answer, or a rejection once `timeoutMs` has passed; a late answer is dropped. */
-function withTimeout<T>(pending: Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new RateLimitTimeoutError(`it did not answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    // A hung store must not keep the process alive on shutdown.
-    timer.unref?.();
-    pending.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

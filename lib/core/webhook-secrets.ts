@@ -1,3 +1,4 @@
+import { checkDuration } from './duration.js';
 import { KeyringConfigError } from './failure.js';
 import { createBearerCheck, isSendableSecret, MAX_WEBHOOK_SECRET_LENGTH } from './webhook-bearer.js';
 import type { WebhookCheck, WebhookRequest } from './webhook-request.js';
@@ -196,13 +197,7 @@ function signingKey(secret: string, where: string): Uint8Array {
 
 function resolveTolerance(value: unknown, path: string): number {
   if (value === undefined) return DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw new KeyringConfigError(
-      `\`${path}\` must be a whole number of seconds above 0 (default ${DEFAULT_WEBHOOK_TOLERANCE_SECONDS}); ` +
-        `got ${String(value)}.`,
-    );
-  }
-  return value;
+  return checkDuration(path, value, { positive: true, whole: true, seconds: true });
 }
 
 function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhookSecret {

@@ -1,4 +1,5 @@
 import { createClient } from 'redis';
+import { checkDuration } from '../core/duration.js';
 import { KeyringConfigError } from '../core/failure.js';
 import type { InvalidationBus, InvalidationMessage, InvalidationSubscriber } from '../core/invalidation-bus.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation-codec.js';
@@ -92,11 +93,7 @@ function resolveOptions(options: RedisInvalidationBusOptions): Required<Pick<Red
   if (typeof channel !== 'string' || channel.length === 0) {
     throw new KeyringConfigError('redisInvalidationBus `channel` must be a non-empty string.');
   }
-  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0)) {
-    throw new KeyringConfigError(
-      `\`ttlWhileDisconnectedMs\` must be a number of milliseconds, 0 or more; got ${String(ttl)}.`,
-    );
-  }
+  if (ttl !== undefined) checkDuration('ttlWhileDisconnectedMs', ttl);
   return { channel };
 }
 

@@ -7,8 +7,9 @@ import { KeyRolls } from './store/key-roll.js';
  * Rolling a key over HTTP: a new key for the same tenants and scopes, answered once in the body,
  * and the old key still working for an overlap (`{"overlap": "24h"}` by default) so its clients
  * can switch without downtime. Same rules as revoking (DELETE /api/v1/keys/:id): a caller rolls
- * only keys of its own environment whose tenants are all among its own; any other id is answered
- * 404 like an id that does not exist.
+ * only keys of its own environment whose tenants and scopes are all among its own (a roll must
+ * never hand out rights the caller lacks); any other id is answered 404 like an id that does
+ * not exist.
  */
 @Controller('api/v1/keys')
 export class KeysRollController {

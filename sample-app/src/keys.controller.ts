@@ -4,7 +4,7 @@ import { KeyAdmin } from './store/key-admin.js';
 
 /**
  * Key administration over HTTP: revocation here takes effect in this process at once. A caller
- * revokes only keys of its own environment whose tenants are all among its own; any other key
+ * revokes only keys of its own environment whose tenants and scopes are all among its own; any other key
  * id is answered 404 exactly like an id that does not exist, so callers cannot probe for other
  * tenants' keys. (`npm run keys -- revoke` on the machine itself is not bound to a tenant.)
  */

@@ -66,7 +66,7 @@ curl -i -X POST ${base}/api/v1/messages/send -H "Content-Type: application/json"
 ${send} -H "X-API-KEY: ${staging.key}" ${json} -d ${sendBody}
 # 200: roll the production key (itself a keys:admin key): the new key in the body; this one works 1 h more
 curl -i -X POST ${base}/api/v1/keys/${production.row.id}/roll ${bearer(production.key)} ${json} -d '{"overlap":"1h"}'
-# 404 KEY_NOT_FOUND: a keys:admin key revokes only keys of its own environment whose tenants are all its own
+# 404 KEY_NOT_FOUND: a keys:admin key revokes only keys of its own environment whose tenants and scopes are all its own
 curl -i -X DELETE ${base}/api/v1/keys/${staging.row.id} -H "Authorization: Bearer ${production.key}"
 # WebSocket, socket.io on ${base}/socket.io: the socket's tenant's new messages, pushed (key in auth.token or a header)
 #   const socket = io('${base}', { auth: { token: '${production.key}', tenant: '456' } });
@@ -82,7 +82,7 @@ Keys: npm run keys -- list | create --env staging --tenants 789 --scopes message
       | revoke <id> | roll <id> --overlap 24h  (list shows when each key was last used: written once
       a minute and on SIGTERM)
 (revoked there: this app refuses the key within ${KEY_CACHE_TTL_MS / 1000} s, its cache TTL;
- revoked with DELETE ${base}/api/v1/keys/<id> and a keys:admin key of the same environment and
- tenants: at once)
+ revoked with DELETE ${base}/api/v1/keys/<id> and a keys:admin key of the same environment that
+ holds all of its tenants and scopes: at once)
 `);
 console.log(graphqlExamples(base, production.key, staging.key));

@@ -19,7 +19,10 @@ const ERRORS = new Set(['KeyringConfigError', 'TenantContextError', 'ApiKeyConte
 const ANY = '[\\s\\S]+?';
 
 // Messages built by a function and thrown through a variable (`throw new KeyringConfigError(message)`).
-const MESSAGE_BUILDERS: Record<string, string[]> = { 'lib/core/webhook-raw-body.ts': ['rawBodyStartupError'] };
+const MESSAGE_BUILDERS: Record<string, string[]> = {
+  'lib/core/webhook-raw-body.ts': ['rawBodyStartupError'],
+  'lib/core/duration.ts': ['durationMessage'],
+};
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

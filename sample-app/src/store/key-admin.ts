@@ -29,9 +29,11 @@ export interface KeyRow {
 
 /**
  * The conditions under which the key `:callerId` may manage (revoke, roll) the key `target`:
- * the target has the caller's environment and is linked to at least one tenant, and every one of
- * its tenants is linked to the caller too; the caller itself is active. Read from the database,
- * not from a cached record: a caller revoked a moment ago by another process manages nothing.
+ * the target has the caller's environment and is linked to at least one tenant, every one of
+ * its tenants is linked to the caller too, and every one of its scopes is the caller's too (a
+ * roll hands out a key with the target's scopes: it must never grant what the caller lacks); the
+ * caller itself is active. Read from the database, not from a cached record: a caller revoked a
+ * moment ago by another process manages nothing.
  */
 export const CALLER_MAY_MANAGE_TARGET =
   `target.environment = (
@@ -42,7 +44,12 @@ export const CALLER_MAY_MANAGE_TARGET =
              AND NOT EXISTS (
                SELECT 1 FROM api_key_tenants AS link
                WHERE link.key_id = target.id
-                 AND link.tenant_id NOT IN (SELECT tenant_id FROM api_key_tenants WHERE key_id = :callerId))`;
+                 AND link.tenant_id NOT IN (SELECT tenant_id FROM api_key_tenants WHERE key_id = :callerId))
+             AND NOT EXISTS (
+               SELECT 1 FROM json_each(target.scopes) AS scope
+               WHERE scope.value NOT IN (
+                 SELECT own.value FROM api_keys AS caller, json_each(caller.scopes) AS own
+                 WHERE caller.id = :callerId))`;
 
 /** The tenant ids of the key row `k`, in their order, as a JSON array (column `tenant_ids`). */
 export const TENANT_IDS_OF_K =
@@ -63,14 +70,16 @@ export interface NewKeyRow {
   /** The `rate_limit` column: the key's rate limit as JSON, or null for the app's default. */
   rateLimit: string | null;
   tenantIds: ReadonlyArray<string | number>;
+  /** For a rolled key, the id its line began with (`planKeyRoll`'s `newRecord.family`). */
+  family?: string;
 }
 
 /** Writes a new key and its links to tenants. Run it inside the caller's transaction. */
 export function insertKeyRow(db: SampleDatabase, row: NewKeyRow): void {
   db.prepare(
     `INSERT INTO api_keys
-       (id, hash, display_prefix, environment, scopes, label, expires_at, created_at, rate_limit)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       (id, hash, display_prefix, environment, scopes, label, expires_at, created_at, rate_limit, family)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(
     row.id,
     row.hash,
@@ -81,6 +90,7 @@ export function insertKeyRow(db: SampleDatabase, row: NewKeyRow): void {
     row.expiresAt,
     row.createdAt,
     row.rateLimit,
+    row.family ?? null,
   );
   const link = db.prepare('INSERT INTO api_key_tenants (key_id, tenant_id, position) VALUES (?, ?, ?)');
   row.tenantIds.forEach((tenantId, position) => link.run(row.id, tenantId, position));
@@ -158,9 +168,10 @@ export class KeyAdmin {
   }
 
   /**
-   * Marks a key revoked on behalf of the key `callerId`, only if the caller may: the target has
-   * the caller's environment and is linked to at least one tenant, and every one of its tenants
-   * is linked to the caller too. A key linked to no tenant has no owner to show, so it is refused.
+   * Marks a key revoked on behalf of the key `callerId`, only if the caller may
+   * (`CALLER_MAY_MANAGE_TARGET`): the target has the caller's environment and is linked to at
+   * least one tenant, and its tenants and scopes are all the caller's too. A key linked to no
+   * tenant has no owner to show, so it is refused.
    * Returns false when there is no such active key or the caller may not revoke it; the two are
    * not told apart, so a caller learns nothing about other tenants' keys.
    *

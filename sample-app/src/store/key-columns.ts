@@ -6,6 +6,8 @@ const ADDED_COLUMNS = [
   ['last_used_at', 'TEXT'],
   // The key's own rate limit as JSON, e.g. {"limit":5,"windowMs":1000}; NULL: the app's default.
   ['rate_limit', 'TEXT'],
+  // The id of the key a rolled key's line began with: rolled keys share its rate-limit count.
+  ['family', 'TEXT'],
 ] as const;
 
 /**

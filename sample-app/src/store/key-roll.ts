@@ -19,14 +19,16 @@ interface TargetRow {
   expires_at: string | null;
   revoked_at: string | null;
   rate_limit: string | null;
+  family: string | null;
   tenant_ids: string;
 }
 
 /**
- * Rolls keys with `planKeyRoll`: a new key for the same tenants, scopes, label and rate limit, and
- * the old key ending after an overlap. The check, the new row and the old key's new expiry are one
- * immediate transaction: no other process writes in between. The caller must then make the app
- * forget the old record (`invalidateRecord`), whose cached verdict lacks the new expiry.
+ * Rolls keys with `planKeyRoll`: a new key for the same tenants, scopes, label and rate limit, of
+ * the same family (one rate-limit count for both keys), and the old key ending after an overlap.
+ * The check, the new row and the old key's new expiry are one immediate transaction: no other
+ * process writes in between. The caller must then make the app forget the old record
+ * (`invalidateRecord`), whose cached verdict lacks the new expiry.
  */
 export class KeyRolls {
   private readonly admin: KeyAdmin;
@@ -42,7 +44,7 @@ export class KeyRolls {
 
   /**
    * Rolls a key on behalf of the key `callerId`, under the rules of `KeyAdmin.revokeAs` (same
-   * environment, all of the target's tenants among the caller's). `undefined` when there is no
+   * environment, all of the target's tenants and scopes among the caller's). `undefined` when there is no
    * such active key or the caller may not roll it; the two are not told apart.
    */
   rollAs(callerId: string, id: string, overlapMs: number, now = new Date()): RolledKey | undefined {
@@ -59,7 +61,7 @@ export class KeyRolls {
   private rollNow(id: string, overlapMs: number, now: Date): RolledKey | undefined {
     const target = this.db
       .prepare<[string], TargetRow>(
-        `SELECT k.id, k.environment, k.scopes, k.label, k.expires_at, k.revoked_at, k.rate_limit,
+        `SELECT k.id, k.environment, k.scopes, k.label, k.expires_at, k.revoked_at, k.rate_limit, k.family,
                 ${TENANT_IDS_OF_K}
          FROM api_keys k WHERE k.id = ?`,
       )
@@ -72,6 +74,7 @@ export class KeyRolls {
       scopes: JSON.parse(target.scopes) as string[],
       tenants: (JSON.parse(target.tenant_ids) as number[]).map((tenantId) => ({ id: tenantId })),
       expiresAt: target.expires_at,
+      family: target.family,
     };
     const plan = planKeyRoll(record, { overlapMs, now });
     const newId = `key_${randomUUID().slice(0, 8)}`;
@@ -86,6 +89,7 @@ export class KeyRolls {
       createdAt: now.toISOString(),
       rateLimit: target.rate_limit,
       tenantIds: (plan.newRecord.tenants ?? []).map((tenant) => tenant.id),
+      family: String(plan.newRecord.family),
     });
     this.db.prepare('UPDATE api_keys SET expires_at = ? WHERE id = ?').run(plan.oldExpiresAt.toISOString(), id);
     return { key: plan.newKey.key, row: this.admin.get(newId)!, oldId: id, oldExpiresAt: plan.oldExpiresAt };

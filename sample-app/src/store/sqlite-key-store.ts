@@ -9,6 +9,7 @@ interface KeyRecordRow {
   expires_at: string | null;
   revoked_at: string | null;
   rate_limit: string | null;
+  family: string | null;
   tenants: string;
 }
 
@@ -21,7 +22,7 @@ export class SqliteKeyStore implements ApiKeyLookup {
 
   constructor(db: SampleDatabase) {
     this.byHash = db.prepare<[string], KeyRecordRow>(
-      `SELECT k.id, k.environment, k.scopes, k.expires_at, k.revoked_at, k.rate_limit,
+      `SELECT k.id, k.environment, k.scopes, k.expires_at, k.revoked_at, k.rate_limit, k.family,
               (SELECT json_group_array(json_object('id', t.id, 'name', t.name))
                  FROM (SELECT tenants.id, tenants.name FROM api_key_tenants
                        JOIN tenants ON tenants.id = api_key_tenants.tenant_id
@@ -42,6 +43,8 @@ export class SqliteKeyStore implements ApiKeyLookup {
       revoked: row.revoked_at !== null,
       // The key's own limit (`npm run keys -- create --rate-limit 5/1s`); null: the app's default.
       rateLimit: row.rate_limit === null ? null : (JSON.parse(row.rate_limit) as RateLimit),
+      // Rolled keys share their first key's count: rolling never multiplies the limit.
+      family: row.family,
     };
     return record;
   }
