@@ -91,8 +91,9 @@ export function resolveKeySigning(options: {
   }
   signingSecrets.forEach((secret: unknown, index) => {
     if (typeof secret !== 'string' || secret.length < 32) {
+      // Never the secret itself, nor a value that may hold it.
       const got =
-        typeof secret === 'string' ? `${secret.length} characters` : `${String(secret)} (is its variable set?)`;
+        typeof secret === 'string' ? `${secret.length} characters` : `${typeof secret} (is its variable set?)`;
       throw new KeyringConfigError(
         `\`signingSecrets[${index}]\` must be a string of at least 32 random characters; got ${got}.`,
       );
