@@ -6,7 +6,7 @@ import { generateApiKey } from './core/api-key-generator.js';
 import { hashApiKey } from './core/api-key-hash.js';
 
 const USAGE = `Usage:
-  nest-keyring generate [--env production|staging] [--pepper-env VAR] [--json]
+  nest-keyring generate [--env production|staging] [--pepper-env VAR] [--signing-secret-env VAR] [--json]
       Prints a new key, the hash to store and a display prefix.
   nest-keyring hash [--pepper-env VAR] < key.txt
       Prints the hash of the key read from standard input.
@@ -14,13 +14,15 @@ const USAGE = `Usage:
   --env         the key's environment (default: production; pk_ production, sk_ staging)
   --pepper-env  name of an environment variable holding the server-side pepper; the pepper
                 itself is never taken as an argument, so it stays out of shell history
+  --signing-secret-env  name of an environment variable holding the secret that signs the key
+                (the first of the app's signingSecrets); default KEYRING_SIGNING_SECRET, if set
   --json        print JSON instead of text`;
 
-function pepperFrom(variable: string | undefined): string | undefined {
+function secretFrom(variable: string | undefined, flag: string): string | undefined {
   if (variable === undefined) return undefined;
-  const pepper = process.env[variable];
-  if (!pepper) throw new Error(`environment variable ${variable} (--pepper-env) is not set or empty`);
-  return pepper;
+  const secret = process.env[variable];
+  if (!secret) throw new Error(`environment variable ${variable} (${flag}) is not set or empty`);
+  return secret;
 }
 
 function main(argv: string[]): void {
@@ -30,6 +32,7 @@ function main(argv: string[]): void {
     options: {
       env: { type: 'string', default: 'production' },
       'pepper-env': { type: 'string' },
+      'signing-secret-env': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -39,9 +42,15 @@ function main(argv: string[]): void {
     console.log(USAGE);
     return;
   }
-  const pepper = pepperFrom(values['pepper-env']);
+  const pepper = secretFrom(values['pepper-env'], '--pepper-env');
   if (command === 'generate') {
-    const generated = generateApiKey({ environment: values.env, pepper });
+    const signingVariable =
+      values['signing-secret-env'] ?? (process.env.KEYRING_SIGNING_SECRET ? 'KEYRING_SIGNING_SECRET' : undefined);
+    const signingSecret = secretFrom(signingVariable, '--signing-secret-env');
+    const generated = {
+      ...generateApiKey({ environment: values.env, pepper, signingSecret }),
+      signed: !!signingSecret,
+    };
     if (values.json) {
       console.log(JSON.stringify(generated, null, 2));
       return;
@@ -52,6 +61,7 @@ function main(argv: string[]): void {
         `hash:           ${generated.hash}`,
         `display prefix: ${generated.displayPrefix}`,
         `environment:    ${generated.environment}`,
+        `signed:         ${signingVariable ? `yes (${signingVariable})` : 'no (set KEYRING_SIGNING_SECRET to sign)'}`,
         '',
         'Give the key to its owner now; it cannot be shown again. Store only the hash.',
       ].join('\n'),

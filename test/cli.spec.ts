@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { hashApiKey, parseApiKey } from '../lib/index.js';
+import { hashApiKey, Keyring, parseApiKey } from '../lib/index.js';
 import { CHILD_NODE_OPTIONS } from './support/child-env.js';
 
 // The built CLI, as `npx nest-keyring` runs it (package.json "bin"); `npm test` builds first.
@@ -34,6 +34,39 @@ describe('nest-keyring CLI', () => {
     expect(generated.hash).toBe(hashApiKey(generated.key, { pepper: 'pepper-1' }));
   });
 
+  const SECRET = 'cli-signing-secret-0123456789abcdefghijk';
+  const verifies = async (key: string, secret: string) => {
+    const keyring = new Keyring({
+      lookup: { findKey: async () => ({ id: 'k', tenants: [] }) },
+      tenancy: false,
+      signingSecrets: [secret],
+    });
+    return (await keyring.authenticate({ 'x-api-key': key })).ok;
+  };
+
+  it('signs the key with KEYRING_SIGNING_SECRET, and never prints the secret', async () => {
+    const run = cli(['generate'], { env: { KEYRING_SIGNING_SECRET: SECRET } });
+    expect(run.status).toBe(0);
+    const key = /^key: +(\S+)$/m.exec(run.stdout)?.[1] ?? '';
+    expect(run.stdout).toMatch(/^signed: +yes \(KEYRING_SIGNING_SECRET\)$/m);
+    expect(await verifies(key, SECRET)).toBe(true);
+    expect(await verifies(key, SECRET.replace('cli', 'CLI'))).toBe(false);
+    expect(run.stdout + run.stderr).not.toContain(SECRET);
+  });
+
+  it('signs with the variable --signing-secret-env names; unsigned without one', async () => {
+    const run = cli(['generate', '--json', '--signing-secret-env', 'MY_SECRET'], {
+      env: { MY_SECRET: SECRET, KEYRING_SIGNING_SECRET: '' },
+    });
+    expect(run.status).toBe(0);
+    const generated = JSON.parse(run.stdout);
+    expect(generated.signed).toBe(true);
+    expect(await verifies(generated.key, SECRET)).toBe(true);
+    const unsigned = cli(['generate'], { env: { KEYRING_SIGNING_SECRET: '' } });
+    expect(unsigned.stdout).toMatch(/^signed: +no/m);
+    expect(await verifies(/^key: +(\S+)$/m.exec(unsigned.stdout)?.[1] ?? '', SECRET)).toBe(false);
+  });
+
   it('hashes a key read from standard input', () => {
     const run = cli(['hash'], { input: 'pk_example\n' });
     expect(run.status).toBe(0);
@@ -49,10 +82,23 @@ describe('nest-keyring CLI', () => {
       /NOT_SET_ANYWHERE.*not set/,
     ],
     ['an unknown command', ['rotate'], {}, /unknown command "rotate"/],
+    [
+      'a signing secret variable that is not set',
+      ['generate', '--signing-secret-env', 'NOT_SET_ANYWHERE'],
+      {},
+      /NOT_SET_ANYWHERE \(--signing-secret-env\) is not set/,
+    ],
+    [
+      'a signing secret shorter than 32 characters',
+      ['generate'],
+      { KEYRING_SIGNING_SECRET: 'too-short-to-sign' },
+      /signing secret must be a string of at least 32 characters/,
+    ],
   ])('fails with a message for %s', (_, args, env, message) => {
     const run = cli(args, { env });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toContain('too-short-to-sign');
     expect(run.stdout).toBe('');
   });
 });

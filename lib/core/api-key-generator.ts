@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { checksumOf, randomBase62 } from './api-key-checksum.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { hashApiKey } from './api-key-hash.js';
+import { keySigner, SIGNATURE_MARKER } from './key-signature.js';
 
 /** Random base62 characters in a generated key: 32 × log2(62) ≈ 190 bits. */
 export const API_KEY_RANDOM_LENGTH = 32;
@@ -14,6 +15,11 @@ export interface GenerateApiKeyOptions {
   prefixes?: Readonly<Record<string, string>>;
   /** Server-side secret for `hash` (see `hashApiKey`). */
   pepper?: string;
+  /**
+   * Signs the key with this secret, the first of the keyring's `signingSecrets` (at least 32
+   * characters), so the keyring can refuse forged keys without a lookup. Without it the key is unsigned.
+   */
+  signingSecret?: string;
 }
 
 /** A new key and what to store about it. */
@@ -32,7 +38,8 @@ export interface GeneratedApiKey {
  * Makes a new API key: the environment's prefix, 32 random base62 characters from
  * `crypto.randomBytes` (≈190 bits), and a 6-character CRC32 checksum, e.g.
  * `pk_` + `Xq3…` + `0aZ9kQ`. The checksum lets the guard refuse typos and guesses without a
- * lookup; the characters are all URL-safe and valid in a Bearer token.
+ * lookup; the characters are all URL-safe and valid in a Bearer token. With a `signingSecret`,
+ * `_` and a 24-character tag (HMAC-SHA-256) come before the checksum: see docs/keys.md.
  *
  * @example
  * const { key, hash, displayPrefix } = generateApiKey({ environment: 'staging' });
@@ -40,7 +47,10 @@ export interface GeneratedApiKey {
  * console.log(`Your key (shown once): ${key}`);
  */
 export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedApiKey {
-  const { environment = 'production', prefixes = DEFAULT_KEY_PREFIXES, pepper } = options;
+  const { environment = 'production', prefixes = DEFAULT_KEY_PREFIXES, pepper, signingSecret } = options;
+  if (signingSecret !== undefined && (typeof signingSecret !== 'string' || signingSecret.length < 32)) {
+    throw new TypeError('nest-keyring: a signing secret must be a string of at least 32 characters.');
+  }
   const prefix = Object.hasOwn(prefixes, environment) ? prefixes[environment] : undefined;
   if (prefix === undefined) {
     throw new TypeError(
@@ -48,7 +58,8 @@ export function generateApiKey(options: GenerateApiKeyOptions = {}): GeneratedAp
     );
   }
   const random = randomBase62(API_KEY_RANDOM_LENGTH, randomBytes);
-  const body = prefix + random;
+  let body = prefix + random;
+  if (signingSecret !== undefined) body += SIGNATURE_MARKER + keySigner(signingSecret)(body + SIGNATURE_MARKER);
   const key = body + checksumOf(body);
   return { key, environment, hash: hashApiKey(key, { pepper }), displayPrefix: `${prefix}${random.slice(0, 4)}…` };
 }

@@ -1,5 +1,5 @@
 import type { ApiKeyRecord } from './api-key-record.js';
-import { generateApiKey, type GeneratedApiKey } from './api-key-generator.js';
+import { generateApiKey, type GeneratedApiKey, type GenerateApiKeyOptions } from './api-key-generator.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { checkDuration } from './duration.js';
 
@@ -8,8 +8,8 @@ export const DEFAULT_ROLL_OVERLAP_MS = 24 * 60 * 60 * 1000;
 /** The longest overlap a roll gives the old key: 365 days. */
 export const MAX_ROLL_OVERLAP_MS = 365 * 24 * 60 * 60 * 1000;
 
-/** Options of `planKeyRoll`. */
-export interface PlanKeyRollOptions {
+/** Options of `planKeyRoll`; `prefixes`, `pepper` and `signingSecret` make the new key as in `generateApiKey`. */
+export interface PlanKeyRollOptions extends Pick<GenerateApiKeyOptions, 'prefixes' | 'pepper' | 'signingSecret'> {
   /**
    * How long the old key keeps working after the roll, in milliseconds; 0 ends it at once. At
    * most `MAX_ROLL_OVERLAP_MS` (365 days).
@@ -20,10 +20,6 @@ export interface PlanKeyRollOptions {
   now?: Date | number;
   /** The new key's environment, for a record that does not state its own. @default record.environment */
   environment?: string;
-  /** Environment name to prefix, as in the `keyPrefixes` option. @default { production: 'pk_', staging: 'sk_' } */
-  prefixes?: Readonly<Record<string, string>>;
-  /** Server-side secret for the new key's hash (see `hashApiKey`). */
-  pepper?: string;
 }
 
 /** What rolling a key means for the store: a new key and record, and the old record's new expiry. */
@@ -64,7 +60,7 @@ export interface KeyRollPlan {
  * return plan.newKey.key; // shown once
  */
 export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = {}): KeyRollPlan {
-  const { overlapMs = DEFAULT_ROLL_OVERLAP_MS, prefixes = DEFAULT_KEY_PREFIXES, pepper } = options;
+  const { overlapMs = DEFAULT_ROLL_OVERLAP_MS, prefixes = DEFAULT_KEY_PREFIXES, pepper, signingSecret } = options;
   const now = options.now === undefined ? Date.now() : new Date(options.now).getTime();
   checkDuration(
     'overlapMs',
@@ -86,7 +82,7 @@ export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = 
   if (environment === undefined) {
     throw new TypeError(`nest-keyring: key ${record.id} states no environment; pass \`environment\`.`);
   }
-  const newKey = generateApiKey({ environment, prefixes, pepper });
+  const newKey = generateApiKey({ environment, prefixes, pepper, signingSecret });
   // Everything the record says about the key but its identity and its end: fields added to records
   // later (a rate limit) carry over too.
   const { id: _id, revoked: _revoked, expiresAt: _expiresAt, ...kept } = record;

@@ -22,6 +22,8 @@ describe('resolveKeyringOptions', () => {
       resolveTenants: undefined,
       webhookRawBody: 'nest',
       rateLimit: { default: undefined, perTenant: false, store: undefined, timeoutMs: 500, countSocketMessages: true },
+      signingSecrets: [],
+      acceptUnsignedKeys: true,
     });
   });
 

@@ -15,6 +15,7 @@ import {
   type UnknownKeyLookupsOptions,
 } from './unknown-key-budget.js';
 import { refuseUnknownOptions } from './unknown-options.js';
+import { resolveKeySigning, type ResolvedKeySigning } from './key-signature.js';
 import { resolveUsageOptions, type ResolvedUsageOptions, type UsageOptions } from './key-usage.js';
 import { resolveRateLimit, type RateLimitOptions, type ResolvedRateLimitOptions } from './rate-limit.js';
 import { resolveWebhookRawBody, type WebhookRawBodySource } from './webhook-raw-body.js';
@@ -60,6 +61,23 @@ export interface KeyringOptions {
    * @default false
    */
   legacyKeys?: boolean;
+  /**
+   * Secrets that sign keys (`generateApiKey({ signingSecret })`), each at least 32 random
+   * characters, the one that signs new keys first; keys signed by any of them verify, so a
+   * secret is rotated by adding the new one first and later removing the old one. A key whose
+   * signature does not verify is refused before the cache, the unknown-key budget and the store.
+   * See docs/keys.md.
+   *
+   * @example
+   * signingSecrets: [process.env.KEYRING_SIGNING_SECRET]
+   */
+  signingSecrets?: readonly string[];
+  /**
+   * With `signingSecrets`: let keys that carry no signature on to the lookup too, while keys
+   * issued before signing are in use. `legacyKeys: true` accepts them already.
+   * @default false
+   */
+  acceptUnsignedKeys?: boolean;
   /**
    * In-memory cache of lookup answers (see docs/caching.md); `false` asks the
    * store on every request.
@@ -158,7 +176,7 @@ export interface KeyringOptions {
 }
 
 /** Options after defaults and validation; every field is set. */
-export interface ResolvedKeyringOptions {
+export interface ResolvedKeyringOptions extends ResolvedKeySigning {
   lookup: ApiKeyLookup;
   headers: readonly string[];
   keyPrefixes: Readonly<Record<string, string>> | false;
@@ -195,6 +213,8 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
   environments: true,
   requireChecksum: true,
   legacyKeys: true,
+  signingSecrets: true,
+  acceptUnsignedKeys: true,
   cache: true,
   unknownKeyLookups: true,
   errorFormat: true,
@@ -373,6 +393,7 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     throw new KeyringConfigError('options are missing: pass at least `{ lookup }`.');
   }
   refuseUnknownOptions(given, KEYRING_OPTION_NAMES);
+  const signing = resolveKeySigning(given);
   const options = applyLegacyKeys(given);
   const { lookup } = options;
   if (lookup === undefined || lookup === null) {
@@ -424,5 +445,6 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     usage: resolveUsageOptions(options.usage),
     ...resolveInvalidationBus(options.invalidationBus, cache),
     rateLimit: resolveRateLimit(options.rateLimit, tenancy),
+    ...signing,
   };
 }

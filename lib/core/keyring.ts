@@ -8,6 +8,7 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
 import { hasValidChecksum } from './api-key-checksum.js';
 import { invalidationKeyHash } from './invalidation-bus.js';
+import { createSignatureCheck, type SignatureCheck } from './key-signature.js';
 import { consoleWarningLogger, InvalidationRelay, type KeyringWarningLogger } from './invalidation-relay.js';
 import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions } from './keyring-options.js';
 import { callStore, findRecord, type StoreResult } from './lookup.js';
@@ -86,6 +87,7 @@ export class Keyring {
   private readonly usage: UsageRecorder | undefined;
   private readonly relay: InvalidationRelay | undefined;
   private readonly rateLimiter: RateLimiter | undefined;
+  private readonly checkSignature: SignatureCheck | undefined;
   // Headers whose repetition makes a request ambiguous: the key headers, and the tenant header.
   private readonly credentialHeaders: readonly string[];
 
@@ -115,12 +117,15 @@ export class Keyring {
     this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
     this.usage = this.options.usage === undefined ? undefined : new UsageRecorder(this.options.usage);
     this.rateLimiter = this.options.rateLimit === false ? undefined : new RateLimiter(this.options.rateLimit);
+    const { signingSecrets, acceptUnsignedKeys } = this.options;
+    this.checkSignature =
+      signingSecrets.length === 0 ? undefined : createSignatureCheck(signingSecrets, acceptUnsignedKeys);
   }
 
   /**
-   * Reads the key from the headers, checks its form, checksum and environment, asks the
-   * lookup (through the cache) and checks the record. Malformed keys, keys with a bad checksum
-   * and keys of an unaccepted environment never reach the lookup.
+   * Reads the key from the headers, checks its form, signature (with `signingSecrets`), checksum
+   * and environment, asks the lookup (through the cache) and checks the record. Malformed keys,
+   * keys with a bad signature or checksum and keys of an unaccepted environment never reach the lookup.
    *
    * Answers synchronously when nothing has to be awaited (a refused header, or a key the cache
    * holds); a `Promise` only when the store is asked.
@@ -137,6 +142,9 @@ export class Keyring {
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
     const { key } = credential;
+    // In memory, before the cache, the unknown-key budget and the store: a forged key asks nothing.
+    const unsigned = this.checkSignature?.(key);
+    if (unsigned !== undefined) return unsigned;
     const cache = this.cache;
     if (cache === undefined) {
       const screened = this.screenKey(key);

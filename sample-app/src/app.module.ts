@@ -8,7 +8,7 @@ import { MessagesService } from './messages.service.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { OpenDatabaseOptions } from './store/database.js';
 import { SqliteKeyStore } from './store/sqlite-key-store.js';
-import { StoreModule } from './store/store.module.js';
+import { SIGNING_SECRET, StoreModule } from './store/store.module.js';
 import { SqliteUsageStore } from './store/usage.js';
 import { WebhooksController } from './webhooks.controller.js';
 import { fleetOptions } from './fleet.js';
@@ -29,9 +29,12 @@ export class AppModule {
       imports: [
         StoreModule.forDatabase(path, options),
         ApiKeyModule.forRootAsync({
-          inject: [SqliteKeyStore, SqliteUsageStore],
-          useFactory: async (store: SqliteKeyStore, usage: SqliteUsageStore) => ({
+          inject: [SqliteKeyStore, SqliteUsageStore, SIGNING_SECRET],
+          useFactory: async (store: SqliteKeyStore, usage: SqliteUsageStore, signingSecret: string) => ({
             lookup: store,
+            // Keys are signed (KEYRING_SIGNING_SECRET, or the secret kept beside the database): a
+            // made-up key is refused before the cache and the database are asked.
+            signingSecrets: [signingSecret],
             // last_used_at written behind, once a minute and on shutdown (npm run keys -- list shows it).
             usage: { onUsed: (batch) => usage.onUsed(batch) },
             cache: { ttlMs: KEY_CACHE_TTL_MS },

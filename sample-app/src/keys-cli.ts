@@ -41,6 +41,7 @@ function main(): void {
   });
   const [command, id] = positionals;
   const db = openDatabase(DATABASE_PATH, DATABASE_OPTIONS);
+  // Signs with the app's secret: KEYRING_SIGNING_SECRET, or the one kept beside the database.
   const admin = new KeyAdmin(db);
   switch (command) {
     case 'create': {

@@ -10,6 +10,7 @@ import { DOCS_PATH, setupOpenApi } from './openapi.js';
 import { graphqlExamples, withGraphql } from './graphql/with-graphql.js';
 import { withRealtime } from './realtime/realtime.js';
 import { KeyAdmin } from './store/key-admin.js';
+import { signingSecretPath } from './store/signing-secret.js';
 
 const port = process.env.PORT ?? 3000;
 const database = DATABASE_PATH;
@@ -38,9 +39,11 @@ const gateway = `curl -i -X POST ${base}/webhooks/gateway`;
 const keyLine = ({ key, row }: typeof production) =>
   `${key}  ${row.id}  tenants ${row.tenant_ids.join(', ')}  scopes ${row.scopes.join(', ')}`;
 const secretFrom = process.env.WEBHOOK_SECRET ? ' (WEBHOOK_SECRET)' : '';
+const signedWith = process.env.KEYRING_SIGNING_SECRET ? 'KEYRING_SIGNING_SECRET' : signingSecretPath(database);
 
 console.log(`
 nest-keyring sample app on ${base}, keys in ${database} (only their hashes)
+Keys signed with the secret in ${signedWith}: made-up keys are refused without asking the database
 ${fleetSummary()}
 
 Demo keys, created on this start (the previous start's are revoked):

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { generateApiKey } from 'nest-keyring';
 import type { RateLimit } from '../duration.js';
 import type { SampleDatabase } from './database.js';
+import { signingSecretFor } from './signing-secret.js';
 
 export interface CreateKeyInput {
   environment: 'production' | 'staging';
@@ -97,14 +98,21 @@ export function insertKeyRow(db: SampleDatabase, row: NewKeyRow): void {
 }
 
 /**
- * Creates, lists and revokes keys. Keys come from the package's generator and only their hashes
- * are stored; the key itself is returned once, to be handed to its owner.
+ * Creates, lists and revokes keys. Keys come from the package's generator, signed with the app's
+ * secret, and only their hashes are stored; the key itself is returned once, to be handed to its owner.
  */
 export class KeyAdmin {
-  constructor(private readonly db: SampleDatabase) {}
+  /** @param signingSecret signs new keys: the app's own secret for this database by default */
+  constructor(
+    private readonly db: SampleDatabase,
+    private readonly signingSecret = signingSecretFor(db),
+  ) {}
 
   create(input: CreateKeyInput): { key: string; row: KeyRow } {
-    const { key, hash, displayPrefix } = generateApiKey({ environment: input.environment });
+    const { key, hash, displayPrefix } = generateApiKey({
+      environment: input.environment,
+      signingSecret: this.signingSecret,
+    });
     const id = `key_${randomUUID().slice(0, 8)}`;
     const unknown = input.tenantIds.filter(
       (tenantId) => !this.db.prepare('SELECT 1 FROM tenants WHERE id = ?').get(tenantId),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { planKeyRoll, type ApiKeyRecord } from 'nest-keyring';
 import type { SampleDatabase } from './database.js';
 import { CALLER_MAY_MANAGE_TARGET, insertKeyRow, KeyAdmin, TENANT_IDS_OF_K, type KeyRow } from './key-admin.js';
+import { signingSecretFor } from './signing-secret.js';
 
 /** A rolled key: the new key (shown once), its row, and when the old one stops working. */
 export interface RolledKey {
@@ -33,8 +34,12 @@ interface TargetRow {
 export class KeyRolls {
   private readonly admin: KeyAdmin;
 
-  constructor(private readonly db: SampleDatabase) {
-    this.admin = new KeyAdmin(db);
+  /** @param signingSecret signs new keys: the app's own secret for this database by default */
+  constructor(
+    private readonly db: SampleDatabase,
+    private readonly signingSecret = signingSecretFor(db),
+  ) {
+    this.admin = new KeyAdmin(db, signingSecret);
   }
 
   /** The operator's roll (`npm run keys -- roll`): any active key. `undefined`: no such active key. */
@@ -76,7 +81,7 @@ export class KeyRolls {
       expiresAt: target.expires_at,
       family: target.family,
     };
-    const plan = planKeyRoll(record, { overlapMs, now });
+    const plan = planKeyRoll(record, { overlapMs, now, signingSecret: this.signingSecret });
     const newId = `key_${randomUUID().slice(0, 8)}`;
     insertKeyRow(this.db, {
       id: newId,

@@ -1,0 +1,23 @@
+import { createHmac } from 'node:crypto';
+import { generateApiKey, Keyring } from './dist/esm/index.js';
+import { checksumOf } from './dist/esm/core/api-key-checksum.js';
+import { createSignatureCheck, keySigner } from './dist/esm/core/key-signature.js';
+const secret = 'x'.repeat(40);
+const body = 'pk_' + 'A'.repeat(32) + '_';
+function bench(name, fn, n = 200000) { let best = Infinity; for (let r = 0; r < 5; r++) { for (let i = 0; i < 10000; i++) fn(); const t = process.hrtime.bigint(); for (let i = 0; i < n; i++) fn(); best = Math.min(best, Number(process.hrtime.bigint() - t) / n); } console.log(name, (best/1000).toFixed(2), 'µs (best of 5)'); }
+const sign = keySigner(secret);
+bench('createHmac string secret', () => createHmac('sha256', secret).update(body).digest());
+bench('keySigner (tag)', () => sign(body));
+const { key } = generateApiKey({ signingSecret: secret });
+const f = key.slice(0, -30) + 'B'.repeat(24); const forgedKey = f + checksumOf(f);
+const lookup = { findKey: async () => ({ id: 1, tenants: [{ id: 1 }] }) };
+const kr = new Keyring({ lookup, signingSecrets: [secret] });
+const kr0 = new Keyring({ lookup });
+const { key: plain } = generateApiKey();
+await kr.authenticate({ authorization: 'Bearer ' + key }); await kr0.authenticate({ authorization: 'Bearer ' + plain });
+const check = createSignatureCheck([secret], false);
+bench('signature check, valid', () => check(key));
+bench('signature check, forged', () => check(forgedKey));
+bench('authenticate, forged signed key', () => kr.authenticate({ authorization: 'Bearer ' + forgedKey }));
+bench('authenticate, cache hit, signed key', () => kr.authenticate({ authorization: 'Bearer ' + key }));
+bench('authenticate, cache hit, no signing', () => kr0.authenticate({ authorization: 'Bearer ' + plain }));

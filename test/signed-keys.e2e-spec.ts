@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Controller, Get } from '@nestjs/common';
+import express from 'express';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { checksumOf, randomBase62 } from '../lib/core/api-key-checksum.js';
+import {
+  ApiKeyAuth,
+  ApiKeyModule,
+  apiKeyMiddleware,
+  generateApiKey,
+  Keyring,
+  tenantMiddleware,
+  type KeyringOptions,
+} from '../lib/index.js';
+import { InMemoryLookup } from './fixtures/in-memory-lookup.js';
+import { createTestApp, HandlerLog } from './fixtures/test-app.js';
+
+// Signed keys through HTTP: a key whose tag does not verify is refused before the cache, the
+// unknown-key budget and the store; rotation keeps both secrets' keys working, then only the new one's.
+
+const OLD_SECRET = 'old-signing-secret-for-e2e-0123456789abc';
+const NEW_SECRET = 'new-signing-secret-for-e2e-0123456789abc';
+const oldKey = generateApiKey({ signingSecret: OLD_SECRET }).key;
+const newKey = generateApiKey({ signingSecret: NEW_SECRET }).key;
+const unsignedKey = generateApiKey().key;
+
+/** A key in the signed form with a made-up tag and a valid checksum: anyone can make one. */
+function forged(): string {
+  const body = `pk_${randomBase62(32, randomBytes)}_${randomBase62(24, randomBytes)}`;
+  return body + checksumOf(body);
+}
+
+const INVALID = { success: false, error: { code: 'INVALID_API_KEY', message: expect.any(String) } };
+
+interface Host {
+  server: Server;
+  /** Names of handlers that ran. */
+  handlers: string[];
+  /** Keys the store was asked about. */
+  storeCalls: string[];
+  close(): Promise<void>;
+}
+
+type HostName = 'nest-express' | 'nest-fastify' | 'express';
+
+@Controller()
+class MeController {
+  constructor(private readonly handlers: HandlerLog) {}
+
+  @ApiKeyAuth()
+  @Get('me')
+  me() {
+    this.handlers.ran('me');
+    return { ok: true };
+  }
+}
+
+async function startHost(name: HostName, signingSecrets: string[]): Promise<Host> {
+  const lookup = new InMemoryLookup(
+    Object.fromEntries(
+      [oldKey, newKey, unsignedKey].map((key, index) => [key, { id: `key_${index}`, tenants: [{ id: 1 }] }]),
+    ),
+  );
+  // A budget that one unknown key would spend: a forged key that reached it would lock fresh keys out.
+  const options: KeyringOptions = { lookup, signingSecrets, unknownKeyLookups: { perSecond: 1, burst: 1 } };
+  if (name === 'express') {
+    const keyring = new Keyring(options);
+    const handlers: string[] = [];
+    const app = express();
+    app.get('/me', apiKeyMiddleware(keyring), tenantMiddleware(keyring), (_, response) => {
+      handlers.push('me');
+      response.json({ ok: true });
+    });
+    const server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+    return { server, handlers, storeCalls: lookup.calls, close };
+  }
+  const test = await createTestApp(name === 'nest-express' ? 'express' : 'fastify', {
+    imports: [ApiKeyModule.forRoot(options)],
+    controllers: [MeController],
+  });
+  return {
+    server: test.app.getHttpServer(),
+    handlers: test.handlers.calls,
+    storeCalls: lookup.calls,
+    close: () => test.close(),
+  };
+}
+
+describe.each<HostName>(['nest-express', 'nest-fastify', 'express'])('signed keys on %s', (name) => {
+  let host: Host | undefined;
+  afterEach(async () => {
+    await host?.close();
+    host = undefined;
+  });
+  const get = (key: string) => request(host!.server).get('/me').set('Authorization', `Bearer ${key}`);
+
+  it('refuses forged signed keys 401 INVALID_API_KEY with no store call and no budget spent', async () => {
+    host = await startHost(name, [NEW_SECRET]);
+    // Sent at once, as a flood would: each one refused, none reaching the store.
+    const answers = await Promise.all(Array.from({ length: 40 }, () => get(forged())));
+    for (const answer of answers) {
+      expect(answer.status).toBe(401);
+      expect(answer.body).toEqual(INVALID);
+    }
+    expect(host.handlers).toEqual([]);
+    expect(host.storeCalls).toEqual([]);
+    // The budget of one unknown key is untouched: a key used for the first time is looked up.
+    const valid = await get(newKey);
+    expect(valid.status).toBe(200);
+    expect(valid.body).toEqual({ ok: true });
+    expect(host.handlers).toEqual(['me']);
+    expect(host.storeCalls).toEqual([newKey]);
+  });
+
+  it('refuses an unsigned key with no store call', async () => {
+    host = await startHost(name, [NEW_SECRET]);
+    const answer = await get(unsignedKey);
+    expect(answer.status).toBe(401);
+    expect(answer.body).toEqual(INVALID);
+    expect(host.handlers).toEqual([]);
+    expect(host.storeCalls).toEqual([]);
+  });
+
+  it('rotates: both secrets verify during the overlap; the retired one is refused with no store call', async () => {
+    host = await startHost(name, [NEW_SECRET, OLD_SECRET]);
+    expect((await get(oldKey)).status).toBe(200);
+    expect((await get(newKey)).status).toBe(200);
+    expect(host.handlers).toEqual(['me', 'me']);
+    await host.close();
+
+    host = await startHost(name, [NEW_SECRET]);
+    const retired = await get(oldKey);
+    expect(retired.status).toBe(401);
+    expect(retired.body).toEqual(INVALID);
+    expect(host.handlers).toEqual([]);
+    expect(host.storeCalls).toEqual([]);
+    expect((await get(newKey)).status).toBe(200);
+    expect(host.handlers).toEqual(['me']);
+    expect(host.storeCalls).toEqual([newKey]);
+  });
+});
