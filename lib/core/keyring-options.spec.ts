@@ -14,8 +14,14 @@ describe('resolveKeyringOptions', () => {
       errorFormat: 'cubeconnect',
       lookupTimeoutMs: 3000,
       requireChecksum: true,
-      cache: { maxEntries: 10000, maxUnknownEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 },
-      unknownKeyLookups: { perSecond: 100, burst: 500 },
+      cache: {
+        maxEntries: 10000,
+        maxUnknownEntries: 10000,
+        ttlMs: 30000,
+        negativeTtlMs: 5000,
+        staleIfThrottledMs: 30000,
+      },
+      unknownKeyLookups: { perSecond: 100, burst: 500, perClientPerSecond: 10, perClientBurst: 50 },
       realm: 'api',
       tenancy: true,
       tenantHeader: 'x-tenant-id',
@@ -47,6 +53,7 @@ describe('resolveKeyringOptions', () => {
       maxUnknownEntries: 10000,
       ttlMs: 0,
       negativeTtlMs: 5000,
+      staleIfThrottledMs: 30000,
     });
     expect(resolveKeyringOptions({ lookup, cache: false }).cache).toBe(false);
   });

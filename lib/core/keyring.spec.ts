@@ -210,16 +210,4 @@ describe('Keyring decisions, answered now or later', () => {
     });
     expect(resolved.tenantFor({}, {})).toEqual({ ok: false, failure: { reason: 'missing' } });
   });
-
-  it('keeps the deprecated *Now methods as aliases that answer the same', async () => {
-    const { key } = generateApiKey();
-    const keyring = new Keyring({ lookup: countingLookup(new Map([[key, { id: 'k', tenants }]])).lookup });
-    const headers = { 'x-api-key': key };
-    await keyring.admit(headers);
-    expect(keyring.authenticateNow(headers)).toEqual(keyring.authenticate(headers));
-    expect(keyring.admitNow(headers)).toEqual(keyring.admit(headers));
-    const record = { id: 'k', tenants };
-    expect(keyring.selectTenantNow(record, {})).toEqual(keyring.selectTenant(record, {}));
-    expect(keyring.tenantForNow({ apiKey: record }, {})).toEqual(keyring.tenantFor({ apiKey: record }, {}));
-  });
 });
