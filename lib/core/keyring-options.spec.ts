@@ -132,6 +132,22 @@ describe('resolveKeyringOptions', () => {
       /`resolveTenants` must be a function/,
     ],
     ['an inherited environment name', { lookup, environments: ['toString'] }, /`environments` names "toString"/],
+    ['a negative stale window', { lookup, cache: { staleIfThrottledMs: -1 } }, /`cache.staleIfThrottledMs` must be/],
+    [
+      'a per-client budget of 0',
+      { lookup, unknownKeyLookups: { perClientBurst: 0 } },
+      /`unknownKeyLookups.perClientBurst` must be a number of at least 1/,
+    ],
+    [
+      'a trusted proxy that is a host name',
+      { lookup, trustedProxies: ['proxy.internal'] },
+      /`trustedProxies` entry "proxy.internal" is not an IP address or a subnet such as '10.0.0.0\/8'/,
+    ],
+    [
+      'trusted proxies that are not a list',
+      { lookup, trustedProxies: '10.0.0.1' as never },
+      /`trustedProxies` must list/,
+    ],
   ])('refuses %s with a message that says what to change', (_, options, message) => {
     const attempt = () => resolveKeyringOptions(options as KeyringOptions);
     expect(attempt).toThrow(KeyringConfigError);
