@@ -14,7 +14,18 @@ import express from 'express';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { ApiKeyAuth, ApiKeyContext, ApiKeyModule, ApiKeyNestMiddleware, Keyring, Public, TenantContext, TenantInterceptor, type ApiKeyModuleOptions, type ApiKeyRecord } from '../lib/index.js';
+import {
+  ApiKeyAuth,
+  ApiKeyContext,
+  ApiKeyModule,
+  ApiKeyNestMiddleware,
+  Keyring,
+  Public,
+  TenantContext,
+  TenantInterceptor,
+  type ApiKeyModuleOptions,
+  type ApiKeyRecord,
+} from '../lib/index.js';
 import { ApiKeyContextError, apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';

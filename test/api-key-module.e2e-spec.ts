@@ -219,7 +219,10 @@ describe.each(ADAPTERS)('ApiKeyModule on %s', (adapter) => {
     });
 
     it('works from forRootAsync', async () => {
-      const module = ApiKeyModule.forRootAsync({ useFactory: () => ({ lookup: new InMemoryLookup() }), protectAllRoutes: true });
+      const module = ApiKeyModule.forRootAsync({
+        useFactory: () => ({ lookup: new InMemoryLookup() }),
+        protectAllRoutes: true,
+      });
       await withApp(adapter, [module], (test) => expectGuarded(test, '/unguarded'));
     });
 

@@ -8,7 +8,9 @@ import {
   type ApiKeyLookup,
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
+  type Keyring,
 } from '../lib/index.js';
+import { KEYRING } from '../lib/nest/api-key.constants.js';
 import { MeController } from './fixtures/me-controller.js';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
@@ -98,6 +100,23 @@ describe.each(ADAPTERS)('lookup cache on %s', (adapter: AdapterName) => {
     expect(test!.handlers.calls).toEqual([]);
     expect((await request(server).get('/me').set('X-API-KEY', key)).status).toBe(200);
     expect(store.calls).toHaveLength(2);
+  });
+
+  it('says once, and counts, when more keys are in use than the cache holds', async () => {
+    const { store, server } = await start({ cache: { maxEntries: 2 } });
+    const keys = ['a', 'b', 'c'].map((id) => {
+      const { key } = generateApiKey();
+      store.records.set(key, { id, tenants: [{ id: 1 }] });
+      return key;
+    });
+    for (let round = 0; round < 2; round++)
+      for (const key of keys) expect((await request(server).get('/me').set('X-API-KEY', key)).status).toBe(200);
+    // Three keys take turns in a cache of two: every request is a miss, and each drops a key in use.
+    expect(store.calls).toHaveLength(6);
+    expect(test!.app.get<Keyring>(KEYRING).cacheEvictions).toBe(4);
+    const warnings = test!.logger.lines.filter((line) => line.includes('cache.maxEntries: 2'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^warn .*more keys are in use than it holds/);
   });
 
   it('asks the store every time with cache: false', async () => {

@@ -17,7 +17,21 @@ import express from 'express';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { ApiKeyAuth, ApiKeyGuard, ApiKeyNestMiddleware, ApiKeyModule, Keyring, Public, RequireScopes, TenantNestMiddleware, WebhookSecret, type ApiKeyLookup, type ApiKeyModuleOptions, type ApiKeyRecord, type KeyringOptions } from '../lib/index.js';
+import {
+  ApiKeyAuth,
+  ApiKeyGuard,
+  ApiKeyNestMiddleware,
+  ApiKeyModule,
+  Keyring,
+  Public,
+  RequireScopes,
+  TenantNestMiddleware,
+  WebhookSecret,
+  type ApiKeyLookup,
+  type ApiKeyModuleOptions,
+  type ApiKeyRecord,
+  type KeyringOptions,
+} from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import type { Server } from 'node:http';
 import request from 'supertest';
-import { ApiKeyModule, apiKeyMiddleware, generateApiKey, Keyring, type KeyringOptions } from '../lib/index.js';
+import { ApiKeyModule, generateApiKey, Keyring, type KeyringOptions } from '../lib/index.js';
+import { apiKeyMiddleware } from '../lib/express.js';
 import { MeController } from './fixtures/me-controller.js';
 import { createTestApp } from './fixtures/test-app.js';
 

@@ -16,7 +16,18 @@ import express from 'express';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import { ApiKeyAuth, ApiKeyModule, CurrentTenant, Keyring, Public, TenantContext, TenantInterceptor, type ApiKeyModuleOptions, type ApiKeyRecord, type Tenant } from '../lib/index.js';
+import {
+  ApiKeyAuth,
+  ApiKeyModule,
+  CurrentTenant,
+  Keyring,
+  Public,
+  TenantContext,
+  TenantInterceptor,
+  type ApiKeyModuleOptions,
+  type ApiKeyRecord,
+  type Tenant,
+} from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware, type KeyringIncomingMessage } from '../lib/express.js';
 import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';

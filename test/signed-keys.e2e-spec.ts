@@ -5,15 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import request from 'supertest';
 import { checksumOf, randomBase62 } from '../lib/core/api-key-checksum.js';
-import {
-  ApiKeyAuth,
-  ApiKeyModule,
-  apiKeyMiddleware,
-  generateApiKey,
-  Keyring,
-  tenantMiddleware,
-  type KeyringOptions,
-} from '../lib/index.js';
+import { ApiKeyAuth, ApiKeyModule, generateApiKey, Keyring, type KeyringOptions } from '../lib/index.js';
+import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup } from './fixtures/in-memory-lookup.js';
 import { createTestApp, HandlerLog } from './fixtures/test-app.js';
 

@@ -277,7 +277,9 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
 
   it('still checks the secret of a @Public() webhook route when every route needs an API key', async () => {
     const test = await createWebhookTestApp(adapter, {
-      imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), protectAllRoutes: true })],
+      imports: [
+        ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), protectAllRoutes: true }),
+      ],
       controllers: [GlobalAppController],
     });
     try {

@@ -2,11 +2,7 @@
 export { ApiKeyContext, ApiKeyContextError } from './api-key-context.js';
 export type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 export { parseApiKey, type ParsedApiKey } from './api-key-format.js';
-export {
-  generateApiKey,
-  type GenerateApiKeyOptions,
-  type GeneratedApiKey,
-} from './api-key-generator.js';
+export { generateApiKey, type GenerateApiKeyOptions, type GeneratedApiKey } from './api-key-generator.js';
 export { planKeyRoll, type KeyRollPlan, type PlanKeyRollOptions } from './key-roll.js';
 export { type KeyUsage, type UsageLogger, type UsageOptions } from './key-usage.js';
 export { hashApiKey, lookupByHash, type HashApiKeyOptions } from './api-key-hash.js';

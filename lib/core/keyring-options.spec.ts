@@ -14,8 +14,14 @@ describe('resolveKeyringOptions', () => {
       errorFormat: 'cubeconnect',
       lookupTimeoutMs: 3000,
       requireChecksum: true,
-      cache: { maxEntries: 10000, maxUnknownEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 },
-      unknownKeyLookups: { perSecond: 100, burst: 500 },
+      cache: {
+        maxEntries: 10000,
+        maxUnknownEntries: 10000,
+        ttlMs: 30000,
+        negativeTtlMs: 5000,
+        staleIfThrottledMs: 30000,
+      },
+      unknownKeyLookups: { perSecond: 100, burst: 500, perClientPerSecond: 10, perClientBurst: 50 },
       realm: 'api',
       tenancy: true,
       tenantHeader: 'x-tenant-id',
@@ -49,6 +55,7 @@ describe('resolveKeyringOptions', () => {
       maxUnknownEntries: 10000,
       ttlMs: 0,
       negativeTtlMs: 5000,
+      staleIfThrottledMs: 30000,
     });
     expect(resolveKeyringOptions({ lookup, cache: false }).cache).toBe(false);
   });
@@ -127,6 +134,22 @@ describe('resolveKeyringOptions', () => {
       /`resolveTenants` must be a function/,
     ],
     ['an inherited environment name', { lookup, environments: ['toString'] }, /`environments` names "toString"/],
+    ['a negative stale window', { lookup, cache: { staleIfThrottledMs: -1 } }, /`cache.staleIfThrottledMs` must be/],
+    [
+      'a per-client budget of 0',
+      { lookup, unknownKeyLookups: { perClientBurst: 0 } },
+      /`unknownKeyLookups.perClientBurst` must be a number of at least 1/,
+    ],
+    [
+      'a trusted proxy that is a host name',
+      { lookup, trustedProxies: ['proxy.internal'] },
+      /`trustedProxies` entry "proxy.internal" is not an IP address or a subnet such as '10.0.0.0\/8'/,
+    ],
+    [
+      'trusted proxies that are not a list',
+      { lookup, trustedProxies: '10.0.0.1' as never },
+      /`trustedProxies` must list/,
+    ],
   ])('refuses %s with a message that says what to change', (_, options, message) => {
     const attempt = () => resolveKeyringOptions(options as KeyringOptions);
     expect(attempt).toThrow(KeyringConfigError);

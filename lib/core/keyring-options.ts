@@ -1,5 +1,6 @@
 import type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
+import { resolveTrustedProxies, type TrustedProxies } from './client-address.js';
 import { DEFAULT_KEY_HEADERS } from './credentials.js';
 import { resolveErrorFormat, resolveRealm, type ErrorFormat } from './error-format.js';
 import { checkDuration } from './duration.js';
@@ -81,17 +82,29 @@ export interface KeyringOptions {
   /**
    * In-memory cache of lookup answers (see docs/caching.md); `false` asks the
    * store on every request.
-   * @default { maxEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000 }
+   * @default `DEFAULT_CACHE_OPTIONS`: { maxEntries: 10000, ttlMs: 30000, negativeTtlMs: 5000, … }
    */
   cache?: CacheOptions | false;
   /**
-   * Bounds the load made-up keys put on the key store: once the store has answered "unknown key"
-   * more often than this, keys the cache does not hold are answered 503 (`Retry-After: 1`)
-   * without a lookup until the rate drops; cached keys keep working. Found keys never count.
+   * Bounds the load made-up keys put on the key store, per client and in all: once the store has
+   * answered "unknown key" to a client more often than this, that client's keys the cache does
+   * not hold are answered 503 (`Retry-After: 1`) without a lookup until its rate drops; other
+   * clients, and cached keys, keep working. Found keys never count. See docs/caching.md.
    * `false` lets every unknown key reach the store.
-   * @default { perSecond: 100, burst: 500 }
+   * @default { perSecond: 100, burst: 500, perClientPerSecond: 10, perClientBurst: 50 }
    */
   unknownKeyLookups?: UnknownKeyLookupsOptions | false;
+  /**
+   * Addresses (or CIDR subnets) of the proxies in front of the app. A request whose connection
+   * comes from one counts, for `unknownKeyLookups`, as sent by the rightmost `X-Forwarded-For`
+   * hop that is not one of them; every other request as sent by its connection's address (its
+   * `X-Forwarded-For` is ignored, since anyone can write it).
+   * @default [] (no proxy is trusted)
+   *
+   * @example
+   * trustedProxies: ['10.0.0.0/8']
+   */
+  trustedProxies?: readonly string[];
   /**
    * How refusals are answered: `'cubeconnect'`, `'connexease'` or a function.
    * @default 'cubeconnect'
@@ -186,6 +199,8 @@ export interface ResolvedKeyringOptions extends ResolvedKeySigning {
   requireChecksum: boolean;
   cache: ResolvedCacheOptions | false;
   unknownKeyLookups: ResolvedUnknownKeyLookups | false;
+  /** `undefined` when no proxy is trusted. */
+  trustedProxies: TrustedProxies;
   realm: string;
   tenancy: boolean;
   tenantHeader: string;
@@ -217,6 +232,7 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
   acceptUnsignedKeys: true,
   cache: true,
   unknownKeyLookups: true,
+  trustedProxies: true,
   errorFormat: true,
   realm: true,
   lookupTimeoutMs: true,
@@ -313,7 +329,8 @@ function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | fa
       throw new KeyringConfigError(`\`cache.${name}\` must be a whole number of at least 1; got ${String(value)}.`);
     }
   }
-  for (const name of ['ttlMs', 'negativeTtlMs'] as const) checkDuration(`cache.${name}`, resolved[name]);
+  for (const name of ['ttlMs', 'negativeTtlMs', 'staleIfThrottledMs'] as const)
+    checkDuration(`cache.${name}`, resolved[name]);
   return Object.freeze(resolved);
 }
 
@@ -326,7 +343,7 @@ function resolveUnknownKeyLookups(option: KeyringOptions['unknownKeyLookups']): 
   }
   refuseUnknownOptions(option ?? {}, Object.keys(DEFAULT_UNKNOWN_KEY_LOOKUPS), 'unknownKeyLookups.');
   const resolved = { ...DEFAULT_UNKNOWN_KEY_LOOKUPS, ...option };
-  for (const name of ['perSecond', 'burst'] as const) {
+  for (const name of ['perSecond', 'burst', 'perClientPerSecond', 'perClientBurst'] as const) {
     const value = resolved[name];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
       throw new KeyringConfigError(
@@ -433,6 +450,7 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     requireChecksum,
     cache,
     unknownKeyLookups: resolveUnknownKeyLookups(options.unknownKeyLookups),
+    trustedProxies: resolveTrustedProxies(options.trustedProxies),
     realm: resolveRealm(options.realm),
     tenancy,
     tenantHeader:

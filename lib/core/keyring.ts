@@ -1,5 +1,6 @@
 import type { ApiKeyRecord, Tenant } from './api-key-record.js';
 import { createApiKeyParser, type ApiKeyParser } from './api-key-format.js';
+import { clientOf } from './client-address.js';
 import { extractApiKey } from './credentials.js';
 import { lookupStarted, observedLookup } from './decision-events.js';
 import { createErrorResponder, type ErrorResponse } from './error-format.js';
@@ -46,7 +47,7 @@ export type TenantForResult = Result<{ tenant: Tenant | undefined }>;
 
 /** What the host gives a `Keyring` besides its options. */
 export interface KeyringRuntime {
-  /** Where an invalidation bus's outages are reported. @default the console */
+  /** Where a cache too small for the keys in use, and an invalidation bus's outages, are reported. @default console */
   logger?: KeyringWarningLogger;
 }
 
@@ -101,18 +102,16 @@ export class Keyring {
     this.respond = createErrorResponder(errorFormat, realm);
     const { invalidationBus, ttlWhileDisconnectedMs } = this.options;
     const shared = invalidationBus !== undefined;
-    this.cache = cache === false ? undefined : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId, shared);
+    const logger = runtime.logger ?? consoleWarningLogger;
+    this.cache =
+      cache === false
+        ? undefined
+        : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId, shared, (line) => logger.warn(line));
     // The options check refuses a bus without a cache.
     this.relay =
       invalidationBus === undefined || this.cache === undefined
         ? undefined
-        : new InvalidationRelay(
-            invalidationBus,
-            this.cache,
-            ttlWhileDisconnectedMs,
-            runtime.logger ?? consoleWarningLogger,
-            this.connections,
-          );
+        : new InvalidationRelay(invalidationBus, this.cache, ttlWhileDisconnectedMs, logger, this.connections);
     this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
     this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
     this.usage = this.options.usage === undefined ? undefined : new UsageRecorder(this.options.usage);
@@ -132,12 +131,18 @@ export class Keyring {
    *
    * @param rawHeaders the request's header lines as Node received them (`request.rawHeaders`):
    *   a credential header sent on two lines is refused as malformed, since Node keeps only one
+   * @param clientAddress the address the request came from (`request.socket.remoteAddress`): the
+   *   budget of unknown keys is kept per client (see `unknownKeyLookups`, `trustedProxies`)
    *
    * @example
-   * const result = await keyring.authenticate(req.headers, req.rawHeaders);
+   * const result = await keyring.authenticate(req.headers, req.rawHeaders, req.socket.remoteAddress);
    * if (result.ok) console.log(result.record.id);
    */
-  authenticate(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AuthenticationResult> {
+  authenticate(
+    headers: RequestHeaders,
+    rawHeaders?: readonly string[],
+    clientAddress?: string,
+  ): MaybePromise<AuthenticationResult> {
     if (repeatedHeader(rawHeaders, this.credentialHeaders) !== undefined) return fail('malformed');
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
@@ -149,13 +154,14 @@ export class Keyring {
     if (cache === undefined) {
       const screened = this.screenKey(key);
       if (!screened.ok) return screened;
-      return observedLookup(lookupStarted(), this.lookUp(key, screened.environment), verdictRecordId).then(checkFound);
+      const lookup = this.lookUp(key, screened.environment, headers, clientAddress);
+      return observedLookup(lookupStarted(), lookup, verdictRecordId).then(checkFound);
     }
     const id = cache.idOf(key);
     // A key the cache holds: decided now, with no closure, no promise and nothing allocated.
     const held = cache.get(id);
     if (held !== undefined) return checkExpiry(held, Date.now());
-    return this.authenticateUncached(cache, id, key);
+    return this.authenticateUncached(cache, id, key, headers, clientAddress);
   }
 
   /** A key the cache does not hold: screened, then looked up once however many ask at once. */
@@ -163,6 +169,8 @@ export class Keyring {
     cache: LookupCache<KeyVerdict>,
     id: string,
     key: string,
+    headers: RequestHeaders,
+    clientAddress: string | undefined,
   ): MaybePromise<AuthenticationResult> {
     // The format rules run only for a key the cache does not hold: one it holds passed them.
     let environment: string | undefined;
@@ -173,7 +181,8 @@ export class Keyring {
       return undefined;
     };
     // Published on `nest-keyring:lookup` when someone listens (`lookupStarted` reads no clock otherwise).
-    const load = () => observedLookup(lookupStarted(), this.lookUp(key, environment), verdictRecordId);
+    const load = () =>
+      observedLookup(lookupStarted(), this.lookUp(key, environment, headers, clientAddress), verdictRecordId);
     return then(cache.find(key, load, screen, id), checkFound);
   }
 
@@ -193,16 +202,22 @@ export class Keyring {
   }
 
   /**
-   * Asks the store about a key the cache does not hold, unless unknown keys have spent their
-   * budget, and judges the answer once (the cache keeps the verdict, a frozen snapshot).
+   * Asks the store about a key the cache does not hold, unless the client's unknown keys have
+   * spent its budget, and judges the answer once (the cache keeps the verdict, a frozen snapshot).
    */
-  private lookUp(key: string, environment: string | undefined): Promise<StoreResult<KeyVerdict>> {
-    const throttled = this.unknownKeys?.refusal();
+  private lookUp(
+    key: string,
+    environment: string | undefined,
+    headers: RequestHeaders,
+    clientAddress: string | undefined,
+  ): Promise<StoreResult<KeyVerdict>> {
+    const client = this.unknownKeys && clientOf(clientAddress, headers, this.options.trustedProxies);
+    const throttled = client === undefined ? undefined : this.unknownKeys?.refusal(client);
     if (throttled !== undefined) return Promise.resolve(throttled);
     return findRecord(this.options.lookup, key, this.options.lookupTimeoutMs).then((found): StoreResult<KeyVerdict> => {
       if (!found.ok) return found;
       const verdict = judgeAnswer(found.value, environment);
-      if (verdictRecordId(verdict) === undefined) this.unknownKeys?.chargeUnknown();
+      if (verdictRecordId(verdict) === undefined && client !== undefined) this.unknownKeys?.chargeUnknown(client);
       return { ok: true, value: verdict };
     });
   }
@@ -216,12 +231,16 @@ export class Keyring {
    * (see `authenticate`; a rate-limit store that answers with a promise).
    *
    * @example
-   * const admission = await keyring.admit(req.headers, req.rawHeaders);
+   * const admission = await keyring.admit(req.headers, req.rawHeaders, req.socket.remoteAddress);
    * if (!admission.ok) return res.status(keyring.errorResponse(admission.failure).status).end();
    * console.log(admission.record.id, admission.tenant?.id);
    */
-  admit(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AdmissionResult> {
-    const authenticated = this.authenticate(headers, rawHeaders);
+  admit(
+    headers: RequestHeaders,
+    rawHeaders?: readonly string[],
+    clientAddress?: string,
+  ): MaybePromise<AdmissionResult> {
+    const authenticated = this.authenticate(headers, rawHeaders, clientAddress);
     if (isPending(authenticated)) return authenticated.then((result) => this.admitAuthenticated(result, headers));
     return this.admitAuthenticated(authenticated, headers);
   }
@@ -384,6 +403,11 @@ export class Keyring {
   /** Keys the cache holds now (0 with the cache off). */
   get cacheSize(): number {
     return this.cache?.size ?? 0;
+  }
+
+  /** Keys the cache dropped for room while still in use: above 0, `cache.maxEntries` is too small. */
+  get cacheEvictions(): number {
+    return this.cache?.evictions ?? 0;
   }
 
   /** The failure to answer when `record` lacks one of `required`, else `undefined`. */

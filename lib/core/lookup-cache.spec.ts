@@ -21,7 +21,7 @@ function store(records: Record<string, unknown>) {
   };
 }
 
-const OPTIONS = { maxEntries: 100, maxUnknownEntries: 100, ttlMs: 1000, negativeTtlMs: 100 };
+const OPTIONS = { maxEntries: 100, maxUnknownEntries: 100, ttlMs: 1000, negativeTtlMs: 100, staleIfThrottledMs: 1000 };
 
 describe('LookupCache', () => {
   it('asks the store once per TTL for a found key', async () => {
@@ -63,7 +63,7 @@ describe('LookupCache', () => {
   });
 
   it('caches nothing of a kind whose TTL is 0', async () => {
-    const cache = new LookupCache({ maxEntries: 10, maxUnknownEntries: 10, ttlMs: 0, negativeTtlMs: 0 });
+    const cache = new LookupCache({ ...OPTIONS, ttlMs: 0, negativeTtlMs: 0 });
     const s = store({ k: { id: 1 } });
     await cache.find('k', s.load('k'));
     await cache.find('k', s.load('k'));
@@ -200,7 +200,9 @@ describe('LookupCache', () => {
     const cache = new LookupCache(OPTIONS);
     const key = 'pk_secretvalue123';
     await cache.find(key, store({ [key]: { id: 1 } }).load(key));
-    const internals = JSON.stringify([...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()]);
+    const internals = JSON.stringify([
+      ...(cache as unknown as { known: { entries: Map<string, unknown> } }).known.entries.keys(),
+    ]);
     expect(internals).not.toContain('secretvalue');
   });
 });
@@ -246,5 +248,105 @@ describe('LookupCache for an invalidation bus', () => {
     time.advance(900);
     await cache.find('k', s.load('k'));
     expect(s.calls).toHaveLength(2); // the reloaded entry is 900 ms old, its TTL is 1000
+  });
+
+  describe('while refreshes are throttled', () => {
+    const throttled = async (): Promise<StoreResult<unknown>> => ({
+      ok: false,
+      failure: { reason: 'lookup_throttled' },
+    });
+
+    it("serves a known key's last verdict for staleIfThrottledMs past its TTL, and then no more", async () => {
+      const time = clock();
+      const cache = new LookupCache({ ...OPTIONS, staleIfThrottledMs: 500 }, time.now);
+      await cache.find('k', store({ k: { id: 1 } }).load('k'));
+      time.advance(1000 + 499);
+      expect(cache.get(cache.idOf('k'))).toBeUndefined();
+      expect(await cache.find('k', throttled)).toEqual({ ok: true, value: { id: 1 } });
+      time.advance(1);
+      expect(await cache.find('k', throttled)).toEqual({ ok: false, failure: { reason: 'lookup_throttled' } });
+      expect(cache.size).toBe(0);
+    });
+
+    it('serves no stale verdict for a store fault, an unknown key, or with staleIfThrottledMs 0', async () => {
+      const time = clock();
+      const cache = new LookupCache(OPTIONS, time.now);
+      await cache.find('k', store({ k: { id: 1 } }).load('k'));
+      await cache.find('x', store({}).load('x'));
+      time.advance(1000);
+      const fault = async (): Promise<StoreResult<unknown>> => ({
+        ok: false,
+        failure: { reason: 'lookup_unavailable' },
+      });
+      expect(await cache.find('k', fault)).toMatchObject({ ok: false });
+      expect(await cache.find('x', throttled)).toMatchObject({ ok: false });
+      const strict = new LookupCache({ ...OPTIONS, staleIfThrottledMs: 0 }, time.now);
+      await strict.find('k', store({ k: { id: 1 } }).load('k'));
+      time.advance(1000);
+      expect(await strict.find('k', throttled)).toMatchObject({ ok: false });
+    });
+
+    it('never serves a verdict that was invalidated: by key, by record, by hash, or all', async () => {
+      const time = clock();
+      const cache = new LookupCache(OPTIONS, time.now, undefined, true);
+      const s = store({ a: { id: 'a' }, b: { id: 'b' }, c: { id: 'c' }, d: { id: 'd' } });
+      for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
+      time.advance(1000);
+      cache.invalidateKey('a');
+      cache.invalidateRecord('b');
+      cache.invalidateKeyHash(invalidationKeyHash('c'));
+      for (const key of ['a', 'b', 'c']) expect(await cache.find(key, throttled)).toMatchObject({ ok: false });
+      await cache.find('d', s.load('d'));
+      time.advance(1000);
+      cache.clear();
+      expect(await cache.find('d', throttled)).toMatchObject({ ok: false });
+    });
+
+    it('serves nothing older than maxAgeMs (an invalidation bus is down)', async () => {
+      const time = clock();
+      const cache = new LookupCache(OPTIONS, time.now);
+      await cache.find('k', store({ k: { id: 1 } }).load('k'));
+      time.advance(1000);
+      cache.maxAgeMs = 1000;
+      expect(await cache.find('k', throttled)).toMatchObject({ ok: false });
+    });
+  });
+
+  it('evicts in constant time, whatever has come and gone before', async () => {
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 1000, ttlMs: 60_000 });
+    const load = (id: number) => async (): Promise<StoreResult<unknown>> => ({ ok: true, value: { id } });
+    const fill = async (from: number, count: number) => {
+      const started = performance.now();
+      for (let i = from; i < from + count; i++) await cache.find(`k${i}`, load(i));
+      return performance.now() - started;
+    };
+    await fill(0, 2000); // warm up, and leave the table full of deleted entries
+    const first = await fill(2000, 20_000);
+    const later = await fill(22_000, 20_000);
+    expect(cache.size).toBe(1000);
+    expect(later).toBeLessThan(first * 3);
+  });
+
+  it('counts fresh known keys dropped for room and warns once; expired and unknown keys are not counted', async () => {
+    const time = clock();
+    const warnings: string[] = [];
+    const cache = new LookupCache(
+      { ...OPTIONS, maxEntries: 2, maxUnknownEntries: 2 },
+      time.now,
+      undefined,
+      false,
+      (line) => warnings.push(line),
+    );
+    const s = store({ a: { id: 'a' }, b: { id: 'b' }, c: { id: 'c' }, d: { id: 'd' } });
+    for (const key of ['x', 'y', 'z']) await cache.find(key, s.load(key));
+    await cache.find('a', s.load('a'));
+    time.advance(1000); // a is now stale: dropping it costs nothing
+    for (const key of ['b', 'c']) await cache.find(key, s.load(key));
+    expect(cache.evictions).toBe(0);
+    await cache.find('d', s.load('d'));
+    await cache.find('a', s.load('a'));
+    expect(cache.evictions).toBe(2);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/cache\.maxEntries: 2\) and dropped a key still in use/);
   });
 });

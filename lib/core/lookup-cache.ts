@@ -7,7 +7,10 @@ import type { Failed } from './result.js';
 
 /** The `cache` option. */
 export interface CacheOptions {
-  /** Most known keys held; the least recently used go first. @default 10000 */
+  /**
+   * Most known keys held; the least recently used go first. Size it above the keys in use within
+   * `ttlMs` (see docs/caching.md, "Sizing"). @default 10000
+   */
   maxEntries?: number;
   /**
    * Most unknown keys remembered as unknown, in a space of their own: answers for unknown keys
@@ -19,6 +22,12 @@ export interface CacheOptions {
   ttlMs?: number;
   /** How long an unknown key is remembered as unknown, in ms. `0` caches no unknown key. @default 5000 */
   negativeTtlMs?: number;
+  /**
+   * How long past `ttlMs` a found key's last verdict is still served while `unknownKeyLookups`
+   * refuses its refresh (a flood of made-up keys), in ms. Invalidated keys are never served.
+   * `0` answers such a key 503. @default 30000
+   */
+  staleIfThrottledMs?: number;
 }
 
 export type ResolvedCacheOptions = Required<CacheOptions>;
@@ -28,17 +37,47 @@ export const DEFAULT_CACHE_OPTIONS: ResolvedCacheOptions = Object.freeze({
   maxUnknownEntries: 10_000,
   ttlMs: 30_000,
   negativeTtlMs: 5_000,
+  staleIfThrottledMs: 30_000,
 });
 
-interface Entry<T> {
+/** A place in a space's circular recency list: from the head, `next` runs from most to least recently used. */
+interface Links {
+  next: Links;
+  prev: Links;
+}
+
+interface Entry<T> extends Links {
+  id: string;
   value: T;
   expiresAt: number;
   storedAt: number;
   /** `invalidationKeyHash` of the key, kept only when the cache indexes them (an invalidation bus). */
   keyHash: string | undefined;
   recordId: string | undefined;
-  /** The placement count when the entry was last put at the recent end of its space. */
-  placedAt: number;
+}
+
+/** Known or unknown keys: a map to read, and the head of a recency list to evict from in O(1). */
+interface Space<T> extends Links {
+  entries: Map<string, Entry<T>>;
+  bound: number;
+}
+
+function space<T>(bound: number): Space<T> {
+  const head = { entries: new Map(), bound } as Space<T>;
+  head.next = head.prev = head;
+  return head;
+}
+
+function unlink(links: Links): void {
+  links.prev.next = links.next;
+  links.next.prev = links.prev;
+}
+
+function linkFirst(head: Links, links: Links): void {
+  links.prev = head;
+  links.next = head.next;
+  head.next.prev = links;
+  head.next = links;
 }
 
 /** The record id an answer belongs to, or `undefined` for an unknown key. */
@@ -52,14 +91,17 @@ function recordIdOf(value: unknown): string | undefined {
 /**
  * Remembers what the key store answered, so a slow store costs nothing on the hot path:
  *
- * - bounded (least recently used out first) with one TTL for found keys and a shorter one for
- *   unknown keys; unknown keys live in a bounded space of their own, so a flood of made-up keys
- *   (with valid checksums: the checksum is public) neither grows memory nor evicts a known key;
+ * - bounded (least recently used out first, in O(1)) with one TTL for found keys and a shorter
+ *   one for unknown keys; unknown keys live in a bounded space of their own, so a flood of made-up
+ *   keys (with valid checksums: the checksum is public) neither grows memory nor evicts a known key;
  * - keyed by a SHA-256 of a per-process random secret and the key: the raw key is never held;
  * - concurrent requests for the same key share one lookup (single flight);
  * - store faults are never cached: the next request asks the store again;
+ * - a found key's verdict is kept `staleIfThrottledMs` past its TTL, and served only when the
+ *   refresh is refused as `lookup_throttled`;
  * - invalidation (by key, by a key's `invalidationKeyHash` or by record id) takes effect on the
- *   very next request, and a lookup that was in flight when it happened is not cached;
+ *   very next request, stale verdicts included, and a lookup that was in flight when it happened
+ *   is not cached;
  * - `maxAgeMs`, when set (an invalidation bus is down), bounds how long after its lookup an entry
  *   is served, below the TTLs.
  *
@@ -68,8 +110,8 @@ function recordIdOf(value: unknown): string | undefined {
  */
 export class LookupCache<T = unknown> {
   // Known keys (answers with a record id) and unknown keys, each bounded on its own.
-  private readonly entries = new Map<string, Entry<T>>();
-  private readonly unknownEntries = new Map<string, Entry<T>>();
+  private readonly known: Space<T>;
+  private readonly unknown: Space<T>;
   private readonly byRecordId = new Map<string, Set<string>>();
   private readonly inflight = new Map<string, { epoch: number; result: Promise<StoreResult<T>> }>();
   // SHA-256 over this random per-process prefix and the key: as unguessable as an HMAC for a map
@@ -78,10 +120,10 @@ export class LookupCache<T = unknown> {
   private readonly secretPrefix = randomBytes(9).toString('base64');
   // Bumped by every invalidation: answers to lookups started before it are not kept.
   private epoch = 0;
-  // Counts placements at the recent end of a space (inserts and moves), for the LRU order.
-  private placed = 0;
   // invalidationKeyHash -> digest, for invalidations from other replicas (which never see the key).
   private readonly byKeyHash: Map<string, string> | undefined;
+  /** Known keys dropped for room while still fresh: more keys are in use than `maxEntries`. */
+  evictions = 0;
   /**
    * When set, entries looked up longer ago than this are not served (they are looked up again),
    * whatever their TTL. Set while an invalidation bus is down.
@@ -91,41 +133,52 @@ export class LookupCache<T = unknown> {
   /**
    * @param indexKeyHashes keep each entry's `invalidationKeyHash` (computed once per lookup, not
    *   per hit), for `invalidateKeyHash`; only worth its memory with an invalidation bus
+   * @param warn told once, the first time a fresh known key is dropped for room
    */
   constructor(
     private readonly options: ResolvedCacheOptions,
     private readonly now: () => number = Date.now,
     private readonly answerRecordId: RecordIdOf<T> = recordIdOf,
     indexKeyHashes = false,
+    private readonly warn: (message: string) => void = () => undefined,
   ) {
     this.byKeyHash = indexKeyHashes ? new Map() : undefined;
+    this.known = space(options.maxEntries);
+    this.unknown = space(options.maxUnknownEntries);
   }
 
-  /** Keys currently held, known and unknown. */
+  /** Keys currently held, known and unknown (stale verdicts included). */
   get size(): number {
-    return this.entries.size + this.unknownEntries.size;
+    return this.known.entries.size + this.unknown.entries.size;
   }
 
   /**
    * What the cache holds under `id` (from `idOf`), while it is fresh; `undefined` otherwise.
-   * The request path asks this first: a hit then costs one hash and one map read.
+   * The request path asks this first: a hit then costs one hash, one map read and moving the
+   * entry to the front of its list, and allocates nothing.
    */
   get(id: string): T | undefined {
-    const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
+    const entry = this.known.entries.get(id) ?? this.unknown.entries.get(id);
     if (entry === undefined) return undefined;
     const now = this.now();
-    if (entry.expiresAt > now && (this.maxAgeMs === undefined || entry.storedAt + this.maxAgeMs > now)) {
-      this.touch(id, entry);
+    if (entry.expiresAt > now && this.young(entry, now)) {
+      const head = this.spaceOf(entry);
+      if (head.next !== entry) {
+        unlink(entry);
+        linkFirst(head, entry);
+      }
       publishCacheHit(entry.recordId);
       return entry.value;
     }
-    this.remove(id);
+    if (this.stale(entry, now) === undefined) this.remove(id);
     return undefined;
   }
 
   /**
    * The cached answer for `key`, or `load()`'s, shared with concurrent callers. A fresh hit is
-   * answered synchronously: the request path then creates no promise (see `MaybePromise`).
+   * answered synchronously: the request path then creates no promise (see `MaybePromise`). When
+   * `load()` answers `lookup_throttled`, a known key's stale verdict (see `staleIfThrottledMs`)
+   * is answered instead.
    *
    * @param screen checks a key the cache does not hold before it is looked up; its refusal is
    *   answered at once and not cached
@@ -145,10 +198,15 @@ export class LookupCache<T = unknown> {
     if (refused !== undefined) return refused;
     const epoch = this.epoch;
     const result = load().then(
-      (answer) => {
+      (answer): StoreResult<T> => {
         if (this.inflight.get(id)?.result === result) this.inflight.delete(id);
-        if (answer.ok && epoch === this.epoch) this.store(id, answer.value, key);
-        return answer;
+        if (answer.ok) {
+          if (epoch === this.epoch) this.store(id, answer.value, key);
+          return answer;
+        }
+        const entry = answer.failure.reason === 'lookup_throttled' ? this.known.entries.get(id) : undefined;
+        const stale = entry && this.stale(entry, this.now());
+        return stale === undefined ? answer : { ok: true, value: stale };
       },
       (error: unknown) => {
         if (this.inflight.get(id)?.result === result) this.inflight.delete(id);
@@ -183,8 +241,10 @@ export class LookupCache<T = unknown> {
   /** Forgets everything. */
   clear(): void {
     this.epoch++;
-    this.entries.clear();
-    this.unknownEntries.clear();
+    for (const head of [this.known, this.unknown]) {
+      head.entries.clear();
+      head.next = head.prev = head;
+    }
     this.byRecordId.clear();
     this.byKeyHash?.clear();
     this.inflight.clear();
@@ -199,26 +259,19 @@ export class LookupCache<T = unknown> {
     return hash('sha256', this.secretPrefix + key, 'binary');
   }
 
-  /**
-   * Moves a hit to the recent end of its space (a Map iterates in insertion order, so the first
-   * key is the least recently used). Only once it has drifted a quarter of the bound towards the
-   * old end: a hot key then costs no Map delete and set on most hits, and still never nears
-   * eviction.
-   */
-  private touch(id: string, entry: Entry<T>): void {
-    const space = this.spaceOf(entry);
-    if (this.placed - entry.placedAt <= this.boundOf(entry) >> 2) return;
-    space.delete(id);
-    entry.placedAt = ++this.placed;
-    space.set(id, entry);
+  /** Not past `maxAgeMs`, when that is set. */
+  private young(entry: Entry<T>, now: number): boolean {
+    return this.maxAgeMs === undefined || entry.storedAt + this.maxAgeMs > now;
   }
 
-  private spaceOf(entry: Entry<T>): Map<string, Entry<T>> {
-    return entry.recordId === undefined ? this.unknownEntries : this.entries;
+  /** A known key's verdict past its TTL by less than `staleIfThrottledMs`, else `undefined`. */
+  private stale(entry: Entry<T>, now: number): T | undefined {
+    const servable = entry.expiresAt + this.options.staleIfThrottledMs > now && this.young(entry, now);
+    return entry.recordId !== undefined && servable ? entry.value : undefined;
   }
 
-  private boundOf(entry: Entry<T>): number {
-    return entry.recordId === undefined ? this.options.maxUnknownEntries : this.options.maxEntries;
+  private spaceOf(entry: Entry<T>): Space<T> {
+    return entry.recordId === undefined ? this.unknown : this.known;
   }
 
   private store(id: string, value: T, key: string): void {
@@ -228,22 +281,44 @@ export class LookupCache<T = unknown> {
     this.remove(id);
     const now = this.now();
     const keyHash = this.byKeyHash === undefined ? undefined : invalidationKeyHash(key);
-    const entry: Entry<T> = { value, expiresAt: now + ttl, storedAt: now, keyHash, recordId, placedAt: ++this.placed };
+    const head = recordId === undefined ? this.unknown : this.known;
+    const entry: Entry<T> = {
+      id,
+      value,
+      expiresAt: now + ttl,
+      storedAt: now,
+      keyHash,
+      recordId,
+      next: head,
+      prev: head,
+    };
     if (keyHash !== undefined) this.byKeyHash?.set(keyHash, id);
-    const space = this.spaceOf(entry);
-    space.set(id, entry);
+    head.entries.set(id, entry);
+    linkFirst(head, entry);
     if (recordId !== undefined) {
       let ids = this.byRecordId.get(recordId);
       if (ids === undefined) this.byRecordId.set(recordId, (ids = new Set()));
       ids.add(id);
     }
-    while (space.size > this.boundOf(entry)) this.remove(space.keys().next().value as string);
+    if (head.entries.size > head.bound) this.evict(head.prev as Entry<T>, now);
+  }
+
+  /** Drops the least recently used entry for room; warns the first time a fresh known key goes. */
+  private evict(entry: Entry<T>, now: number): void {
+    this.remove(entry.id);
+    if (entry.recordId === undefined || entry.expiresAt <= now || this.evictions++ > 0) return;
+    this.warn(
+      `the API key cache is full (cache.maxEntries: ${this.options.maxEntries}) and dropped a key still in use: ` +
+        'more keys are in use than it holds, and each one it drops is looked up again. Raise cache.maxEntries ' +
+        '(see "Sizing" in docs/caching.md).',
+    );
   }
 
   private remove(id: string): void {
-    const entry = this.entries.get(id) ?? this.unknownEntries.get(id);
+    const entry = this.known.entries.get(id) ?? this.unknown.entries.get(id);
     if (entry === undefined) return;
-    this.spaceOf(entry).delete(id);
+    this.spaceOf(entry).entries.delete(id);
+    unlink(entry);
     if (entry.keyHash !== undefined) this.byKeyHash?.delete(entry.keyHash);
     if (entry.recordId === undefined) return;
     const ids = this.byRecordId.get(entry.recordId);

@@ -42,7 +42,9 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
     const earlier = admissionOf(request);
     const admitted: MaybePromise<AdmissionResult> =
-      earlier !== undefined ? { ok: true, ...earlier } : keyring.admit(request.headers, request.rawHeaders);
+      earlier !== undefined
+        ? { ok: true, ...earlier }
+        : keyring.admit(request.headers, request.rawHeaders, request.socket?.remoteAddress);
     continueRequest(admitted, response, next, (admission, proceed) => {
       if (!admission.ok) {
         publishRefused(started, request, admission.failure, keyring);

@@ -11,8 +11,27 @@ import {
 } from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
-import { ApiKeyAuth, ApiKeyNestMiddleware, ApiKeyModule, CurrentApiKey, CurrentTenant, Keyring, RequireScopes, TenantContext, TenantNestMiddleware, type ApiKeyRecord, type KeyringOptions, type Tenant, WebhookSecret } from '../../lib/index.js';
-import { apiKeyMiddleware, tenantMiddleware, type KeyringIncomingMessage, webhookSecretMiddleware } from '../../lib/express.js';
+import {
+  ApiKeyAuth,
+  ApiKeyNestMiddleware,
+  ApiKeyModule,
+  CurrentApiKey,
+  CurrentTenant,
+  Keyring,
+  RequireScopes,
+  TenantContext,
+  TenantNestMiddleware,
+  type ApiKeyRecord,
+  type KeyringOptions,
+  type Tenant,
+  WebhookSecret,
+} from '../../lib/index.js';
+import {
+  apiKeyMiddleware,
+  tenantMiddleware,
+  type KeyringIncomingMessage,
+  webhookSecretMiddleware,
+} from '../../lib/express.js';
 import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { demoRecords, InMemoryLookup } from '../fixtures/in-memory-lookup.js';
 import { createTestApp, HandlerLog } from '../fixtures/test-app.js';

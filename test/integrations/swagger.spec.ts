@@ -10,7 +10,16 @@ import { Controller, Get, HttpCode, Module, Param, Post, type INestApplication }
 import { ApiResponse, ApiSecurity, DocumentBuilder, DECORATORS } from '@nestjs/swagger';
 import type { OpenAPIObject, OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger';
 import request from 'supertest';
-import { ApiKeyAuth, ApiKeyGuard, ApiKeyModule, KeyringConfigError, Public, RequireScopes, WebhookSecret, type KeyringOptions } from '../../lib/index.js';
+import {
+  ApiKeyAuth,
+  ApiKeyGuard,
+  ApiKeyModule,
+  KeyringConfigError,
+  Public,
+  RequireScopes,
+  WebhookSecret,
+  type KeyringOptions,
+} from '../../lib/index.js';
 import { type ErrorFormat } from '../../lib/express.js';
 import { createKeyringDocument, type KeyringDocumentOptions } from '../../lib/swagger.js';
 import { InMemoryLookup, KEYS } from '../fixtures/in-memory-lookup.js';

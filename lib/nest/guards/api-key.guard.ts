@@ -71,7 +71,7 @@ export class ApiKeyGuard implements CanActivate {
     const request = this.getRequest(context);
     // No request to read a key from (a transport this guard was not taught): refused.
     if (request === undefined) return this.isPublic(context);
-    const nodeRequest = nodeRequestOf(request) as { rawHeaders?: string[] };
+    const nodeRequest = nodeRequestOf(request) as { rawHeaders?: string[]; socket?: { remoteAddress?: string } };
     // First, before anything is awaited: whatever async context a middleware resumed this
     // request in, its handler runs in its own scope (tenant and key: TenantContext, ApiKeyContext).
     const scope = enterRequestScope(nodeRequest);
@@ -84,7 +84,7 @@ export class ApiKeyGuard implements CanActivate {
       setScopeAdmission(scope, admitted.record, admitted.tenant);
       return this.checkRouteScopes(context, request, admitted, started, false);
     }
-    const admission = this.keyring.admit(request.headers, nodeRequest.rawHeaders);
+    const admission = this.keyring.admit(request.headers, nodeRequest.rawHeaders, nodeRequest.socket?.remoteAddress);
     // A key the cache holds is decided now, with no closure and no promise; only an answer that
     // had to be awaited can come late (after a timeout answered the client).
     if (!isPending(admission)) return this.grant(context, request, scope, started, admission, false);
