@@ -1,4 +1,4 @@
-import type { RateLimitStatus } from './rate-limit.js';
+import type { RateLimitStatus } from './rate-limit-status.js';
 
 /**
  * Why a request was refused. Each failure has exactly one reason; error formats map reasons to

@@ -17,7 +17,7 @@ import { LookupCache } from './lookup-cache.js';
 import { isPending, then, type MaybePromise } from './maybe-async.js';
 import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './record-check.js';
 import { tenantSnapshot } from './record-snapshot.js';
-import type { RateLimitStatus } from './rate-limit.js';
+import type { RateLimitStatus } from './rate-limit-status.js';
 import { RateLimiter } from './rate-limiter.js';
 import { admissionOf } from './request-admission.js';
 import { fail, type Failed, type Result } from './result.js';

@@ -1,6 +1,9 @@
 import { checkDuration, isDuration } from './duration.js';
 import { KeyringConfigError } from './failure.js';
 import type { MaybePromise } from './maybe-async.js';
+import type { RateLimitStatus } from './rate-limit-status.js';
+
+export type { RateLimitStatus };
 import { refuseUnknownOptions } from './unknown-options.js';
 
 /**
@@ -146,20 +149,6 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
   });
 }
 
-/**
- * Where a request stands against its key's limit: what `RateLimit-Policy` and `RateLimit`
- * say, on a granted request and on a refused one alike.
- */
-export interface RateLimitStatus {
-  /** `"default"` when the `rateLimit.default` option applies, `"key"` when the key's record sets its own. */
-  readonly policy: 'default' | 'key';
-  readonly limit: number;
-  readonly windowMs: number;
-  /** Requests left in the current window (0 once the limit is reached). */
-  readonly remaining: number;
-  /** Milliseconds until the current window ends. */
-  readonly resetMs: number;
-}
 
 /** Whole seconds until the window ends, rounded up so that a client waiting that long is admitted. */
 export function secondsUntilReset(status: RateLimitStatus): number {
