@@ -149,7 +149,6 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
   });
 }
 
-
 /** Whole seconds until the window ends, rounded up so that a client waiting that long is admitted. */
 export function secondsUntilReset(status: RateLimitStatus): number {
   return Math.max(0, Math.ceil(status.resetMs / 1000));
