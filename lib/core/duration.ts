@@ -19,12 +19,8 @@ export interface DurationBounds {
 /** Whether `value` is a duration within `bounds`; NaN and ±Infinity never are. */
 export function isDuration(value: unknown, bounds: DurationBounds = {}): value is number {
   const { positive, whole, seconds, max = seconds ? MAX_DURATION_SECONDS : MAX_DURATION_MS } = bounds;
-  return (
-    typeof value === 'number' &&
-    (positive ? value > 0 : value >= 0) &&
-    value <= max &&
-    (!whole || Number.isInteger(value))
-  );
+  if (typeof value !== 'number' || !(positive ? value > 0 : value >= 0) || !(value <= max)) return false;
+  return !whole || Number.isInteger(value);
 }
 
 /**

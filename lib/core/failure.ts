@@ -102,16 +102,18 @@ export function redactedError(error: unknown, key: string | undefined): Error {
 function redact(text: string, key: string | undefined): string {
   const size = REDACTED_FRAGMENT_LENGTH;
   if (!key || key.length < size) return key ? text.split(key).join('[redacted]') : text;
-  const windows = new Set<string>();
-  for (let i = 0; i + size <= key.length; i++) windows.add(key.slice(i, i + size).toLowerCase());
-  // Each window of the text found in the key hides its characters; overlapping ones make one run.
+  const lower = text.toLowerCase();
+  const folded = lower.length === text.length ? lower : text;
+  // Every place the text holds a window of the key is hidden; overlapping ones make one run.
+  const hidden = new Uint8Array(text.length);
+  for (let i = 0; i + size <= key.length; i++) {
+    const window = key.slice(i, i + size).toLowerCase();
+    for (let at = folded.indexOf(window); at !== -1; at = folded.indexOf(window, at + 1)) hidden.fill(1, at, at + size);
+  }
   let result = '';
-  let hiddenTo = -1;
-  for (let i = 0; i < text.length; i++) {
-    if (windows.has(text.slice(i, i + size).toLowerCase())) {
-      if (i > hiddenTo) result += '[redacted]';
-      hiddenTo = i + size;
-    } else if (i >= hiddenTo) result += text[i];
+  for (let start = 0, end = 0; start < text.length; start = end) {
+    while (end < text.length && hidden[end] === hidden[start]) end++;
+    result += hidden[start] ? '[redacted]' : text.slice(start, end);
   }
   return result;
 }
