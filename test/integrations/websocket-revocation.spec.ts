@@ -25,7 +25,13 @@ import {
 import { KEYRING } from '../../lib/nest/api-key.constants.js';
 import { withChecksum } from '../fixtures/in-memory-lookup.js';
 import { HandlerLog } from '../fixtures/test-app.js';
-import { TRANSPORTS, type Client, type Credentials, type Transport } from './websocket-clients.js';
+import {
+  expectNoUnhandledRejections,
+  TRANSPORTS,
+  type Client,
+  type Credentials,
+  type Transport,
+} from './websocket-clients.js';
 
 const KEY = withChecksum('pk_socketkey_1a2b3c4d');
 const OTHER = withChecksum('pk_otherkey_5e6f7a8b');
@@ -69,18 +75,18 @@ class RevocationGateway {
 
   constructor(private readonly handlers: HandlerLog) {}
 
-  @SubscribeMessage('whoami')
-  whoami(@CurrentApiKey('id') keyId: string, @CurrentTenant('id') tenantId: number, @MessageBody() body: unknown) {
-    RevocationGateway.served.push({ key: keyId, at: performance.now() });
-    this.handlers.ran('whoami');
-    return { keyId, tenantId, body };
-  }
-
   @RequireScopes('messages:send')
   @SubscribeMessage('send')
   send() {
     this.handlers.ran('send');
     return { sent: true };
+  }
+
+  @SubscribeMessage('whoami')
+  whoami(@CurrentApiKey('id') keyId: string, @CurrentTenant('id') tenantId: number, @MessageBody() body: unknown) {
+    RevocationGateway.served.push({ key: keyId, at: performance.now() });
+    this.handlers.ran('whoami');
+    return { keyId, tenantId, body };
   }
 }
 
@@ -136,15 +142,7 @@ async function until(condition: () => boolean | Promise<boolean>, ms = 2_000): P
   }
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+expectNoUnhandledRejections();
 
 const CASES = TRANSPORTS.flatMap((transport) =>
   (['express', 'fastify'] as const).map((platform) => [transport.name, platform, transport] as const),
