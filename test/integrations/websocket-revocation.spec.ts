@@ -297,9 +297,9 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
     it('waits for a store that answers later (Redis), and serves the messages within the limit', async () => {
       const memory = new MemoryRateLimitStore();
       const store = {
-        hit: async (id: string, windowMs: number, limit: number) => {
+        hit: async (id: string, windowMs: number) => {
           await sleep(5);
-          return memory.hit(id, windowMs, limit);
+          return memory.hit(id, windowMs);
         },
       };
       const app = await start(4, { rateLimit: { store } });
