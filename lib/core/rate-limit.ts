@@ -124,10 +124,13 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
         `(e.g. { limit: 100, windowMs: 60000 }); got ${JSON.stringify(defaultLimit)}.`,
     );
   }
-  for (const [name, value] of Object.entries({ perTenant, countSocketMessages })) {
-    if (typeof value !== 'boolean') {
-      throw new KeyringConfigError(`\`rateLimit.${name}\` must be true or false; got ${JSON.stringify(value)}.`);
-    }
+  if (typeof perTenant !== 'boolean') {
+    throw new KeyringConfigError(`\`rateLimit.perTenant\` must be true or false; got ${JSON.stringify(perTenant)}.`);
+  }
+  if (typeof countSocketMessages !== 'boolean') {
+    throw new KeyringConfigError(
+      `\`rateLimit.countSocketMessages\` must be true or false; got ${JSON.stringify(countSocketMessages)}.`,
+    );
   }
   if (perTenant && !tenancy) {
     throw new KeyringConfigError(

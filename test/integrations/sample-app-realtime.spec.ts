@@ -85,6 +85,17 @@ async function startSampleApp(
   };
 }
 
+/** Closes the sockets, then stops the apps (SIGTERM, as a user would). */
+async function stopAll(sockets: Socket[], started: ChildProcess[]): Promise<void> {
+  for (const socket of sockets) socket.close();
+  for (const child of started) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
 type Connected = { ok: true; socket: Socket } | { ok: false; error: Error & { data?: unknown } };
 
 describe('the sample app pushes new messages over socket.io to their own tenant only', () => {
@@ -123,13 +134,7 @@ describe('the sample app pushes new messages over socket.io to their own tenant 
   }, 90_000);
 
   afterAll(async () => {
-    for (const socket of sockets) socket.close();
-    for (const child of started) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopAll(sockets, started);
     rmSync(directory, { recursive: true, force: true });
   });
 
@@ -235,13 +240,7 @@ describeWithRedis('the sample app as two replicas behind one Redis: revocation r
   }, 120_000);
 
   afterAll(async () => {
-    for (const socket of sockets) socket.close();
-    for (const child of started) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopAll(sockets, started);
     await redis?.stop();
     if (directory) rmSync(directory, { recursive: true, force: true });
   }, 30_000);

@@ -2,6 +2,7 @@
 // (admitted, or refused in the handshake with the answer the client saw), send a message and
 // read its reply or the exception the gateway sent for it.
 import type { IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -176,3 +177,16 @@ function wsClient(socket: WebSocket): Client {
 }
 
 export const TRANSPORTS: Transport[] = [socketIo, ws];
+
+/** Fails the file if any of its tests left a rejection that nothing handled. */
+export function expectNoUnhandledRejections(): void {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandled);
+    expect(unhandled).toEqual([]);
+  });
+}

@@ -22,10 +22,17 @@ import {
   type Keyring,
   type KeyringOptions,
 } from '../../lib/index.js';
+import { MemoryRateLimitStore } from '../../lib/core/memory-rate-limit-store.js';
 import { KEYRING } from '../../lib/nest/api-key.constants.js';
 import { withChecksum } from '../fixtures/in-memory-lookup.js';
 import { HandlerLog } from '../fixtures/test-app.js';
-import { TRANSPORTS, type Client, type Credentials, type Transport } from './websocket-clients.js';
+import {
+  expectNoUnhandledRejections,
+  TRANSPORTS,
+  type Client,
+  type Credentials,
+  type Transport,
+} from './websocket-clients.js';
 
 const KEY = withChecksum('pk_socketkey_1a2b3c4d');
 const OTHER = withChecksum('pk_otherkey_5e6f7a8b');
@@ -69,18 +76,18 @@ class RevocationGateway {
 
   constructor(private readonly handlers: HandlerLog) {}
 
-  @SubscribeMessage('whoami')
-  whoami(@CurrentApiKey('id') keyId: string, @CurrentTenant('id') tenantId: number, @MessageBody() body: unknown) {
-    RevocationGateway.served.push({ key: keyId, at: performance.now() });
-    this.handlers.ran('whoami');
-    return { keyId, tenantId, body };
-  }
-
   @RequireScopes('messages:send')
   @SubscribeMessage('send')
   send() {
     this.handlers.ran('send');
     return { sent: true };
+  }
+
+  @SubscribeMessage('whoami')
+  whoami(@CurrentApiKey('id') keyId: string, @CurrentTenant('id') tenantId: number, @MessageBody() body: unknown) {
+    RevocationGateway.served.push({ key: keyId, at: performance.now() });
+    this.handlers.ran('whoami');
+    return { keyId, tenantId, body };
   }
 }
 
@@ -136,15 +143,7 @@ async function until(condition: () => boolean | Promise<boolean>, ms = 2_000): P
   }
 }
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+expectNoUnhandledRejections();
 
 const CASES = TRANSPORTS.flatMap((transport) =>
   (['express', 'fastify'] as const).map((platform) => [transport.name, platform, transport] as const),
@@ -293,6 +292,27 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
       // A new handshake is refused like an HTTP request over the limit.
       const refused = await transport.connect(app.port, { headers: { 'X-API-KEY': KEY } });
       expect(refused.ok ? 'admitted' : refused.refusal.code).toBe('RATE_LIMITED');
+    });
+
+    it('waits for a store that answers later (Redis), and serves the messages within the limit', async () => {
+      const memory = new MemoryRateLimitStore();
+      const store = {
+        hit: async (id: string, windowMs: number) => {
+          await sleep(5);
+          return memory.hit(id, windowMs);
+        },
+      };
+      const app = await start(4, { rateLimit: { store } });
+      const connection = await transport.connect(app.port, { headers: { 'X-API-KEY': KEY } });
+      if (!connection.ok) throw new Error('refused');
+      clients.push(connection.client);
+      const outcomes = [];
+      for (let index = 0; index < 5; index++) outcomes.push(await connection.client.send('whoami', { index }));
+      expect(outcomes.slice(0, 3)).toEqual(
+        [0, 1, 2].map((index) => ({ reply: expect.objectContaining({ keyId: 'key-1', body: { index } }) })),
+      );
+      expect(outcomes.slice(3)).toEqual([EXCEPTION('RATE_LIMITED'), EXCEPTION('RATE_LIMITED')]);
+      expect(app.handlers.calls).toHaveLength(3);
     });
 
     it('counts handshakes only with rateLimit.countSocketMessages: false', async () => {

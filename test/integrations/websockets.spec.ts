@@ -34,7 +34,14 @@ import { CapturingLogger, HandlerLog } from '../fixtures/test-app.js';
 import type { Socket as ServerSocket } from 'socket.io';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { TRANSPORTS, type Client, type Connection, type Credentials, type Transport } from './websocket-clients.js';
+import {
+  expectNoUnhandledRejections,
+  TRANSPORTS,
+  type Client,
+  type Connection,
+  type Credentials,
+  type Transport,
+} from './websocket-clients.js';
 import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 const MULTI = withChecksum('pk_multi_2b3c4d5e');
@@ -135,16 +142,7 @@ async function startGatewayApp(transport: Transport, options: Partial<KeyringOpt
   };
 }
 
-// Every rejection that nothing handles, in any test of this file.
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => {
-  process.on('unhandledRejection', onUnhandled);
-});
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+expectNoUnhandledRejections();
 
 describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const))('gateways on %s', (_, transport) => {
   let app: GatewayApp;
