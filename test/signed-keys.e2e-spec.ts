@@ -40,6 +40,8 @@ interface Host {
   handlers: string[];
   /** Keys the store was asked about. */
   storeCalls: string[];
+  /** What the host logged. */
+  logs: string[];
   close(): Promise<void>;
 }
 
@@ -68,8 +70,10 @@ async function startHost(name: HostName, signingSecrets: string[]): Promise<Host
   if (name === 'express') {
     const keyring = new Keyring(options);
     const handlers: string[] = [];
+    const logs: string[] = [];
+    const logger = { error: (line: string) => logs.push(line), debug: (line: string) => logs.push(line) };
     const app = express();
-    app.get('/me', apiKeyMiddleware(keyring), tenantMiddleware(keyring), (_, response) => {
+    app.get('/me', apiKeyMiddleware(keyring, { logger }), tenantMiddleware(keyring, { logger }), (_, response) => {
       handlers.push('me');
       response.json({ ok: true });
     });
@@ -77,7 +81,7 @@ async function startHost(name: HostName, signingSecrets: string[]): Promise<Host
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });
     const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-    return { server, handlers, storeCalls: lookup.calls, close };
+    return { server, handlers, storeCalls: lookup.calls, logs, close };
   }
   const test = await createTestApp(name === 'nest-express' ? 'express' : 'fastify', {
     imports: [ApiKeyModule.forRoot(options)],
@@ -87,6 +91,7 @@ async function startHost(name: HostName, signingSecrets: string[]): Promise<Host
     server: test.app.getHttpServer(),
     handlers: test.handlers.calls,
     storeCalls: lookup.calls,
+    logs: test.logger.lines,
     close: () => test.close(),
   };
 }
@@ -102,11 +107,15 @@ describe.each<HostName>(['nest-express', 'nest-fastify', 'express'])('signed key
   it('refuses forged signed keys 401 INVALID_API_KEY with no store call and no budget spent', async () => {
     host = await startHost(name, [NEW_SECRET]);
     // Sent at once, as a flood would: each one refused, none reaching the store.
-    const answers = await Promise.all(Array.from({ length: 40 }, () => get(forged())));
+    const keys = Array.from({ length: 40 }, forged);
+    const answers = await Promise.all(keys.map(get));
     for (const answer of answers) {
       expect(answer.status).toBe(401);
       expect(answer.body).toEqual(INVALID);
     }
+    // Logged at debug level with the rule, never the key.
+    expect(host.logs.filter((line) => line.includes('its signature does not verify'))).toHaveLength(40);
+    expect(host.logs.filter((line) => keys.some((key) => line.includes(key)))).toEqual([]);
     expect(host.handlers).toEqual([]);
     expect(host.storeCalls).toEqual([]);
     // The budget of one unknown key is untouched: a key used for the first time is looked up.
