@@ -55,7 +55,9 @@ export function createSignatureCheck(secrets: readonly string[], acceptUnsigned:
 
 /** `signingSecrets` and `acceptUnsignedKeys`, checked. */
 export interface ResolvedKeySigning {
+  /** Empty when keys are not signed. */
   signingSecrets: readonly string[];
+  /** Whether a key without a tag goes on to the lookup: always without `signingSecrets`. */
   acceptUnsignedKeys: boolean;
 }
 
