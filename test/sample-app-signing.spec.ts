@@ -33,14 +33,17 @@ describe('the sample app signing secret', () => {
     const module = join(directory, 'signing-secret.mjs');
     writeFileSync(module, compiled.outputText);
     const database = join(directory, 'race.sqlite');
-    const startAt = Date.now() + 1500;
+    // Every child sleeps, then spins the last milliseconds, until the same instant: then all look for the file at once.
+    const startAt = Date.now() + 3000;
     const script =
       `const { signingSecretFor } = await import(${JSON.stringify(module)});` +
-      'while (Date.now() < Number(process.argv[1]));' +
+      'const at = Number(process.argv[1]);' +
+      'Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, at - Date.now() - 20));' +
+      'while (Date.now() < at);' +
       'process.stdout.write(signingSecretFor({ memory: false, name: process.argv[2] }));';
     const env = { ...process.env, KEYRING_SIGNING_SECRET: '', NODE_OPTIONS: '' };
     const secrets = await Promise.all(
-      Array.from({ length: 6 }, async () => {
+      Array.from({ length: 10 }, async () => {
         const child = spawn(process.execPath, ['--input-type=module', '-e', script, String(startAt), database], {
           env,
         });

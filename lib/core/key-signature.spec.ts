@@ -5,6 +5,7 @@ import { parseApiKey } from './api-key-format.js';
 import { generateApiKey } from './api-key-generator.js';
 import type { ApiKeyRecord } from './api-key-record.js';
 import { isWellFormedKey } from './credentials.js';
+import { planKeyRoll } from './key-roll.js';
 import { isPending } from './maybe-async.js';
 import { createSignatureCheck, keySigner, SIGNATURE_LENGTH } from './key-signature.js';
 import { Keyring, type AuthenticationResult } from './keyring.js';
@@ -75,6 +76,13 @@ describe('generateApiKey({ signingSecret })', () => {
 
   it('refuses a secret shorter than 32 characters', () => {
     expect(() => generateApiKey({ signingSecret: 'short' })).toThrow(/at least 32 characters/);
+  });
+
+  it('signs the new key of a roll with `planKeyRoll({ signingSecret })`', () => {
+    const check = createSignatureCheck([NEW_SECRET], false);
+    const record = { id: 'old', environment: 'production', tenants: [] };
+    expect(check(planKeyRoll(record, { signingSecret: NEW_SECRET }).newKey.key)).toBeUndefined();
+    expect(check(planKeyRoll(record).newKey.key)?.failure.detail).toBe('it is not signed');
   });
 });
 

@@ -3,8 +3,9 @@ import type { KeyAdmin } from './store/key-admin.js';
 export const DEMO_LABEL = 'demo';
 
 /**
- * Demo keys for this run: the previous run's on the same port are revoked (their keys were only
- * ever printed, never stored) and new ones are created, so each start prints keys that work. Per
+ * Demo keys for this run, signed like every key of the app (`KeyAdmin`): the previous run's on the
+ * same port are revoked (their keys were only ever printed, never stored) and new ones are created,
+ * so each start prints keys that work. Per
  * port, so that a second instance on the same database (another PORT, the same KEYRING_DB) leaves
  * the first one's keys working.
  */
