@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createHmac, randomBytes } from 'node:crypto';
-import { checksumOf, hasValidChecksum, randomBase62 } from './api-key-checksum.js';
+import { checksumOf, hasValidChecksum, randomBase62, toBase62 } from './api-key-checksum.js';
 import { parseApiKey } from './api-key-format.js';
 import { generateApiKey } from './api-key-generator.js';
 import type { ApiKeyRecord } from './api-key-record.js';
@@ -87,6 +87,18 @@ describe('generateApiKey({ signingSecret })', () => {
 });
 
 describe('createSignatureCheck', () => {
+  it('refuses a tag word written as its value plus 2^32 (one tag per key)', () => {
+    const signed = generateApiKey({ signingSecret: NEW_SECRET }).key;
+    const tag = signed.slice(-(SIGNATURE_LENGTH + 6), -6);
+    const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+    const first = [...tag.slice(0, 6)].reduce((value, char) => value * 62 + BASE62.indexOf(char), 0);
+    const aliased = toBase62(first + 2 ** 32, 6) + tag.slice(6);
+    expect(createSignatureCheck([NEW_SECRET], false)(signed)).toBeUndefined();
+    expect(createSignatureCheck([NEW_SECRET], false)(forge(signed, aliased))?.failure.detail).toBe(
+      'its signature does not verify',
+    );
+  });
+
   const check = createSignatureCheck([NEW_SECRET, OLD_SECRET], false);
 
   it('passes keys of every listed secret and refuses a forged tag', () => {
