@@ -11,6 +11,7 @@ import {
   Keyring,
   type ApiKeyLookup,
   type ApiKeyRecord,
+  type KeyringIncomingMessage,
   type KeyringOptions,
 } from '../lib/index.js';
 import { MeController } from './fixtures/me-controller.js';
@@ -62,7 +63,7 @@ async function start(host: HostName, store: Store, extra: Partial<KeyringOptions
     const app = express();
     const logger = { error: (line: string) => logged.push(line) };
     app.get('/me', apiKeyMiddleware(keyring, { logger }), (request, response) => {
-      response.json({ id: request.apiKey?.id });
+      response.json({ id: (request as KeyringIncomingMessage).apiKey?.id });
     });
     const server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
