@@ -12,6 +12,7 @@ import {
   type ApiKeyRecord,
   type KeyringOptions,
 } from '../lib/index.js';
+import { type KeyringIncomingMessage } from '../lib/express.js';
 import { apiKeyMiddleware } from '../lib/express.js';
 import { MeController } from './fixtures/me-controller.js';
 import { createTestApp } from './fixtures/test-app.js';
@@ -62,7 +63,7 @@ async function start(host: HostName, store: Store, extra: Partial<KeyringOptions
     const app = express();
     const logger = { error: (line: string) => logged.push(line) };
     app.get('/me', apiKeyMiddleware(keyring, { logger }), (request, response) => {
-      response.json({ id: (request as { apiKey?: { id: unknown } }).apiKey?.id });
+      response.json({ id: (request as KeyringIncomingMessage).apiKey?.id });
     });
     const server = http.createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -76,6 +76,31 @@ describe('Keyring with its cache', () => {
     expect(store.calls.length - 1).toBeLessThanOrEqual(40 + Math.ceil(20 * seconds) + 1);
   });
 
+  it("keeps the budget per client address: one client's forged keys never refuse another's first use", async () => {
+    const store = countingLookup();
+    const keyring = new Keyring({
+      lookup: store.lookup,
+      unknownKeyLookups: { perSecond: 1000, burst: 1000, perClientPerSecond: 1, perClientBurst: 5 },
+    });
+    const reasons: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const answer = await keyring.authenticate({ 'x-api-key': generateApiKey().key }, undefined, '192.0.2.1');
+      reasons.push(answer.ok ? 'granted' : answer.failure.reason);
+    }
+    // Its burst of 5, then 1 a second (a slow machine may refill one or two meanwhile).
+    expect(reasons.slice(0, 5)).toEqual(Array(5).fill('invalid'));
+    expect(reasons.filter((reason) => reason === 'lookup_throttled').length).toBeGreaterThanOrEqual(12);
+    const fresh = generateApiKey().key;
+    store.records.set(fresh, { id: 'fresh', tenants: [] });
+    expect(await keyring.authenticate({ 'x-api-key': fresh }, undefined, '192.0.2.2')).toMatchObject({ ok: true });
+    // The same address, written as IPv4-mapped IPv6, is the same client.
+    const other = generateApiKey().key;
+    expect(await keyring.authenticate({ 'x-api-key': other }, undefined, '::ffff:192.0.2.1')).toMatchObject({
+      ok: false,
+      failure: { reason: 'lookup_throttled' },
+    });
+  });
+
   it('lets 120 forged keys neither evict a cached good key nor grow the cache past its bounds', async () => {
     const good = generateApiKey().key;
     const store = countingLookup(new Map([[good, { id: 'good', tenants: [] }]]));

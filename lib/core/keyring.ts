@@ -211,13 +211,14 @@ export class Keyring {
     headers: RequestHeaders,
     clientAddress: string | undefined,
   ): Promise<StoreResult<KeyVerdict>> {
-    const client = this.unknownKeys && clientOf(clientAddress, headers, this.options.trustedProxies);
-    const throttled = client === undefined ? undefined : this.unknownKeys?.refusal(client);
+    const budget = this.unknownKeys;
+    const client = budget === undefined ? '' : clientOf(clientAddress, headers, this.options.trustedProxies);
+    const throttled = budget?.refusal(client);
     if (throttled !== undefined) return Promise.resolve(throttled);
     return findRecord(this.options.lookup, key, this.options.lookupTimeoutMs).then((found): StoreResult<KeyVerdict> => {
       if (!found.ok) return found;
       const verdict = judgeAnswer(found.value, environment);
-      if (verdictRecordId(verdict) === undefined && client !== undefined) this.unknownKeys?.chargeUnknown(client);
+      if (verdictRecordId(verdict) === undefined) budget?.chargeUnknown(client);
       return { ok: true, value: verdict };
     });
   }
