@@ -1,3 +1,6 @@
+// First: in CommonJS, names the Nest packages to install when they are missing.
+import './nest/peers.js';
+
 // Core: framework-free types, the Keyring and the key tools.
 export * from './core/index.js';
 
