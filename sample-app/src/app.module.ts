@@ -14,7 +14,6 @@ import { SqliteUsageStore } from './store/usage.js';
 import { WebhooksController } from './webhooks.controller.js';
 import { fleetOptions } from './fleet.js';
 
-
 @Module({})
 export class AppModule {
   /**
