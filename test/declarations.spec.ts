@@ -24,6 +24,8 @@ function declarationErrors(modules: string | undefined): string[] {
       paths[`@nestjs/${name}`] = [dir];
       paths[`@nestjs/${name}/*`] = [`${dir}/*`];
     }
+    // One socket.io for the package and Nest's adapter, as npm installs it in an app.
+    if (existsSync(join(modules, 'socket.io'))) paths['socket.io'] = [join(modules, 'socket.io')];
   }
   const program = ts.createProgram({
     rootNames: ['esm', 'cjs'].flatMap((format) => ENTRIES.map((entry) => join(root, 'dist', format, `${entry}.d.ts`))),

@@ -43,7 +43,8 @@ export class KeyringIoAdapter extends IoAdapter {
     this.handshakes = new SocketHandshakes(app, options, new Logger('KeyringIoAdapter'));
   }
 
-  override create(port: number, options?: ServerOptions & { namespace?: string; server?: Server }): Server | Namespace {
+  // Typed as the installed IoAdapter's own: Nest 10 and 11 declare `Server`, Nest 12 `Server | Namespace`.
+  override create(port: number, options?: Parameters<IoAdapter['create']>[1]): ReturnType<IoAdapter['create']> {
     const server = super.create(port, options);
     // Resolved now, at start-up: a missing ApiKeyModule fails the app's start, not a connection.
     void this.handshakes.keyring;
