@@ -11,26 +11,17 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHILD_NODE_OPTIONS } from './support/child-env.js';
+import { freePort } from './support/sample-processes.js';
 
 // The README's replica recipe on a fresh copy of the repository: two `npm start` 5 s apart both
 // serve, and a build (another `npm run keys`, a changed source) never breaks a running instance.
 // In a copy, so that its builds leave this checkout's dist/ alone.
 
 const ROOT = process.cwd();
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 interface Run {
   child: ChildProcess;

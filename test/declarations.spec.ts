@@ -70,7 +70,11 @@ describe('the published declarations with skipLibCheck: false', () => {
     ['12', undefined],
     ['11', join(root, 'test/nest11/node_modules')],
     ['10', join(root, 'test/nest10/node_modules')],
-  ])('type-check against Nest %s', (_major, modules) => {
-    expect(declarationErrors(modules)).toEqual([]);
-  }, 120_000);
+  ])(
+    'type-check against Nest %s',
+    (_major, modules) => {
+      expect(declarationErrors(modules)).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createDemoKeys } from '../sample-app/src/demo-keys.js';
 import { openDatabase } from '../sample-app/src/store/database.js';
 import { KeyAdmin } from '../sample-app/src/store/key-admin.js';
-import { CHILD_NODE_OPTIONS } from './support/child-env.js';
+import { keysCommand } from './support/sample-processes.js';
 
 // `npm run keys -- …`: the compiled sample app's keys command on a database of its own.
 
@@ -14,14 +14,7 @@ describe('npm run keys', () => {
   let directory: string;
   let database: string;
 
-  function keys(...args: string[]) {
-    const run = spawnSync(process.execPath, ['sample-app/dist/keys-cli.js', ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, KEYRING_DB: database },
-      timeout: 30_000,
-    });
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-  }
+  const keys = (...args: string[]) => keysCommand(database, ...args);
 
   beforeAll(() => {
     // As `npm run keys` builds: nothing to do when the package and the sample app are up to date.

@@ -29,7 +29,8 @@ describe("docs/module.md's bootstrap() form", () => {
     // The app module the block assumes, with what the package needs, in the same CommonJS app.
     writeFileSync(
       file,
-      `import 'reflect-metadata';\nimport { Module } from '@nestjs/common';\nimport { ApiKeyModule } from 'nest-keyring';\n` +
+      `import 'reflect-metadata';\nimport { Module } from '@nestjs/common';\n` +
+        `import { ApiKeyModule } from 'nest-keyring';\n` +
         `@Module({ imports: [ApiKeyModule.forRoot({ lookup: { findKey: async () => null } })] })\n` +
         `class AppModule {}\n${code}\n`,
     );
@@ -60,8 +61,12 @@ describe("docs/module.md's bootstrap() form", () => {
     expect(topLevelAwait).not.toContain('bootstrap');
   });
 
-  it.each(['11', '10'])('compiles as CommonJS on Nest %s, where top-level await does not', (major) => {
-    expect(errorCodes(block.code, major)).toEqual([]);
-    expect(errorCodes(topLevelAwait, major)).toContain(1378);
-  }, 60_000);
+  it.each(['11', '10'])(
+    'compiles as CommonJS on Nest %s, where top-level await does not',
+    (major) => {
+      expect(errorCodes(block.code, major)).toEqual([]);
+      expect(errorCodes(topLevelAwait, major)).toContain(1378);
+    },
+    60_000,
+  );
 });
