@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -26,7 +26,14 @@ const TARGETS = [
   {
     name: 'package',
     output: 'dist',
-    inputs: ['lib', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.build.cjs.json', 'package.json'],
+    inputs: [
+      'lib',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'tsconfig.build.cjs.json',
+      'package.json',
+      'package-lock.json',
+    ],
     compile(outDir) {
       tscInto('tsconfig.build.json', join(outDir, 'esm'));
       tscInto('tsconfig.build.cjs.json', join(outDir, 'cjs'));
@@ -73,6 +80,10 @@ function builtHash(target) {
 
 function build(target, hash) {
   const output = join(ROOT, target.output);
+  // Left by a build that was stopped (Ctrl-C): under the lock, no other build is using them.
+  for (const name of readdirSync(dirname(output)))
+    if (name.startsWith(`${basename(output)}.build-`) || name.startsWith(`${basename(output)}.old-`))
+      rmSync(join(dirname(output), name), { recursive: true, force: true });
   // Beside the output, at the same depth, so that source maps' relative paths hold after the swap.
   const fresh = `${output}.build-${process.pid}`;
   const old = `${output}.old-${process.pid}`;

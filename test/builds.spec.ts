@@ -76,7 +76,14 @@ describe('builds beside running instances', () => {
 
   beforeAll(() => {
     clone = mkdtempSync(join(tmpdir(), 'keyring-builds-'));
-    for (const part of ['lib', 'scripts', 'sample-app/src', 'sample-app/tsconfig.json', 'package.json'])
+    for (const part of [
+      'lib',
+      'scripts',
+      'sample-app/src',
+      'sample-app/tsconfig.json',
+      'package.json',
+      'package-lock.json',
+    ])
       cpSync(join(ROOT, part), join(clone, part), { recursive: true });
     for (const file of readdirSync(ROOT).filter((name) => /^tsconfig.*\.json$/.test(name)))
       cpSync(join(ROOT, file), join(clone, file));
