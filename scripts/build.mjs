@@ -55,7 +55,10 @@ function tscInto(project, outDir) {
 }
 
 function files(path) {
-  if (!statSync(path).isDirectory()) return [path];
+  // A missing input (the package's stamp before its first build) hashes as nothing.
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (stats === undefined) return [];
+  if (!stats.isDirectory()) return [path];
   return readdirSync(path, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
