@@ -22,18 +22,20 @@ const examples = readDocs(root)
   .filter((block) => isTypeScript(block) && /from 'express'/.test(block.code));
 const label = (block: CodeBlock) => `${block.file}:${block.line}`;
 
-// Loaded before the example: Nest and its peers cannot be resolved, as in an app that never installed them.
+// Loaded before the example: Nest and its peers cannot be resolved, as in an app that never
+// installed them. `registerHooks` where Node has it (`register` is deprecated on Node 26).
 const WITHOUT_NEST = `
-import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`
-  export async function resolve(specifier, context, next) {
-    if (/^(@nestjs\\\\/|rxjs(\\\\/|$)|reflect-metadata$)/.test(specifier)) {
-      const error = new Error(\\\`Cannot find package '\\\${specifier}' (an app without Nest)\\\`);
-      error.code = 'ERR_MODULE_NOT_FOUND';
-      throw error;
-    }
-    return next(specifier, context);
-  }\`));
+import module from 'node:module';
+function resolve(specifier, context, next) {
+  if (/^(@nestjs\\/|rxjs(\\/|$)|reflect-metadata$)/.test(specifier)) {
+    const error = new Error(\`Cannot find package '\${specifier}' (an app without Nest)\`);
+    error.code = 'ERR_MODULE_NOT_FOUND';
+    throw error;
+  }
+  return next(specifier, context);
+}
+if (module.registerHooks) module.registerHooks({ resolve });
+else module.register('data:text/javascript,' + encodeURIComponent(\`export \${resolve}\`));
 `;
 
 /** The example's import declarations (type-only ones are gone after transpiling). */
