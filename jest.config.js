@@ -19,6 +19,7 @@ const commonJsProject = (major, mappers = {}) => ({
     ...stripJsExtension,
     [nestPackages]: `<rootDir>/test/nest${major}/node_modules/@nestjs/$1$2`,
     '^nest-keyring$': '<rootDir>/dist/cjs/index.js',
+    '^nest-keyring/(.*)$': '<rootDir>/dist/cjs/$1.js',
     ...mappers,
   },
   testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],

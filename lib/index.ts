@@ -1,3 +1,6 @@
+// First: in CommonJS, names the Nest packages to install when they are missing.
+import './nest/peers.js';
+
 // The names a Nest app writes in code. Express apps import from `nest-keyring/express`; defaults
 // are documented beside each option (docs/module.md), not exported one by one.
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -76,6 +76,15 @@ describe('loading the package in plain Node', () => {
   });
 });
 
+describe('the package.json users install', () => {
+  it('makes every peer optional: an app without Nest installs nothing of it', () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+    const peers = Object.keys(manifest.peerDependencies).sort();
+    expect(peers).toEqual(expect.arrayContaining(['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs']));
+    expect(peers.filter((name) => manifest.peerDependenciesMeta[name]?.optional !== true)).toEqual([]);
+  });
+});
+
 describe('nest-keyring/express in an app without Nest', () => {
   // An app folder whose node_modules holds only the built package, as `npm install` would lay
   // it out: nothing under @nestjs (nor rxjs, nor reflect-metadata) can be resolved from it.
@@ -114,4 +123,26 @@ describe('nest-keyring/express in an app without Nest', () => {
       });
     },
   );
+
+  // Nest is an optional peer: an app that loads the root entry without it is told what to install.
+  it.each([
+    [
+      'require',
+      "require('nest-keyring')",
+      /nest-keyring needs @nestjs\/common, @nestjs\/core, reflect-metadata, rxjs for Nest apps: npm install @nestjs\/common @nestjs\/core reflect-metadata rxjs\. Apps without Nest import 'nest-keyring\/express'\./,
+    ],
+    ['import', "await import('nest-keyring')", /ERR_MODULE_NOT_FOUND[\s\S]*Cannot find package '@nestjs\/common'/],
+  ])('refuses the root entry loaded with %s, naming what is missing', (mode, code, message) => {
+    const run = spawnSync(
+      process.execPath,
+      ['--input-type=' + (mode === 'import' ? 'module' : 'commonjs'), '-e', code],
+      {
+        cwd: app,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: app, NODE_PATH: '', NODE_OPTIONS: CHILD_NODE_OPTIONS },
+      },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(message);
+  });
 });

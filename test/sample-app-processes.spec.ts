@@ -2,26 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { CHILD_NODE_OPTIONS } from './support/child-env.js';
+import { freePort, keysCommand } from './support/sample-processes.js';
 
 // The sample app as separate processes, as `npm start` and `npm run keys` run it: two instances on
 // one database file (PORT, KEYRING_DB), last-used flushed on SIGTERM, and the keys command.
 
 const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/;
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 interface Instance {
   port: number;
@@ -34,15 +25,8 @@ describe('sample app processes on one database', () => {
   let database: string;
   const running = new Set<ChildProcess>();
 
-  /** `npm run keys -- …` on the shared file; its exit status and output. */
-  function keys(...args: string[]) {
-    const run = spawnSync(process.execPath, ['sample-app/dist/keys-cli.js', ...args], {
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, KEYRING_DB: database },
-      timeout: 30_000,
-    });
-    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-  }
+  /** `npm run keys -- …` on the shared file. */
+  const keys = (...args: string[]) => keysCommand(database, ...args);
 
   async function start(): Promise<Instance> {
     const port = await freePort();

@@ -1,7 +1,8 @@
-import type { HeaderObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
+import type { HeaderObject } from '@nestjs/swagger';
 import { createErrorResponder, ERROR_PRESETS } from '../core/error-format.js';
 import type { FailureReason } from '../core/failure.js';
 import type { ResolvedKeyringOptions } from '../core/keyring-options.js';
+import type { ResponseObject, SchemaObject } from './openapi-objects.js';
 import type { RouteSecurity } from './route-security.js';
 
 /** One documented refusal: what the configured error format answers for a reason. */

@@ -1,4 +1,4 @@
-import type { SecuritySchemeObject } from '@nestjs/swagger';
+import type { SecuritySchemeObject } from './openapi-objects.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME } from '../core/webhook-secrets.js';
 
 /** The scheme for `Authorization: Bearer <key>`. */

@@ -45,7 +45,7 @@ export class KeyringIoAdapter extends IoAdapter {
     this.handshakes = new SocketHandshakes(app, options, new Logger('KeyringIoAdapter'));
   }
 
-  // Typed as the installed Nest's own `create` (which differs between majors), so it overrides any.
+  // Typed as the installed IoAdapter's own: Nest 10 and 11 declare `Server`, Nest 12 `Server | Namespace`.
   override create(port: number, options?: Parameters<IoAdapter['create']>[1]): ReturnType<IoAdapter['create']> {
     const server = super.create(port, options);
     // Resolved now, at start-up: a missing ApiKeyModule fails the app's start, not a connection.

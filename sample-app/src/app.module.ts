@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { ApiKeyModule } from 'nest-keyring';
 import { HealthController } from './health.controller.js';
+import { KEY_CACHE_TTL_MS } from './key-cache.js';
 import { KeysController } from './keys.controller.js';
 import { KeysRollController } from './keys-roll.controller.js';
 import { MessagesController } from './messages.controller.js';
@@ -12,9 +13,6 @@ import { SIGNING_SECRET, StoreModule } from './store/store.module.js';
 import { SqliteUsageStore } from './store/usage.js';
 import { WebhooksController } from './webhooks.controller.js';
 import { fleetOptions } from './fleet.js';
-
-/** How long another process may still accept a key revoked elsewhere (see docs/caching.md). */
-export const KEY_CACHE_TTL_MS = 5_000;
 
 @Module({})
 export class AppModule {

@@ -3,6 +3,15 @@ import type { KeyAdmin } from './store/key-admin.js';
 export const DEMO_LABEL = 'demo';
 
 /**
+ * The label of a key rolled from `label`: a demo key's successor is the operator's key, which the
+ * next start must not revoke with the demo keys.
+ */
+export function rolledKeyLabel(label: string | null): string | null {
+  const demo = label === DEMO_LABEL || label?.startsWith(`${DEMO_LABEL}:`);
+  return demo ? `rolled from ${label}` : label;
+}
+
+/**
  * Demo keys for this run, signed like every key of the app (`KeyAdmin`): the previous run's on the
  * same port are revoked (their keys were only ever printed, never stored) and new ones are created,
  * so each start prints keys that work. Per

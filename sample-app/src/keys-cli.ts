@@ -1,23 +1,27 @@
 // npm run keys -- create|list|revoke|roll: key administration on the sample app's SQLite file.
 import { parseArgs } from 'node:util';
-import { KEY_CACHE_TTL_MS } from './app.module.js';
 import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { formatRateLimit, parseOverlap, parseRateLimit } from './duration.js';
+import { KEY_CACHE_TTL_MS } from './key-cache.js';
 import { openDatabase } from './store/database.js';
 import { KeyAdmin, type KeyRow } from './store/key-admin.js';
 import { KeyRolls } from './store/key-roll.js';
 
 const USAGE = [
   'Usage: npm run keys -- <command>',
-  '  create --env production|staging --tenants 123,456 [--scopes messages:send,messages:read] ' +
-    '[--label NAME] [--expires 2027-01-31T00:00:00Z] [--rate-limit 5/1s]',
-  '  list',
+  '  create --tenants 123,456 [--env production|staging (default production)] ' +
+    '[--scopes messages:send,messages:read] [--label NAME] [--expires 2027-01-31T00:00:00Z] [--rate-limit 5/1s]',
+  '  list   every key: active, expires <time>, expired <time> or revoked <time>',
   '  revoke <key id>',
   '  roll <key id> [--overlap 24h]   a new key for the same tenants; the old one works for the overlap',
 ].join('\n');
 
-function describe(row: KeyRow): string {
-  const state = row.revoked_at ? `revoked ${row.revoked_at}` : row.expires_at ? `expires ${row.expires_at}` : 'active';
+function describe(row: KeyRow, now = Date.now()): string {
+  const state = row.revoked_at
+    ? `revoked ${row.revoked_at}`
+    : row.expires_at
+      ? `${Date.parse(row.expires_at) > now ? 'expires' : 'expired'} ${row.expires_at}`
+      : 'active';
   return (
     `${row.id}  ${row.display_prefix.padEnd(9)} ${row.environment.padEnd(10)} ` +
     `tenants ${row.tenant_ids.join(',') || '-'}  scopes ${row.scopes.join(',') || '-'}  ` +
@@ -30,8 +34,9 @@ function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
+      help: { type: 'boolean', short: 'h' },
       env: { type: 'string', default: 'production' },
-      tenants: { type: 'string', default: '' },
+      tenants: { type: 'string' },
       scopes: { type: 'string', default: '' },
       label: { type: 'string' },
       expires: { type: 'string' },
@@ -40,11 +45,16 @@ function main(): void {
     },
   });
   const [command, id] = positionals;
+  if (values.help || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
   const db = openDatabase(DATABASE_PATH, DATABASE_OPTIONS);
   // Signs with the app's secret: KEYRING_SIGNING_SECRET, or the one kept beside the database.
   const admin = new KeyAdmin(db);
   switch (command) {
     case 'create': {
+      if (!values.tenants) throw new Error('create needs --tenants, the tenant ids the key acts for (such as 123,456)');
       if (values.env !== 'production' && values.env !== 'staging')
         throw new Error('--env must be production or staging');
       const tenantIds = values.tenants.split(',').filter(Boolean).map(Number);
@@ -91,8 +101,7 @@ function main(): void {
       return;
     }
     default:
-      console.log(USAGE);
-      if (command !== undefined) process.exitCode = 1;
+      throw new Error(command === undefined ? 'no command given' : `unknown command ${command}`);
   }
 }
 

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { KeyringIoAdapter } from 'nest-keyring/socket.io';
-import { AppModule, KEY_CACHE_TTL_MS } from './app.module.js';
+import { AppModule } from './app.module.js';
+import { KEY_CACHE_TTL_MS } from './key-cache.js';
 import { DATABASE_OPTIONS, DATABASE_PATH } from './database-path.js';
 import { createDemoKeys } from './demo-keys.js';
 import { fleetSummary } from './fleet.js';
@@ -76,6 +77,8 @@ curl -i -X DELETE ${base}/api/v1/keys/${staging.row.id} -H "Authorization: Beare
 #   await socket.emitWithAck('subscribe'); socket.on('message', console.log);
 # 200 without a key: a @Public() route
 curl -i ${base}/health
+# 200 without a key: Prometheus metrics, counts of the app's decisions (never key material)
+curl ${base}/metrics
 # 200 at once, event stored after the answer: a gateway webhook with this run's secret${secretFrom}
 ${gateway} ${bearer(webhookSecret)} ${json} -d '{"event":"message.delivered","id":"wamid.1"}'
 # 401 INVALID_WEBHOOK_SECRET: a wrong secret

@@ -106,16 +106,25 @@ describe('the sample app over GraphQL (spawned, on its own port)', () => {
       body: (await response.json()) as GraphqlAnswer,
     }));
 
-  const ME = '{ me { keyId environment tenant } }';
+  const ME = '{ me { keyId environment tenant { id name } } }';
 
   it('answers `me` with the key id the app printed, with Bearer, X-API-KEY and X-TENANT-ID', async () => {
     const bearer = await post(ME, { Authorization: `Bearer ${demo.production.key}` });
     expect({ status: bearer.status, body: bearer.body }).toEqual({
       status: 200,
-      body: { data: { me: { keyId: demo.production.id, environment: 'production', tenant: '123' } } },
+      body: {
+        data: {
+          me: { keyId: demo.production.id, environment: 'production', tenant: { id: 123, name: 'Acme Trading' } },
+        },
+      },
     });
     const second = await post(ME, { 'X-API-KEY': demo.production.key, 'X-TENANT-ID': '456' });
-    expect(second.body.data.me.tenant).toBe('456');
+    // The tenant as GET /api/v1/me answers it: the same id (a number) and name.
+    const rest = await fetch(`${demo.base}/api/v1/me`, {
+      headers: { 'X-API-KEY': demo.production.key, 'X-TENANT-ID': '456' },
+    }).then((response) => response.json() as Promise<{ data: { tenant: unknown } }>);
+    expect(second.body.data.me.tenant).toEqual(rest.data.tenant);
+    expect(second.body.data.me.tenant).toMatchObject({ id: 456 });
     const staging = await post(ME, { 'X-API-KEY': demo.staging.key });
     expect(staging.body.data.me).toMatchObject({ keyId: demo.staging.id, environment: 'staging' });
   });

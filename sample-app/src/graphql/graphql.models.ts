@@ -1,4 +1,14 @@
-import { Field, ID, ObjectType } from '@nestjs/graphql';
+import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
+
+/** A tenant, as `GET /api/v1/me` answers it: its id and name. */
+@ObjectType('Tenant')
+export class TenantModel {
+  @Field(() => Int)
+  id!: number;
+
+  @Field(() => String, { nullable: true })
+  name?: string;
+}
 
 /** The key a GraphQL operation authenticated with, and the tenant it acts for. */
 @ObjectType('Me')
@@ -10,9 +20,9 @@ export class MeModel {
   @Field(() => String, { nullable: true })
   environment?: string;
 
-  /** The tenant's id: `X-TENANT-ID`, or the key's first tenant. */
-  @Field(() => ID)
-  tenant!: string;
+  /** The tenant it acts for: `X-TENANT-ID`, or the key's first tenant. */
+  @Field(() => TenantModel)
+  tenant!: TenantModel;
 
   @Field(() => [String])
   scopes!: string[];

@@ -15,7 +15,13 @@ export class MessagesResolver {
 
   @Query(() => MeModel)
   me(@CurrentApiKey() key: ApiKeyRecord, @CurrentTenant() tenant: Tenant): MeModel {
-    return { keyId: String(key.id), environment: key.environment, tenant: String(tenant.id), scopes: key.scopes ?? [] };
+    const name = typeof tenant.name === 'string' ? tenant.name : undefined;
+    return {
+      keyId: String(key.id),
+      environment: key.environment,
+      tenant: { id: Number(tenant.id), name },
+      scopes: key.scopes ?? [],
+    };
   }
 
   @RequireScopes('messages:send')

@@ -21,7 +21,7 @@ export function graphqlExamples(base: string, productionKey: string, stagingKey:
     `-d '${JSON.stringify({ query })}'`;
   return `GraphQL (${base}/graphql, same keys and headers):
 # 200: the key's id, environment and tenant
-${post(productionKey, '{ me { keyId environment tenant } }', ' -H "X-TENANT-ID: 456"')}
+${post(productionKey, '{ me { keyId environment tenant { id name } } }', ' -H "X-TENANT-ID: 456"')}
 # 200: send a message (scope messages:send)
 ${post(productionKey, 'mutation { sendMessage(phone: "+966501234567", body: "Hi") { messageId tenantId status } }')}
 # 403 INSUFFICIENT_SCOPE in errors[0].extensions.code, no data: the staging key lacks messages:send

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { generateApiKey } from 'nest-keyring';
+// The Nest-free entry: the keys command loads no Nest and answers at once.
+import { generateApiKey } from 'nest-keyring/express';
 import type { RateLimit } from '../duration.js';
 import type { SampleDatabase } from './database.js';
 import { signingSecretFor } from './signing-secret.js';

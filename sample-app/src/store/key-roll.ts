@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { planKeyRoll, type ApiKeyRecord } from 'nest-keyring';
+import { planKeyRoll, type ApiKeyRecord } from 'nest-keyring/express';
+import { rolledKeyLabel } from '../demo-keys.js';
 import type { SampleDatabase } from './database.js';
 import { CALLER_MAY_MANAGE_TARGET, insertKeyRow, KeyAdmin, TENANT_IDS_OF_K, type KeyRow } from './key-admin.js';
 import { signingSecretFor } from './signing-secret.js';
@@ -89,7 +90,7 @@ export class KeyRolls {
       displayPrefix: plan.newKey.displayPrefix,
       environment: plan.newRecord.environment,
       scopes: plan.newRecord.scopes ?? [],
-      label: target.label,
+      label: rolledKeyLabel(target.label),
       expiresAt: plan.newRecord.expiresAt == null ? null : new Date(plan.newRecord.expiresAt).toISOString(),
       createdAt: now.toISOString(),
       rateLimit: target.rate_limit,
