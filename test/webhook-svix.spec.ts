@@ -1,0 +1,154 @@
+/**
+ * Deliveries from services that send through Svix: `svix-id`, `svix-timestamp` and
+ * `svix-signature`, signed by the `svix` package itself, on Nest (Express and Fastify) and on
+ * plain Express. The `svix` package ships only an ES module, which Jest's CommonJS runtime cannot
+ * require, so this spec runs in the ES-module project only; the check is in core, the same for
+ * every Nest major.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Controller, HttpCode, Post } from '@nestjs/common';
+import express from 'express';
+import type { Server } from 'node:http';
+import request from 'supertest';
+import { Webhook } from 'svix';
+import { ApiKeyModule, WebhookSecret, webhookSecretMiddleware } from '../lib/index.js';
+import { ADAPTERS, HandlerLog } from './fixtures/test-app.js';
+import { createWebhookTestApp, NO_KEYS } from './fixtures/webhook-app.js';
+import { SIGNING_SECRETS, signedHeaders, webhookSecretsOption } from './fixtures/webhook-secrets.js';
+
+const BODY = '{"type":"invoice.paid","data":{"id":"in_1","amount":4200}}';
+
+/** The headers a Svix sender puts on a delivery, signed by the `svix` package. */
+function svixHeaders(secret: string, body: string, at = new Date()): Record<string, string> {
+  const id = `msg_${Math.random().toString(36).slice(2)}`;
+  return {
+    'svix-id': id,
+    'svix-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'svix-signature': new Webhook(secret).sign(id, at, body),
+  };
+}
+
+@Controller('webhooks')
+class EventsController {
+  constructor(private readonly handlers: HandlerLog) {}
+
+  @WebhookSecret('events')
+  @HttpCode(200)
+  @Post('events')
+  events() {
+    this.handlers.ran('events');
+    return { received: true };
+  }
+}
+
+interface Host {
+  server: Server;
+  handlers: string[];
+  close(): Promise<void>;
+}
+
+async function nestHost(adapter: (typeof ADAPTERS)[number]): Promise<Host> {
+  const test = await createWebhookTestApp(adapter, {
+    imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption() })],
+    controllers: [EventsController],
+  });
+  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, close: () => test.close() };
+}
+
+async function expressHost(): Promise<Host> {
+  const handlers: string[] = [];
+  const app = express();
+  app.post(
+    '/webhooks/events',
+    express.raw({ type: 'application/json' }),
+    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events' }),
+    (_, response) => {
+      handlers.push('events');
+      response.json({ received: true });
+    },
+  );
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  return { server, handlers, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+const HOSTS = [...ADAPTERS.map((adapter) => `nest-${adapter}`), 'express'] as const;
+
+describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) => {
+  let host: Host;
+  beforeAll(async () => {
+    host =
+      hostName === 'express'
+        ? await expressHost()
+        : await nestHost(hostName === 'nest-express' ? 'express' : 'fastify');
+  });
+  afterAll(() => host.close());
+  beforeEach(() => {
+    host.handlers.length = 0;
+  });
+
+  const deliver = (headers: Record<string, string>, body = BODY) =>
+    request(host.server)
+      .post('/webhooks/events')
+      .set({ 'Content-Type': 'application/json', ...headers })
+      .send(body);
+  const expectRefused = (response: request.Response, code: string) => {
+    expect({
+      status: response.status,
+      code: response.body?.error?.code,
+      challenge: response.headers['www-authenticate'],
+    }).toEqual({ status: 401, code, challenge: 'Webhook-Signature realm="api"' });
+    expect(host.handlers).toEqual([]);
+  };
+
+  it('runs the handler for a delivery svix signed, with either secret of a rotation', async () => {
+    for (const secret of [SIGNING_SECRETS.current, SIGNING_SECRETS.previous]) {
+      const headers = svixHeaders(secret, BODY);
+      // The svix package agrees the delivery is good: both sides read the same scheme.
+      expect(new Webhook(secret).verify(BODY, headers)).toBeUndefined();
+      expect((await deliver(headers)).status).toBe(200);
+    }
+    expect(host.handlers).toEqual(['events', 'events']);
+  });
+
+  it('refuses a tampered body: 401 INVALID_WEBHOOK_SIGNATURE, handler not run', async () => {
+    expectRefused(
+      await deliver(svixHeaders(SIGNING_SECRETS.current, BODY), BODY.replace('4200', '1')),
+      'INVALID_WEBHOOK_SIGNATURE',
+    );
+  });
+
+  it('refuses a delivery signed with a secret not configured', async () => {
+    expectRefused(await deliver(svixHeaders(SIGNING_SECRETS.stranger, BODY)), 'INVALID_WEBHOOK_SIGNATURE');
+  });
+
+  it('refuses a stale svix-timestamp: 401 INVALID_WEBHOOK_TIMESTAMP', async () => {
+    const stale = svixHeaders(SIGNING_SECRETS.current, BODY, new Date(Date.now() - 600_000));
+    expectRefused(await deliver(stale), 'INVALID_WEBHOOK_TIMESTAMP');
+  });
+
+  it('says what is missing when an svix header is left out', async () => {
+    const { 'svix-signature': _, ...partial } = svixHeaders(SIGNING_SECRETS.current, BODY);
+    expectRefused(await deliver(partial), 'WEBHOOK_SIGNATURE_REQUIRED');
+  });
+
+  it('refuses both sets at once, each good on its own, like a repeated header', async () => {
+    const both = { ...svixHeaders(SIGNING_SECRETS.current, BODY), ...signedHeaders(SIGNING_SECRETS.current, BODY) };
+    expectRefused(await deliver(both), 'INVALID_WEBHOOK_SIGNATURE');
+  });
+
+  it('refuses an svix-signature sent on two lines, even when one of them is good', async () => {
+    const headers = svixHeaders(SIGNING_SECRETS.current, BODY);
+    const response = await request(host.server)
+      .post('/webhooks/events')
+      .set({
+        'Content-Type': 'application/json',
+        'svix-id': headers['svix-id']!,
+        'svix-timestamp': headers['svix-timestamp']!,
+      })
+      .set('svix-signature', [headers['svix-signature']!, headers['svix-signature']!])
+      .send(BODY);
+    expectRefused(response, 'INVALID_WEBHOOK_SIGNATURE');
+  });
+});
