@@ -49,7 +49,7 @@ export const HOSTS: HostName[] = ['nest-express', 'nest-fastify', 'express-middl
 
 const tenantContext = new TenantContext();
 
-function keyringOptions(preset: Preset): KeyringOptions {
+function keyringOptions(preset: Preset, overrides: Partial<KeyringOptions> = {}): KeyringOptions {
   const records = demoRecords();
   records[CONFORMANCE_KEYS.multiTenant] = { id: 'key-multi', tenants: [{ id: 1 }, { id: 'org-b' }] };
   records[CONFORMANCE_KEYS.noTenant] = { id: 'key-none', tenants: [] };
@@ -69,6 +69,7 @@ function keyringOptions(preset: Preset): KeyringOptions {
     errorFormat: preset,
     lookupTimeoutMs: 150,
     webhookSecrets: webhookSecretsOption(),
+    ...overrides,
   };
 }
 
@@ -179,10 +180,13 @@ class MiddlewareRoutesModule implements NestModule {
   }
 }
 
-async function nestHost(adapter: 'express' | 'fastify', preset: Preset): Promise<Host> {
+async function nestHost(adapter: 'express' | 'fastify', preset: Preset, overrides?: Partial<KeyringOptions>) {
   const test = await createTestApp(
     adapter,
-    { imports: [ApiKeyModule.forRoot(keyringOptions(preset))], controllers: [GuardedController, WebhookController] },
+    {
+      imports: [ApiKeyModule.forRoot(keyringOptions(preset, overrides))],
+      controllers: [GuardedController, WebhookController],
+    },
     { rawBody: true },
   );
   return {
@@ -193,10 +197,10 @@ async function nestHost(adapter: 'express' | 'fastify', preset: Preset): Promise
   };
 }
 
-async function nestMiddlewareHost(preset: Preset): Promise<Host> {
+async function nestMiddlewareHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
   const test = await createTestApp(
     'express',
-    { imports: [ApiKeyModule.forRoot(keyringOptions(preset)), MiddlewareRoutesModule.forPreset(preset)] },
+    { imports: [ApiKeyModule.forRoot(keyringOptions(preset, overrides)), MiddlewareRoutesModule.forPreset(preset)] },
     { rawBody: true },
   );
   return {
@@ -207,8 +211,8 @@ async function nestMiddlewareHost(preset: Preset): Promise<Host> {
   };
 }
 
-async function expressHost(preset: Preset): Promise<Host> {
-  const keyring = new Keyring(keyringOptions(preset));
+async function expressHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
+  const keyring = new Keyring(keyringOptions(preset, overrides));
   const handlers: string[] = [];
   const logs: string[] = [];
   const logger = {
@@ -252,15 +256,16 @@ async function expressHost(preset: Preset): Promise<Host> {
   return { server, handlers, logs, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-export function startHost(name: HostName, preset: Preset): Promise<Host> {
+/** Starts a host; `overrides` change the keyring's options (say, the key `headers`). */
+export function startHost(name: HostName, preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
   switch (name) {
     case 'nest-express':
-      return nestHost('express', preset);
+      return nestHost('express', preset, overrides);
     case 'nest-fastify':
-      return nestHost('fastify', preset);
+      return nestHost('fastify', preset, overrides);
     case 'express-middleware':
-      return expressHost(preset);
+      return expressHost(preset, overrides);
     case 'nest-middleware-consumer':
-      return nestMiddlewareHost(preset);
+      return nestMiddlewareHost(preset, overrides);
   }
 }
