@@ -96,7 +96,7 @@ describe(`conformance: ${CONFORMANCE_CASES.length} rules × ${HOSTS.length} host
 });
 
 // Keys read from X-API-KEY only: the challenges name that header, on every host.
-describe(`conformance with headers: ['x-api-key']: ${X_API_KEY_ONLY_CASES.length} rules × ${HOSTS.length} hosts`, () => {
+describe(`conformance, keys in X-API-KEY only: ${X_API_KEY_ONLY_CASES.length} rules × ${HOSTS.length} hosts`, () => {
   describe.each(HOSTS)('%s', (hostName) => {
     let host: Host;
     beforeAll(async () => {
