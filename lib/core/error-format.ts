@@ -159,19 +159,16 @@ export function challengeFor(
 ): string | undefined {
   const realmParam = `realm="${realm}"`;
   const { reason } = failure;
-  let schemes = [`Bearer ${realmParam}`];
-  if (!reason.startsWith('webhook_') && !keyHeaders.includes('authorization')) {
-    schemes = keyHeaders.map((header) => `ApiKey ${realmParam}, header="${header}"`);
-  }
+  const apiKeyScheme = !reason.startsWith('webhook_') && !keyHeaders.includes('authorization');
+  const schemes = apiKeyScheme
+    ? keyHeaders.map((header) => `ApiKey ${realmParam}, header="${header}"`)
+    : [`Bearer ${realmParam}`];
   const challenge = (params = '') => schemes.map((scheme) => scheme + params).join(', ');
   if (status === 401) {
     if (SIGNATURE_REASONS.has(reason)) return `Webhook-Signature ${realmParam}`;
     if (reason === 'missing' || reason === 'webhook_secret_missing') return challenge();
-    return challenge(
-      reason === 'malformed' || reason === 'webhook_secret_malformed'
-        ? ', error="invalid_request"'
-        : ', error="invalid_token"',
-    );
+    const malformed = reason === 'malformed' || reason === 'webhook_secret_malformed';
+    return challenge(`, error="${malformed ? 'invalid_request' : 'invalid_token'}"`);
   }
   if (status === 403 && reason === 'insufficient_scope') {
     return challenge(`, error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`);

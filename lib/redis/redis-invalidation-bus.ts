@@ -204,11 +204,12 @@ export class RedisInvalidationBus implements InvalidationBus {
     // Resolves only once connected (node-redis retries meanwhile); rejects only once closed. A
     // cluster that no node answers rejects at once: it is asked again until one does.
     const connect = (): unknown =>
+      this.state === 'closed' ||
       listener.connect().then(
         () => this.cluster && this.listen(listener),
         (error: unknown) => {
           this.lost(error);
-          if (this.cluster && this.state !== 'closed') setTimeout(connect, MAX_RECONNECT_DELAY_MS).unref();
+          if (this.cluster) setTimeout(connect, MAX_RECONNECT_DELAY_MS).unref();
         },
       );
     connect();

@@ -281,34 +281,55 @@ describeWithRedis('nest-keyring/redis on a Redis Cluster', () => {
     60_000,
   );
 
-  it("the sample app's REDIS_URL takes a comma-separated list of cluster nodes", async () => {
-    const options = await fleetOptions(cluster.urls);
-    const bus = options.invalidationBus as RedisInvalidationBus;
-    const limits = options.rateLimit as {
-      store: { hit(id: string, windowMs: number, limit: number): Promise<unknown>; close(): Promise<void> };
-    };
-    try {
-      bus.subscribe({
-        onInvalidation: () => undefined,
-        onDisconnected: () => undefined,
-        onReconnected: () => undefined,
-      });
-      await waitFor(() => bus.connected, 'the sample app bus is connected', 10_000);
-      await waitFor(
-        () =>
-          limits.store.hit('sample', 60_000, 5).then(
-            () => true,
-            () => false,
-          ),
-        'the sample app store counts',
-        10_000,
-      );
-      expect(await limits.store.hit('sample', 60_000, 5)).toEqual({ count: 2, resetMs: expect.any(Number) });
-    } finally {
-      await bus.close();
-      await limits.store.close();
-    }
-  }, 30_000);
+  it.each([
+    ['with the cluster up', false],
+    ['started while no node answers, joining once they do', true],
+  ])(
+    "the sample app's REDIS_URL takes a comma-separated list of cluster nodes, %s",
+    async (_, down) => {
+      if (down) {
+        await Promise.all(cluster.nodes.map((node) => node.stop()));
+        restart = async () => {
+          await Promise.all(cluster.nodes.map((node) => node.start()));
+          await cluster.ready();
+        };
+      }
+      const options = await fleetOptions(cluster.urls);
+      const bus = options.invalidationBus as RedisInvalidationBus;
+      const limits = options.rateLimit as {
+        store: { hit(id: string, windowMs: number, limit: number): Promise<unknown>; close(): Promise<void> };
+      };
+      try {
+        bus.subscribe({
+          onInvalidation: () => undefined,
+          onDisconnected: () => undefined,
+          onReconnected: () => undefined,
+        });
+        if (down) {
+          await sleep(500);
+          expect(bus.connected).toBe(false);
+          expect(await limits.store.hit('sample', 60_000, 5).catch(() => 'failed')).toBe('failed');
+          await restart!();
+          restart = undefined;
+        }
+        await waitFor(() => bus.connected, 'the sample app bus is connected', 15_000);
+        await waitFor(
+          () =>
+            limits.store.hit('sample', 60_000, 5).then(
+              () => true,
+              () => false,
+            ),
+          'the sample app store counts',
+          15_000,
+        );
+        expect(await limits.store.hit('sample', 60_000, 5)).toEqual({ count: 2, resetMs: expect.any(Number) });
+      } finally {
+        await bus.close();
+        await limits.store.close();
+      }
+    },
+    30_000,
+  );
 });
 
 async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
