@@ -1,20 +1,16 @@
 /**
  * Deliveries from services that send through Svix: `svix-id`, `svix-timestamp` and
- * `svix-signature`, signed by the `svix` package itself, on Nest (Express and Fastify) and on
- * plain Express. The `svix` package ships only an ES module, which Jest's CommonJS runtime cannot
+ * `svix-signature`, signed by the `svix` package itself, on the conformance hosts (Nest on Express
+ * and on Fastify, plain Express, Nest with MiddlewareConsumer), route `events` (Standard Webhooks
+ * secrets). The `svix` package ships only an ES module, which Jest's CommonJS runtime cannot
  * require, so this spec runs in the ES-module project only; the check is in core, the same for
  * every Nest major.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, HttpCode, Post } from '@nestjs/common';
-import express from 'express';
-import type { Server } from 'node:http';
 import request from 'supertest';
 import { Webhook } from 'svix';
-import { ApiKeyModule, WebhookSecret, webhookSecretMiddleware } from '../lib/index.js';
-import { ADAPTERS, HandlerLog } from './fixtures/test-app.js';
-import { createWebhookTestApp, NO_KEYS } from './fixtures/webhook-app.js';
-import { SIGNING_SECRETS, signedHeaders, webhookSecretsOption } from './fixtures/webhook-secrets.js';
+import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
+import { SIGNING_SECRETS, signedHeaders } from './fixtures/webhook-secrets.js';
 
 const BODY = '{"type":"invoice.paid","data":{"id":"in_1","amount":4200}}';
 
@@ -28,60 +24,10 @@ function svixHeaders(secret: string, body: string, at = new Date()): Record<stri
   };
 }
 
-@Controller('webhooks')
-class EventsController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret('events')
-  @HttpCode(200)
-  @Post('events')
-  events() {
-    this.handlers.ran('events');
-    return { received: true };
-  }
-}
-
-interface Host {
-  server: Server;
-  handlers: string[];
-  close(): Promise<void>;
-}
-
-async function nestHost(adapter: (typeof ADAPTERS)[number]): Promise<Host> {
-  const test = await createWebhookTestApp(adapter, {
-    imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption() })],
-    controllers: [EventsController],
-  });
-  return { server: test.app.getHttpServer(), handlers: test.handlers.calls, close: () => test.close() };
-}
-
-async function expressHost(): Promise<Host> {
-  const handlers: string[] = [];
-  const app = express();
-  app.post(
-    '/webhooks/events',
-    express.raw({ type: 'application/json' }),
-    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events' }),
-    (_, response) => {
-      handlers.push('events');
-      response.json({ received: true });
-    },
-  );
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  return { server, handlers, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-const HOSTS = [...ADAPTERS.map((adapter) => `nest-${adapter}`), 'express'] as const;
-
 describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) => {
   let host: Host;
   beforeAll(async () => {
-    host =
-      hostName === 'express'
-        ? await expressHost()
-        : await nestHost(hostName === 'nest-express' ? 'express' : 'fastify');
+    host = await startHost(hostName, 'cubeconnect');
   });
   afterAll(() => host.close());
   beforeEach(() => {
@@ -90,7 +36,7 @@ describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) 
 
   const deliver = (headers: Record<string, string>, body = BODY) =>
     request(host.server)
-      .post('/webhooks/events')
+      .post('/webhook/signed')
       .set({ 'Content-Type': 'application/json', ...headers })
       .send(body);
   const expectRefused = (response: request.Response, code: string) => {
@@ -109,7 +55,7 @@ describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) 
       expect(new Webhook(secret).verify(BODY, headers)).toBeUndefined();
       expect((await deliver(headers)).status).toBe(200);
     }
-    expect(host.handlers).toEqual(['events', 'events']);
+    expect(host.handlers).toEqual(['webhook/signed', 'webhook/signed']);
   });
 
   it('refuses a tampered body: 401 INVALID_WEBHOOK_SIGNATURE, handler not run', async () => {
@@ -141,7 +87,7 @@ describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) 
   it('refuses an svix-signature sent on two lines, even when one of them is good', async () => {
     const headers = svixHeaders(SIGNING_SECRETS.current, BODY);
     const response = await request(host.server)
-      .post('/webhooks/events')
+      .post('/webhook/signed')
       .set({
         'Content-Type': 'application/json',
         ...headers,
