@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import {
   CONFORMANCE_CASES,
@@ -8,7 +8,7 @@ import {
   type Preset,
 } from './conformance/conformance-cases.js';
 import { ALL_WEBHOOK_SECRETS } from './fixtures/webhook-secrets.js';
-import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
+import { HOSTS, hostForSuite, type Host } from './conformance/conformance-hosts.js';
 
 /**
  * Every rule runs in the default vocabulary on every host. The other vocabulary changes only the
@@ -78,18 +78,10 @@ async function expectConformance(host: Host, preset: Preset, testCase: Conforman
 describe(`conformance: ${CONFORMANCE_CASES.length} rules × ${HOSTS.length} hosts`, () => {
   describe.each(HOSTS)('%s', (hostName) => {
     describe.each(Object.keys(RULES_BY_PRESET) as Preset[])('%s errors', (preset) => {
-      let host: Host;
-      beforeAll(async () => {
-        host = await startHost(hostName, preset);
-      });
-      afterAll(() => host.close());
-      beforeEach(() => {
-        host.handlers.length = 0;
-        host.logs.length = 0;
-      });
+      const host = hostForSuite(hostName, preset);
 
       it.each(RULES_BY_PRESET[preset].map((testCase) => [testCase.name, testCase] as const))('%s', (_, testCase) =>
-        expectConformance(host, preset, testCase),
+        expectConformance(host(), preset, testCase),
       );
     });
   });
@@ -98,18 +90,9 @@ describe(`conformance: ${CONFORMANCE_CASES.length} rules × ${HOSTS.length} host
 // Keys read from X-API-KEY only: the challenges name that header, on every host.
 describe(`conformance, keys in X-API-KEY only: ${X_API_KEY_ONLY_CASES.length} rules × ${HOSTS.length} hosts`, () => {
   describe.each(HOSTS)('%s', (hostName) => {
-    let host: Host;
-    beforeAll(async () => {
-      host = await startHost(hostName, 'cubeconnect', { headers: ['x-api-key'] });
-    });
-    afterAll(() => host.close());
-    beforeEach(() => {
-      host.handlers.length = 0;
-      host.logs.length = 0;
-    });
-
+    const host = hostForSuite(hostName, 'cubeconnect', { headers: ['x-api-key'] });
     it.each(X_API_KEY_ONLY_CASES.map((testCase) => [testCase.name, testCase] as const))('%s', (_, testCase) =>
-      expectConformance(host, 'cubeconnect', testCase),
+      expectConformance(host(), 'cubeconnect', testCase),
     );
   });
 });

@@ -6,10 +6,10 @@
  * require, so this spec runs in the ES-module project only; the check is in core, the same for
  * every Nest major.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { Webhook } from 'svix';
-import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
+import { hostForSuite, HOSTS } from './conformance/conformance-hosts.js';
 import { SIGNING_SECRETS, signedHeaders } from './fixtures/webhook-secrets.js';
 
 const BODY = '{"type":"invoice.paid","data":{"id":"in_1","amount":4200}}';
@@ -25,17 +25,10 @@ function svixHeaders(secret: string, body: string, at = new Date()): Record<stri
 }
 
 describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) => {
-  let host: Host;
-  beforeAll(async () => {
-    host = await startHost(hostName, 'cubeconnect');
-  });
-  afterAll(() => host.close());
-  beforeEach(() => {
-    host.handlers.length = 0;
-  });
+  const host = hostForSuite(hostName, 'cubeconnect');
 
   const deliver = (headers: Record<string, string>, body = BODY) =>
-    request(host.server)
+    request(host().server)
       .post('/webhook/signed')
       .set({ 'Content-Type': 'application/json', ...headers })
       .send(body);
@@ -45,7 +38,7 @@ describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) 
       code: response.body?.error?.code,
       challenge: response.headers['www-authenticate'],
     }).toEqual({ status: 401, code, challenge: 'Webhook-Signature realm="api"' });
-    expect(host.handlers).toEqual([]);
+    expect(host().handlers).toEqual([]);
   };
 
   it('runs the handler for a delivery svix signed, with either secret of a rotation', async () => {
@@ -55,7 +48,7 @@ describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) 
       expect(new Webhook(secret).verify(BODY, headers)).toBeUndefined();
       expect((await deliver(headers)).status).toBe(200);
     }
-    expect(host.handlers).toEqual(['webhook/signed', 'webhook/signed']);
+    expect(host().handlers).toEqual(['webhook/signed', 'webhook/signed']);
   });
 
   it('refuses a tampered body: 401 INVALID_WEBHOOK_SIGNATURE, handler not run', async () => {
@@ -86,7 +79,7 @@ describe.each(HOSTS)('deliveries signed by the svix package, on %s', (hostName) 
 
   it('refuses an svix-signature sent on two lines, even when one of them is good', async () => {
     const headers = svixHeaders(SIGNING_SECRETS.current, BODY);
-    const response = await request(host.server)
+    const response = await request(host().server)
       .post('/webhook/signed')
       .set({
         'Content-Type': 'application/json',

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from '@jest/globals';
 import {
   Controller,
   Get,
@@ -268,4 +269,21 @@ export function startHost(name: HostName, preset: Preset, overrides?: Partial<Ke
     case 'nest-middleware-consumer':
       return nestMiddlewareHost(preset, overrides);
   }
+}
+
+/**
+ * A host for the tests of one `describe`: started before them, stopped after; each test starts
+ * with no handler run and no line logged. Read it through the function returned.
+ */
+export function hostForSuite(name: HostName, preset: Preset, overrides?: Partial<KeyringOptions>): () => Host {
+  let host: Host | undefined;
+  beforeAll(async () => {
+    host = await startHost(name, preset, overrides);
+  });
+  afterAll(() => host?.close());
+  beforeEach(() => {
+    host!.handlers.length = 0;
+    host!.logs.length = 0;
+  });
+  return () => host!;
 }

@@ -2,49 +2,17 @@
 // redis-server: revocations across two replicas and a rate limit shared by them, each replica with
 // its own cluster client (createCluster), then one master killed mid-run and started again.
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
-import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, createCluster } from 'redis';
-import request from 'supertest';
-import {
-  ApiKeyAuth,
-  ApiKeyCache,
-  ApiKeyModule,
-  CurrentApiKey,
-  generateApiKey,
-  Public,
-  type ApiKeyRecord,
-} from '../../lib/index.js';
 import { redisInvalidationBus, redisRateLimitStore, type RedisInvalidationBus } from '../../lib/redis.js';
 import { fleetOptions } from '../../sample-app/src/fleet.js';
-import { createTestApp, HandlerLog, type AdapterName, type TestApp } from '../fixtures/test-app.js';
+import { SharedStore, startReplica, type Replica } from '../fixtures/replica-app.js';
+import type { AdapterName, TestApp } from '../fixtures/test-app.js';
 import { describeWithRedis, startRedisCluster, type RedisCluster } from '../support/redis-server.js';
 
 const PREFIX = 'nest-keyring:rate-limit:';
 const TTL_WHILE_DISCONNECTED_MS = 500;
 const RATE_LIMIT_TIMEOUT_MS = 300;
-
-/** The database every replica reads. */
-class SharedStore {
-  readonly records = new Map<string, ApiKeyRecord>();
-  readonly lookup = { findKey: async (key: string) => this.records.get(key) ?? null };
-  issue(id: string, limit?: number): string {
-    const { key } = generateApiKey({ environment: 'production' });
-    const rateLimit = limit === undefined ? undefined : { limit, windowMs: 60_000 };
-    this.records.set(key, { id, tenants: [{ id: 1 }], rateLimit });
-    return key;
-  }
-  revoke(id: string): void {
-    for (const [key, record] of this.records) if (record.id === id) this.records.set(key, { ...record, revoked: true });
-  }
-}
-
-interface Replica {
-  test: TestApp;
-  bus: RedisInvalidationBus;
-  get(key: string): Promise<request.Response>;
-  revoke(id: string): Promise<request.Response>;
-}
 
 describeWithRedis('nest-keyring/redis on a Redis Cluster', () => {
   let cluster: RedisCluster;
@@ -87,48 +55,17 @@ describeWithRedis('nest-keyring/redis on a Redis Cluster', () => {
   /** One replica of the API: its own cluster client, for its bus and its rate-limit store. */
   async function replica(adapter: AdapterName = 'express'): Promise<Replica> {
     const client = await clusterClient();
-    const bus = redisInvalidationBus({ client, ttlWhileDisconnectedMs: TTL_WHILE_DISCONNECTED_MS });
-    @Controller()
-    class ReplicaController {
-      constructor(
-        private readonly handlers: HandlerLog,
-        private readonly cache: ApiKeyCache,
-      ) {}
-
-      @ApiKeyAuth()
-      @Get('messages')
-      list(@CurrentApiKey() key: ApiKeyRecord) {
-        this.handlers.ran('messages');
-        return { key: key.id };
-      }
-
-      @Public()
-      @Post('keys/:id/revoke')
-      @HttpCode(204)
-      revoke(@Param('id') id: string) {
-        store.revoke(id);
-        this.cache.invalidateRecord(id);
-      }
-    }
-    const test = await createTestApp(adapter, {
-      imports: [
-        ApiKeyModule.forRoot({
-          lookup: store.lookup,
-          invalidationBus: bus,
-          rateLimit: { store: redisRateLimitStore({ client }), timeoutMs: RATE_LIMIT_TIMEOUT_MS },
-        }),
-      ],
-      controllers: [ReplicaController],
-    });
-    apps.push(test);
-    const server = test.app.getHttpServer();
-    await waitFor(() => bus.connected, 'the bus is connected');
-    return {
-      test,
-      bus,
-      get: (key) => request(server).get('/messages').set('X-API-KEY', key),
-      revoke: (id) => request(server).post(`/keys/${id}/revoke`),
-    };
+    const started = await startReplica(
+      store,
+      {
+        invalidationBus: redisInvalidationBus({ client, ttlWhileDisconnectedMs: TTL_WHILE_DISCONNECTED_MS }),
+        rateLimit: { store: redisRateLimitStore({ client }), timeoutMs: RATE_LIMIT_TIMEOUT_MS },
+      },
+      adapter,
+    );
+    apps.push(started.test);
+    await waitFor(() => started.bus.connected, 'the bus is connected');
+    return started;
   }
 
   /** Which master holds each rate-limit counter: KEYS on each node lists only its own keys. */
