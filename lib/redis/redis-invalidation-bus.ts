@@ -195,6 +195,8 @@ export class RedisInvalidationBus implements InvalidationBus {
     // would end the process. A cluster reports its nodes' connections as 'node-*' events.
     const node = this.cluster ? 'node-' : '';
     listener.on(`${node}error`, (error: unknown) => this.lost(error));
+    // The cluster's own errors (a topology refresh that failed) leave the subscription as it is.
+    if (this.cluster) listener.on('error', () => undefined);
     listener.on(`${node}ready`, () => (this.cluster && !this.subscribed ? undefined : this.listen(listener)));
     if (this.ownsPublisher) {
       // Its faults surface as failed publishes, which the Keyring reports.

@@ -218,6 +218,25 @@ describeWithRedis('nest-keyring/redis on a Redis Cluster', () => {
     60_000,
   );
 
+  it('sends each counter to the shard of its key', async () => {
+    const client = await clusterClient();
+    const sent: unknown[][] = [];
+    const send = client.sendCommand.bind(client);
+    client.sendCommand = ((...args: Parameters<typeof send>) => {
+      sent.push(args);
+      return send(...args);
+    }) as typeof send;
+    const limits = redisRateLimitStore({ client, prefix: 'cluster-test:' });
+    for (const id of ['a', 'b', 'c']) expect(await limits.hit(id, 60_000, 5)).toMatchObject({ count: 1 });
+    // Routed by the counter's own key, as a write: the node-redis cluster sends it to that key's master.
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    for (const [firstKey, readonly, args] of sent) {
+      expect(firstKey).toMatch(/^cluster-test:[abc]$/);
+      expect((args as string[])[3]).toBe(firstKey);
+      expect(readonly).toBe(false);
+    }
+  });
+
   it.each([
     ['with the cluster up', false],
     ['started while no node answers, joining once they do', true],
