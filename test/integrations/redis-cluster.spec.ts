@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient, createCluster } from 'redis';
 import { redisInvalidationBus, redisRateLimitStore, type RedisInvalidationBus } from '../../lib/redis.js';
-import { fleetOptions } from '../../sample-app/src/fleet.js';
+import { fleetOptions, fleetSummary } from '../../sample-app/src/fleet.js';
 import { SharedStore, startReplica, type Replica } from '../fixtures/replica-app.js';
 import type { AdapterName, TestApp } from '../fixtures/test-app.js';
 import { describeWithRedis, startRedisCluster, type RedisCluster } from '../support/redis-server.js';
@@ -235,6 +235,12 @@ describeWithRedis('nest-keyring/redis on a Redis Cluster', () => {
       expect((args as string[])[3]).toBe(firstKey);
       expect(readonly).toBe(false);
     }
+  });
+
+  it("prints the sample app's cluster nodes without their credentials", () => {
+    const line = fleetSummary('redis://app:s3cret@10.0.0.1:7000/0, rediss://10.0.0.2:7000');
+    expect(line).toContain('redis://10.0.0.1:7000,rediss://10.0.0.2:7000');
+    expect(line).not.toContain('s3cret');
   });
 
   it.each([
