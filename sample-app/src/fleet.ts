@@ -49,7 +49,11 @@ export async function fleetOptions(
  */
 async function redisCluster(urls: string[]) {
   const { createCluster } = await import('redis');
-  const client = createCluster({ rootNodes: urls.map((url) => ({ url: url.trim() })) });
+  // A PING every 5 s on each node's connection, so a node that vanishes is noticed.
+  const client = createCluster({
+    rootNodes: urls.map((url) => ({ url: url.trim() })),
+    defaults: { pingInterval: 5_000 },
+  });
   // Faults are reported by the bus and the rate limiter, once per outage.
   client.on('error', () => undefined);
   let closed = false;
