@@ -17,6 +17,7 @@ export {
 export {
   DEFAULT_RATE_LIMIT_PREFIX,
   redisRateLimitStore,
+  type RedisClusterCommandClient,
   type RedisCommandClient,
   type RedisRateLimitStore,
   type RedisRateLimitStoreOptions,

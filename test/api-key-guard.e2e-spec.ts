@@ -478,7 +478,8 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
           await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`),
           401,
           'AUTHENTICATION_REQUIRED',
-          'Bearer realm="api"',
+          // The challenge names the header read, not a Bearer scheme the app would ignore.
+          'ApiKey realm="api", header="x-api-key"',
         );
         const response = await h
           .get('/me')

@@ -2,97 +2,17 @@
 // with its own bus (its own Redis connections), sharing one key store as replicas share a
 // database. Faults: Redis unreachable at start-up, killed mid-run, restarted.
 import { afterAll, afterEach, beforeAll, expect, it, jest } from '@jest/globals';
-import { Controller, Get, HttpCode, Logger, Param, Post } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'redis';
-import request from 'supertest';
-import {
-  ApiKeyAuth,
-  ApiKeyCache,
-  ApiKeyModule,
-  CurrentApiKey,
-  generateApiKey,
-  Public,
-  type Keyring,
-  type ApiKeyRecord,
-  type InvalidationBus,
-} from '../lib/index.js';
-import { KEYRING } from '../lib/nest/api-key.constants.js';
+import { type InvalidationBus } from '../lib/index.js';
 import { redisInvalidationBus, type RedisInvalidationBus } from '../lib/redis.js';
-import { createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
+import { SharedStore, startReplica, type Replica } from './fixtures/replica-app.js';
 import { describeWithRedis, startRedisServer, type RedisServer } from './support/redis-server.js';
 
-/** The database both replicas read. */
-class SharedStore {
-  readonly records = new Map<string, ApiKeyRecord>();
-  lookups = 0;
-  readonly lookup = {
-    findKey: async (key: string) => {
-      this.lookups++;
-      return this.records.get(key) ?? null;
-    },
-  };
-  issue(id: string): string {
-    const { key } = generateApiKey({ environment: 'production' });
-    this.records.set(key, { id, tenants: [{ id: 1 }] });
-    return key;
-  }
-  revoke(id: string): void {
-    for (const [key, record] of this.records) if (record.id === id) this.records.set(key, { ...record, revoked: true });
-  }
-}
-
-interface Replica {
-  test: TestApp;
-  bus: InvalidationBus;
-  keyring: Keyring;
-  handlers: HandlerLog;
-  get(key: string): Promise<request.Response>;
-  revoke(id: string): Promise<request.Response>;
-  close(): Promise<void>;
-}
-
-async function replica(store: SharedStore, bus: InvalidationBus, ttlMs = 30_000): Promise<Replica> {
-  @Controller()
-  class ReplicaController {
-    constructor(
-      private readonly handlers: HandlerLog,
-      private readonly cache: ApiKeyCache,
-    ) {}
-
-    @ApiKeyAuth()
-    @Get('messages')
-    list(@CurrentApiKey() key: ApiKeyRecord) {
-      this.handlers.ran('messages');
-      return { key: key.id };
-    }
-
-    // Revokes as an admin endpoint would: the store first, then the cache (and, through the bus,
-    // every replica's).
-    @Public()
-    @Post('keys/:id/revoke')
-    @HttpCode(204)
-    revoke(@Param('id') id: string) {
-      store.revoke(id);
-      this.cache.invalidateRecord(id);
-    }
-  }
-  const test = await createTestApp('express', {
-    imports: [ApiKeyModule.forRoot({ lookup: store.lookup, invalidationBus: bus, cache: { ttlMs } })],
-    controllers: [ReplicaController],
-  });
-  const server = test.app.getHttpServer();
-  return {
-    test,
-    bus,
-    keyring: test.app.get<symbol, Keyring>(KEYRING),
-    handlers: test.handlers,
-    get: (key) => request(server).get('/messages').set('X-API-KEY', key),
-    revoke: (id) => request(server).post(`/keys/${id}/revoke`),
-    close: () => test.close(),
-  };
-}
+const replica = (store: SharedStore, bus: InvalidationBus, ttlMs = 30_000): Promise<Replica> =>
+  startReplica(store, { invalidationBus: bus, cache: { ttlMs } });
 
 async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -97,6 +97,35 @@ describe('error presets', () => {
     );
   });
 
+  it('challenges with what the app reads: ApiKey and the header when Authorization is not among the headers', () => {
+    const only = createErrorResponder('cubeconnect', 'api', ['x-api-key']);
+    expect(only({ reason: 'missing' }).headers['WWW-Authenticate']).toBe('ApiKey realm="api", header="x-api-key"');
+    expect(only({ reason: 'malformed' }).headers['WWW-Authenticate']).toBe(
+      'ApiKey realm="api", header="x-api-key", error="invalid_request"',
+    );
+    expect(only({ reason: 'revoked' }).headers['WWW-Authenticate']).toBe(
+      'ApiKey realm="api", header="x-api-key", error="invalid_token"',
+    );
+    expect(only({ reason: 'insufficient_scope', requiredScopes: ['a', 'b'] }).headers['WWW-Authenticate']).toBe(
+      'ApiKey realm="api", header="x-api-key", error="insufficient_scope", scope="a b"',
+    );
+    // A webhook secret is always read from Authorization; a signature has its own scheme.
+    expect(only({ reason: 'webhook_secret_missing' }).headers['WWW-Authenticate']).toBe('Bearer realm="api"');
+    expect(only({ reason: 'webhook_signature_invalid' }).headers['WWW-Authenticate']).toBe(
+      'Webhook-Signature realm="api"',
+    );
+    expect(
+      createErrorResponder('cubeconnect', 'keys', ['x-api-key', 'x-key'])({ reason: 'missing' }).headers[
+        'WWW-Authenticate'
+      ],
+    ).toBe('ApiKey realm="keys", header="x-api-key", ApiKey realm="keys", header="x-key"');
+    for (const headers of [DEFAULT_KEY_HEADERS, ['x-api-key', 'authorization'], ['authorization']]) {
+      expect(
+        createErrorResponder('cubeconnect', 'api', headers)({ reason: 'missing' }).headers['WWW-Authenticate'],
+      ).toBe('Bearer realm="api"');
+    }
+  });
+
   it('names the missing scopes in the 403 challenge', () => {
     const response = createErrorResponder('cubeconnect')({
       reason: 'insufficient_scope',

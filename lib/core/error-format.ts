@@ -146,22 +146,32 @@ export const DEFAULT_REALM = 'api';
  * or more auth-param values"), with no error code when no credential was sent; a 403 for a
  * missing scope names the scopes. Standard Webhooks is no registered HTTP scheme, so its
  * refusals name it as `Webhook-Signature`.
+ *
+ * A refused API key is challenged with what the app reads: `Bearer` when `keyHeaders` holds
+ * `authorization`, else one `ApiKey realm="…", header="<name>"` per header (RFC 9110 §11.1
+ * allows any scheme name), so no client is pointed at a scheme the app would ignore.
  */
 export function challengeFor(
   failure: KeyringFailure,
   status: number,
   realm: string = DEFAULT_REALM,
+  keyHeaders: readonly string[] = ['authorization'],
 ): string | undefined {
   const realmParam = `realm="${realm}"`;
+  const { reason } = failure;
+  const apiKeyScheme = !reason.startsWith('webhook_') && !keyHeaders.includes('authorization');
+  const schemes = apiKeyScheme
+    ? keyHeaders.map((header) => `ApiKey ${realmParam}, header="${header}"`)
+    : [`Bearer ${realmParam}`];
+  const challenge = (params = '') => schemes.map((scheme) => scheme + params).join(', ');
   if (status === 401) {
-    if (SIGNATURE_REASONS.has(failure.reason)) return `Webhook-Signature ${realmParam}`;
-    if (failure.reason === 'missing' || failure.reason === 'webhook_secret_missing') return `Bearer ${realmParam}`;
-    return failure.reason === 'malformed' || failure.reason === 'webhook_secret_malformed'
-      ? `Bearer ${realmParam}, error="invalid_request"`
-      : `Bearer ${realmParam}, error="invalid_token"`;
+    if (SIGNATURE_REASONS.has(reason)) return `Webhook-Signature ${realmParam}`;
+    if (reason === 'missing' || reason === 'webhook_secret_missing') return challenge();
+    const malformed = reason === 'malformed' || reason === 'webhook_secret_malformed';
+    return challenge(`, error="${malformed ? 'invalid_request' : 'invalid_token'}"`);
   }
-  if (status === 403 && failure.reason === 'insufficient_scope') {
-    return `Bearer ${realmParam}, error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`;
+  if (status === 403 && reason === 'insufficient_scope') {
+    return challenge(`, error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`);
   }
   return undefined;
 }
@@ -199,10 +209,15 @@ export function resolveErrorFormat(format: unknown): ErrorFormat {
   return resolved as ErrorFormat;
 }
 
-/** Turns an error format option into the function adapters call for every refusal. */
+/**
+ * Turns an error format option into the function adapters call for every refusal.
+ *
+ * @param keyHeaders the headers a key is read from (the `headers` option), which the challenge names
+ */
 export function createErrorResponder(
   format: ErrorFormat,
   realm: string = DEFAULT_REALM,
+  keyHeaders?: readonly string[],
 ): (failure: KeyringFailure) => ErrorResponse {
   const formatter = typeof format === 'function' ? format : presetFormatter(ERROR_PRESETS[format]);
   return (failure) => {
@@ -215,7 +230,7 @@ export function createErrorResponder(
       );
     }
     const headers: Record<string, string> = {};
-    const challenge = challengeFor(failure, status, realm);
+    const challenge = challengeFor(failure, status, realm, keyHeaders);
     if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
     // Throttled lookups free up within a second.
     if (failure.reason === 'lookup_throttled') headers['Retry-After'] = '1';

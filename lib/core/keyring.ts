@@ -99,7 +99,7 @@ export class Keyring {
       this.options;
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);
     this.acceptedEnvironments = new Set(environments);
-    this.respond = createErrorResponder(errorFormat, realm);
+    this.respond = createErrorResponder(errorFormat, realm, headers);
     const { invalidationBus, ttlWhileDisconnectedMs } = this.options;
     const shared = invalidationBus !== undefined;
     const logger = runtime.logger ?? consoleWarningLogger;

@@ -143,6 +143,45 @@ describe('createSignatureCheck (Standard Webhooks)', () => {
     ).toEqual({ ok: true });
   });
 
+  describe('under the svix-* names Svix senders use', () => {
+    const svix = (headers: Record<string, string>) =>
+      Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.replace('webhook-', 'svix-'), value]));
+
+    it('accepts a delivery signed under svix-* names, and refuses it tampered', () => {
+      expect(verify(svix(signedHeaders(SIGNING_SECRETS.current, BODY)))).toEqual({ ok: true });
+      expect(verify(svix(signedHeaders(SIGNING_SECRETS.current, BODY)), `${BODY} `)).toEqual(
+        refused('webhook_signature_invalid'),
+      );
+      const stale = signedHeaders(SIGNING_SECRETS.current, BODY, { at: new Date(Date.now() - 600_000) });
+      expect(verify(svix(stale))).toEqual(refused('webhook_timestamp_invalid'));
+    });
+
+    it.each(['svix-id', 'svix-timestamp', 'svix-signature'])('says missing without %s', (name) => {
+      const headers = svix(signedHeaders(SIGNING_SECRETS.current, BODY));
+      delete headers[name];
+      expect(verify(headers)).toEqual(refused('webhook_signature_missing'));
+    });
+
+    it.each([
+      ['both full sets, each good', (good: Record<string, string>) => ({ ...good, ...svix(good) })],
+      ['a good set plus one header of the other', (good: Record<string, string>) => ({ ...good, 'svix-id': 'x' })],
+      [
+        'a good svix set plus an empty webhook-id',
+        (good: Record<string, string>) => ({ ...svix(good), 'webhook-id': '' }),
+      ],
+    ])('refuses %s like a repeated header', (_, mix) => {
+      expect(verify(mix(signedHeaders(SIGNING_SECRETS.current, BODY)))).toEqual(refused('webhook_signature_invalid'));
+    });
+
+    it('refuses an svix header sent on two lines', () => {
+      const headers = svix(signedHeaders(SIGNING_SECRETS.current, BODY));
+      const rawHeaders = [...Object.entries(headers).flat(), 'Svix-Signature', headers['svix-signature']!];
+      expect(check({ headers, rawBody: Buffer.from(BODY), rawHeaders }, Date.now())).toEqual(
+        refused('webhook_signature_invalid'),
+      );
+    });
+  });
+
   it('verifies a request without a body against the empty body', () => {
     const headers = signedHeaders(SIGNING_SECRETS.current, '');
     expect(verify(headers, null)).toEqual({ ok: true });

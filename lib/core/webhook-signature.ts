@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readHeader, repeatedHeader } from './headers.js';
+import { readHeader, repeatedHeader, type RequestHeaders } from './headers.js';
 import { fail } from './result.js';
 import { declaresBody, type WebhookCheck, type WebhookRequest } from './webhook-request.js';
 
@@ -19,10 +19,22 @@ const SIGNATURE_BYTES = 32;
 // Unix seconds; digits only, so `1e9`, `0x10` or `12abc` are not read as times.
 const TIMESTAMP = /^[0-9]{1,15}$/;
 const EMPTY = new Uint8Array(0);
-const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
+const STANDARD_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
+// Svix's libraries read the same scheme under these names as well.
+const SVIX_HEADERS = ['svix-id', 'svix-timestamp', 'svix-signature'];
 
 function present(value: unknown): boolean {
   return value !== undefined && value !== '';
+}
+
+/**
+ * The set of names the delivery uses, `undefined` when it sends headers of both: a proxy or a
+ * library that reads the other set would see another delivery, so it is refused like a repeat.
+ */
+function headerNames(headers: RequestHeaders): readonly string[] | undefined {
+  const sent = (names: readonly string[]) => names.some((name) => readHeader(headers, name) !== undefined);
+  if (!sent(SVIX_HEADERS)) return STANDARD_HEADERS;
+  return sent(STANDARD_HEADERS) ? undefined : SVIX_HEADERS;
 }
 
 /**
@@ -51,11 +63,14 @@ function sign(key: Uint8Array, id: string, timestamp: string, body: Uint8Array):
  * The check for a sender that signs its webhooks with the Standard Webhooks scheme
  * (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` (Unix seconds) and
  * `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, space-separated).
+ * Services that send through Svix name them `svix-id`, `svix-timestamp` and `svix-signature`;
+ * either set is read, one per request.
  *
  * In order, each refusal with its own reason:
  * 1. a header missing or empty: `webhook_signature_missing`;
  * 2. a header sent on more than one line (`rawHeaders`; Node would join them with ", ", and a
- *    good signature on the second line would pass), or not a string: `webhook_signature_invalid`;
+ *    good signature on the second line would pass), headers of both sets, or not a string:
+ *    `webhook_signature_invalid`;
  * 3. a timestamp that is not Unix seconds, or more than `toleranceSeconds` from now either way
  *    (a replay, or a clock far off): `webhook_timestamp_invalid`;
  * 4. a body the request declares but no adapter kept as bytes: `webhook_signature_invalid`,
@@ -72,13 +87,13 @@ export function createSignatureCheck(
   toleranceSeconds: number,
 ): (request: WebhookRequest, nowMs: number) => WebhookCheck {
   return ({ headers, rawBody, rawHeaders }, nowMs) => {
-    const id = readHeader(headers, 'webhook-id');
-    const timestamp = readHeader(headers, 'webhook-timestamp');
-    const signature = readHeader(headers, 'webhook-signature');
+    const names = headerNames(headers);
+    if (names === undefined) return fail('webhook_signature_invalid');
+    const [id, timestamp, signature] = names.map((name) => readHeader(headers, name));
     if (!present(id) || !present(timestamp) || !present(signature)) return fail('webhook_signature_missing');
     if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string')
       return fail('webhook_signature_invalid');
-    if (repeatedHeader(rawHeaders, SIGNATURE_HEADERS) !== undefined) return fail('webhook_signature_invalid');
+    if (repeatedHeader(rawHeaders, names) !== undefined) return fail('webhook_signature_invalid');
     if (!TIMESTAMP.test(timestamp) || Math.abs(nowMs / 1000 - Number(timestamp)) > toleranceSeconds)
       return fail('webhook_timestamp_invalid');
     const body = rawBody ?? (declaresBody(headers) ? undefined : EMPTY);

@@ -11,6 +11,12 @@ export interface RedisCommandClient {
   sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
 }
 
+/** The same of a cluster client (`createCluster()`), which routes a command by its first key. */
+export interface RedisClusterCommandClient {
+  readonly masters: unknown;
+  sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
+}
+
 /** Options of `redisRateLimitStore`: a connection URL, or a client the app already has. */
 export type RedisRateLimitStoreOptions = (
   | {
@@ -19,8 +25,11 @@ export type RedisRateLimitStoreOptions = (
       client?: never;
     }
   | {
-      /** A connected node-redis client the app owns (and closes); the store only sends commands. */
-      client: RedisCommandClient;
+      /**
+       * A connected node-redis client the app owns (and closes); the store only sends commands.
+       * A cluster client works too: each counter is one key, on the shard its slot belongs to.
+       */
+      client: RedisCommandClient | RedisClusterCommandClient;
       url?: never;
     }
 ) & {
@@ -84,7 +93,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
     prefix = DEFAULT_RATE_LIMIT_PREFIX,
   } = (options ?? {}) as {
     url?: unknown;
-    client?: RedisCommandClient;
+    client?: RedisCommandClient | RedisClusterCommandClient;
     prefix?: unknown;
   };
   if (typeof prefix !== 'string') {
@@ -105,7 +114,13 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
       `\`redisRateLimitStore\` \`url\` must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`,
     );
   }
-  return given !== undefined ? new Store(given, prefix, undefined) : ownClientStore(url as string, prefix);
+  if (given === undefined) return ownClientStore(url as string, prefix);
+  // The script's one key is the 4th argument of EVALSHA and EVAL: a cluster sends it to its shard.
+  const cluster = 'masters' in given ? given : undefined;
+  const client = cluster
+    ? { sendCommand: (args: readonly string[]) => cluster.sendCommand(args[3]!, false, [...args]) }
+    : given;
+  return new Store(client as RedisCommandClient, prefix, undefined);
 }
 
 function ownClientStore(url: string, prefix: string): Store {

@@ -5,14 +5,17 @@ import type { InvalidationBus, InvalidationMessage, InvalidationSubscriber } fro
 import { decodeInvalidation, encodeInvalidation } from './invalidation-codec.js';
 
 /**
- * The part of a node-redis client (`createClient()` from `redis`, v5 or later) the bus uses.
- * Typed by shape, so any client of those versions fits whatever its modules or type mapping.
+ * The part of a node-redis client (`createClient()` or `createCluster()` from `redis`, v5 or
+ * later) the bus uses. Typed by shape, so any client of those versions fits whatever its modules
+ * or type mapping.
  */
 export interface NodeRedisClient {
   readonly isOpen: boolean;
   readonly isReady: boolean;
+  /** Only a cluster client (`createCluster()`) has it. */
+  readonly masters?: unknown;
   connect(): Promise<unknown>;
-  duplicate(overrides?: { pingInterval?: number }): NodeRedisClient;
+  duplicate(overrides?: { pingInterval?: number; minimizeConnections?: boolean }): NodeRedisClient;
   publish(channel: string, message: string): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- node-redis types its listeners so
@@ -31,7 +34,8 @@ export interface RedisInvalidationBusOptions {
   /**
    * A node-redis client of the app, connected by the app: the bus publishes through it and
    * listens on a `duplicate()` of it (a listening connection can do nothing else). `close()`
-   * closes only the duplicate; the client stays the app's.
+   * closes only the duplicate; the client stays the app's. A cluster client (`createCluster()`)
+   * works too: a PUBLISH reaches every node, so the duplicate listens on one node of its choice.
    */
   client?: NodeRedisClient;
   /**
@@ -62,6 +66,9 @@ const SOCKET_TIMEOUT_MS = 15_000;
 const MAX_QUEUED_COMMANDS = 1_000;
 // At shutdown, pending publishes get this long to go out before the connection is dropped.
 const CLOSE_GRACE_MS = 1_000;
+// In a cluster a publish goes to one node, which holds it while it is down: after this long
+// without an answer, it is sent again, through another node.
+const CLUSTER_PUBLISH_RETRY_MS = 500;
 
 function resolveOptions(options: RedisInvalidationBusOptions): Required<Pick<RedisInvalidationBusOptions, 'channel'>> {
   if (typeof options !== 'object' || options === null) {
@@ -117,10 +124,12 @@ export class RedisInvalidationBus implements InvalidationBus {
   // Set once SUBSCRIBE succeeded: from then on node-redis subscribes again after each reconnection.
   private subscribed = false;
   private closing: Promise<void> | undefined;
+  private readonly cluster: boolean;
 
   constructor(private readonly options: RedisInvalidationBusOptions) {
     this.channel = resolveOptions(options).channel;
     this.ttlWhileDisconnectedMs = options.ttlWhileDisconnectedMs;
+    this.cluster = options.client !== undefined && 'masters' in options.client;
   }
 
   get connected(): boolean {
@@ -143,7 +152,11 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.start();
     if (this.publisher === undefined) throw new Error('the Redis client could not be created');
     // Sent once the publisher is connected (node-redis queues it meanwhile, within a bound).
-    await this.publisher.publish(this.channel, encodeInvalidation(message));
+    const text = encodeInvalidation(message);
+    for (let tries = this.cluster ? 3 : 1; ; tries--) {
+      const sent = this.publisher.publish(this.channel, text);
+      if (tries === 1 || (await answered(sent, CLUSTER_PUBLISH_RETRY_MS))) return void (await sent);
+    }
   }
 
   /** Closes the connections the bus opened, never the app's client. Safe to call twice. */
@@ -165,7 +178,9 @@ export class RedisInvalidationBus implements InvalidationBus {
       }) as unknown as NodeRedisClient;
     let listener: NodeRedisClient;
     try {
-      listener = client === undefined ? created() : client.duplicate({ pingInterval: PING_INTERVAL_MS });
+      // A cluster's duplicate connects only to the node it subscribes on.
+      const overrides = this.cluster ? { minimizeConnections: true } : { pingInterval: PING_INTERVAL_MS };
+      listener = client === undefined ? created() : client.duplicate(overrides);
       this.publisher = client ?? created();
     } catch (error) {
       this.lost(error);
@@ -174,16 +189,29 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.listener = listener;
     this.ownsPublisher = client === undefined;
     // node-redis emits 'error' on every failed (re)connection attempt; without a listener, Node
-    // would end the process.
-    listener.on('error', (error: unknown) => this.lost(error));
-    listener.on('ready', () => this.listen(listener));
+    // would end the process. A cluster reports its nodes' connections as 'node-*' events.
+    const node = this.cluster ? 'node-' : '';
+    listener.on(`${node}error`, (error: unknown) => this.lost(error));
+    // The cluster's own errors (a topology refresh that failed) leave the subscription as it is.
+    if (this.cluster) listener.on('error', () => undefined);
+    listener.on(`${node}ready`, () => (this.cluster && !this.subscribed ? undefined : this.listen(listener)));
     if (this.ownsPublisher) {
       // Its faults surface as failed publishes, which the Keyring reports.
       this.publisher.on('error', () => undefined);
       this.publisher.connect().catch(() => undefined);
     }
-    // Resolves only once connected (node-redis retries meanwhile); rejects only once closed.
-    listener.connect().catch((error: unknown) => this.lost(error));
+    // Resolves only once connected (node-redis retries meanwhile); rejects only once closed. A
+    // cluster that no node answers rejects at once: it is asked again until one does.
+    const connect = (): unknown =>
+      this.state === 'closed' ||
+      listener.connect().then(
+        () => this.cluster && this.listen(listener),
+        (error: unknown) => {
+          this.lost(error);
+          if (this.cluster) setTimeout(connect, MAX_RECONNECT_DELAY_MS).unref();
+        },
+      );
+    connect();
   }
 
   /** On each 'ready': subscribes the first time; after a reconnection node-redis did it already. */
@@ -216,9 +244,10 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   private lost(cause: unknown): void {
-    // A fault the connection survived (it is still ready) loses no message.
+    // A fault the connection survived (it is still ready) loses no message. A cluster stays
+    // ready while the node it listens on is down: its node errors always count.
     if (this.state === 'closed' || this.state === 'disconnected') return;
-    if (this.state === 'connected' && this.listener?.isReady === true) return;
+    if (this.state === 'connected' && !this.cluster && this.listener?.isReady === true) return;
     this.state = 'disconnected';
     this.lastCause = cause;
     for (const subscriber of this.subscribers) call(() => subscriber.onDisconnected(cause));
@@ -248,6 +277,19 @@ function call(notify: () => void): void {
   } catch {
     // The relay never throws; a custom subscriber that does loses only its own notification.
   }
+}
+
+/** Whether `sent` succeeds within `ms`; a failure or no answer is `false`, never a rejection. */
+function answered(sent: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  return Promise.race([
+    sent.then(
+      () => true,
+      () => false,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
 }
 
 function destroy(client: NodeRedisClient): void {

@@ -22,7 +22,11 @@ export interface MarkingContext {
 const SIGNATURE_HEADERS: readonly [string, string][] = [
   ['webhook-id', 'The delivery id, the same for every retry of the delivery.'],
   ['webhook-timestamp', 'When the delivery was signed, in Unix seconds.'],
-  ['webhook-signature', 'The Standard Webhooks signature(s) of the id, the timestamp and the body.'],
+  [
+    'webhook-signature',
+    'The Standard Webhooks signature(s) of the id, the timestamp and the body. ' +
+      'Senders that send through Svix may name the three headers `svix-id`, `svix-timestamp`, `svix-signature`.',
+  ],
 ];
 
 const list = (names: readonly string[]) => names.map((name) => `\`${name}\``).join(', ');

@@ -76,7 +76,7 @@ function fieldOf(body: unknown, name: string): unknown {
  * is left out.
  */
 export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOptions): Refusal[] {
-  const respond = createErrorResponder(options.errorFormat, options.realm);
+  const respond = createErrorResponder(options.errorFormat, options.realm, options.headers);
   const refusals: Refusal[] = [];
   const seen = new Map<string, Refusal>();
   for (const reason of reasonsFor(security, options)) {
@@ -105,7 +105,7 @@ export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOpt
 }
 
 const HEADER_DESCRIPTIONS: Readonly<Record<string, string>> = {
-  'WWW-Authenticate': 'The authentication challenge (RFC 6750)',
+  'WWW-Authenticate': 'The authentication challenge (RFC 9110, RFC 6750)',
   'Retry-After': 'Seconds to wait before trying again',
 };
 

@@ -339,3 +339,28 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
   ),
   signed('signed webhook: no signature headers', () => ({}), SIGNATURE_MISSING),
 ];
+
+// With `headers: ['x-api-key']` the app never reads Authorization: its challenges name the header
+// it reads instead of pointing clients at Bearer. Webhook secrets still travel in Authorization.
+const API_KEY_CHALLENGE = 'ApiKey realm="api", header="x-api-key"';
+const readingOnly = (outcome: Outcome, params = ''): Outcome => ({
+  ...outcome,
+  challenge: API_KEY_CHALLENGE + params,
+});
+
+/** Rows for hosts configured with `headers: ['x-api-key']`. */
+export const X_API_KEY_ONLY_CASES: ConformanceCase[] = [
+  row('x-api-key only: X-API-KEY', apiKey(K.production), granted('key-prod', 1)),
+  row('x-api-key only: no headers', {}, readingOnly(MISSING)),
+  row('x-api-key only: a key in Authorization, which is not read', bearer(K.production), readingOnly(MISSING)),
+  row('x-api-key only: an empty X-API-KEY', { 'X-API-KEY': '' }, readingOnly(MALFORMED, ', error="invalid_request"')),
+  row('x-api-key only: an unknown key', apiKey(K.unknown), readingOnly(INVALID, ', error="invalid_token"')),
+  row(
+    'x-api-key only: a key without the route scope',
+    apiKey(K.noScopes),
+    readingOnly(INSUFFICIENT_SCOPE, ', error="insufficient_scope", scope="messages:send"'),
+    '/scoped',
+  ),
+  webhook('x-api-key only: webhook without Authorization', {}, SECRET_MISSING),
+  webhook('x-api-key only: webhook with the right secret', { Authorization: `Bearer ${secret}` }, RECEIVED),
+];

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from '@jest/globals';
 import {
   Controller,
   Get,
@@ -51,7 +52,7 @@ export const HOSTS: HostName[] = ['nest-express', 'nest-fastify', 'express-middl
 
 const tenantContext = new TenantContext();
 
-function keyringOptions(preset: Preset): KeyringOptions {
+function keyringOptions(preset: Preset, overrides: Partial<KeyringOptions> = {}): KeyringOptions {
   const records = demoRecords();
   records[CONFORMANCE_KEYS.multiTenant] = { id: 'key-multi', tenants: [{ id: 1 }, { id: 'org-b' }] };
   records[CONFORMANCE_KEYS.noTenant] = { id: 'key-none', tenants: [] };
@@ -71,6 +72,7 @@ function keyringOptions(preset: Preset): KeyringOptions {
     errorFormat: preset,
     lookupTimeoutMs: 150,
     webhookSecrets: webhookSecretsOption(),
+    ...overrides,
   };
 }
 
@@ -181,10 +183,13 @@ class MiddlewareRoutesModule implements NestModule {
   }
 }
 
-async function nestHost(adapter: 'express' | 'fastify', preset: Preset): Promise<Host> {
+async function nestHost(adapter: 'express' | 'fastify', preset: Preset, overrides?: Partial<KeyringOptions>) {
   const test = await createTestApp(
     adapter,
-    { imports: [ApiKeyModule.forRoot(keyringOptions(preset))], controllers: [GuardedController, WebhookController] },
+    {
+      imports: [ApiKeyModule.forRoot(keyringOptions(preset, overrides))],
+      controllers: [GuardedController, WebhookController],
+    },
     { rawBody: true },
   );
   return {
@@ -195,10 +200,10 @@ async function nestHost(adapter: 'express' | 'fastify', preset: Preset): Promise
   };
 }
 
-async function nestMiddlewareHost(preset: Preset): Promise<Host> {
+async function nestMiddlewareHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
   const test = await createTestApp(
     'express',
-    { imports: [ApiKeyModule.forRoot(keyringOptions(preset)), MiddlewareRoutesModule.forPreset(preset)] },
+    { imports: [ApiKeyModule.forRoot(keyringOptions(preset, overrides)), MiddlewareRoutesModule.forPreset(preset)] },
     { rawBody: true },
   );
   return {
@@ -209,8 +214,8 @@ async function nestMiddlewareHost(preset: Preset): Promise<Host> {
   };
 }
 
-async function expressHost(preset: Preset): Promise<Host> {
-  const keyring = new Keyring(keyringOptions(preset));
+async function expressHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
+  const keyring = new Keyring(keyringOptions(preset, overrides));
   const handlers: string[] = [];
   const logs: string[] = [];
   const logger = {
@@ -254,15 +259,33 @@ async function expressHost(preset: Preset): Promise<Host> {
   return { server, handlers, logs, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-export function startHost(name: HostName, preset: Preset): Promise<Host> {
+/** Starts a host; `overrides` change the keyring's options (say, the key `headers`). */
+export function startHost(name: HostName, preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
   switch (name) {
     case 'nest-express':
-      return nestHost('express', preset);
+      return nestHost('express', preset, overrides);
     case 'nest-fastify':
-      return nestHost('fastify', preset);
+      return nestHost('fastify', preset, overrides);
     case 'express-middleware':
-      return expressHost(preset);
+      return expressHost(preset, overrides);
     case 'nest-middleware-consumer':
-      return nestMiddlewareHost(preset);
+      return nestMiddlewareHost(preset, overrides);
   }
+}
+
+/**
+ * A host for the tests of one `describe`: started before them, stopped after; each test starts
+ * with no handler run and no line logged. Read it through the function returned.
+ */
+export function hostForSuite(name: HostName, preset: Preset, overrides?: Partial<KeyringOptions>): () => Host {
+  let host: Host | undefined;
+  beforeAll(async () => {
+    host = await startHost(name, preset, overrides);
+  });
+  afterAll(() => host?.close());
+  beforeEach(() => {
+    host!.handlers.length = 0;
+    host!.logs.length = 0;
+  });
+  return () => host!;
 }

@@ -427,6 +427,14 @@ describe('createKeyringDocument', () => {
       expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-CLIENT-KEY' }),
     );
     expect(operation(twoHeaders, 'get', '/api/open').security).toEqual([{ apiKey: [] }, { 'apiKey-x-client-key': [] }]);
+    // The documented challenge is the one the app answers: the headers it reads, no Bearer.
+    const challenge = (operation(twoHeaders, 'get', '/api/open').responses['401'] as ResponseObject).headers?.[
+      'WWW-Authenticate'
+    ] as { description: string };
+    expect(challenge.description).toContain(
+      '`ApiKey realm="api", header="x-api-key", ApiKey realm="api", header="x-client-key"`',
+    );
+    expect(challenge.description).not.toContain('Bearer');
   });
 
   it("takes this package's schemes off open routes when the document requires them everywhere", async () => {

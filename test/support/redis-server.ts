@@ -3,8 +3,12 @@
  * machine has no redis-server, `describeWithRedis` says so loudly and skips only its suite.
  */
 import { describe } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export interface RedisServer {
   readonly port: number;
@@ -69,8 +73,11 @@ const waitUntil = async (condition: () => Promise<boolean>, what: string, timeou
   throw new Error(`redis-server: timed out waiting until ${what}`);
 };
 
-/** Starts a throw-away redis-server (no persistence) on a free loopback port. */
-export const startRedisServer = async (): Promise<RedisServer> => {
+/**
+ * Starts a throw-away redis-server (no persistence) on a free loopback port. `extraArgs` are
+ * added to its command line, given the port (a cluster node's config file is named by it).
+ */
+export const startRedisServer = async (extraArgs: (port: number) => string[] = () => []): Promise<RedisServer> => {
   const binary = redisServerPath();
   if (!binary) throw new Error('redis-server is not installed');
   const port = await freePort();
@@ -78,7 +85,7 @@ export const startRedisServer = async (): Promise<RedisServer> => {
 
   const start = async () => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    child = spawn(binary, args, { stdio: 'ignore' });
+    child = spawn(binary, [...args, ...extraArgs(port)], { stdio: 'ignore' });
     await waitUntil(() => answersPing(port), `it answers on port ${port}`);
   };
   const stop = async ({ abrupt = false } = {}) => {
@@ -93,4 +100,82 @@ export const startRedisServer = async (): Promise<RedisServer> => {
 
   await start();
   return { port, url: `redis://127.0.0.1:${port}`, stop, start };
+};
+
+export interface RedisCluster {
+  /** The masters, each owning a third of the slots; stop one to take its shard down. */
+  readonly nodes: readonly RedisServer[];
+  /** Every node's URL, comma-separated, as an app's `REDIS_URL` would list them. */
+  readonly urls: string;
+  /** `rootNodes` for node-redis's `createCluster`. */
+  readonly rootNodes: { url: string }[];
+  /** Waits until every running node reports `cluster_state:ok`. */
+  ready(): Promise<void>;
+  /** Stops every node and removes their config files. */
+  stop(): Promise<void>;
+}
+
+const run = promisify(execFile);
+const redisCli = (...args: string[]) => run('redis-cli', args, { timeout: 15_000 });
+
+/**
+ * A Redis Cluster of `masters` masters and no replicas, on free loopback ports, from the
+ * installed redis-server and redis-cli. Nodes notice a dead peer within `nodeTimeoutMs`; the
+ * cluster keeps serving the slots it still covers (`cluster-require-full-coverage no`), so a
+ * test can see what one dead shard does to the others.
+ */
+export const startRedisCluster = async ({ masters = 3, nodeTimeoutMs = 1_000 } = {}): Promise<RedisCluster> => {
+  const dir = mkdtempSync(join(tmpdir(), 'nest-keyring-cluster-'));
+  const nodes: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const ready = () =>
+    waitUntil(
+      async () => {
+        const states = await Promise.all(
+          nodes.map((node) =>
+            redisCli('-p', String(node.port), 'cluster', 'info').then(
+              ({ stdout }) => stdout.includes('cluster_state:ok'),
+              () => true, // a stopped node has no say
+            ),
+          ),
+        );
+        return states.every(Boolean);
+      },
+      'the cluster is ok',
+      20_000,
+    );
+  try {
+    for (let index = 0; index < masters; index++) {
+      nodes.push(
+        await startRedisServer((port) => [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          String(nodeTimeoutMs),
+          '--cluster-require-full-coverage',
+          'no',
+          '--dir',
+          dir,
+        ]),
+      );
+    }
+    const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
+    await redisCli('--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes');
+    await ready();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    nodes,
+    urls: nodes.map((node) => node.url).join(','),
+    rootNodes: nodes.map((node) => ({ url: node.url })),
+    ready,
+    stop,
+  };
 };
