@@ -16,7 +16,7 @@ import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './re
 import { tenantSnapshot } from './record-snapshot.js';
 import type { RateLimitStatus } from './rate-limit.js';
 import { RateLimiter } from './rate-limiter.js';
-import { admissionOf } from './request-admission.js';
+import { admissionOf } from './admission/request-admission.js';
 import { fail, type Failed, type Result } from './result.js';
 import { checkScopes } from './scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
@@ -125,7 +125,11 @@ export class Keyring {
    * const result = await keyring.authenticate(req.headers, req.rawHeaders);
    * if (result.ok) console.log(result.record.id);
    */
-  authenticate(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AuthenticationResult> {
+  authenticate(
+    headers: RequestHeaders,
+    rawHeaders?: readonly string[],
+    _clientAddress?: string,
+  ): MaybePromise<AuthenticationResult> {
     if (repeatedHeader(rawHeaders, this.credentialHeaders) !== undefined) return fail('malformed');
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
@@ -200,13 +204,19 @@ export class Keyring {
    * middleware both call this, once per request. Synchronous unless a store has to be asked
    * (see `authenticate`; a rate-limit store that answers with a promise).
    *
+   * @param clientAddress the client's address (`request.socket.remoteAddress`), where the transport has it
+   *
    * @example
    * const admission = await keyring.admit(req.headers, req.rawHeaders);
    * if (!admission.ok) return res.status(keyring.errorResponse(admission.failure).status).end();
    * console.log(admission.record.id, admission.tenant?.id);
    */
-  admit(headers: RequestHeaders, rawHeaders?: readonly string[]): MaybePromise<AdmissionResult> {
-    const authenticated = this.authenticate(headers, rawHeaders);
+  admit(
+    headers: RequestHeaders,
+    rawHeaders?: readonly string[],
+    clientAddress?: string,
+  ): MaybePromise<AdmissionResult> {
+    const authenticated = this.authenticate(headers, rawHeaders, clientAddress);
     if (isPending(authenticated)) return authenticated.then((result) => this.admitAuthenticated(result, headers));
     return this.admitAuthenticated(authenticated, headers);
   }
@@ -228,8 +238,11 @@ export class Keyring {
     return choice.ok ? this.countRequest(record, choice.tenant) : choice;
   }
 
-  /** Counts an admitted request against its key's rate limit: last, so a refused key is never counted. */
-  private countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
+  /**
+   * Counts an admitted request, or one more unit of its work (a GraphQL root field), against its
+   * key's rate limit: last in `admit`, so a refused key is never counted.
+   */
+  countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
     // No limit for this key: nothing more to do, no closure, no store call.
     if (this.rateLimiter === undefined || !this.rateLimiter.applies(record)) return this.admitted(record, tenant);
     return then(this.rateLimiter.check(record, tenant), (decision): AdmissionResult => {

@@ -1,2 +1,2 @@
-export { ApiKeyGuard, type ApiKeyRequestFields, type KeyringRequest } from './api-key.guard.js';
+export { ApiKeyGuard } from './api-key.guard.js';
 export { WebhookSecretGuard } from './webhook-secret.guard.js';

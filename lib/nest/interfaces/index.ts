@@ -1,1 +1,2 @@
 export * from './api-key-module-options.interface.js';
+export * from './keyring-request.interface.js';

@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { ErrorResponse } from '../../core/error-format.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import { summarizeRefusal } from '../../core/refusal-summary.js';
-import type { KeyringRequest } from '../guards/api-key.guard.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { KeyringException } from '../keyring.exception.js';
 
 // GraphQL support reads what `@nestjs/graphql` hands to guards (`getArgs()`: root, args,
@@ -24,6 +24,16 @@ interface GraphqlContext {
 /** True for a resolver's execution context (`@nestjs/graphql` names its context type `'graphql'`). */
 export function isGraphqlContext(context: ExecutionContext): boolean {
   return context.getType<string>() === 'graphql';
+}
+
+/**
+ * True for a root field's resolver (`info.path` has no parent): one unit of an operation's
+ * work, which counts against the key's rate limit. Field resolvers below it are part of it.
+ */
+export function isGraphqlRootField(context: ExecutionContext): boolean {
+  if (!isGraphqlContext(context)) return false;
+  const info = context.getArgByIndex<{ path?: { prev?: unknown } } | undefined>(3);
+  return info?.path !== undefined && info.path.prev === undefined;
 }
 
 function graphqlContextOf(context: ExecutionContext): GraphqlContext | undefined {

@@ -1,5 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { KeyringRequest } from '../guards/api-key.guard.js';
+import type { AdmissionInput } from '../../core/admission/admit-request.js';
+import { nodeRequestOf } from '../../core/admission/request-admission.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { graphqlRequestOf, isGraphqlContext } from './graphql.js';
 
 /**
@@ -17,4 +19,22 @@ export function transportRequestOf(context: ExecutionContext): KeyringRequest | 
   // and tenant its handshake was admitted with.
   if (context.getType() === 'ws') return context.getArgByIndex<KeyringRequest>(0);
   return undefined;
+}
+
+/** What `admitRequest` reads off a request a Nest transport handed over (on Fastify, through its Node request). */
+export function admissionInputOf(
+  request: KeyringRequest,
+  requiredScopes: readonly string[],
+  unitOfWork: boolean,
+): AdmissionInput {
+  const node = nodeRequestOf(request) as { rawHeaders?: string[]; socket?: { remoteAddress?: string } };
+  const { rawHeaders, socket } = node;
+  return {
+    request,
+    headers: request.headers,
+    rawHeaders,
+    clientAddress: socket?.remoteAddress,
+    requiredScopes,
+    unitOfWork,
+  };
 }
