@@ -3,7 +3,7 @@ import { runInRequestScope } from '../core/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
-import { reportRateLimit } from './rate-limit-headers.js';
+import { rateLimitHeaders } from '../core/rate-limit.js';
 import { sendRefusal } from './send-refusal.js';
 
 /** Per-mount settings of `apiKeyMiddleware`. */
@@ -44,7 +44,12 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
     continueRequest(decision, response, next, (decided, proceed) => {
       if (!decided.ok) return sendRefusal(response, decided.failure, respond, logger, proceed);
-      reportRateLimit(decided, response, logger);
+      // A rate-limit store outage is logged once; the request goes on without a limit.
+      if (decided.warning !== undefined)
+        (logger.warn ?? logger.error).call(logger, `[nest-keyring] ${decided.warning}`);
+      if (decided.rateLimit !== undefined && !response.headersSent)
+        for (const [name, value] of Object.entries(rateLimitHeaders(decided.rateLimit)))
+          response.setHeader(name, value);
       // The rest of the request reads its key (ApiKeyContext) and tenant (TenantContext).
       runInRequestScope(request, decided.record, decided.tenant, proceed);
     });

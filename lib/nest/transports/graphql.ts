@@ -36,11 +36,6 @@ export function isGraphqlRootField(context: ExecutionContext): boolean {
   return info?.path !== undefined && info.path.prev === undefined;
 }
 
-function graphqlContextOf(context: ExecutionContext): GraphqlContext | undefined {
-  const value: unknown = context.getArgByIndex(2);
-  return typeof value === 'object' && value !== null ? (value as GraphqlContext) : undefined;
-}
-
 function isMercuriusReply(reply: unknown): reply is MercuriusReply {
   return typeof reply === 'object' && reply !== null && typeof (reply as MercuriusReply).header === 'function';
 }
@@ -51,16 +46,12 @@ function hasHeaders(request: unknown): request is KeyringRequest {
 }
 
 /**
- * The HTTP request a GraphQL operation came in: the context's `req` (both Nest drivers put it
- * there) or, on Mercurius, `reply.request`. `undefined` when the context holds neither (a
- * subscription over a WebSocket, a context of the app's own without `req`).
+ * The HTTP request a GraphQL operation came in, from its GraphQL context (a resolver's third
+ * argument): the context's `req` (both Nest drivers put it there) or, on Mercurius,
+ * `reply.request`. `undefined` when the context holds neither (a subscription over a WebSocket,
+ * a context of the app's own without `req`).
  */
-export function graphqlRequestOf(context: ExecutionContext): KeyringRequest | undefined {
-  return graphqlRequestIn(graphqlContextOf(context));
-}
-
-/** `graphqlRequestOf` for a GraphQL context at hand. */
-export function graphqlRequestIn(gql: object | undefined): KeyringRequest | undefined {
+export function graphqlRequestIn(gql: unknown): KeyringRequest | undefined {
   const { req, reply } = (gql ?? {}) as GraphqlContext;
   const request = req ?? reply?.request;
   return hasHeaders(request) ? request : undefined;
@@ -110,12 +101,12 @@ export function graphqlRefusal(
   failure: KeyringFailure,
   response: ErrorResponse,
 ): GraphqlKeyringException {
-  return graphqlRefusalIn(graphqlContextOf(context), failure, response);
+  return graphqlRefusalIn(context.getArgByIndex(2), failure, response);
 }
 
 /** `graphqlRefusal` for a GraphQL context at hand (a server hook's, outside Nest's execution context). */
 export function graphqlRefusalIn(
-  gql: object | undefined,
+  gql: unknown,
   failure: KeyringFailure,
   response: ErrorResponse,
 ): GraphqlKeyringException {

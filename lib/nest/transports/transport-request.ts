@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { AdmissionInput } from '../../core/admission/admit-request.js';
 import { nodeRequestOf } from '../../core/admission/request-admission.js';
 import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
-import { graphqlRequestOf, isGraphqlContext } from './graphql.js';
+import { graphqlRequestIn, isGraphqlContext } from './graphql.js';
 
 /**
  * The request of an execution context, in every transport nest-keyring reads by itself: HTTP
@@ -14,27 +14,23 @@ import { graphqlRequestOf, isGraphqlContext } from './graphql.js';
 export function transportRequestOf(context: ExecutionContext): KeyringRequest | undefined {
   // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds.
   if (context.getType() === 'http') return context.getArgByIndex<KeyringRequest>(0);
-  if (isGraphqlContext(context)) return graphqlRequestOf(context);
+  if (isGraphqlContext(context)) return graphqlRequestIn(context.getArgByIndex(2));
   // A gateway's message: the socket, on which KeyringIoAdapter / KeyringWsAdapter put the key
   // and tenant its handshake was admitted with.
   if (context.getType() === 'ws') return context.getArgByIndex<KeyringRequest>(0);
   return undefined;
 }
 
-/** What `admitRequest` reads off a request a Nest transport handed over (on Fastify, through its Node request). */
+/** What a Node request carries besides its headers (on Fastify, `request.raw` carries it). */
+type NodeRequestFields = { rawHeaders?: string[]; socket?: { remoteAddress?: string } };
+
+/** What `admitRequest` reads off a request a Nest transport handed over. */
 export function admissionInputOf(
   request: KeyringRequest,
-  requiredScopes: readonly string[],
+  scopes: readonly string[],
   unitOfWork: boolean,
 ): AdmissionInput {
-  const node = nodeRequestOf(request) as { rawHeaders?: string[]; socket?: { remoteAddress?: string } };
-  const { rawHeaders, socket } = node;
-  return {
-    request,
-    headers: request.headers,
-    rawHeaders,
-    clientAddress: socket?.remoteAddress,
-    requiredScopes,
-    unitOfWork,
-  };
+  const { rawHeaders, socket } = nodeRequestOf(request) as NodeRequestFields;
+  const clientAddress = socket?.remoteAddress;
+  return { request, headers: request.headers, rawHeaders, clientAddress, requiredScopes: scopes, unitOfWork };
 }
