@@ -1,4 +1,5 @@
 import { admitRequest } from '../core/admission/admit-request.js';
+import { clientAddressOf } from '../core/admission/request-admission.js';
 import { runInRequestScope } from '../core/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
@@ -38,7 +39,7 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
       request,
       headers: request.headers,
       rawHeaders: request.rawHeaders,
-      clientAddress: request.socket?.remoteAddress,
+      clientAddress: clientAddressOf(request),
       requiredScopes: scopes,
     });
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.

@@ -6,7 +6,7 @@ import { KEYRING_CHANNELS } from '../decision-events.js';
 import { Keyring } from '../keyring.js';
 import { isPending } from '../maybe-async.js';
 import { admitRequest, type AdmissionInput } from './admit-request.js';
-import { admissionOf, recordAdmission } from './request-admission.js';
+import { admissionOf, clientAddressOf, recordAdmission } from './request-admission.js';
 
 const KEY = 'pk_admit_0a1b2c3d' + checksumOf('pk_admit_0a1b2c3d');
 const RECORD: ApiKeyRecord = {
@@ -114,5 +114,28 @@ describe('admitRequest', () => {
     const request = {};
     const decision = await admitRequest(keyring, input(request, { headers: { 'x-api-key': 'pk_nope' } }));
     expect({ ok: decision.ok, recorded: admissionOf(request) }).toEqual({ ok: false, recorded: undefined });
+  });
+});
+
+describe('clientAddressOf', () => {
+  it("reads a connection's address once, through Fastify's wrapper too, and waits for one it has not yet", () => {
+    let reads = 0;
+    const peer: { address?: string } = {};
+    const socket = {
+      get remoteAddress() {
+        reads++;
+        return peer.address;
+      },
+    };
+    const request = { raw: { socket } };
+    expect(clientAddressOf(request)).toBeUndefined();
+    peer.address = '127.0.0.9';
+    expect([clientAddressOf(request), clientAddressOf({ socket }), clientAddressOf(request)]).toEqual([
+      '127.0.0.9',
+      '127.0.0.9',
+      '127.0.0.9',
+    ]);
+    expect(reads).toBe(2);
+    expect(clientAddressOf({ socket: null })).toBeUndefined();
   });
 });

@@ -44,3 +44,14 @@ export function countUnitOfWork(request: object): number {
   const target = nodeRequestOf(request) as { [UNITS]?: number };
   return (target[UNITS] = (target[UNITS] ?? 0) + 1);
 }
+
+// Node asks the socket's handle each time `remoteAddress` is read (~80 ns, most of a cache
+// hit's budget); a connection's address never changes, so it is read once per socket.
+const CLIENT_ADDRESS = Symbol('nest-keyring:client-address');
+type AddressedSocket = { remoteAddress?: string; [CLIENT_ADDRESS]?: string };
+
+/** The client's address of a request (its Node socket's `remoteAddress`), read once per connection. */
+export function clientAddressOf(request: object): string | undefined {
+  const { socket } = nodeRequestOf(request) as { socket?: AddressedSocket | null };
+  return socket ? (socket[CLIENT_ADDRESS] ??= socket.remoteAddress) : undefined;
+}

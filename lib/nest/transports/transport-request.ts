@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { AdmissionInput } from '../../core/admission/admit-request.js';
-import { nodeRequestOf } from '../../core/admission/request-admission.js';
+import { clientAddressOf, nodeRequestOf } from '../../core/admission/request-admission.js';
 import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { graphqlRequestIn, isGraphqlContext } from './graphql.js';
 
@@ -21,16 +21,14 @@ export function transportRequestOf(context: ExecutionContext): KeyringRequest | 
   return undefined;
 }
 
-/** What a Node request carries besides its headers (on Fastify, `request.raw` carries it). */
-type NodeRequestFields = { rawHeaders?: string[]; socket?: { remoteAddress?: string } };
-
 /** What `admitRequest` reads off a request a Nest transport handed over. */
 export function admissionInputOf(
   request: KeyringRequest,
   scopes: readonly string[],
   unitOfWork: boolean,
 ): AdmissionInput {
-  const { rawHeaders, socket } = nodeRequestOf(request) as NodeRequestFields;
-  const clientAddress = socket?.remoteAddress;
+  // On Fastify, `request.raw` holds what Node received.
+  const { rawHeaders } = nodeRequestOf(request) as { rawHeaders?: string[] };
+  const clientAddress = clientAddressOf(request);
   return { request, headers: request.headers, rawHeaders, clientAddress, requiredScopes: scopes, unitOfWork };
 }
