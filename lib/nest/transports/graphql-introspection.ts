@@ -78,9 +78,9 @@ export class GraphqlIntrospectionCheck {
     if (request === undefined) {
       throw graphqlRefusalIn(gqlContext, { reason: 'missing' }, this.keyring.errorResponse({ reason: 'missing' }));
     }
-    // `__schema` and `__type` are the operation's first unit of work: its guarded root fields count on from it.
+    // The operation's first unit of work; the resolvers' guards find the admission and ask the
+    // key store nothing more, and each further root field counts on from it.
     const result = await admitRequest(this.keyring, admissionInputOf(request, [], true));
-    // The resolvers' guards find the admission and ask the key store nothing more.
     if (!result.ok) throw graphqlRefusalIn(gqlContext, result.failure, this.keyring.errorResponse(result.failure));
   }
 }
