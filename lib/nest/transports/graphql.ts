@@ -15,6 +15,9 @@ interface MercuriusReply {
   header(name: string, value: string): unknown;
 }
 
+/** What a resolver's `info` says of where it is: a root field's `path` has no `prev`. */
+type GraphqlInfo = { path?: { prev?: unknown } };
+
 /** The GraphQL context of the servers Nest drives: Apollo `{ req }`, Mercurius `{ reply, app }`. */
 interface GraphqlContext {
   req?: unknown;
@@ -31,9 +34,7 @@ export function isGraphqlContext(context: ExecutionContext): boolean {
  * work, which counts against the key's rate limit. Field resolvers below it are part of it.
  */
 export function isGraphqlRootField(context: ExecutionContext): boolean {
-  if (!isGraphqlContext(context)) return false;
-  const info = context.getArgByIndex<{ path?: { prev?: unknown } } | undefined>(3);
-  return info?.path !== undefined && info.path.prev === undefined;
+  return isGraphqlContext(context) && context.getArgByIndex<GraphqlInfo | undefined>(3)?.path?.prev === undefined;
 }
 
 function isMercuriusReply(reply: unknown): reply is MercuriusReply {
@@ -93,18 +94,10 @@ export class GraphqlKeyringException extends KeyringException {
 }
 
 /**
- * The refusal of a GraphQL operation: on Mercurius, its headers (`WWW-Authenticate`,
- * `Retry-After`) go on the reply at once; elsewhere they travel in `extensions.http`.
+ * The refusal of a GraphQL operation, from its GraphQL context (a resolver's third argument, or
+ * a server hook's): on Mercurius, its headers (`WWW-Authenticate`, `Retry-After`) go on the reply
+ * at once; elsewhere they travel in `extensions.http`.
  */
-export function graphqlRefusal(
-  context: ExecutionContext,
-  failure: KeyringFailure,
-  response: ErrorResponse,
-): GraphqlKeyringException {
-  return graphqlRefusalIn(context.getArgByIndex(2), failure, response);
-}
-
-/** `graphqlRefusal` for a GraphQL context at hand (a server hook's, outside Nest's execution context). */
 export function graphqlRefusalIn(
   gql: unknown,
   failure: KeyringFailure,
