@@ -1,9 +1,10 @@
 // A key's rate limit counts GraphQL work: each root field (aliases and batched operations
 // included) is one unit.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { Args, Field, Int, Mutation, ObjectType, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import request from 'supertest';
-import { ApiKeyModule, type ApiKeyRecord } from '../../lib/index.js';
+import { ApiKeyModule, ApiKeyNestMiddleware, type ApiKeyRecord } from '../../lib/index.js';
 import { InMemoryLookup, withChecksum } from '../fixtures/in-memory-lookup.js';
 import { graphqlServers } from '../fixtures/graphql-servers.js';
 import { createTestApp, HandlerLog, type TestApp } from '../fixtures/test-app.js';
@@ -135,5 +136,40 @@ describe.each(SERVERS)('GraphQL limits on $name: one unit per root field', (serv
     for (const _ of [1, 2]) expect((await post(query, LIMITED[3]!)).body.data.items).toHaveLength(20);
     expect(refusedFields((await post(query, LIMITED[3]!)).body)).toEqual([['items', 'RATE_LIMITED']]);
     expect(test.handlers.calls).toEqual(['items', 'items']);
+  });
+});
+
+/** `ApiKeyNestMiddleware` admits `POST /graphql` before any resolver runs. */
+@Module({})
+class AdmittedByMiddleware implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(ApiKeyNestMiddleware).forRoutes({ path: 'graphql', method: RequestMethod.POST });
+  }
+}
+
+describe.each(SERVERS)('GraphQL limits on $name behind ApiKeyNestMiddleware', (server) => {
+  let test: TestApp;
+  beforeAll(async () => {
+    test = await createTestApp(server.adapter, {
+      imports: [
+        ApiKeyModule.forRoot({ lookup: new InMemoryLookup(RECORDS), protectAllRoutes: true }),
+        server.graphql(),
+        AdmittedByMiddleware,
+      ],
+      providers: [LimitedResolver],
+    });
+  });
+  afterAll(() => test.close());
+
+  it("takes the middleware's admission as the first root field's unit: 2 of 3 run for a key limited to 2", async () => {
+    const response = await request(test.app.getHttpServer())
+      .post('/graphql')
+      .set('X-API-KEY', LIMITED[5]!)
+      .send({ query: aliased('mutation', 'send', 3) });
+    expect(test.handlers.calls).toEqual(['send 0', 'send 1']);
+    expect(refusedFields(response.body)).toEqual([['f2', 'RATE_LIMITED']]);
+    // The middleware did admit it: without a key, its refusal (not a GraphQL error) answers.
+    const refused = await request(test.app.getHttpServer()).post('/graphql').send({ query: '{ echo(body: "x") }' });
+    expect([refused.status, refused.body.error?.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
   });
 });
