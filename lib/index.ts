@@ -11,7 +11,8 @@ export type { ApiKeyModuleOptions } from './nest/interfaces/api-key-module-optio
 export type { KeyringOptions } from './core/keyring-options.js';
 
 // Guarding routes.
-export { ApiKeyGuard, type KeyringRequest } from './nest/guards/api-key.guard.js';
+export { ApiKeyGuard } from './nest/guards/api-key.guard.js';
+export type { KeyringRequest } from './nest/interfaces/keyring-request.interface.js';
 export { ApiKeyAuth } from './nest/decorators/api-key-auth.decorator.js';
 export { Public } from './nest/decorators/public.decorator.js';
 export { RequireScopes } from './nest/decorators/require-scopes.decorator.js';

@@ -19,7 +19,7 @@ import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './re
 import { tenantSnapshot } from './record-snapshot.js';
 import type { RateLimitStatus } from './rate-limit-status.js';
 import { RateLimiter } from './rate-limiter.js';
-import { admissionOf } from './request-admission.js';
+import { admissionOf } from './admission/request-admission.js';
 import { fail, type Failed, type Result } from './result.js';
 import { checkScopes } from './scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenant-selection.js';
@@ -231,6 +231,8 @@ export class Keyring {
    * middleware both call this, once per request. Synchronous unless a store has to be asked
    * (see `authenticate`; a rate-limit store that answers with a promise).
    *
+   * @param clientAddress the client's address (`request.socket.remoteAddress`), where the transport has it
+   *
    * @example
    * const admission = await keyring.admit(req.headers, req.rawHeaders, req.socket.remoteAddress);
    * if (!admission.ok) return res.status(keyring.errorResponse(admission.failure).status).end();
@@ -264,16 +266,10 @@ export class Keyring {
   }
 
   /**
-   * Counts one more unit of work of an admitted key (a WebSocket message) against its rate limit,
-   * as `admit` counts a request: refused `rate_limited` once the window's limit is spent.
-   * Synchronous unless the rate-limit store answers with a promise.
+   * Counts an admitted request, or one more unit of its work (a GraphQL root field), against its
+   * key's rate limit: last in `admit`, so a refused key is never counted.
    */
-  countUse(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
-    return this.countRequest(record, tenant);
-  }
-
-  /** Counts an admitted request against its key's rate limit: last, so a refused key is never counted. */
-  private countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
+  countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
     // No limit for this key: nothing more to do, no closure, no store call.
     if (this.rateLimiter === undefined || !this.rateLimiter.applies(record)) return this.admitted(record, tenant);
     return then(this.rateLimiter.check(record, tenant), (decision): AdmissionResult => {

@@ -1,12 +1,10 @@
-import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
-import { decisionStarted, publishAdmitted, publishRefused } from '../core/decision-events.js';
-import type { AdmissionResult } from '../core/keyring.js';
-import type { MaybePromise } from '../core/maybe-async.js';
-import { admissionOf, recordAdmission } from '../core/request-admission.js';
+import { admitRequest } from '../core/admission/admit-request.js';
+import { clientAddressOf } from '../core/admission/request-admission.js';
 import { runInRequestScope } from '../core/tenant-context.js';
 import { continueRequest } from './continue-request.js';
+import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
-import { reportRateLimit } from './rate-limit-headers.js';
+import { rateLimitHeaders } from '../core/rate-limit.js';
 import { sendRefusal } from './send-refusal.js';
 
 /** Per-mount settings of `apiKeyMiddleware`. */
@@ -37,33 +35,24 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
   const logger = mount.logger ?? console;
   const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
-    // For `nest-keyring:*` diagnostics messages; reads no clock while nobody subscribes.
-    const started = decisionStarted();
+    const decision = admitRequest(keyring, {
+      request,
+      headers: request.headers,
+      rawHeaders: request.rawHeaders,
+      clientAddress: clientAddressOf(request),
+      requiredScopes: scopes,
+    });
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
-    const earlier = admissionOf(request);
-    const admitted: MaybePromise<AdmissionResult> =
-      earlier !== undefined
-        ? { ok: true, ...earlier }
-        : keyring.admit(request.headers, request.rawHeaders, request.socket?.remoteAddress);
-    continueRequest(admitted, response, next, (admission, proceed) => {
-      if (!admission.ok) {
-        publishRefused(started, request, admission.failure, keyring);
-        sendRefusal(response, admission.failure, respond, logger, proceed);
-        return;
-      }
-      const scopeFailure = keyring.checkScopes(admission.record, scopes);
-      if (scopeFailure) {
-        publishRefused(started, request, scopeFailure, keyring, admission.record, admission.tenant);
-        sendRefusal(response, scopeFailure, respond, logger, proceed);
-        return;
-      }
-      if (earlier === undefined) reportRateLimit(admission, response, logger);
-      const { record, tenant } = recordAdmission(request, admission);
-      request.apiKey = record;
-      request.tenant = tenant;
-      if (earlier === undefined) publishAdmitted(started, request, record, tenant);
+    continueRequest(decision, response, next, (decided, proceed) => {
+      if (!decided.ok) return sendRefusal(response, decided.failure, respond, logger, proceed);
+      // A rate-limit store outage is logged once; the request goes on without a limit.
+      if (decided.warning !== undefined)
+        (logger.warn ?? logger.error).call(logger, `[nest-keyring] ${decided.warning}`);
+      if (decided.rateLimit !== undefined && !response.headersSent)
+        for (const [name, value] of Object.entries(rateLimitHeaders(decided.rateLimit)))
+          response.setHeader(name, value);
       // The rest of the request reads its key (ApiKeyContext) and tenant (TenantContext).
-      runInRequestScope(request, record, tenant, proceed);
+      runInRequestScope(request, decided.record, decided.tenant, proceed);
     });
   };
 }

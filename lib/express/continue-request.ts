@@ -33,10 +33,7 @@ export function continueRequest<T>(
     }
   };
   // A decision known now (a key the cache holds) is acted on in this call: no promise.
-  if (!isPending(decision)) {
-    settle(decision);
-    return;
-  }
+  if (!isPending(decision)) settle(decision);
   // `settle` and `forward` catch what they call: this promise never rejects.
-  void decision.then(settle, forward);
+  else void decision.then(settle, forward);
 }

@@ -1,5 +1,5 @@
 import { decisionStarted, publishRefused } from '../core/decision-events.js';
-import { admissionOf } from '../core/request-admission.js';
+import { admissionOf } from '../core/admission/request-admission.js';
 import { runInRequestScope } from '../core/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';

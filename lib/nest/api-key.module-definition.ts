@@ -39,17 +39,13 @@ export const {
 } = new ConfigurableModuleBuilder<ApiKeyModuleOptions>({ moduleName: 'ApiKey' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createApiKeyOptions')
-  .setExtras<ApiKeyModuleExtras>(
-    { isGlobal: true, protectAllRoutes: false, imports: [] },
-    (definition, extras) => ({
-      ...definition,
-      global: extras.isGlobal,
-      // forRootAsync's own `imports` arrive here as well: keep each module once.
-      imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
-      providers:
-        extras.protectAllRoutes
-          ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
-          : definition.providers,
-    }),
-  )
+  .setExtras<ApiKeyModuleExtras>({ isGlobal: true, protectAllRoutes: false, imports: [] }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    // forRootAsync's own `imports` arrive here as well: keep each module once.
+    imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
+    providers: extras.protectAllRoutes
+      ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
+      : definition.providers,
+  }))
   .build();

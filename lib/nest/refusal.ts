@@ -3,7 +3,7 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
 import type { Keyring } from '../core/keyring.js';
 import { KeyringException } from './keyring.exception.js';
-import { graphqlRefusal, isGraphqlContext } from './transports/graphql.js';
+import { graphqlRefusalIn, isGraphqlContext } from './transports/graphql.js';
 
 /**
  * True when the response has already been sent (e.g. a timeout answered while a lookup ran).
@@ -19,7 +19,7 @@ export function responseSent(adapterHost: HttpAdapterHost, context: ExecutionCon
  * Express and Fastify behave alike) and throws it for Nest's exception layer to send. Nothing is
  * written to a response that was already sent (Nest's exception layer then only ends it), nor
  * outside HTTP, where the exception is all there is to answer with. In a GraphQL resolver the
- * refusal is a GraphQL error carrying the format's code (see `graphqlRefusal`).
+ * refusal is a GraphQL error carrying the format's code (see `graphqlRefusalIn`).
  */
 export function refuse(
   keyring: Keyring,
@@ -34,7 +34,7 @@ export function refuse(
   const formatRule = formatRuleLogMessage(failure);
   if (formatRule !== undefined) logger.debug(formatRule);
   // A resolver's refusal is a GraphQL error: the server sends it, with the format's code.
-  if (isGraphqlContext(context)) throw graphqlRefusal(context, failure, response);
+  if (isGraphqlContext(context)) throw graphqlRefusalIn(context.getArgByIndex(2), failure, response);
   if (context.getType() === 'http' && !responseSent(adapterHost, context)) {
     const reply = context.switchToHttp().getResponse();
     for (const [name, value] of Object.entries(response.headers)) adapterHost.httpAdapter.setHeader(reply, name, value);

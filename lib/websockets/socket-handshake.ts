@@ -153,7 +153,7 @@ export class SocketHandshakes {
         const serve = () => runAsSocket(client, () => handler.callback(...args));
         const admission = socketAdmissionOf(client);
         if (!counted || admission === undefined) return serve();
-        return then(this.keyring.countUse(admission.record, admission.tenant), (result) => {
+        return then(this.keyring.countRequest(admission.record, admission.tenant), (result) => {
           if (result.ok) {
             if (result.warning !== undefined) this.logger.warn(result.warning);
             return serve();

@@ -4,7 +4,6 @@ import {
   UseGuards,
   UseInterceptors,
   type CanActivate,
-  type DynamicModule,
   type ExecutionContext,
   type Type,
 } from '@nestjs/common';
@@ -23,6 +22,7 @@ import {
   Resolver,
 } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
+import mercurius from 'mercurius';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,7 +41,8 @@ import {
   type ApiKeyRecord,
 } from '../../lib/index.js';
 import { demoRecords, InMemoryLookup, KEYS, withChecksum } from '../fixtures/in-memory-lookup.js';
-import { createTestApp, HandlerLog, type AdapterName, type TestApp } from '../fixtures/test-app.js';
+import { graphqlServers, type GraphqlServer } from '../fixtures/graphql-servers.js';
+import { createTestApp, HandlerLog, type TestApp } from '../fixtures/test-app.js';
 
 const MULTI = withChecksum('pk_gqlmulti_5a6b7c8d');
 const FIELDS = withChecksum('pk_gqlfields_1f2e3d4c');
@@ -142,49 +143,10 @@ class ItemResolver {
   }
 }
 
-interface Server {
-  name: string;
-  adapter: AdapterName;
-  graphql: () => DynamicModule;
-}
+type Server = GraphqlServer;
 
-const SERVERS: Server[] = [
-  {
-    name: 'Apollo on Express',
-    adapter: 'express',
-    graphql: () =>
-      GraphQLModule.forRoot<ApolloDriverConfig>({
-        driver: ApolloDriver,
-        autoSchemaFile: true,
-        graphiql: false,
-        fieldResolverEnhancers: ['guards'],
-        // Answer a refusal with its HTTP status (Nest's Apollo driver answers 200 otherwise).
-        preserveHttpStatusForExecutionErrors: false,
-      }),
-  },
-  {
-    name: 'Apollo on Fastify',
-    adapter: 'fastify',
-    graphql: () =>
-      GraphQLModule.forRoot<ApolloDriverConfig>({
-        driver: ApolloDriver,
-        autoSchemaFile: true,
-        graphiql: false,
-        fieldResolverEnhancers: ['guards'],
-        preserveHttpStatusForExecutionErrors: false,
-      }),
-  },
-  {
-    name: 'Mercurius on Fastify',
-    adapter: 'fastify',
-    graphql: () =>
-      GraphQLModule.forRoot<MercuriusDriverConfig>({
-        driver: MercuriusDriver,
-        autoSchemaFile: true,
-        fieldResolverEnhancers: ['guards'],
-      }),
-  },
-];
+// Apollo answers a refusal with its HTTP status (Nest's Apollo driver answers 200 otherwise).
+const SERVERS = graphqlServers({ graphiql: false, preserveHttpStatusForExecutionErrors: false });
 
 interface Harness {
   test: TestApp;
@@ -303,6 +265,11 @@ describe.each(SERVERS)('GraphQL on $name', (server) => {
     expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: { data: { ping: 'pong' } } });
   });
 
+  it('suggests field names in validation errors without the server settings (see introspection below)', async () => {
+    const response = await h.post('{ whoam { keyId } }');
+    expect(response.body.errors[0].message).toBe('Cannot query field "whoam" on type "Query". Did you mean "whoami"?');
+  });
+
   it('answers introspection with a key', async () => {
     const response = await h.post('{ __schema { queryType { name } } }', { 'X-API-KEY': KEYS.production });
     expect({ status: response.status, data: response.body.data }).toEqual({
@@ -405,6 +372,20 @@ describe("GraphQL on Apollo with Nest's default preserveHttpStatusForExecutionEr
 @Plugin()
 class IntrospectionNeedsKey extends GraphqlIntrospectionCheck {}
 
+/**
+ * The server settings that keep field names out of validation errors ("Did you mean …?"):
+ * Apollo's `hideSchemaDetailsFromClientErrors`, and on Mercurius an error formatter that drops
+ * the suggestion (graphql-js has no option for it).
+ */
+const withoutSuggestions: MercuriusDriverConfig['errorFormatter'] = (execution, context) => {
+  const formatted = mercurius.defaultErrorFormatter(execution, context);
+  const errors = formatted.response.errors?.map((error) => ({
+    ...error,
+    message: error.message.replace(/ ?Did you mean(.+?)\?$/, ''),
+  }));
+  return { ...formatted, response: { ...formatted.response, errors } };
+};
+
 const GUARDED_INTROSPECTION: Server[] = [
   {
     name: 'Apollo on Express (a @Plugin() subclass)',
@@ -416,6 +397,7 @@ const GUARDED_INTROSPECTION: Server[] = [
         graphiql: false,
         includeStacktraceInErrorResponses: false,
         fieldResolverEnhancers: ['guards'],
+        hideSchemaDetailsFromClientErrors: true,
       }),
   },
   {
@@ -429,6 +411,7 @@ const GUARDED_INTROSPECTION: Server[] = [
           autoSchemaFile: true,
           fieldResolverEnhancers: ['guards'],
           hooks: { preExecution: [check.preExecution] },
+          errorFormatter: withoutSuggestions,
         }),
       }),
   },
@@ -477,6 +460,15 @@ describe.each(GUARDED_INTROSPECTION)('introspection behind a key, GraphQL on $na
       data: { __schema: { queryType: { name: 'Query' } }, whoami: { keyId: 'key-fields' } },
     });
     expect(h.lookup.calls).toEqual([FIELDS]);
+  });
+
+  it('names no field of the schema in a validation error to a client without a key', async () => {
+    const response = await h.post('{ whoam { keyId } }');
+    expect(response.body.errors.map((error: { message: string }) => error.message)).toEqual([
+      'Cannot query field "whoam" on type "Query".',
+    ]);
+    expect(response.text).not.toMatch(/Did you mean|"whoami"/);
+    expect(h.test.handlers.calls).toEqual([]);
   });
 
   it('leaves other operations to the resolvers and their guards (__typename is no introspection)', async () => {

@@ -175,6 +175,12 @@ describe('the sample app over GraphQL (spawned, on its own port)', () => {
     }).toEqual({ status: 401, code: 'AUTHENTICATION_REQUIRED', data: undefined });
   });
 
+  it('names no field of the schema to a client without a key, not even in a validation error', async () => {
+    const response = await post('{ mee { keyId } }');
+    expect(response.body.errors?.map((error) => error.message)).toEqual(['Cannot query field "mee" on type "Query".']);
+    expect(JSON.stringify(response.body)).not.toMatch(/Did you mean|"me"/);
+  });
+
   it('answers introspection with a key', async () => {
     const response = await post('{ __schema { mutationType { fields { name } } } }', {
       'X-API-KEY': demo.production.key,

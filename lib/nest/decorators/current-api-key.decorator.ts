@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { ApiKeyRecord } from '../../core/api-key-record.js';
-import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
+import type { ApiKeyRequestFields } from '../interfaces/keyring-request.interface.js';
 import { transportRequestOf } from '../transports/transport-request.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { Tenant } from '../../core/api-key-record.js';
 import { TenantContextError } from '../../core/tenant-context.js';
-import type { ApiKeyRequestFields } from '../guards/api-key.guard.js';
+import type { ApiKeyRequestFields } from '../interfaces/keyring-request.interface.js';
 import { transportRequestOf } from '../transports/transport-request.js';
 
 /**

@@ -8,7 +8,8 @@ import { Keyring } from '../../core/keyring.js';
 import { KeyringException as ApiKeyException } from '../keyring.exception.js';
 import { Public } from '../decorators/public.decorator.js';
 import { RequireScopes } from '../decorators/require-scopes.decorator.js';
-import { ApiKeyGuard, type KeyringRequest } from './api-key.guard.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
+import { ApiKeyGuard } from './api-key.guard.js';
 
 class MessagesRoutes {
   @Get()

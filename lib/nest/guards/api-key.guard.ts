@@ -1,31 +1,21 @@
 import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
+import { admitRequest } from '../../core/admission/admit-request.js';
+import { nodeRequestOf } from '../../core/admission/request-admission.js';
 import type { KeyringFailure } from '../../core/failure.js';
-import { decisionStarted, publishAdmitted, publishRefused } from '../../core/decision-events.js';
 import type { AdmissionResult, Keyring } from '../../core/keyring.js';
 import { isPending } from '../../core/maybe-async.js';
 import { rateLimitHeaders } from '../../core/rate-limit.js';
-import { admissionOf, nodeRequestOf, recordAdmission, type Admission } from '../../core/request-admission.js';
 import { requiresApiKey, type AccessDeclarations } from '../../core/route-access.js';
 import { enterRequestScope, setScopeAdmission, type TenantScope } from '../../core/tenant-context.js';
 import { KEYRING, REQUIRED_SCOPES_METADATA } from '../api-key.constants.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { refuse, responseSent } from '../refusal.js';
 import { declarationsOf, type MetadataTarget } from '../route-declarations.js';
-import { transportRequestOf } from '../transports/transport-request.js';
+import { isGraphqlRootField } from '../transports/graphql.js';
+import { admissionInputOf, transportRequestOf } from '../transports/transport-request.js';
 import { canActivateSocketMessage } from '../transports/websocket.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';
-
-/** What the guard adds to the request object. */
-export interface ApiKeyRequestFields {
-  /** The authenticated key's record (with `environment` filled from the key's prefix). */
-  apiKey?: ApiKeyRecord;
-  /** The tenant the request acts for (with `tenancy` on). */
-  tenant?: Tenant;
-}
-
-/** A request as the guard and the interceptor see it. */
-export type KeyringRequest = Record<string, unknown> & ApiKeyRequestFields & { headers: Record<string, unknown> };
 
 /** What the guard decides once per route (a controller class and a handler). */
 interface RoutePolicy {
@@ -71,44 +61,32 @@ export class ApiKeyGuard implements CanActivate {
     const request = this.getRequest(context);
     // No request to read a key from (a transport this guard was not taught): refused.
     if (request === undefined) return this.isPublic(context);
-    const nodeRequest = nodeRequestOf(request) as { rawHeaders?: string[]; socket?: { remoteAddress?: string } };
     // First, before anything is awaited: whatever async context a middleware resumed this
     // request in, its handler runs in its own scope (tenant and key: TenantContext, ApiKeyContext).
-    const scope = enterRequestScope(nodeRequest);
+    const scope = enterRequestScope(nodeRequestOf(request));
     if (this.isPublic(context)) return true;
-    // For `nest-keyring:*` diagnostics messages; reads no clock while nobody subscribes.
-    const started = decisionStarted();
-    const admitted = admissionOf(request);
-    if (admitted !== undefined) {
-      // Admitted by apiKeyMiddleware or an earlier ApiKeyGuard: same tenant, same scope.
-      setScopeAdmission(scope, admitted.record, admitted.tenant);
-      return this.checkRouteScopes(context, request, admitted, started, false);
-    }
-    const admission = this.keyring.admit(request.headers, nodeRequest.rawHeaders, nodeRequest.socket?.remoteAddress);
-    // A key the cache holds is decided now, with no closure and no promise; only an answer that
-    // had to be awaited can come late (after a timeout answered the client).
-    if (!isPending(admission)) return this.grant(context, request, scope, started, admission, false);
-    return admission.then((result) => this.grant(context, request, scope, started, result, true));
+    const decision = admitRequest(
+      this.keyring,
+      admissionInputOf(request, this.getRequiredScopes(context), isGraphqlRootField(context)),
+    );
+    if (!isPending(decision)) return this.translate(context, scope, decision);
+    // Only an answer that had to be awaited can come late: after a timeout answered the client.
+    return decision.then((settled) => this.translate(context, scope, settled, responseSent(this.adapterHost, context)));
   }
 
-  /** Puts an admission on the request and its scope, or throws its refusal. */
-  private grant(
-    context: ExecutionContext,
-    request: KeyringRequest,
-    scope: TenantScope,
-    started: number,
-    result: AdmissionResult,
-    awaited: boolean,
-  ): boolean {
-    if (!result.ok) this.refuseRequest(context, request, started, result.failure);
-    // A late answer: the handler must not run.
-    if (awaited && responseSent(this.adapterHost, context)) return false;
-    this.reportRateLimit(context, result);
-    const recorded = recordAdmission(request, result);
-    setScopeAdmission(scope, recorded.record, recorded.tenant);
-    request.apiKey = recorded.record;
-    request.tenant = recorded.tenant;
-    return this.checkRouteScopes(context, request, recorded, started, true);
+  /** Throws a refusal; for an admission, reports its rate limit and fills in the request's scope. */
+  private translate(context: ExecutionContext, scope: TenantScope, decision: AdmissionResult, late = false): boolean {
+    if (!decision.ok) this.reject(context, decision.failure);
+    // The response was sent: the handler must not run.
+    if (late) return false;
+    if (decision.warning !== undefined) this.logger.warn(decision.warning);
+    if (decision.rateLimit !== undefined && context.getType() === 'http') {
+      const reply: unknown = context.switchToHttp().getResponse();
+      for (const [name, value] of Object.entries(rateLimitHeaders(decision.rateLimit)))
+        this.adapterHost.httpAdapter.setHeader(reply, name, value);
+    }
+    setScopeAdmission(scope, decision.record, decision.tenant);
+    return true;
   }
 
   /**
@@ -149,18 +127,6 @@ export class ApiKeyGuard implements CanActivate {
     refuse(this.keyring, this.adapterHost, this.logger, context, failure);
   }
 
-  /**
-   * For an admitted request: sets `RateLimit-Policy` and `RateLimit` through the adapter where
-   * a limit applies, and logs a rate-limit store outage's warning (once per outage).
-   */
-  private reportRateLimit(context: ExecutionContext, result: Extract<AdmissionResult, { ok: true }>): void {
-    if (result.warning !== undefined) this.logger.warn(result.warning);
-    if (result.rateLimit === undefined || context.getType() !== 'http') return;
-    const reply: unknown = context.switchToHttp().getResponse();
-    for (const [name, value] of Object.entries(rateLimitHeaders(result.rateLimit)))
-      this.adapterHost.httpAdapter.setHeader(reply, name, value);
-  }
-
   private policyOf(context: ExecutionContext): RoutePolicy {
     const handler = context.getHandler();
     const controller = context.getClass();
@@ -175,32 +141,6 @@ export class ApiKeyGuard implements CanActivate {
     const requiresKey = routeRequiresApiKey(this.reflector, handler, controller);
     const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, [handler, controller]) ?? [];
     return Object.freeze({ requiresKey, scopes: Object.freeze(scopes) });
-  }
-
-  /** Checks the route's scopes; `admittedNow`: this guard admitted the key (else an earlier check did, and said so). */
-  private checkRouteScopes(
-    context: ExecutionContext,
-    request: KeyringRequest,
-    admission: Admission,
-    started: number,
-    admittedNow: boolean,
-  ): true {
-    const scopeFailure = this.keyring.checkScopes(admission.record, this.getRequiredScopes(context));
-    if (scopeFailure) this.refuseRequest(context, request, started, scopeFailure, admission);
-    if (admittedNow) publishAdmitted(started, request, admission.record, admission.tenant);
-    return true;
-  }
-
-  /** Publishes the refusal on `nest-keyring:refused` (when someone listens), then `reject`s. */
-  private refuseRequest(
-    context: ExecutionContext,
-    request: KeyringRequest,
-    started: number,
-    failure: KeyringFailure,
-    admission?: Admission,
-  ): never {
-    publishRefused(started, request, failure, this.keyring, admission?.record, admission?.tenant);
-    this.reject(context, failure);
   }
 }
 

@@ -8,7 +8,7 @@ import { WEBHOOK_SECRETS } from '../../../test/fixtures/webhook-secrets.js';
 import { Keyring } from '../../core/keyring.js';
 import { KeyringException as ApiKeyException } from '../keyring.exception.js';
 import { WebhookSecret } from '../decorators/webhook-secret.decorator.js';
-import type { KeyringRequest } from './api-key.guard.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';
 
 @Controller('webhooks')

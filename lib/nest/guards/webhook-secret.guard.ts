@@ -20,7 +20,7 @@ import {
 } from '../../core/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from '../api-key.constants.js';
 import { refuse } from '../refusal.js';
-import type { KeyringRequest } from './api-key.guard.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 
 /**
  * A request as the webhook guard sees it, on either adapter: Express's is Node's own, with

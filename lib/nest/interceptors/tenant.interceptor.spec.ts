@@ -6,11 +6,11 @@ import { firstValueFrom, isObservable, Observable } from 'rxjs';
 import { fakeAdapterHost, httpContext, otherContext } from '../../../test/fixtures/execution-context.js';
 import { InMemoryLookup } from '../../../test/fixtures/in-memory-lookup.js';
 import { Keyring } from '../../core/keyring.js';
-import { recordAdmission } from '../../core/request-admission.js';
+import { recordAdmission } from '../../core/admission/request-admission.js';
 import { TenantContext } from '../../core/tenant-context.js';
 import { KeyringException as ApiKeyException } from '../keyring.exception.js';
 import { Public } from '../decorators/public.decorator.js';
-import type { KeyringRequest } from '../guards/api-key.guard.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { TenantInterceptor } from './tenant.interceptor.js';
 
 @Controller('messages')

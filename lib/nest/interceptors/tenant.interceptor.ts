@@ -12,10 +12,11 @@ import { decisionStarted, publishRefused } from '../../core/decision-events.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import type { Keyring, TenantForResult } from '../../core/keyring.js';
 import { then } from '../../core/maybe-async.js';
-import { admissionOf } from '../../core/request-admission.js';
+import { admissionOf } from '../../core/admission/request-admission.js';
 import { currentScopeKey, runInScope, TenantContext } from '../../core/tenant-context.js';
 import { KEYRING } from '../api-key.constants.js';
-import { routeRequiresApiKey, type KeyringRequest } from '../guards/api-key.guard.js';
+import { routeRequiresApiKey } from '../guards/api-key.guard.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { refuse } from '../refusal.js';
 import { transportRequestOf } from '../transports/transport-request.js';
 

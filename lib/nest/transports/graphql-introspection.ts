@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { admitRequest } from '../../core/admission/admit-request.js';
 import type { Keyring } from '../../core/keyring.js';
-import { isPending } from '../../core/maybe-async.js';
-import { admissionOf, nodeRequestOf, recordAdmission } from '../../core/request-admission.js';
 import { InjectKeyring } from '../decorators/inject-keyring.decorator.js';
 import { graphqlRefusalIn, graphqlRequestIn } from './graphql.js';
+import { admissionInputOf } from './transport-request.js';
 
 // The few GraphQL document nodes this reads, as graphql-js builds them (no import of graphql).
 interface NamedNode {
@@ -78,16 +78,9 @@ export class GraphqlIntrospectionCheck {
     if (request === undefined) {
       throw graphqlRefusalIn(gqlContext, { reason: 'missing' }, this.keyring.errorResponse({ reason: 'missing' }));
     }
-    if (admissionOf(request) !== undefined) return;
-    const pending = this.keyring.admit(
-      request.headers,
-      (nodeRequestOf(request) as { rawHeaders?: string[] }).rawHeaders,
-    );
-    const result = isPending(pending) ? await pending : pending;
+    // The operation's first unit of work; the resolvers' guards find the admission and ask the
+    // key store nothing more, and each further root field counts on from it.
+    const result = await admitRequest(this.keyring, admissionInputOf(request, [], true));
     if (!result.ok) throw graphqlRefusalIn(gqlContext, result.failure, this.keyring.errorResponse(result.failure));
-    // The resolvers' guards find the decision and ask the key store nothing more.
-    const { record, tenant } = recordAdmission(request, result);
-    request.apiKey = record;
-    request.tenant = tenant;
   }
 }

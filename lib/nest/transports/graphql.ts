@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { ErrorResponse } from '../../core/error-format.js';
 import type { KeyringFailure } from '../../core/failure.js';
 import { summarizeRefusal } from '../../core/refusal-summary.js';
-import type { KeyringRequest } from '../guards/api-key.guard.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { KeyringException } from '../keyring.exception.js';
 
 // GraphQL support reads what `@nestjs/graphql` hands to guards (`getArgs()`: root, args,
@@ -15,6 +15,9 @@ interface MercuriusReply {
   header(name: string, value: string): unknown;
 }
 
+/** What a resolver's `info` says of where it is: a root field's `path` has no `prev`. */
+type GraphqlInfo = { path?: { prev?: unknown } };
+
 /** The GraphQL context of the servers Nest drives: Apollo `{ req }`, Mercurius `{ reply, app }`. */
 interface GraphqlContext {
   req?: unknown;
@@ -26,9 +29,12 @@ export function isGraphqlContext(context: ExecutionContext): boolean {
   return context.getType<string>() === 'graphql';
 }
 
-function graphqlContextOf(context: ExecutionContext): GraphqlContext | undefined {
-  const value: unknown = context.getArgByIndex(2);
-  return typeof value === 'object' && value !== null ? (value as GraphqlContext) : undefined;
+/**
+ * True for a root field's resolver (`info.path` has no parent): one unit of an operation's
+ * work, which counts against the key's rate limit. Field resolvers below it are part of it.
+ */
+export function isGraphqlRootField(context: ExecutionContext): boolean {
+  return isGraphqlContext(context) && context.getArgByIndex<GraphqlInfo | undefined>(3)?.path?.prev === undefined;
 }
 
 function isMercuriusReply(reply: unknown): reply is MercuriusReply {
@@ -41,16 +47,12 @@ function hasHeaders(request: unknown): request is KeyringRequest {
 }
 
 /**
- * The HTTP request a GraphQL operation came in: the context's `req` (both Nest drivers put it
- * there) or, on Mercurius, `reply.request`. `undefined` when the context holds neither (a
- * subscription over a WebSocket, a context of the app's own without `req`).
+ * The HTTP request a GraphQL operation came in, from its GraphQL context (a resolver's third
+ * argument): the context's `req` (both Nest drivers put it there) or, on Mercurius,
+ * `reply.request`. `undefined` when the context holds neither (a subscription over a WebSocket,
+ * a context of the app's own without `req`).
  */
-export function graphqlRequestOf(context: ExecutionContext): KeyringRequest | undefined {
-  return graphqlRequestIn(graphqlContextOf(context));
-}
-
-/** `graphqlRequestOf` for a GraphQL context at hand. */
-export function graphqlRequestIn(gql: object | undefined): KeyringRequest | undefined {
+export function graphqlRequestIn(gql: unknown): KeyringRequest | undefined {
   const { req, reply } = (gql ?? {}) as GraphqlContext;
   const request = req ?? reply?.request;
   return hasHeaders(request) ? request : undefined;
@@ -92,20 +94,12 @@ export class GraphqlKeyringException extends KeyringException {
 }
 
 /**
- * The refusal of a GraphQL operation: on Mercurius, its headers (`WWW-Authenticate`,
- * `Retry-After`) go on the reply at once; elsewhere they travel in `extensions.http`.
+ * The refusal of a GraphQL operation, from its GraphQL context (a resolver's third argument, or
+ * a server hook's): on Mercurius, its headers (`WWW-Authenticate`, `Retry-After`) go on the reply
+ * at once; elsewhere they travel in `extensions.http`.
  */
-export function graphqlRefusal(
-  context: ExecutionContext,
-  failure: KeyringFailure,
-  response: ErrorResponse,
-): GraphqlKeyringException {
-  return graphqlRefusalIn(graphqlContextOf(context), failure, response);
-}
-
-/** `graphqlRefusal` for a GraphQL context at hand (a server hook's, outside Nest's execution context). */
 export function graphqlRefusalIn(
-  gql: object | undefined,
+  gql: unknown,
   failure: KeyringFailure,
   response: ErrorResponse,
 ): GraphqlKeyringException {

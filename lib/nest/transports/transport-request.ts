@@ -1,6 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { KeyringRequest } from '../guards/api-key.guard.js';
-import { graphqlRequestOf, isGraphqlContext } from './graphql.js';
+import type { AdmissionInput } from '../../core/admission/admit-request.js';
+import { clientAddressOf, nodeRequestOf } from '../../core/admission/request-admission.js';
+import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
+import { graphqlRequestIn, isGraphqlContext } from './graphql.js';
 
 /**
  * The request of an execution context, in every transport nest-keyring reads by itself: HTTP
@@ -12,9 +14,21 @@ import { graphqlRequestOf, isGraphqlContext } from './graphql.js';
 export function transportRequestOf(context: ExecutionContext): KeyringRequest | undefined {
   // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds.
   if (context.getType() === 'http') return context.getArgByIndex<KeyringRequest>(0);
-  if (isGraphqlContext(context)) return graphqlRequestOf(context);
+  if (isGraphqlContext(context)) return graphqlRequestIn(context.getArgByIndex(2));
   // A gateway's message: the socket, on which KeyringIoAdapter / KeyringWsAdapter put the key
   // and tenant its handshake was admitted with.
   if (context.getType() === 'ws') return context.getArgByIndex<KeyringRequest>(0);
   return undefined;
+}
+
+/** What `admitRequest` reads off a request a Nest transport handed over. */
+export function admissionInputOf(
+  request: KeyringRequest,
+  scopes: readonly string[],
+  unitOfWork: boolean,
+): AdmissionInput {
+  // On Fastify, `request.raw` holds what Node received.
+  const { rawHeaders } = nodeRequestOf(request) as { rawHeaders?: string[] };
+  const clientAddress = clientAddressOf(request);
+  return { request, headers: request.headers, rawHeaders, clientAddress, requiredScopes: scopes, unitOfWork };
 }

@@ -8,7 +8,7 @@ import { IntrospectionNeedsKey } from './introspection-needs-key.plugin.js';
  * `preserveHttpStatusForExecutionErrors: false` lets a refused operation answer with the
  * refusal's status (401, 403, 503), as the REST routes do; Nest's Apollo driver answers 200
  * otherwise. The code is in `errors[0].extensions.code` either way. Introspection needs a key
- * too (`IntrospectionNeedsKey`).
+ * too (`IntrospectionNeedsKey`), and validation errors suggest no field names ("Did you mean …").
  */
 @Module({
   imports: [
@@ -20,6 +20,8 @@ import { IntrospectionNeedsKey } from './introspection-needs-key.plugin.js';
       preserveHttpStatusForExecutionErrors: false,
       // Apollo adds stack traces to errors outside NODE_ENV=production; a client has no use for them.
       includeStacktraceInErrorResponses: false,
+      // The schema stays private where introspection needs a key: no "Did you mean …" in errors.
+      hideSchemaDetailsFromClientErrors: true,
     }),
   ],
   providers: [IntrospectionNeedsKey],

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, Tenant } from './api-key-record.js';
+import type { ApiKeyRecord, Tenant } from '../api-key-record.js';
 
 /** What nest-keyring decided for one request: the key's record and the tenant it acts for. */
 export interface Admission {
@@ -34,4 +34,24 @@ export function admissionOf(request: object): Admission | undefined {
 export function recordAdmission(request: object, admission: Admission): Admission {
   const target = nodeRequestOf(request) as AdmittedRequest;
   return (target[ADMISSION] ??= admission);
+}
+
+// How many units of work (GraphQL root fields) of a request have been checked so far.
+const UNITS = Symbol.for('nest-keyring:units');
+
+/** Notes one more unit of work of this request and answers how many there were so far, this one included. */
+export function countUnitOfWork(request: object): number {
+  const target = nodeRequestOf(request) as { [UNITS]?: number };
+  return (target[UNITS] = (target[UNITS] ?? 0) + 1);
+}
+
+// Node asks the socket's handle each time `remoteAddress` is read (~80 ns, most of a cache
+// hit's budget); a connection's address never changes, so it is read once per socket.
+const CLIENT_ADDRESS = Symbol('nest-keyring:client-address');
+type AddressedSocket = { remoteAddress?: string; [CLIENT_ADDRESS]?: string };
+
+/** The client's address of a request (its Node socket's `remoteAddress`), read once per connection. */
+export function clientAddressOf(request: object): string | undefined {
+  const { socket } = nodeRequestOf(request) as { socket?: AddressedSocket | null };
+  return socket ? (socket[CLIENT_ADDRESS] ??= socket.remoteAddress) : undefined;
 }
