@@ -70,9 +70,7 @@ export class KeyringWsAdapter extends WsAdapter {
       }
       admitSocket(client, admission);
       // Ended when its key expires or is refused after an invalidation: a close code for the refusal.
-      const forget = this.handshakes.watch(client, request.headers, undefined, (refusal) =>
-        client.close(closeCodeOf(refusal), refusal.code),
-      );
+      const forget = this.handshakes.watch(client, (refusal) => client.close(closeCodeOf(refusal), refusal.code));
       client.once('close', forget);
       runAsSocket(client, () => callback(client, request));
     });
@@ -97,7 +95,7 @@ export class KeyringWsAdapter extends WsAdapter {
     return (info: VerifyInfo, done: VerifyDone) => {
       const { req } = info;
       void this.handshakes
-        .admit(req.headers, req.rawHeaders, undefined)
+        .admit(req, undefined)
         .then((result) => {
           if (!result.ok) {
             const { status, body, headers } = result.refusal.response;
