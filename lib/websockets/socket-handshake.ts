@@ -172,8 +172,3 @@ export class SocketHandshakes {
     }));
   }
 }
-
-/** The WebSocket close code for a refusal: 4000 + its HTTP status (4401, 4403, 4503). */
-export function closeCodeOf(refusal: HandshakeRefusal): number {
-  return 4000 + refusal.response.status;
-}

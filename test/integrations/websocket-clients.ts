@@ -64,8 +64,10 @@ const socketIo: Transport = {
   name: 'socket.io',
   useAdapter: (app) => app.useWebSocketAdapter(new KeyringIoAdapter(app)),
   connect(port, { headers, auth, from }, namespace = '') {
+    // Passed on to the WebSocket of Node's client, which engine.io-client's types do not list.
+    const address = { localAddress: from };
     const socket = io(`http://127.0.0.1:${port}${namespace}`, {
-      localAddress: from,
+      ...address,
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,

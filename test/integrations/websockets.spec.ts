@@ -602,9 +602,10 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
     let app: GatewayApp | undefined;
     afterEach(async () => {
       await app?.close();
+      app = undefined;
     });
 
-    it("keeps the unknown-key budget per client: one address's forged keys never refuse another's valid key", async () => {
+    it("budgets unknown keys per client: one address's forged keys never refuse another's valid key", async () => {
       const unknownKeyLookups = { perSecond: 1000, burst: 1000, perClientPerSecond: 1, perClientBurst: 3 };
       app = await startGatewayApp(transport, { unknownKeyLookups });
       const codes: string[] = [];
