@@ -640,6 +640,8 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
         const admitted = await transport.connect(app.port, { headers: { 'X-API-KEY': KEYS.production } });
         if (admitted.ok) await admitted.client.close();
         await transport.connect(app.port, { headers: { 'X-API-KEY': KEYS.unknown } });
+        // An auth payload that cannot stand for headers is refused before any key is read.
+        if (transport.name === 'socket.io') await transport.connect(app.port, { auth: { token: 42 } });
       } finally {
         for (const stop of listeners) stop();
       }
@@ -657,6 +659,9 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
             ...route,
           },
         },
+        ...(transport.name === 'socket.io'
+          ? [{ channel: 'refused', message: expect.objectContaining({ reason: 'malformed', ...route }) }]
+          : []),
       ]);
       expect(JSON.stringify(seen)).not.toContain(KEYS.unknown);
     });
