@@ -274,7 +274,7 @@ function idOf(tenant: Tenant | undefined): string | undefined {
 }
 
 /** The code of a refusal body in either preset's envelope (`error.code`), or at its top level. */
-function codeOf(body: object): string | undefined {
+export function codeOf(body: object): string | undefined {
   const { error, code } = body as { error?: unknown; code?: unknown };
   const nested = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   const found = nested ?? code;

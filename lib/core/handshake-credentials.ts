@@ -3,27 +3,10 @@ import { readHeader, type RequestHeaders } from './headers.js';
 import { fail, type Result } from './result.js';
 
 /**
- * What a socket.io client may send in its handshake's auth payload (`io(url, { auth })`),
- * besides or instead of headers, which browsers cannot set on a WebSocket:
- * `token` is the bare key (as in `X-API-KEY`, without `Bearer `), `tenant` the tenant id (as in
- * `X-TENANT-ID`).
- */
-export interface HandshakeAuth {
-  token?: unknown;
-  tenant?: unknown;
-}
-
-/** Where the handshake's credentials are read from, as the `Keyring`'s options name them. */
-export interface HandshakeHeaderNames {
-  /** The accepted key headers, lower-cased (`KeyringOptions.headers`). */
-  headers: readonly string[];
-  /** The tenant header, lower-cased (`KeyringOptions.tenantHeader`). */
-  tenantHeader: string;
-}
-
-/**
  * The headers a handshake stands for: its own, with the auth payload's `token` and `tenant`
- * written as the headers a REST client would send (`Authorization: Bearer <token>`, or the first
+ * (what a socket.io client may send, `io(url, { auth })`, since browsers cannot set headers on a
+ * WebSocket: `token` the bare key, as in `X-API-KEY`; `tenant` the tenant id) written as the
+ * headers a REST client would send (`Authorization: Bearer <token>`, or the first
  * accepted header when `authorization` is not one; the tenant header), so that one set of rules
  * (`Keyring.admit`) judges both transports.
  *
@@ -34,12 +17,12 @@ export interface HandshakeHeaderNames {
 export function handshakeHeaders(
   headers: RequestHeaders,
   auth: unknown,
-  names: HandshakeHeaderNames,
+  names: { readonly headers: readonly string[]; readonly tenantHeader: string },
 ): Result<{ headers: RequestHeaders }> {
   if (typeof auth !== 'object' || auth === null) return { ok: true, headers };
   // Own fields only, as for headers: a polluted `Object.prototype` must never supply a key or a tenant.
-  const token = Object.hasOwn(auth, 'token') ? (auth as HandshakeAuth).token : undefined;
-  const tenant = Object.hasOwn(auth, 'tenant') ? (auth as HandshakeAuth).tenant : undefined;
+  const token = Object.hasOwn(auth, 'token') ? (auth as { token?: unknown }).token : undefined;
+  const tenant = Object.hasOwn(auth, 'tenant') ? (auth as { tenant?: unknown }).tenant : undefined;
   if (token === undefined && tenant === undefined) return { ok: true, headers };
   const merged: Record<string, unknown> = { ...headers };
   if (token !== undefined) {

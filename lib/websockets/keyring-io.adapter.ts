@@ -90,9 +90,10 @@ export class KeyringIoAdapter extends IoAdapter {
   }
 
   private checkHandshake(socket: Socket, next: (error?: Error) => void): void {
-    const { headers, auth } = socket.handshake;
+    const { request } = socket;
+    // Known in diagnostics messages by its namespace: a client's namespaces share one request.
     void this.handshakes
-      .admit(headers, socket.request.rawHeaders, auth)
+      .admit(request, socket.handshake.auth, { method: request.method, url: socket.nsp.name })
       .then((result) => {
         if (!result.ok) return next(handshakeError(result.refusal));
         admitSocket(socket, result.admission);
@@ -110,8 +111,7 @@ export class KeyringIoAdapter extends IoAdapter {
 
   // Ended when its key expires or is refused after an invalidation: the refusal, then a disconnect.
   private watch(socket: Socket): void {
-    const { headers, auth } = socket.handshake;
-    const forget = this.handshakes.watch(socket, headers, auth, (refusal) => {
+    const forget = this.handshakes.watch(socket, (refusal) => {
       socket.emit('exception', refusal.response.body);
       socket.disconnect();
     });

@@ -5,12 +5,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import type { Observable } from 'rxjs';
 import type { VerifyClientCallbackAsync, VerifyClientCallbackSync, WebSocket } from 'ws';
 import { admitSocket, runAsSocket, type SocketAdmission } from '../nest/transports/websocket.js';
-import {
-  closeCodeOf,
-  SocketHandshakes,
-  type HandshakeRefusal,
-  type KeyringSocketAdapterOptions,
-} from './socket-handshake.js';
+import { SocketHandshakes, type HandshakeRefusal, type KeyringSocketAdapterOptions } from './socket-handshake.js';
 
 type VerifyClient = VerifyClientCallbackAsync | VerifyClientCallbackSync;
 type VerifyInfo = Parameters<VerifyClientCallbackAsync>[0];
@@ -69,10 +64,9 @@ export class KeyringWsAdapter extends WsAdapter {
         return client.terminate();
       }
       admitSocket(client, admission);
-      // Ended when its key expires or is refused after an invalidation: a close code for the refusal.
-      const forget = this.handshakes.watch(client, request.headers, undefined, (refusal) =>
-        client.close(closeCodeOf(refusal), refusal.code),
-      );
+      // Ended when its key expires or is refused after an invalidation: close code 4000 + the
+      // refusal's HTTP status (4401, 4403, 4503), its error code as the reason.
+      const forget = this.handshakes.watch(client, ({ response, code }) => client.close(4000 + response.status, code));
       client.once('close', forget);
       runAsSocket(client, () => callback(client, request));
     });
@@ -97,7 +91,7 @@ export class KeyringWsAdapter extends WsAdapter {
     return (info: VerifyInfo, done: VerifyDone) => {
       const { req } = info;
       void this.handshakes
-        .admit(req.headers, req.rawHeaders, undefined)
+        .admit(req, undefined)
         .then((result) => {
           if (!result.ok) {
             const { status, body, headers } = result.refusal.response;

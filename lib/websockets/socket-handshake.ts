@@ -1,10 +1,14 @@
+import type { IncomingMessage } from 'node:http';
 import type { INestApplicationContext, Logger } from '@nestjs/common';
 import { WsException, type MessageMappingProperties } from '@nestjs/websockets';
+import { admitRequest } from '../core/admission/admit-request.js';
+import { clientAddressOf } from '../core/admission/request-admission.js';
+import { codeOf, decisionStarted, publishRefused } from '../core/decision-events.js';
 import type { ErrorResponse } from '../core/error-format.js';
 import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
 import { handshakeHeaders } from '../core/handshake-credentials.js';
 import type { RequestHeaders } from '../core/headers.js';
-import type { Keyring } from '../core/keyring.js';
+import type { AdmittedFields, Keyring } from '../core/keyring.js';
 import { then } from '../core/maybe-async.js';
 import { fail, type Result } from '../core/result.js';
 import { KEYRING } from '../nest/api-key.constants.js';
@@ -50,13 +54,6 @@ export interface HandshakeRefusal {
   readonly code: string;
 }
 
-/** The error code in an error body: `error.code` (both presets) or a top-level `code`. */
-function codeOf(body: object): string | undefined {
-  const nested = (body as { error?: { code?: unknown } }).error?.code;
-  const code = nested ?? (body as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 /**
  * What both adapters do with a connection's handshake: decide it with the app's `Keyring`, once,
  * and describe a refusal. Internal.
@@ -81,26 +78,37 @@ export class SocketHandshakes {
   }
 
   /**
-   * Decides a handshake from its headers (and socket.io's auth payload) with `Keyring.admit`:
-   * the same rules, answers and cache as an HTTP request. Never rejects: anything unexpected
-   * refuses the connection as `lookup_unavailable`, never lets it in.
+   * Decides a handshake with `admitRequest`, as an HTTP request is decided: the same rules,
+   * answers, cache, diagnostics events and per-client budget of unknown keys (the upgrade's client
+   * address). `auth` is socket.io's auth payload; `request` is what the decision is known by in
+   * diagnostics messages, one object per handshake. Never rejects: anything unexpected refuses
+   * the connection as `lookup_unavailable`, never lets it in.
    */
   admit(
-    headers: RequestHeaders,
-    rawHeaders: readonly string[] | undefined,
+    upgrade: IncomingMessage,
     auth: unknown,
+    request: object = upgrade,
   ): Promise<Result<{ admission: SocketAdmission }, { refusal: HandshakeRefusal }>> {
     const keyring = this.keyring;
+    let headers: RequestHeaders = upgrade.headers;
     return Promise.resolve()
       .then(() => {
-        const merged = handshakeHeaders(headers, auth, keyring.options);
-        return merged.ok ? keyring.admit(merged.headers, rawHeaders) : merged;
+        const credentials = handshakeHeaders(upgrade.headers, auth, keyring.options);
+        if (!credentials.ok) {
+          publishRefused(decisionStarted(), request, credentials.failure, keyring);
+          return credentials;
+        }
+        headers = credentials.headers;
+        const input = { headers, rawHeaders: upgrade.rawHeaders, clientAddress: clientAddressOf(upgrade) };
+        return admitRequest(keyring, { ...input, request: request as AdmittedFields, requiredScopes: [] });
       })
       .catch((cause: unknown) => fail('lookup_unavailable', { cause }))
       .then((result) => {
         if (!result.ok) return { ok: false as const, failure: result.failure, refusal: this.refusal(result.failure) };
+        // A rate-limit store's outage is warned of once, by whichever admission meets it first.
+        if (result.warning !== undefined) this.logger.warn(result.warning);
         const refusal = (failure: KeyringFailure) => new KeyringWsException(failure, this.refusal(failure).response);
-        return { ok: true as const, admission: { record: result.record, tenant: result.tenant, refusal } };
+        return { ok: true as const, admission: { record: result.record, tenant: result.tenant, headers, refusal } };
       });
   }
 
@@ -119,10 +127,9 @@ export class SocketHandshakes {
    * called with the refusal when its key expires, or is refused when an invalidation has it
    * checked again. Returns the call that stops watching, to make when the connection closes.
    */
-  watch(client: object, headers: RequestHeaders, auth: unknown, end: (refusal: HandshakeRefusal) => void): () => void {
+  watch(client: object, end: (refusal: HandshakeRefusal) => void): () => void {
     const admission = socketAdmissionOf(client)!;
-    const merged = handshakeHeaders(headers, auth, this.keyring.options);
-    return this.keyring.connections.add(admission.record, admission.tenant, merged.ok ? merged.headers : headers, {
+    return this.keyring.connections.add(admission.record, admission.tenant, admission.headers, {
       close: (failure) => {
         this.ended.add(client);
         end(this.refusal(failure));
@@ -164,9 +171,4 @@ export class SocketHandshakes {
       },
     }));
   }
-}
-
-/** The WebSocket close code for a refusal: 4000 + its HTTP status (4401, 4403, 4503). */
-export function closeCodeOf(refusal: HandshakeRefusal): number {
-  return 4000 + refusal.response.status;
 }

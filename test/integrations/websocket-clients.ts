@@ -16,6 +16,8 @@ export interface Credentials {
   headers?: Record<string, string | string[]>;
   /** socket.io's auth payload (`{ token, tenant }`); the ws transport has none. */
   auth?: Record<string, unknown>;
+  /** The address the client connects from (a 127.0.0.x address). */
+  from?: string;
 }
 
 /** One message's outcome: the handler's reply, or the exception the gateway sent instead. */
@@ -61,8 +63,11 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
 const socketIo: Transport = {
   name: 'socket.io',
   useAdapter: (app) => app.useWebSocketAdapter(new KeyringIoAdapter(app)),
-  connect(port, { headers, auth }, namespace = '') {
+  connect(port, { headers, auth, from }, namespace = '') {
+    // Passed on to the WebSocket of Node's client, which engine.io-client's types do not list.
+    const address = { localAddress: from };
     const socket = io(`http://127.0.0.1:${port}${namespace}`, {
+      ...address,
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
@@ -118,8 +123,8 @@ function ioClient(socket: Socket, exceptions: unknown[], ended: Client['ended'])
 const ws: Transport = {
   name: 'ws',
   useAdapter: (app) => app.useWebSocketAdapter(new KeyringWsAdapter(app)),
-  connect(port, { headers }, path = '/') {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
+  connect(port, { headers, from }, path = '/') {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers, localAddress: from });
     return withTimeout(
       new Promise<Connection>((resolve, reject) => {
         socket.once('open', () => resolve({ ok: true, client: wsClient(socket) }));

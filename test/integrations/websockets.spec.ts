@@ -4,6 +4,7 @@
 // message handler, scopes per message.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
 import { fileURLToPath } from 'node:url';
 import { Injectable, Module, UseGuards } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -21,6 +22,7 @@ import {
   ApiKeyModule,
   CurrentApiKey,
   CurrentTenant,
+  KEYRING_CHANNELS,
   Public,
   RequireScopes,
   TenantContext,
@@ -590,6 +592,78 @@ describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const
         if (admitted.ok) await admitted.client.close();
         await app.close();
       }
+    });
+  },
+);
+
+describe.each(TRANSPORTS.map((transport) => [transport.name, transport] as const))(
+  'handshakes on %s, decided as HTTP requests are',
+  (_, transport) => {
+    let app: GatewayApp | undefined;
+    afterEach(async () => {
+      await app?.close();
+      app = undefined;
+    });
+
+    it("budgets unknown keys per client: one address's forged keys never refuse another's valid key", async () => {
+      const unknownKeyLookups = { perSecond: 1000, burst: 1000, perClientPerSecond: 1, perClientBurst: 3 };
+      app = await startGatewayApp(transport, { unknownKeyLookups });
+      const codes: string[] = [];
+      for (let index = 0; index < 6; index++) {
+        const forged = { headers: { 'X-API-KEY': withChecksum(`pk_unknown_flood${index}`) }, from: '127.0.0.2' };
+        const connection = await transport.connect(app.port, forged);
+        codes.push(connection.ok ? 'admitted' : connection.refusal.code);
+      }
+      // The flooding address spent its budget (a token comes back each second): its next unknown
+      // keys are not even looked up.
+      expect(codes.slice(0, 3)).toEqual(Array(3).fill('INVALID_API_KEY'));
+      expect(codes.at(-1)).toBe('KEY_STORE_UNAVAILABLE');
+      expect(app.lookup.calls.length).toBe(codes.filter((code) => code === 'INVALID_API_KEY').length);
+
+      const valid = await transport.connect(app.port, { headers: { 'X-API-KEY': KEYS.production }, from: '127.0.0.3' });
+      if (!valid.ok) throw new Error(`refused: ${JSON.stringify(valid.refusal)}`);
+      expect(await valid.client.send('whoami')).toEqual({
+        reply: { keyId: 'key-prod', tenantId: 1, before: 1, after: 1 },
+      });
+      await valid.client.close();
+    });
+
+    it('publishes each handshake on the diagnostics channels, never its key', async () => {
+      app = await startGatewayApp(transport);
+      const seen: { channel: string; message: unknown }[] = [];
+      const listeners = (['admitted', 'refused'] as const).map((name) => {
+        const listener = (message: unknown) => seen.push({ channel: name, message });
+        diagnostics.subscribe(KEYRING_CHANNELS[name], listener);
+        return () => diagnostics.unsubscribe(KEYRING_CHANNELS[name], listener);
+      });
+      try {
+        const admitted = await transport.connect(app.port, { headers: { 'X-API-KEY': KEYS.production } });
+        if (admitted.ok) await admitted.client.close();
+        await transport.connect(app.port, { headers: { 'X-API-KEY': KEYS.unknown } });
+        // An auth payload that cannot stand for headers is refused before any key is read.
+        if (transport.name === 'socket.io') await transport.connect(app.port, { auth: { token: 42 } });
+      } finally {
+        for (const stop of listeners) stop();
+      }
+      const route = { method: 'GET', route: '/', durationMs: expect.any(Number) };
+      expect(seen).toEqual([
+        { channel: 'admitted', message: { keyId: 'key-prod', tenantId: '1', ...route } },
+        {
+          channel: 'refused',
+          message: {
+            reason: 'invalid',
+            code: 'INVALID_API_KEY',
+            status: 401,
+            keyId: undefined,
+            tenantId: undefined,
+            ...route,
+          },
+        },
+        ...(transport.name === 'socket.io'
+          ? [{ channel: 'refused', message: expect.objectContaining({ reason: 'malformed', ...route }) }]
+          : []),
+      ]);
+      expect(JSON.stringify(seen)).not.toContain(KEYS.unknown);
     });
   },
 );

@@ -4,6 +4,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
 import { KeyringConfigError, type KeyringFailure } from '../../core/failure.js';
+import type { RequestHeaders } from '../../core/headers.js';
 import type { Keyring } from '../../core/keyring.js';
 import { openTenantScope } from '../../core/tenant-context.js';
 
@@ -16,6 +17,8 @@ export interface SocketAdmission {
   readonly record: ApiKeyRecord;
   /** The tenant the connection acts for; `undefined` with `tenancy` off. */
   readonly tenant: Tenant | undefined;
+  /** The handshake's credential headers (socket.io's auth payload written in): what an invalidation checks again. */
+  readonly headers: RequestHeaders;
   /** Builds the error that refuses one message of this connection, in its transport's shape. */
   readonly refusal: (failure: KeyringFailure) => Error;
 }
