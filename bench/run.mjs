@@ -428,7 +428,13 @@ async function profileRows(ids) {
   const file = ids[0].startsWith('x-') ? 'express-app.js' : 'nest-app.js';
   const dir = mkdtempSync(join(os.tmpdir(), 'nest-keyring-profile-'));
   const redisUrl = file === 'nest-app.js' ? await startRedis() : undefined;
-  const host = await startHost(file, redisUrl ? { REDIS_URL: redisUrl } : {}, ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', dir]);
+  const host = await startHost(file, redisUrl ? { REDIS_URL: redisUrl } : {}, [
+    '--cpu-prof',
+    '--cpu-prof-interval',
+    '200',
+    '--cpu-prof-dir',
+    dir,
+  ]);
   const measured = [];
   for (const id of ids) {
     const row = host.rows.find((r) => r.id === id);
