@@ -506,8 +506,8 @@ async function profileRows(ids) {
 function table(summary) {
   const lines = [
     "| Row | Route | CPU µs/req (min–max) | over its host's baseline, µs (min–max) | req/s (min–max) | p99 ms | " +
-      'other CPU |',
-    '|---|---|---:|---:|---:|---:|---:|',
+      'server cores | other cores |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of summary) {
     const signed = (n, digits) => `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
@@ -517,7 +517,8 @@ function table(summary) {
     lines.push(
       `| ${r.id} | ${r.name} | ${r.cpu.median.toFixed(1)} (${r.cpu.min.toFixed(1)}–${r.cpu.max.toFixed(1)}) | ` +
         `${over} | ` +
-        `${fmt(r.rps.median)} (${fmt(r.rps.min)}–${fmt(r.rps.max)}) | ${r.p99} | ${r.otherCores.toFixed(2)} |`,
+        `${fmt(r.rps.median)} (${fmt(r.rps.min)}–${fmt(r.rps.max)}) | ${fmt(r.p99)} | ${r.serverCores.toFixed(2)} | ` +
+        `${r.otherCores.toFixed(2)} |`,
     );
   }
   return lines;
@@ -576,7 +577,8 @@ function writeResults({ info, summary, checks, diagnostics, memory, minutes, oth
     `- Run: ${new Date().toISOString()}, ${minutes.toFixed(1)} min, ` +
       `\`node bench/run.mjs ${process.argv.slice(2).join(' ')}\``,
     `- Machine: ${info.cpu}, ${info.os}; ${PINNING}. Other processes used ${otherCores.toFixed(2)} cores meanwhile ` +
-      '(median over the measurements; above 0.1 the figures are noisy).',
+      '(median over the measurements; above 0.1 the figures are noisy; "server cores" is what the server ' +
+      'used under load, 1.00 when it had its core to itself).',
     `- Node ${info.node}; ${info.versions}; nest-keyring built from ${info.commit}.`,
     '',
     '## Method',
