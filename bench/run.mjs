@@ -556,14 +556,12 @@ function machine() {
 function fleetLines() {
   const file = join(DIST, 'fleet.json');
   if (!existsSync(file)) return [];
-  const { when, node, revocation, rateLimit } = JSON.parse(readFileSync(file, 'utf8'));
+  const { when, node, revocation } = JSON.parse(readFileSync(file, 'utf8'));
   return [
     '## Replicas behind Redis (bench/fleet.mjs, details in bench/FLEET.md)',
     '',
     `${when}, Node ${node}: a key revoked in one replica refused by the other after p50 ` +
-      `${revocation.p50Ms.toFixed(1)} ms, p99 ${revocation.p99Ms.toFixed(1)} ms; requests/s of one replica with ` +
-      `its limit in Redis ${fmt(rateLimit.onRps)}, without a limit ${fmt(rateLimit.offRps)}, in memory ` +
-      `${fmt(rateLimit.memoryRps)}.`,
+      `${revocation.p50Ms.toFixed(1)} ms, p99 ${revocation.p99Ms.toFixed(1)} ms.`,
     '',
   ];
 }
