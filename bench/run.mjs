@@ -566,7 +566,7 @@ function fleetLines() {
   ];
 }
 
-function writeResults({ info, summary, checks, diagnostics, memory, minutes, otherCores }) {
+function writeResults({ info, summary, checks, timer, diagnostics, memory, minutes, otherCores }) {
   const doc = [
     '# Benchmark results',
     '',
@@ -604,6 +604,8 @@ function writeResults({ info, summary, checks, diagnostics, memory, minutes, oth
     '',
     ...table(summary),
     '',
+    ...(timer ? [timer] : []),
+    '',
     `Diagnostics channels (\`nest-keyring:*\`, bench/targets/diagnostics-cost.ts): the checks alone ` +
       `${diagnostics.calls.toFixed(3)} µs per request while nobody subscribes; a guard check ` +
       `${diagnostics.quiet.toFixed(3)} µs quiet, ${diagnostics.observed.toFixed(3)} µs with every channel subscribed.`,
@@ -640,12 +642,19 @@ async function main() {
   const checks = verdicts(nest, express);
   console.log(`\n${table(summary).join('\n')}\n\ntargets:`);
   for (const c of checks) console.log(`${mark(c).padEnd(12)} ${c.label}: ${c.detail}`);
+  const t = delta(nest, 'limit-redis-timer', 'limit-redis-app');
+  const timer =
+    t &&
+    `node-redis's per-command timeout (an AbortSignal.timeout per command), which the store turns off: ` +
+      `+${t.median.toFixed(2)} µs per request (processes: ${t.min.toFixed(2)} to ${t.max.toFixed(2)}), ` +
+      'row limit-redis-timer over limit-redis-app.';
+  if (timer) console.log(timer);
   const diagnostics = inProcess('diagnostics-cost.js');
   const memory = inProcess('cache-memory.js', ['--expose-gc']);
   const otherCores = median(summary.map((r) => r.otherCores));
   const minutes = (Date.now() - started) / 60_000;
   console.log(`\n(${minutes.toFixed(1)} min; other processes used ${otherCores.toFixed(2)} cores meanwhile)`);
-  if (!args['no-write']) writeResults({ info, summary, checks, diagnostics, memory, minutes, otherCores });
+  if (!args['no-write']) writeResults({ info, summary, checks, timer, diagnostics, memory, minutes, otherCores });
 }
 const major = (version) => version.replace(/^v/, '').split('.')[0];
 
