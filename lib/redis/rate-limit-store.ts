@@ -156,8 +156,7 @@ class Store implements RedisRateLimitStore {
   ) {}
 
   async hit(id: string, windowMs: number): Promise<RateLimitHit> {
-    const connecting = this.connecting();
-    if (connecting !== undefined) await connecting;
+    await this.connecting();
     const key = this.prefix + id;
     const window = String(windowMs);
     let reply: unknown;
