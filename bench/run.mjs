@@ -630,6 +630,10 @@ async function main() {
   const info = machine();
   console.log(`nest-keyring bench: ${info.cpu}, Node ${info.node}; ${PINNING}`);
   if (major(info.node) !== JUDGED_ON) console.log(`(the targets are judged on Node ${JUDGED_ON}: informative only)`);
+  const [machineBefore, runnerBefore] = [machineTicks(), processTicks(process.pid)];
+  await sleep(1000);
+  const busy = (machineTicks() - machineBefore - (processTicks(process.pid) - runnerBefore)) / CLK_TCK;
+  if (busy > 0.2) console.log(`*** other processes use ${busy.toFixed(2)} cores: the figures will be noisy`);
   const redisUrl = await startRedis();
   if (!redisUrl) console.log('*** no redis-server on this machine: the Redis rows are left out');
   console.log(
