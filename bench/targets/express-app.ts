@@ -4,7 +4,8 @@
 //   /keyring  apiKeyMiddleware + tenantMiddleware (one Keyring over the in-memory lookup)
 import type { Server } from 'node:http';
 import express from 'express';
-import { apiKeyMiddleware, Keyring, TenantContext, tenantMiddleware, type KeyringIncomingMessage } from 'nest-keyring';
+import { Keyring, TenantContext } from 'nest-keyring';
+import { apiKeyMiddleware, tenantMiddleware, type KeyringIncomingMessage } from 'nest-keyring/express';
 import { announce, BODY, HOST, inMemoryLookup, newKey, record, signingSecrets, type Row } from './common.js';
 
 const secrets = signingSecrets();
