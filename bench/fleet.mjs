@@ -1,10 +1,9 @@
 // The sample app as a fleet (part of `npm run bench`): a throw-away redis-server on a free loopback
 // port and compiled sample-app processes on one database file. Measures how long a key revoked
 // through one replica keeps working in the other (from the DELETE's answer to the other's first
-// refusal, polled back to back), and the requests per second of one replica with its rate limit
-// counted in Redis against one with no Redis at all. Writes bench/FLEET.md and
-// bench/dist/fleet.json. Skips (loudly, exit 0) where redis-server is not installed.
-import autocannon from 'autocannon';
+// refusal, polled back to back). What a rate limit in Redis costs a request is measured by
+// bench/run.mjs, inside one process. Writes bench/FLEET.md and bench/dist/fleet.json. Skips
+// (loudly, exit 0) where redis-server is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -17,9 +16,6 @@ import { openDatabase } from '../sample-app/dist/store/database.js';
 import { KeyAdmin } from '../sample-app/dist/store/key-admin.js';
 
 const REVOCATIONS = Number(process.env.FLEET_REVOCATIONS ?? 50);
-const DURATION_S = Number(process.env.FLEET_DURATION_S ?? 5);
-const ROUNDS = Number(process.env.FLEET_ROUNDS ?? 3);
-const CONNECTIONS = 16;
 /** Past the sample app's cache TTL (5 s): a revocation not seen by then is a failure of the bus. */
 const GIVE_UP_MS = 6_000;
 /** The whole run, whatever happens: everything started is stopped by then. */
@@ -139,31 +135,15 @@ async function revocationLatency(from, to, { key, row }) {
 }
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
-
-async function requestsPerSecond(app, key, duration = DURATION_S) {
-  const result = await autocannon({
-    url: `http://127.0.0.1:${app.port}/api/v1/me`,
-    connections: CONNECTIONS,
-    duration,
-    headers: { 'x-api-key': key },
-  });
-  if (result.non2xx > 0 || result.errors > 0) {
-    throw new Error(`${app.name}: ${result.non2xx} non-2xx answers and ${result.errors} errors under load`);
-  }
-  return result.requests.average;
-}
 
 async function main() {
   const database = join(directory, 'fleet.sqlite');
   const redisUrl = await startRedis();
-  // A and B: one fleet behind Redis; C: the app as the quick start runs it, no REDIS_URL.
+  // A and B: one fleet behind Redis.
   const a = await startApp('A', database, redisUrl);
   const b = await startApp('B', database, redisUrl);
-  const c = await startApp('C', database, undefined);
   const admin = new KeyAdmin(openDatabase(database));
-  const create = (rateLimit) =>
-    admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:read'], rateLimit });
+  const create = () => admin.create({ environment: 'production', tenantIds: [123], scopes: ['messages:read'] });
 
   console.log(`Fleet: revocation across two replicas (${REVOCATIONS} keys), Node ${process.version}`);
   const latencies = [];
@@ -180,34 +160,7 @@ async function main() {
   };
   console.log(`  p50 ${revocation.p50Ms} ms, p99 ${revocation.p99Ms} ms, max ${revocation.maxMs} ms`);
 
-  // A limit no run reaches: every request is counted, none refused.
-  const highLimit = { limit: 1_000_000_000, windowMs: 3_600_000 };
-  const limited = create(highLimit).key;
-  const unlimited = create().key;
-  const runs = { off: [], memory: [], on: [] };
-  console.log(`Fleet: requests/s on one replica, ${DURATION_S} s x ${ROUNDS} rounds, ${CONNECTIONS} connections`);
-  const configs = [
-    ['off', c, unlimited],
-    ['on', a, limited],
-    ['memory', c, limited],
-  ];
-  // Warm-up, not counted: the first seconds of a process run before its code is optimised.
-  for (const [, app, key] of configs) await requestsPerSecond(app, key, 2);
-  for (let round = 1; round <= ROUNDS; round++) {
-    // Each round in another order, so that no configuration always runs first or last.
-    for (const [name, app, key] of configs.map((_, i) => configs[(i + round) % configs.length])) {
-      runs[name].push(await requestsPerSecond(app, key));
-    }
-    console.log(
-      `  round ${round}: no Redis, no limit ${runs.off.at(-1)}; limit in Redis ${runs.on.at(-1)}; ` +
-        `limit in memory ${runs.memory.at(-1)}`,
-    );
-  }
-  const offRps = Math.round(median(runs.off));
-  const onRps = Math.round(median(runs.on));
-  const memoryRps = Math.round(median(runs.memory));
-  const rateLimit = { offRps, onRps, memoryRps, ratio: Number((onRps / offRps).toFixed(2)) };
-  for (const app of [a, b, c]) {
+  for (const app of [a, b]) {
     if (/\bERROR\b|\bWARN\b/.test(app.output())) throw new Error(`sample app ${app.name} logged:\n${app.output()}`);
   }
 
@@ -232,27 +185,12 @@ async function main() {
     '|---|---|---|---|',
     `| ${revocation.samples} | ${revocation.p50Ms} ms | ${revocation.p99Ms} ms | ${revocation.maxMs} ms |`,
     '',
-    '## Rate limiting in Redis: requests per second',
-    '',
-    `\`GET /api/v1/me\` with one cached key, ${CONNECTIONS} connections, ${DURATION_S} s per run after a 2 s ` +
-      `warm-up, ${ROUNDS} rounds`,
-    'interleaved; the median of the rounds. With the limit in Redis, every request is one `EVALSHA` round trip',
-    'to Redis (the limit is set high enough that nothing is refused).',
-    '',
-    '| Replica | Requests/s |',
-    '|---|---|',
-    `| no \`REDIS_URL\`, a key without a limit (off) | ${offRps} |`,
-    `| no \`REDIS_URL\`, a key with a limit (counted in memory) | ${memoryRps} |`,
-    `| \`REDIS_URL\` set, a key with a limit (counted in Redis) (on) | ${onRps} |`,
-    '',
-    `On / off: ${rateLimit.ratio}.`,
-    '',
   ];
   writeFileSync(new URL('./FLEET.md', import.meta.url), lines.join('\n'));
   mkdirSync(new URL('./dist/', import.meta.url), { recursive: true });
-  const json = { revocation, rateLimit, node: process.version, when };
+  const json = { revocation, node: process.version, when };
   writeFileSync(new URL('./dist/fleet.json', import.meta.url), `${JSON.stringify(json, null, 2)}\n`);
-  console.log(`Fleet: on/off ${rateLimit.ratio} (${onRps} vs ${offRps} requests/s); wrote bench/FLEET.md`);
+  console.log('Fleet: wrote bench/FLEET.md');
   if (revocation.p99Ms > 1_000) {
     console.error(`FAIL: revocation p99 ${revocation.p99Ms} ms across replicas (bound 1000 ms)`);
     process.exitCode = 1;

@@ -1,22 +1,68 @@
-// Shared by every benchmark target: the response body, the in-memory key store, and how a
-// target tells the runner it is listening.
+// Shared by the bench hosts (nest-app.ts, express-app.ts): the response body, the keys and their
+// records, the in-memory lookup, and how a host talks to the runner over IPC (its port and rows
+// once listening; its own CPU time whenever asked, so the runner reads it to the microsecond
+// without a request that would itself cost CPU).
 import type { AddressInfo, Server } from 'node:net';
-import { hashApiKey, type ApiKeyLookup, type ApiKeyRecord } from 'nest-keyring';
+import { generateApiKey, hashApiKey, Keyring, type ApiKeyLookup, type ApiKeyRecord } from 'nest-keyring';
 
-/** What every measured handler answers, in every target. */
+/** What every measured handler answers. */
 export const BODY = { success: true, data: { status: 'ok' } };
 
-/** The key the runner made with `generateApiKey()`; in-memory targets store its hash. */
-export function benchKey(): string {
-  const key = process.env.BENCH_KEY;
-  if (!key) throw new Error('BENCH_KEY is not set: targets are started by bench/run.mjs');
-  return key;
+/** Loopback only. */
+export const HOST = '127.0.0.1';
+
+/** The header every request carries; tenancy picks tenant 456 from it. */
+export const TENANT = '456';
+
+/**
+ * One measured row: a path and the key to send there. `status` is what every request must get
+ * (401 for a forged key); `limited` rows must answer a `RateLimit` header that counts down.
+ */
+export interface Row {
+  id: string;
+  name: string;
+  path: string;
+  key?: string;
+  status: number;
+  guarded: boolean;
+  limited?: boolean;
 }
 
-/** The record every in-memory target (and the SQLite store) holds for the bench key. */
-export function benchRecord(): ApiKeyRecord {
+// Rate-limited keys carry their own limit, far above what a run sends; the window's length says
+// which store counts them (see limitStore in nest-app.ts).
+export const LIMIT = 1_000_000_000;
+export const WINDOW = { memory: 3_600_000, redisOwn: 3_600_001, redisApp: 3_600_002, redisTimer: 3_600_003 } as const;
+
+const SIGNING_SECRET = 'bench-signing-secret-0123456789abcdef';
+
+/**
+ * Whether this build signs keys (`signingSecrets`, `generateApiKey({ signingSecret })`): only then
+ * is a forged key refused by its tag, and only then is the forged-key row measured.
+ */
+export function signingSecrets(): string[] | undefined {
+  try {
+    new Keyring({ lookup: { findKey: () => null }, signingSecrets: [SIGNING_SECRET] } as never);
+  } catch {
+    return undefined;
+  }
+  const signed = generateApiKey({ signingSecret: SIGNING_SECRET } as never).key;
+  return signed.length !== generateApiKey().key.length ? [SIGNING_SECRET] : undefined;
+}
+
+/** A key made as an app makes them (signed when `signing` is on), and its hash. */
+export function newKey(signing: boolean) {
+  return generateApiKey(signing ? ({ signingSecret: SIGNING_SECRET } as never) : {});
+}
+
+/** A key of the right form, checksum included, signed with a secret the app does not have. */
+export function forgedKey(): string {
+  return generateApiKey({ signingSecret: `${SIGNING_SECRET}-forged` } as never).key;
+}
+
+/** The record of every bench key; `rateLimit` set for the limited ones. */
+export function record(id: string, windowMs?: number): ApiKeyRecord {
   return {
-    id: 'key_bench',
+    id,
     environment: 'production',
     scopes: ['messages:send', 'messages:read'],
     tenants: [
@@ -25,33 +71,40 @@ export function benchRecord(): ApiKeyRecord {
     ],
     expiresAt: null,
     revoked: false,
+    ...(windowMs === undefined ? {} : { rateLimit: { limit: LIMIT, windowMs } }),
   };
 }
 
-/** Key hash -> record, as the README's in-memory example keeps them. */
-export function inMemoryRecords(key: string): Map<string, ApiKeyRecord> {
-  return new Map([[hashApiKey(key), benchRecord()]]);
-}
-
-/** The README's in-memory lookup: hash the key, read the map. */
-export function inMemoryLookup(records: Map<string, ApiKeyRecord>): ApiKeyLookup {
-  return { findKey: async (key) => records.get(hashApiKey(key)) ?? null };
+/** The README's in-memory lookup: hash the key, read the map; `calls` counts what reaches it. */
+export function inMemoryLookup(records: Map<string, ApiKeyRecord>): ApiKeyLookup & { calls: number } {
+  const lookup = {
+    calls: 0,
+    findKey: async (key: string) => {
+      lookup.calls++;
+      return records.get(hashApiKey(key)) ?? null;
+    },
+  };
+  return lookup;
 }
 
 /**
- * Tells the runner (over IPC) the port the server listens on and the key to send. The target
- * exits when the runner goes away, so no target outlives a crashed runner.
+ * Tells the runner the port and the rows, answers its CPU readings, and exits when the runner
+ * goes away (no host outlives a crashed runner).
  */
-export function announce(server: Server, key: string): void {
+export function announce(server: Server, rows: Row[], extra: () => Record<string, unknown> = () => ({})): void {
   const { port } = server.address() as AddressInfo;
-  if (!process.send) throw new Error('targets are started by bench/run.mjs (no IPC channel)');
-  process.send({ type: 'ready', port, key, pid: process.pid });
-}
-
-export function exitWithRunner(): void {
+  if (!process.send) throw new Error('bench hosts are started by bench/run.mjs (no IPC channel)');
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type === 'cpu')
+      process.send!({
+        type: 'cpu',
+        usage: process.cpuUsage(),
+        // The clock of V8's CPU profiles (CLOCK_MONOTONIC, µs): the runner cuts a profile by it.
+        hrtimeUs: Number(process.hrtime.bigint() / 1000n),
+        ...extra(),
+      });
+  });
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));
+  process.send({ type: 'ready', port, rows, pid: process.pid });
 }
-
-/** Loopback only. */
-export const HOST = '127.0.0.1';

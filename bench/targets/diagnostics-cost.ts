@@ -1,9 +1,9 @@
 // In-process cost of the diagnostics channels on the guard's path: `await guard.canActivate(context)`
-// on a key the cache holds, tenant on, inside the request scope ApiKeyModule opens (as in
-// guard-micro.ts), with nobody subscribed to the `nest-keyring:*` channels and then with a
-// subscriber on every one of them; beside the added calls alone (the `hasSubscribers` checks a
-// request makes while nobody listens), timed against an empty loop. Prints microseconds per
-// check; the target: nothing measurable (≤ 0.02 µs) while nobody subscribes.
+// on a key the cache holds, tenant on, inside the request scope ApiKeyModule opens, with nobody
+// subscribed to the `nest-keyring:*` channels and then with a subscriber on every one of them;
+// beside the added calls alone (the `hasSubscribers` checks a request makes while nobody
+// listens), timed against an empty loop. Prints microseconds per check; the target: nothing
+// measurable (≤ 0.02 µs) while nobody subscribes.
 import 'reflect-metadata';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Module, type CanActivate } from '@nestjs/common';

@@ -1,4 +1,4 @@
-// What the in-process micro-benchmarks (guard-micro.ts, diagnostics-cost.ts) share: one key the
+// What the in-process micro-benchmark (diagnostics-cost.ts) uses: one key the
 // cache will hold, a route behind @ApiKeyAuth(), the module over an in-memory lookup, and the
 // request every check reads.
 import { Controller, Get } from '@nestjs/common';

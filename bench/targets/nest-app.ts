@@ -1,139 +1,80 @@
-// Rows 2-7: one Nest 12 app on the Express adapter, in the variant named by argv[2]:
-//   plain          row 2  no auth
-//   public         row 2b no auth on the route, in an app that imports ApiKeyModule (tenancy on)
-//   passport       row 3  @nestjs/passport + passport-headerapikey, header key -> in-memory map
-//   guard          row 4  @UseGuards(ApiKeyGuard), in-memory lookup, default cache
-//   guard-tenant   row 5  @ApiKeyAuth() (guard + TenantInterceptor), in-memory lookup
-//   sqlite-cache   row 6  @ApiKeyAuth(), SqliteKeyStore (sample app) through the default cache
-//   sqlite-nocache row 7  the same with `cache: false`
-// Diagnostic variant (`--diagnose`):
-//   als-only       no keyring: an interceptor that only runs the handler in AsyncLocalStorage.run()
-//   noop-interceptor  no keyring: an interceptor that only returns next.handle()
-//   noop-guard     no keyring: a guard that only returns true
-//   noop-middleware  no keyring: a middleware that only calls next(), mounted on the platform by a
-//                  module's configure(), as ApiKeyModule mounts its scope middleware before Node 24
+// One Nest 12 app (Express adapter) serving every compared Nest route, so that routes are
+// compared inside one process (two processes of the same app differ by more than the costs
+// measured here):
+//   /public    no guard                          /guard     @UseGuards(ApiKeyGuard)
+//   /noop      a guard that returns true         /auth      @ApiKeyAuth() (guard + tenant context)
+//   /sha       a hand-written guard: SHA-256 of  /passport  @nestjs/passport + passport-headerapikey,
+//              the key, one Map read                        the same SHA-256 and Map read
+// Rate limits are per key: /auth is also measured with a key limited in memory, one limited in
+// Redis through the store's own client, and one through a client the app passes (REDIS_URL set
+// by the runner); and, where the build signs keys, with a forged key its tag refuses.
 import 'reflect-metadata';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { Observable } from 'rxjs';
 import {
   Controller,
   Get,
   Injectable,
-  type CanActivate,
   Module,
   Req,
+  UnauthorizedException,
   UseGuards,
-  UseInterceptors,
-  type CallHandler,
-  type DynamicModule,
-  type NestInterceptor,
-  type NestModule,
+  type CanActivate,
+  type ExecutionContext,
 } from '@nestjs/common';
-import { HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { HeaderAPIKeyStrategy } from 'passport-headerapikey';
+import { createClient } from 'redis';
 import {
   ApiKeyAuth,
   ApiKeyGuard,
   ApiKeyModule,
-  hashApiKey,
+  MemoryRateLimitStore,
   TenantContext,
-  type ApiKeyLookup,
   type ApiKeyRecord,
+  type RateLimitStore,
 } from 'nest-keyring';
-import { announce, BODY, benchKey, exitWithRunner, HOST, inMemoryLookup, inMemoryRecords } from './common.js';
+import { redisRateLimitStore } from 'nest-keyring/redis';
+import {
+  announce,
+  BODY,
+  forgedKey,
+  HOST,
+  inMemoryLookup,
+  newKey,
+  record,
+  signingSecrets,
+  WINDOW,
+  type Row,
+} from './common.js';
 
-exitWithRunner();
-
-const VARIANTS = [
-  'plain',
-  'public',
-  'passport',
-  'guard',
-  'guard-tenant',
-  'sqlite-cache',
-  'sqlite-nocache',
-  'als-only',
-  'noop-interceptor',
-  'noop-guard',
-  'noop-middleware',
-] as const;
-type Variant = (typeof VARIANTS)[number];
-const variant = process.argv[2] as Variant;
-if (!VARIANTS.includes(variant)) throw new Error(`nest-app: unknown variant ${variant}`);
-
+const secrets = signingSecrets();
+const main = newKey(secrets !== undefined);
+// Keys limited per key, each counted by another store (see limitStore below).
+const LIMITED = [
+  { id: 'limit-memory', window: WINDOW.memory, name: 'in memory', redis: false },
+  { id: 'limit-redis', window: WINDOW.redisOwn, name: "in Redis, the store's client", redis: true },
+  { id: 'limit-redis-app', window: WINDOW.redisApp, name: "in Redis, the app's client", redis: true },
+  {
+    id: 'limit-redis-timer',
+    window: WINDOW.redisTimer,
+    name: "in Redis, node-redis's per-command timeout left on (for comparison)",
+    redis: true,
+  },
+].map((limit) => ({ ...limit, ...newKey(!!secrets) }));
+const records = new Map<string, ApiKeyRecord>([
+  [main.hash, record('key_bench')],
+  ...LIMITED.map((limit) => [limit.hash, record(`key_${limit.id}`, limit.window)] as const),
+]);
+const lookup = inMemoryLookup(records);
 const tenants = new TenantContext();
 
-interface BenchRequest {
-  apiKey?: ApiKeyRecord;
-  tenant?: { id: string | number };
-  user?: ApiKeyRecord;
-}
+// The hand-written guard and the passport strategy keep their own map, by SHA-256 of the key.
+const sha256 = (key: string) => createHash('sha256').update(key).digest('hex');
+const ownRecords = new Map([[sha256(main.key), record('key_bench')]]);
 
-function whoami(request: BenchRequest) {
-  return {
-    key: request.apiKey?.id ?? request.user?.id ?? null,
-    tenant: request.tenant?.id ?? null,
-    context: tenants.find()?.id ?? null,
-  };
-}
-
-// One controller class per variant, so each carries only its own decorators.
-@Controller('bench')
-class PlainController {
-  @Get()
-  bench() {
-    return BODY;
-  }
-
-  @Get('whoami')
-  whoami(@Req() request: BenchRequest) {
-    return whoami(request);
-  }
-}
-
-@UseGuards(AuthGuard('headerapikey'))
-@Controller('bench')
-class PassportController extends PlainController {}
-
-@UseGuards(ApiKeyGuard)
-@Controller('bench')
-class GuardController extends PlainController {}
-
-@ApiKeyAuth()
-@Controller('bench')
-class GuardTenantController extends PlainController {}
-
-// What TenantInterceptor does around the handler, and nothing else.
-const storage = new AsyncLocalStorage<{ id: number }>();
-@Injectable()
-class AlsOnlyInterceptor implements NestInterceptor {
-  intercept(_context: unknown, next: CallHandler): Observable<unknown> {
-    const tenant = { id: 456 };
-    return new Observable((subscriber) => storage.run(tenant, () => next.handle().subscribe(subscriber)));
-  }
-}
-
-@UseInterceptors(AlsOnlyInterceptor)
-@Controller('bench')
-class AlsOnlyController extends PlainController {}
-
-// What any Nest interceptor costs, before it does anything.
-@Injectable()
-class NoopInterceptor implements NestInterceptor {
-  intercept(_context: unknown, next: CallHandler): Observable<unknown> {
-    return next.handle();
-  }
-}
-
-@UseInterceptors(NoopInterceptor)
-@Controller('bench')
-class NoopInterceptorController extends PlainController {}
-
-// What any Nest guard costs, before it does anything.
 @Injectable()
 class NoopGuard implements CanActivate {
   canActivate(): boolean {
@@ -141,111 +82,108 @@ class NoopGuard implements CanActivate {
   }
 }
 
-@UseGuards(NoopGuard)
-@Controller('bench')
-class NoopGuardController extends PlainController {}
+@Injectable()
+class Sha256Guard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; user?: ApiKeyRecord }>();
+    const header = request.headers.authorization;
+    const found = typeof header === 'string' && header.startsWith('Bearer ') && ownRecords.get(sha256(header.slice(7)));
+    if (!found) throw new UnauthorizedException();
+    request.user = found;
+    return true;
+  }
+}
 
-@Module({})
+@Injectable()
+class HeaderKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'headerapikey') {
+  constructor() {
+    super({ header: 'Authorization', prefix: 'Bearer ' }, false);
+  }
+  validate(apiKey: string): ApiKeyRecord | null {
+    return ownRecords.get(sha256(apiKey)) ?? null;
+  }
+}
+
+@Controller()
+class BenchController {
+  @ApiKeyAuth()
+  @Get('auth/whoami')
+  whoami(@Req() request: { apiKey?: ApiKeyRecord; tenant?: { id: unknown } }) {
+    return { key: request.apiKey?.id ?? null, tenant: request.tenant?.id ?? null, context: tenants.find()?.id ?? null };
+  }
+}
+
+// The compared routes, each answering BODY behind its own decorators.
+const routes: Record<string, MethodDecorator[]> = {
+  public: [],
+  noop: [UseGuards(NoopGuard)],
+  sha: [UseGuards(Sha256Guard)],
+  passport: [UseGuards(AuthGuard('headerapikey'))],
+  guard: [UseGuards(ApiKeyGuard)],
+  auth: [ApiKeyAuth()],
+};
+for (const [path, decorators] of Object.entries(routes)) {
+  Object.defineProperty(BenchController.prototype, path, { value: () => BODY, configurable: true });
+  const descriptor = Object.getOwnPropertyDescriptor(BenchController.prototype, path)!;
+  for (const decorate of [...decorators, Get(path)]) decorate(BenchController.prototype, path, descriptor);
+}
+
+// Which store counts a key, by its window's length: one Map read, nothing a route notices.
+const url = process.env.REDIS_URL;
+const memory = new MemoryRateLimitStore();
+const stores = new Map<number, RateLimitStore>();
+if (url) {
+  stores.set(WINDOW.redisOwn, redisRateLimitStore({ url }));
+  // The client as an app makes it: node-redis's defaults, its command timeout on.
+  const client = createClient({ url });
+  client.on('error', () => undefined);
+  await client.connect();
+  stores.set(WINDOW.redisApp, redisRateLimitStore({ client }));
+  // The same client with the store's per-command options dropped: what node-redis's timer costs.
+  const timed = { sendCommand: (args: ReadonlyArray<string>) => client.sendCommand(args) };
+  stores.set(WINDOW.redisTimer, redisRateLimitStore({ client: timed }));
+}
+const limitStore: RateLimitStore = {
+  hit: (id, windowMs, limit) => (stores.get(windowMs) ?? memory).hit(id, windowMs, limit),
+};
+
+@Module({
+  imports: [
+    PassportModule,
+    ApiKeyModule.forRoot({ lookup, rateLimit: { store: limitStore }, ...(secrets ? { signingSecrets: secrets } : {}) }),
+  ],
+  providers: [NoopGuard, Sha256Guard, HeaderKeyStrategy],
+  controllers: [BenchController],
+})
 class BenchModule {}
 
-// What a middleware on every request costs, mounted as ApiKeyModule mounts its scope middleware.
-@Module({})
-class NoopMiddlewareModule implements NestModule {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
-  configure(): void {
-    this.adapterHost.httpAdapter.use((_request: unknown, _response: unknown, next: () => void) => next());
-  }
-}
-
-/** The sample app's SQLite store, compiled by `tsc -p sample-app/tsconfig.json`. */
-interface SampleStore {
-  openDatabase(path: string): unknown;
-  KeyAdmin: new (db: unknown) => {
-    create(input: { environment: 'production' | 'staging'; tenantIds: number[]; scopes: string[]; label?: string }): {
-      key: string;
-    };
-  };
-  SqliteKeyStore: new (db: unknown) => ApiKeyLookup;
-}
-
-async function loadSampleStore(): Promise<SampleStore> {
-  const dir = new URL('../../sample-app/dist/store/', import.meta.url);
-  const load = (file: string) => import(new URL(file, dir).href);
-  const [database, admin, store] = await Promise.all([
-    load('database.js'),
-    load('key-admin.js'),
-    load('sqlite-key-store.js'),
-  ]);
-  return { openDatabase: database.openDatabase, KeyAdmin: admin.KeyAdmin, SqliteKeyStore: store.SqliteKeyStore };
-}
-
-async function appModule(): Promise<{ module: DynamicModule; key: string }> {
-  const base = { module: BenchModule, global: false };
-  if (variant === 'plain') return { module: { ...base, controllers: [PlainController] }, key: benchKey() };
-  if (variant === 'public') {
-    const key = benchKey();
-    const lookup = inMemoryLookup(inMemoryRecords(key));
-    return { module: { ...base, imports: [ApiKeyModule.forRoot({ lookup })], controllers: [PlainController] }, key };
-  }
-  if (variant === 'noop-middleware')
-    return {
-      module: { ...base, imports: [NoopMiddlewareModule], controllers: [PlainController] },
-      key: benchKey(),
-    };
-  if (variant === 'noop-guard')
-    return { module: { ...base, providers: [NoopGuard], controllers: [NoopGuardController] }, key: benchKey() };
-  if (variant === 'noop-interceptor')
-    return {
-      module: { ...base, providers: [NoopInterceptor], controllers: [NoopInterceptorController] },
-      key: benchKey(),
-    };
-  if (variant === 'als-only')
-    return { module: { ...base, providers: [AlsOnlyInterceptor], controllers: [AlsOnlyController] }, key: benchKey() };
-
-  if (variant === 'passport') {
-    const key = benchKey();
-    const records = inMemoryRecords(key);
-    @Injectable()
-    class HeaderKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'headerapikey') {
-      constructor() {
-        super({ header: 'Authorization', prefix: 'Bearer ' }, false);
-      }
-      // The same check as the keyring's in-memory lookup: hash the header key, read the map.
-      validate(apiKey: string): ApiKeyRecord | null {
-        return records.get(hashApiKey(apiKey)) ?? null;
-      }
-    }
-    return {
-      module: { ...base, imports: [PassportModule], providers: [HeaderKeyStrategy], controllers: [PassportController] },
-      key,
-    };
-  }
-
-  if (variant === 'guard' || variant === 'guard-tenant') {
-    const key = benchKey();
-    const lookup = inMemoryLookup(inMemoryRecords(key));
-    const controller = variant === 'guard' ? GuardController : GuardTenantController;
-    return { module: { ...base, imports: [ApiKeyModule.forRoot({ lookup })], controllers: [controller] }, key };
-  }
-
-  // SQLite: a fresh database file in the runner's temporary directory, one key issued through
-  // the sample app's KeyAdmin (stored as a hash), tenants 123 and 456.
-  const tmp = process.env.BENCH_TMP;
-  if (!tmp) throw new Error('BENCH_TMP is not set: targets are started by bench/run.mjs');
-  const { openDatabase, KeyAdmin, SqliteKeyStore } = await loadSampleStore();
-  const db = openDatabase(join(tmp, `${variant}.sqlite`));
-  const { key } = new KeyAdmin(db).create({
-    environment: 'production',
-    tenantIds: [123, 456],
-    scopes: ['messages:send', 'messages:read'],
-    label: 'bench',
-  });
-  const lookup = new SqliteKeyStore(db);
-  const options = variant === 'sqlite-cache' ? { lookup } : { lookup, cache: false as const };
-  return { module: { ...base, imports: [ApiKeyModule.forRoot(options)], controllers: [GuardTenantController] }, key };
-}
-
-const { module, key } = await appModule();
-const app = await NestFactory.create(module, new ExpressAdapter(), { logger: ['error', 'fatal'] });
+const app = await NestFactory.create(BenchModule, new ExpressAdapter(), { logger: ['error', 'fatal'] });
 await app.listen(0, HOST);
-announce(app.getHttpServer() as Server, key);
+
+const guarded = { status: 200, guarded: true };
+const rows: Row[] = [
+  { id: 'public', name: 'no guard', path: '/public', key: main.key, status: 200, guarded: false },
+  { id: 'noop', name: 'a no-op guard', path: '/noop', key: main.key, status: 200, guarded: false },
+  { id: 'sha', name: 'hand-written guard: SHA-256 + Map', path: '/sha', key: main.key, ...guarded },
+  { id: 'passport', name: 'passport-headerapikey', path: '/passport', key: main.key, ...guarded },
+  { id: 'guard', name: 'ApiKeyGuard', path: '/guard', key: main.key, ...guarded },
+  { id: 'auth', name: '@ApiKeyAuth()', path: '/auth', key: main.key, ...guarded },
+  ...LIMITED.filter((limit) => url || !limit.redis).map((limit) => ({
+    id: limit.id,
+    name: `@ApiKeyAuth(), key limited ${limit.name}`,
+    path: '/auth',
+    key: limit.key,
+    ...guarded,
+    limited: true,
+  })),
+];
+if (secrets)
+  rows.push({
+    id: 'forged',
+    name: '@ApiKeyAuth(), forged signed key (refused: 401)',
+    path: '/auth',
+    key: forgedKey(),
+    status: 401,
+    guarded: true,
+  });
+announce(app.getHttpServer() as Server, rows, () => ({ lookups: lookup.calls }));

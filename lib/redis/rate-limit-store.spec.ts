@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect, it, jest } from '@jest/globals';
 import { createClient } from 'redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeWithRedis, freePort, startRedisServer, type RedisServer } from '../../test/support/redis-server.js';
@@ -45,6 +45,36 @@ describeWithRedis('redisRateLimitStore on a real redis-server', () => {
     await store.close();
     expect(await client.get('nest-keyring:rate-limit:own-client')).toBe('1');
     client.destroy();
+  });
+
+  it('sends one EVALSHA per hit and arms no per-command timer, on its own client and on a given one', async () => {
+    const admin = createClient({ url: server.url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    // An app's client as most apps make it: node-redis's default command timeout left on.
+    const given = createClient({ url: server.url });
+    given.on('error', () => undefined);
+    await given.connect();
+    const calls = async () => {
+      const stats = await admin.sendCommand(['INFO', 'commandstats']);
+      const count = (name: string) => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(String(stats))?.[1] ?? 0);
+      return { evalsha: count('evalsha'), eval: count('eval') };
+    };
+    for (const store of [open({ url: server.url }), open({ client: given })]) {
+      await store.hit('warm', 60_000, 5); // loads the script if Redis has not seen it
+      const before = await calls();
+      const timers = jest.spyOn(AbortSignal, 'timeout');
+      try {
+        for (let i = 1; i <= 20; i++) expect(await store.hit('round-trips', 60_000, 5)).toMatchObject({ count: i });
+        expect(timers).not.toHaveBeenCalled();
+      } finally {
+        timers.mockRestore();
+      }
+      expect(await calls()).toEqual({ evalsha: before.evalsha + 20, eval: before.eval });
+      await admin.del('nest-keyring:rate-limit:round-trips');
+    }
+    given.destroy();
+    admin.destroy();
   });
 
   it('fails fast while Redis is down, then counts again (script reloaded) once it is back', async () => {

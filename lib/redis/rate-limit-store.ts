@@ -5,10 +5,11 @@ import type { RateLimitHit, RateLimitStore } from '../core/rate-limit.js';
 
 /**
  * The one command `redisRateLimitStore` needs of a client: node-redis's `sendCommand`
- * (`createClient()` from `redis` 5 or 6 has it).
+ * (`createClient()` from `redis` 5 or 6 has it). The store passes `{ timeout: 0 }` as its
+ * options: the limiter's `timeoutMs` already bounds the wait.
  */
 export interface RedisCommandClient {
-  sendCommand(args: ReadonlyArray<string>): Promise<unknown>;
+  sendCommand(args: ReadonlyArray<string>, options?: { timeout?: number }): Promise<unknown>;
 }
 
 /** The same of a cluster client (`createCluster()`), which routes a command by its first key. */
@@ -60,6 +61,10 @@ if ttl < 0 then
 end
 return {count, ttl}`;
 const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
+
+// No per-command timer of node-redis's (by default an AbortSignal.timeout per command, which
+// costs a request more than the round trip): the limiter's own `timeoutMs` bounds the wait.
+const NO_COMMAND_TIMEOUT = Object.freeze({ timeout: 0 });
 
 // Reconnect quickly at first, then every 2 s at most, forever: the limiter fails open meanwhile.
 const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 2000);
@@ -171,11 +176,11 @@ class Store implements RedisRateLimitStore {
     const window = String(windowMs);
     let reply: unknown;
     try {
-      reply = await this.client.sendCommand(['EVALSHA', SCRIPT_SHA, '1', key, window]);
+      reply = await this.client.sendCommand(['EVALSHA', SCRIPT_SHA, '1', key, window], NO_COMMAND_TIMEOUT);
     } catch (error) {
       // Redis has not seen the script yet (or was restarted empty): send it once.
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      reply = await this.client.sendCommand(['EVAL', SCRIPT, '1', key, window]);
+      reply = await this.client.sendCommand(['EVAL', SCRIPT, '1', key, window], NO_COMMAND_TIMEOUT);
     }
     if (!Array.isArray(reply) || reply.length !== 2) throw new TypeError('Redis answered the rate-limit script oddly');
     return { count: Number(reply[0]), resetMs: Number(reply[1]) };
