@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { Invalidation, InvalidationBus, InvalidationMessage } from './invalidation-bus.js';
-import type { LookupCache } from './lookup-cache.js';
+import type { LookupCache, ResolvedCacheOptions } from './lookup-cache.js';
+import { checkDuration } from './duration.js';
+import { KeyringConfigError } from './failure.js';
 
 /** Where the invalidation bus's outages are reported: Nest's `Logger` in a Nest app, else the console. */
 export interface KeyringWarningLogger {
@@ -161,4 +163,31 @@ export class InvalidationRelay {
         'once their cached entry expires, or when their bus reconnects',
     );
   }
+}
+
+/** Checks the `invalidationBus` option at start-up. @throws KeyringConfigError */
+export function resolveInvalidationBus(
+  bus: InvalidationBus | undefined,
+  cache: ResolvedCacheOptions | false,
+): { invalidationBus: InvalidationBus | undefined; ttlWhileDisconnectedMs: number | undefined } {
+  if (bus === undefined) return { invalidationBus: undefined, ttlWhileDisconnectedMs: undefined };
+  if (
+    typeof bus !== 'object' ||
+    bus === null ||
+    typeof bus.publish !== 'function' ||
+    typeof bus.subscribe !== 'function'
+  ) {
+    throw new KeyringConfigError(
+      '`invalidationBus` must be an object with `publish(message)` and `subscribe(subscriber)`, ' +
+        "such as redisInvalidationBus({ url }) from 'nest-keyring/redis'.",
+    );
+  }
+  if (cache === false) {
+    throw new KeyringConfigError(
+      '`invalidationBus` has nothing to invalidate with `cache: false`: remove one of them.',
+    );
+  }
+  const ttl = bus.ttlWhileDisconnectedMs;
+  if (ttl !== undefined) checkDuration('ttlWhileDisconnectedMs', ttl);
+  return { invalidationBus: bus, ttlWhileDisconnectedMs: ttl };
 }

@@ -1,6 +1,6 @@
 import { checkDuration, withTimeout } from './duration.js';
 import { KeyringConfigError } from './failure.js';
-import { refuseUnknownOptions } from './unknown-options.js';
+import { checkAtLeastOne, refuseUnknownOptions } from './option-checks.js';
 
 /** One key's use, as `usage.onUsed` receives it. */
 export interface KeyUsage {
@@ -90,12 +90,8 @@ export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUs
   const resolved = { ...DEFAULT_USAGE_OPTIONS, ...usage };
   for (const name of ['flushIntervalMs', 'timeoutMs'] as const)
     checkDuration(`usage.${name}`, resolved[name], { positive: true });
-  const { maxPendingKeys, logger } = resolved;
-  if (!Number.isSafeInteger(maxPendingKeys) || maxPendingKeys < 1) {
-    throw new KeyringConfigError(
-      `\`usage.maxPendingKeys\` must be a whole number of at least 1; got ${String(maxPendingKeys)}.`,
-    );
-  }
+  const { logger } = resolved;
+  const maxPendingKeys = checkAtLeastOne('usage.maxPendingKeys', resolved.maxPendingKeys);
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function')) {
     throw new KeyringConfigError('`usage.logger` must have a `warn(message)` method.');
   }
