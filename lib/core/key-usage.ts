@@ -95,13 +95,7 @@ export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUs
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function')) {
     throw new KeyringConfigError('`usage.logger` must have a `warn(message)` method.');
   }
-  return Object.freeze({
-    onUsed: usage.onUsed,
-    flushIntervalMs: resolved.flushIntervalMs,
-    timeoutMs: resolved.timeoutMs,
-    maxPendingKeys,
-    logger,
-  });
+  return Object.freeze({ ...resolved, maxPendingKeys, logger });
 }
 
 type Outcome = { ok: true } | { ok: false; why: string };
