@@ -4,7 +4,7 @@ import type { Keyring } from '../core/keyring.js';
 import { requiresApiKey } from '../core/route-access.js';
 import { REQUIRED_SCOPES_METADATA } from '../nest/api-key.constants.js';
 import { ApiKeyGuard, routeDeclarations } from '../nest/guards/api-key.guard.js';
-import { webhookSecretNameOf } from '../nest/guards/webhook-routes.check.js';
+import { webhookSecretNameOf } from '../nest/guards/routes.check.js';
 import { appRoutes, hasGuard, type AppRoute } from '../nest/route-declarations.js';
 
 /** The webhook secret a route checks, and how it is sent. */
