@@ -21,7 +21,7 @@ import { ApiKeyGuard } from './guards/api-key.guard.js';
 import { RoutesCheck } from './guards/routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
-import { tenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
+import { tenantScopeMiddleware } from './middleware/nest-middleware.js';
 import { GraphqlFieldScopesCheck } from './transports/graphql-field-scopes.check.js';
 import { GraphqlIntrospectionCheck } from './transports/graphql-introspection.js';
 import type { ApiKeyModuleOptions } from './interfaces/api-key-module-options.interface.js';
