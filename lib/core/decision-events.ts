@@ -5,6 +5,7 @@ import { bodyField, type ErrorResponse } from './error-format.js';
 import type { FailureReason, KeyringFailure } from './failure.js';
 import type { StoreResult } from './lookup.js';
 import { requestRoute } from './request-route.js';
+import type { WebhookSecretName } from './webhook-secrets.js';
 
 /**
  * The `node:diagnostics_channel` names nest-keyring publishes on, one per kind of decision.
@@ -179,12 +180,6 @@ export function publishRefused(
       durationMs,
     } satisfies StoreFaultMessage);
   }
-}
-
-/** What a webhook message says of the secret checked: its name and scheme, never the secret. */
-export interface WebhookSecretName {
-  readonly name: string;
-  readonly scheme: 'bearer' | 'standard-webhooks';
 }
 
 /** Publishes a verified webhook on `nest-keyring:webhook-verified`. */

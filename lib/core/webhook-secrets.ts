@@ -75,6 +75,9 @@ export interface ResolvedWebhookSecret {
   readonly verify: (request: WebhookRequest, nowMs: number) => WebhookCheck;
 }
 
+/** What messages and documents say of a sender's secret: its name and scheme, never the secret. */
+export type WebhookSecretName = Pick<ResolvedWebhookSecret, 'name' | 'scheme'>;
+
 /** Every configured sender, by name. */
 export type ResolvedWebhookSecrets = ReadonlyMap<string, ResolvedWebhookSecret>;
 
