@@ -89,7 +89,7 @@ const SET_A_SECRET =
   `(is the environment variable that holds it set?).`;
 
 /** The secrets of one entry as a non-empty list of strings; messages never print a secret. */
-function secretList(value: unknown, path: string): string[] {
+function secretList(value: unknown, path: string): { secret: string; where: string }[] {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) {
     throw new KeyringConfigError(`\`${path}\` is an empty list: give at least one secret (two while rotating).`);
@@ -105,7 +105,7 @@ function secretList(value: unknown, path: string): string[] {
     if (secret.length === 0) {
       throw new KeyringConfigError(`\`${where}\` is empty: ${SET_A_SECRET}`);
     }
-    return secret;
+    return { secret, where };
   });
 }
 
@@ -201,8 +201,8 @@ function resolveTolerance(value: unknown, path: string): number {
 
 function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhookSecret {
   const secrets = secretList(value, path);
-  secrets.forEach((secret, index) => checkBearerSecret(secret, Array.isArray(value) ? `${path}[${index}]` : path));
-  const check = createBearerCheck(secrets);
+  for (const { secret, where } of secrets) checkBearerSecret(secret, where);
+  const check = createBearerCheck(secrets.map(({ secret }) => secret));
   return { name, scheme: 'bearer', verify: (request) => check(request) };
 }
 
@@ -223,9 +223,7 @@ function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebho
     return bearerEntry(name, secrets, secretsPath);
   }
   if (scheme === 'standard-webhooks') {
-    const keys = secretList(secrets, secretsPath).map((secret, index) =>
-      signingKey(secret, Array.isArray(secrets) ? `${secretsPath}[${index}]` : secretsPath),
-    );
+    const keys = secretList(secrets, secretsPath).map(({ secret, where }) => signingKey(secret, where));
     return {
       name,
       scheme,
