@@ -56,7 +56,7 @@ export class InvalidationRelay {
     private readonly logger: KeyringWarningLogger,
     private readonly connections?: RelayedConnections,
   ) {
-    if (!this.busConnected()) this.limitCache();
+    if (!this.busConnected()) this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
     let unsubscribe: () => void = () => undefined;
     try {
       unsubscribe = bus.subscribe({
@@ -83,9 +83,7 @@ export class InvalidationRelay {
       this.publishFailed(error);
       return;
     }
-    if (sent !== undefined && typeof (sent as Promise<void>).then === 'function') {
-      (sent as Promise<void>).then(undefined, (error: unknown) => this.publishFailed(error));
-    }
+    void Promise.resolve(sent).catch((error: unknown) => this.publishFailed(error));
   }
 
   /** Stops listening to the bus (it stays open: whoever opened it closes it). */
@@ -105,11 +103,6 @@ export class InvalidationRelay {
     } catch {
       return false;
     }
-  }
-
-  // Without `ttlWhileDisconnectedMs`, entries are served for their TTL, as without a bus.
-  private limitCache(): void {
-    this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
   }
 
   private receive(message: InvalidationMessage): void {
@@ -133,7 +126,8 @@ export class InvalidationRelay {
 
   private disconnected(cause: unknown): void {
     if (this.closed) return;
-    this.limitCache();
+    // Without `ttlWhileDisconnectedMs`, entries are served for their TTL, as without a bus.
+    this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
     if (this.outageReported) return;
     this.outageReported = true;
     const bound = this.ttlWhileDisconnectedMs;
