@@ -69,13 +69,8 @@ export const DEFAULT_USAGE_OPTIONS = Object.freeze({
   maxPendingKeys: 100_000,
 });
 
-const USAGE_OPTION_NAMES: readonly (keyof UsageOptions)[] = [
-  'onUsed',
-  'flushIntervalMs',
-  'timeoutMs',
-  'maxPendingKeys',
-  'logger',
-];
+// The options with a default, and the two without.
+const USAGE_OPTION_NAMES = ['onUsed', ...Object.keys(DEFAULT_USAGE_OPTIONS), 'logger'];
 
 /** Checks `usage` once, at start-up. @throws KeyringConfigError */
 export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUsageOptions | undefined {
