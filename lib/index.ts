@@ -13,15 +13,10 @@ export type { KeyringOptions } from './core/keyring-options.js';
 // Guarding routes.
 export { ApiKeyGuard } from './nest/guards/api-key.guard.js';
 export type { KeyringRequest } from './nest/interfaces/keyring-request.interface.js';
-export { ApiKeyAuth } from './nest/decorators/api-key-auth.decorator.js';
-export { Public } from './nest/decorators/public.decorator.js';
-export { RequireScopes } from './nest/decorators/require-scopes.decorator.js';
-export { CurrentApiKey } from './nest/decorators/current-api-key.decorator.js';
-export { CurrentTenant } from './nest/decorators/current-tenant.decorator.js';
-export { InjectKeyring } from './nest/decorators/inject-keyring.decorator.js';
+export { ApiKeyAuth, Public, RequireScopes } from './nest/decorators/access.decorators.js';
+export { CurrentApiKey, CurrentTenant, InjectKeyring } from './nest/decorators/injection.decorators.js';
 export { TenantInterceptor } from './nest/interceptors/tenant.interceptor.js';
-export { ApiKeyNestMiddleware } from './nest/middleware/api-key.middleware.js';
-export { TenantNestMiddleware } from './nest/middleware/tenant.middleware.js';
+export { ApiKeyNestMiddleware, TenantNestMiddleware } from './nest/middleware/nest-middleware.js';
 export { GraphqlIntrospectionCheck } from './nest/transports/graphql-introspection.js';
 export { KeyringException } from './nest/keyring.exception.js';
 export { ApiKeyCache } from './nest/api-key-cache.service.js';
@@ -30,8 +25,7 @@ export { PUBLIC_ROUTE_METADATA, REQUIRED_SCOPES_METADATA, WEBHOOK_SECRET_METADAT
 
 // Webhooks.
 export { WebhookSecretGuard } from './nest/guards/webhook-secret.guard.js';
-export { WebhookSecret } from './nest/decorators/webhook-secret.decorator.js';
-export { WebhookAck } from './nest/decorators/webhook-ack.decorator.js';
+export { WebhookAck, WebhookSecret } from './nest/decorators/access.decorators.js';
 export type { WebhookSecrets } from './core/webhook-secrets.js';
 
 // Keys, records and tenants.

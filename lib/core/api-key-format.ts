@@ -1,10 +1,65 @@
 import { hasValidChecksum } from './api-key-checksum.js';
+import { KeyringConfigError } from './failure.js';
 
 /** The Connexease Gateway's prefixes: `pk_` production, `sk_` staging. */
 export const DEFAULT_KEY_PREFIXES: Readonly<Record<string, string>> = Object.freeze({
   production: 'pk_',
   staging: 'sk_',
 });
+
+/** Checks the `keyPrefixes` option at start-up. @throws KeyringConfigError */
+export function resolvePrefixes(
+  prefixes: Readonly<Record<string, string>> | false | undefined,
+): Readonly<Record<string, string>> | false {
+  if (prefixes === undefined) return DEFAULT_KEY_PREFIXES;
+  if (prefixes === false) return false;
+  const entries = typeof prefixes === 'object' && prefixes !== null ? Object.entries(prefixes) : [];
+  if (entries.length === 0) {
+    throw new KeyringConfigError(
+      "`keyPrefixes` must map at least one environment to a prefix (e.g. { production: 'pk_' }), or be false.",
+    );
+  }
+  for (const [environment, prefix] of entries) {
+    if (typeof prefix !== 'string' || prefix.length === 0) {
+      throw new KeyringConfigError(`\`keyPrefixes.${environment}\` must be a non-empty string such as 'pk_'.`);
+    }
+  }
+  const values = entries.map(([, prefix]) => prefix);
+  if (new Set(values).size !== values.length) {
+    throw new KeyringConfigError(
+      '`keyPrefixes` gives two environments the same prefix; each environment needs its own.',
+    );
+  }
+  return Object.freeze({ ...prefixes });
+}
+
+/** Checks `environments` against the prefixes at start-up. @throws KeyringConfigError */
+export function resolveEnvironments(
+  environments: readonly string[] | undefined,
+  prefixes: Readonly<Record<string, string>> | false,
+): readonly string[] {
+  if (prefixes === false) {
+    if (environments !== undefined) {
+      throw new KeyringConfigError(
+        '`environments` needs `keyPrefixes`: without prefixes a key has no environment. Remove one of them.',
+      );
+    }
+    return [];
+  }
+  if (environments === undefined) return Object.keys(prefixes);
+  if (!Array.isArray(environments) || environments.length === 0) {
+    throw new KeyringConfigError(`\`environments\` must list at least one of: ${Object.keys(prefixes).join(', ')}.`);
+  }
+  for (const environment of environments) {
+    if (!Object.hasOwn(prefixes, environment)) {
+      throw new KeyringConfigError(
+        `\`environments\` names "${String(environment)}", which has no prefix; ` +
+          `known: ${Object.keys(prefixes).join(', ')}. Add it to \`keyPrefixes\` or remove it.`,
+      );
+    }
+  }
+  return [...new Set(environments)];
+}
 
 /** What a key's shape says about it. */
 export interface ParsedApiKey {

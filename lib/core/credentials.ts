@@ -1,4 +1,5 @@
-import { bearerCredential, readHeader, type RequestHeaders } from './headers.js';
+import { KeyringConfigError } from './failure.js';
+import { bearerCredential, checkHeaderName, readHeader, type RequestHeaders } from './headers.js';
 import { fail, type Result } from './result.js';
 
 /** The header that carries `Bearer <key>`. Every other accepted header carries the bare key. */
@@ -7,6 +8,15 @@ export const AUTHORIZATION_HEADER = 'authorization';
 /** The headers accepted by default, in the order they are read. */
 // Frozen: exported defaults are shared by every Keyring of the process.
 export const DEFAULT_KEY_HEADERS: readonly string[] = Object.freeze([AUTHORIZATION_HEADER, 'x-api-key']);
+
+/** Checks the `headers` option at start-up. @throws KeyringConfigError */
+export function resolveKeyHeaders(headers: readonly string[] | undefined): readonly string[] {
+  if (headers === undefined) return DEFAULT_KEY_HEADERS;
+  if (!Array.isArray(headers) || headers.length === 0) {
+    throw new KeyringConfigError("`headers` must list at least one header name, e.g. ['authorization', 'x-api-key'].");
+  }
+  return [...new Set(headers.map((name, index) => checkHeaderName(name, `headers[${index}]`)))];
+}
 
 /**
  * Longest key we pass to a lookup. Real keys are far shorter (`pk_` + ~40 characters); the bound

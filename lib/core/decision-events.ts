@@ -1,10 +1,11 @@
 import { channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { ApiKeyRecord, Tenant } from './api-key-record.js';
-import type { ErrorResponse } from './error-format.js';
+import { bodyField, type ErrorResponse } from './error-format.js';
 import type { FailureReason, KeyringFailure } from './failure.js';
 import type { StoreResult } from './lookup.js';
 import { requestRoute } from './request-route.js';
+import type { WebhookSecretName } from './webhook-secrets.js';
 
 /**
  * The `node:diagnostics_channel` names nest-keyring publishes on, one per kind of decision.
@@ -131,13 +132,12 @@ export function webhookCheckStarted(): number {
 /** Publishes a request's admission on `nest-keyring:admitted`. */
 export function publishAdmitted(started: number, request: object, record: ApiKeyRecord, tenant?: Tenant): void {
   if (started === NOT_OBSERVED || !admitted.hasSubscribers) return;
-  const message: AdmittedMessage = {
+  admitted.publish({
     keyId: String(record.id),
     tenantId: idOf(tenant),
     ...requestRoute(request),
     durationMs: performance.now() - started,
-  };
-  admitted.publish(message);
+  } satisfies AdmittedMessage);
 }
 
 /**
@@ -159,7 +159,7 @@ export function publishRefused(
   const { status, body } = responder.errorResponse(failure);
   const route = requestRoute(request);
   if (refused.hasSubscribers) {
-    const message: RefusedMessage = {
+    refused.publish({
       reason: failure.reason,
       code: codeOf(body),
       status,
@@ -167,39 +167,30 @@ export function publishRefused(
       tenantId: idOf(tenant),
       ...route,
       durationMs,
-    };
-    refused.publish(message);
+    } satisfies RefusedMessage);
   }
   if (faulted) {
     const errorName = failure.cause instanceof Error ? failure.cause.name : 'Error';
-    const message: StoreFaultMessage = {
+    storeFault.publish({
       reason: 'lookup_unavailable',
       status,
       errorName,
       timedOut: errorName === 'LookupTimeoutError',
       ...route,
       durationMs,
-    };
-    storeFault.publish(message);
+    } satisfies StoreFaultMessage);
   }
-}
-
-/** What a webhook message says of the secret checked: its name and scheme, never the secret. */
-export interface WebhookSecretName {
-  readonly name: string;
-  readonly scheme: 'bearer' | 'standard-webhooks';
 }
 
 /** Publishes a verified webhook on `nest-keyring:webhook-verified`. */
 export function publishWebhookVerified(started: number, request: object, secret: WebhookSecretName): void {
   if (started === NOT_OBSERVED || !webhookVerified.hasSubscribers) return;
-  const message: WebhookVerifiedMessage = {
+  webhookVerified.publish({
     secretName: secret.name,
     scheme: secret.scheme,
     ...requestRoute(request),
     durationMs: performance.now() - started,
-  };
-  webhookVerified.publish(message);
+  } satisfies WebhookVerifiedMessage);
 }
 
 /** Publishes a refused webhook on `nest-keyring:webhook-refused`. */
@@ -213,7 +204,7 @@ export function publishWebhookRefused(
   if (started === NOT_OBSERVED || !webhookRefused.hasSubscribers) return;
   const durationMs = performance.now() - started;
   const { status, body } = responder.errorResponse(failure);
-  const message: WebhookRefusedMessage = {
+  webhookRefused.publish({
     reason: failure.reason,
     code: codeOf(body),
     status,
@@ -221,8 +212,7 @@ export function publishWebhookRefused(
     scheme: secret.scheme,
     ...requestRoute(request),
     durationMs,
-  };
-  webhookRefused.publish(message);
+  } satisfies WebhookRefusedMessage);
 }
 
 /** When a call to the key store starts: `NOT_OBSERVED` while nobody subscribes to `nest-keyring:lookup`. */
@@ -265,18 +255,15 @@ function publishLookup(
   keyId: string | undefined,
   durationMs: number,
 ) {
-  const message: LookupMessage = { cached, outcome, keyId, durationMs };
-  lookup.publish(message);
+  lookup.publish({ cached, outcome, keyId, durationMs } satisfies LookupMessage);
 }
 
 function idOf(tenant: Tenant | undefined): string | undefined {
   return tenant === undefined ? undefined : String(tenant.id);
 }
 
-/** The code of a refusal body in either preset's envelope (`error.code`), or at its top level. */
+/** The code of a refusal body, where it has one. */
 export function codeOf(body: object): string | undefined {
-  const { error, code } = body as { error?: unknown; code?: unknown };
-  const nested = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  const found = nested ?? code;
-  return typeof found === 'string' ? found : undefined;
+  const code = bodyField(body, 'code');
+  return typeof code === 'string' ? code : undefined;
 }

@@ -32,6 +32,11 @@ interface PresetEntry {
 }
 
 const INVALID_KEY: PresetEntry = { status: 401, code: 'INVALID_API_KEY', message: 'Invalid API key.' };
+const STORE_UNAVAILABLE: PresetEntry = {
+  status: 503,
+  code: 'KEY_STORE_UNAVAILABLE',
+  message: 'API keys cannot be checked right now. Try again later.',
+};
 const KEY_NOT_FOUND: PresetEntry = { status: 401, code: 'AUTH_001', message: 'API key not found or expired.' };
 
 // Reasons neither vocabulary names share these codes in both presets.
@@ -46,16 +51,8 @@ const SHARED: Pick<
     code: 'INSUFFICIENT_SCOPE',
     message: 'API key lacks a scope this route requires.',
   },
-  lookup_unavailable: {
-    status: 503,
-    code: 'KEY_STORE_UNAVAILABLE',
-    message: 'API keys cannot be checked right now. Try again later.',
-  },
-  lookup_throttled: {
-    status: 503,
-    code: 'KEY_STORE_UNAVAILABLE',
-    message: 'API keys cannot be checked right now. Try again later.',
-  },
+  lookup_unavailable: STORE_UNAVAILABLE,
+  lookup_throttled: STORE_UNAVAILABLE,
   rate_limited: {
     status: 429,
     code: 'RATE_LIMITED',
@@ -92,11 +89,11 @@ const WEBHOOK: Record<WebhookReason, PresetEntry> = {
 
 // Standard Webhooks signatures are no HTTP authentication scheme: a Bearer challenge would
 // point the sender at the wrong fix, so these refusals carry none.
-const SIGNATURE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
+export const SIGNATURE_REASONS: readonly FailureReason[] = [
   'webhook_signature_missing',
   'webhook_signature_invalid',
   'webhook_timestamp_invalid',
-]);
+];
 
 /** Freezes the preset tables all the way down: they are exported, and shared by every app. */
 function deepFreeze<T extends object>(value: T): T {
@@ -165,7 +162,7 @@ export function challengeFor(
     : [`Bearer ${realmParam}`];
   const challenge = (params = '') => schemes.map((scheme) => scheme + params).join(', ');
   if (status === 401) {
-    if (SIGNATURE_REASONS.has(reason)) return `Webhook-Signature ${realmParam}`;
+    if (SIGNATURE_REASONS.includes(reason)) return `Webhook-Signature ${realmParam}`;
     if (reason === 'missing' || reason === 'webhook_secret_missing') return challenge();
     const malformed = reason === 'malformed' || reason === 'webhook_secret_malformed';
     return challenge(`, error="${malformed ? 'invalid_request' : 'invalid_token'}"`);
@@ -241,4 +238,12 @@ export function createErrorResponder(
     }
     return { status, body, headers };
   };
+}
+
+/** A field of a refusal body in either preset's envelope (`error.<name>`), or at its top level. */
+export function bodyField(body: unknown, name: string): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { error } = body as { error?: unknown };
+  if (typeof error === 'object' && error !== null && name in error) return (error as Record<string, unknown>)[name];
+  return (body as Record<string, unknown>)[name];
 }

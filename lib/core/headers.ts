@@ -1,3 +1,5 @@
+import { KeyringConfigError } from './failure.js';
+
 /** Request headers as Node, Express and Fastify give them: names lower-cased. */
 export type RequestHeaders = Readonly<Record<string, unknown>>;
 
@@ -29,11 +31,13 @@ export function bearerCredential(value: string): string | null | undefined {
 // RFC 9110 token: the characters of a header name.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
-/** Lower-cases a configured header name; `undefined` when it is not a valid one. */
-export function normalizeHeaderName(name: unknown): string | undefined {
-  if (typeof name !== 'string') return undefined;
-  const lower = name.trim().toLowerCase();
-  return HEADER_NAME.test(lower) ? lower : undefined;
+/** Lower-cases a configured header name. @throws KeyringConfigError when it is not a valid one */
+export function checkHeaderName(name: unknown, option: string): string {
+  const lower = typeof name === 'string' ? name.trim().toLowerCase() : '';
+  if (!HEADER_NAME.test(lower)) {
+    throw new KeyringConfigError(`\`${option}\` (${JSON.stringify(name)}) is not a valid HTTP header name.`);
+  }
+  return lower;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectionRegistry } from './connection-registry.js';
 import type { Invalidation, InvalidationBus, InvalidationMessage } from './invalidation-bus.js';
-import type { LookupCache } from './lookup-cache.js';
+import type { LookupCache, ResolvedCacheOptions } from './lookup-cache.js';
+import { checkDuration } from './duration.js';
+import { KeyringConfigError } from './failure.js';
 
 /** Where the invalidation bus's outages are reported: Nest's `Logger` in a Nest app, else the console. */
 export interface KeyringWarningLogger {
@@ -54,7 +56,7 @@ export class InvalidationRelay {
     private readonly logger: KeyringWarningLogger,
     private readonly connections?: RelayedConnections,
   ) {
-    if (!this.busConnected()) this.limitCache();
+    if (!this.busConnected()) this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
     let unsubscribe: () => void = () => undefined;
     try {
       unsubscribe = bus.subscribe({
@@ -81,9 +83,7 @@ export class InvalidationRelay {
       this.publishFailed(error);
       return;
     }
-    if (sent !== undefined && typeof (sent as Promise<void>).then === 'function') {
-      (sent as Promise<void>).then(undefined, (error: unknown) => this.publishFailed(error));
-    }
+    void Promise.resolve(sent).catch((error: unknown) => this.publishFailed(error));
   }
 
   /** Stops listening to the bus (it stays open: whoever opened it closes it). */
@@ -103,11 +103,6 @@ export class InvalidationRelay {
     } catch {
       return false;
     }
-  }
-
-  // Without `ttlWhileDisconnectedMs`, entries are served for their TTL, as without a bus.
-  private limitCache(): void {
-    this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
   }
 
   private receive(message: InvalidationMessage): void {
@@ -131,7 +126,8 @@ export class InvalidationRelay {
 
   private disconnected(cause: unknown): void {
     if (this.closed) return;
-    this.limitCache();
+    // Without `ttlWhileDisconnectedMs`, entries are served for their TTL, as without a bus.
+    this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
     if (this.outageReported) return;
     this.outageReported = true;
     const bound = this.ttlWhileDisconnectedMs;
@@ -161,4 +157,31 @@ export class InvalidationRelay {
         'once their cached entry expires, or when their bus reconnects',
     );
   }
+}
+
+/** Checks the `invalidationBus` option at start-up. @throws KeyringConfigError */
+export function resolveInvalidationBus(
+  bus: InvalidationBus | undefined,
+  cache: ResolvedCacheOptions | false,
+): { invalidationBus: InvalidationBus | undefined; ttlWhileDisconnectedMs: number | undefined } {
+  if (bus === undefined) return { invalidationBus: undefined, ttlWhileDisconnectedMs: undefined };
+  if (
+    typeof bus !== 'object' ||
+    bus === null ||
+    typeof bus.publish !== 'function' ||
+    typeof bus.subscribe !== 'function'
+  ) {
+    throw new KeyringConfigError(
+      '`invalidationBus` must be an object with `publish(message)` and `subscribe(subscriber)`, ' +
+        "such as redisInvalidationBus({ url }) from 'nest-keyring/redis'.",
+    );
+  }
+  if (cache === false) {
+    throw new KeyringConfigError(
+      '`invalidationBus` has nothing to invalidate with `cache: false`: remove one of them.',
+    );
+  }
+  const ttl = bus.ttlWhileDisconnectedMs;
+  if (ttl !== undefined) checkDuration('ttlWhileDisconnectedMs', ttl);
+  return { invalidationBus: bus, ttlWhileDisconnectedMs: ttl };
 }

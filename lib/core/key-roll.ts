@@ -2,6 +2,7 @@ import type { ApiKeyRecord } from './api-key-record.js';
 import { generateApiKey, type GeneratedApiKey, type GenerateApiKeyOptions } from './api-key-generator.js';
 import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { checkDuration } from './duration.js';
+import { expiryTime } from './record-check.js';
 
 /** How long a rolled key keeps working by default: 24 hours. */
 export const DEFAULT_ROLL_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -102,7 +103,6 @@ export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = 
 /** The expiry in epoch ms; `undefined` for none. An unreadable one counts as passed, as the guard reads it. */
 function expiryOf(expiresAt: ApiKeyRecord['expiresAt']): number | undefined {
   if (expiresAt === undefined || expiresAt === null) return undefined;
-  const time =
-    expiresAt instanceof Date ? expiresAt.getTime() : typeof expiresAt === 'number' ? expiresAt : Date.parse(expiresAt);
+  const time = expiryTime(expiresAt);
   return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }

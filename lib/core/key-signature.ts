@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { CHECKSUM_LENGTH, hasValidChecksum, toBase62 } from './api-key-checksum.js';
 import { KeyringConfigError } from './failure.js';
+import { checkBoolean } from './option-checks.js';
 import { fail, type Failed } from './result.js';
 
 /**
@@ -112,11 +113,7 @@ export function resolveKeySigning(options: {
   legacyKeys?: boolean;
 }): ResolvedKeySigning {
   const { signingSecrets, acceptUnsignedKeys, legacyKeys } = options;
-  if (acceptUnsignedKeys !== undefined && typeof acceptUnsignedKeys !== 'boolean') {
-    throw new KeyringConfigError(
-      `\`acceptUnsignedKeys\` must be true or false; got ${JSON.stringify(acceptUnsignedKeys)}.`,
-    );
-  }
+  checkBoolean('acceptUnsignedKeys', acceptUnsignedKeys, false);
   if (signingSecrets === undefined) {
     if (acceptUnsignedKeys !== undefined) {
       throw new KeyringConfigError('`acceptUnsignedKeys` only applies with `signingSecrets`: remove it or add them.');

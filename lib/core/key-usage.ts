@@ -1,6 +1,6 @@
 import { checkDuration, withTimeout } from './duration.js';
 import { KeyringConfigError } from './failure.js';
-import { refuseUnknownOptions } from './unknown-options.js';
+import { checkAtLeastOne, refuseUnknownOptions } from './option-checks.js';
 
 /** One key's use, as `usage.onUsed` receives it. */
 export interface KeyUsage {
@@ -69,13 +69,8 @@ export const DEFAULT_USAGE_OPTIONS = Object.freeze({
   maxPendingKeys: 100_000,
 });
 
-const USAGE_OPTION_NAMES: readonly (keyof UsageOptions)[] = [
-  'onUsed',
-  'flushIntervalMs',
-  'timeoutMs',
-  'maxPendingKeys',
-  'logger',
-];
+// The options with a default, and the two without.
+const USAGE_OPTION_NAMES = ['onUsed', ...Object.keys(DEFAULT_USAGE_OPTIONS), 'logger'];
 
 /** Checks `usage` once, at start-up. @throws KeyringConfigError */
 export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUsageOptions | undefined {
@@ -90,22 +85,12 @@ export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUs
   const resolved = { ...DEFAULT_USAGE_OPTIONS, ...usage };
   for (const name of ['flushIntervalMs', 'timeoutMs'] as const)
     checkDuration(`usage.${name}`, resolved[name], { positive: true });
-  const { maxPendingKeys, logger } = resolved;
-  if (!Number.isSafeInteger(maxPendingKeys) || maxPendingKeys < 1) {
-    throw new KeyringConfigError(
-      `\`usage.maxPendingKeys\` must be a whole number of at least 1; got ${String(maxPendingKeys)}.`,
-    );
-  }
+  const { logger } = resolved;
+  const maxPendingKeys = checkAtLeastOne('usage.maxPendingKeys', resolved.maxPendingKeys);
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function')) {
     throw new KeyringConfigError('`usage.logger` must have a `warn(message)` method.');
   }
-  return Object.freeze({
-    onUsed: usage.onUsed,
-    flushIntervalMs: resolved.flushIntervalMs,
-    timeoutMs: resolved.timeoutMs,
-    maxPendingKeys,
-    logger,
-  });
+  return Object.freeze({ ...resolved, maxPendingKeys, logger });
 }
 
 type Outcome = { ok: true } | { ok: false; why: string };

@@ -1,21 +1,22 @@
 import type { ApiKeyLookup, ApiKeyRecord, Tenant } from './api-key-record.js';
-import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
+import { resolveEnvironments, resolvePrefixes } from './api-key-format.js';
 import { resolveTrustedProxies, type TrustedProxies } from './client-address.js';
-import { DEFAULT_KEY_HEADERS } from './credentials.js';
+import { resolveKeyHeaders } from './credentials.js';
 import { resolveErrorFormat, resolveRealm, type ErrorFormat } from './error-format.js';
 import { checkDuration } from './duration.js';
 import { KeyringConfigError } from './failure.js';
-import { normalizeHeaderName } from './headers.js';
+import { checkHeaderName } from './headers.js';
 import type { InvalidationBus } from './invalidation-bus.js';
+import { resolveInvalidationBus } from './invalidation-relay.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from './lookup.js';
-import { DEFAULT_CACHE_OPTIONS, type CacheOptions, type ResolvedCacheOptions } from './lookup-cache.js';
+import { resolveCache, type CacheOptions, type ResolvedCacheOptions } from './lookup-cache.js';
 import { DEFAULT_TENANT_HEADER } from './tenant-selection.js';
 import {
-  DEFAULT_UNKNOWN_KEY_LOOKUPS,
+  resolveUnknownKeyLookups,
   type ResolvedUnknownKeyLookups,
   type UnknownKeyLookupsOptions,
 } from './unknown-key-budget.js';
-import { refuseUnknownOptions } from './unknown-options.js';
+import { checkBoolean, refuseUnknownOptions } from './option-checks.js';
 import { resolveKeySigning, type ResolvedKeySigning } from './key-signature.js';
 import { resolveUsageOptions, type ResolvedUsageOptions, type UsageOptions } from './key-usage.js';
 import { resolveRateLimit, type RateLimitOptions, type ResolvedRateLimitOptions } from './rate-limit.js';
@@ -249,144 +250,9 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
 /** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
 export const KEYRING_OPTION_NAMES = Object.keys(OPTION_NAMES) as readonly (keyof KeyringOptions)[];
 
-function validHeaderName(name: unknown, option: string): string {
-  const normalized = normalizeHeaderName(name);
-  if (normalized === undefined) {
-    throw new KeyringConfigError(`\`${option}\` (${JSON.stringify(name)}) is not a valid HTTP header name.`);
-  }
-  return normalized;
-}
-
-function resolveHeaders(headers: readonly string[] | undefined): readonly string[] {
-  if (headers === undefined) return DEFAULT_KEY_HEADERS;
-  if (!Array.isArray(headers) || headers.length === 0) {
-    throw new KeyringConfigError("`headers` must list at least one header name, e.g. ['authorization', 'x-api-key'].");
-  }
-  const names = headers.map((name, index) => validHeaderName(name, `headers[${index}]`));
-  return [...new Set(names)];
-}
-
-function resolvePrefixes(prefixes: KeyringOptions['keyPrefixes']): Readonly<Record<string, string>> | false {
-  if (prefixes === undefined) return DEFAULT_KEY_PREFIXES;
-  if (prefixes === false) return false;
-  const entries = typeof prefixes === 'object' && prefixes !== null ? Object.entries(prefixes) : [];
-  if (entries.length === 0) {
-    throw new KeyringConfigError(
-      "`keyPrefixes` must map at least one environment to a prefix (e.g. { production: 'pk_' }), or be false.",
-    );
-  }
-  for (const [environment, prefix] of entries) {
-    if (typeof prefix !== 'string' || prefix.length === 0) {
-      throw new KeyringConfigError(`\`keyPrefixes.${environment}\` must be a non-empty string such as 'pk_'.`);
-    }
-  }
-  const values = entries.map(([, prefix]) => prefix);
-  if (new Set(values).size !== values.length) {
-    throw new KeyringConfigError(
-      '`keyPrefixes` gives two environments the same prefix; each environment needs its own.',
-    );
-  }
-  return Object.freeze({ ...prefixes });
-}
-
-function resolveEnvironments(
-  environments: readonly string[] | undefined,
-  prefixes: Readonly<Record<string, string>> | false,
-): readonly string[] {
-  if (prefixes === false) {
-    if (environments !== undefined) {
-      throw new KeyringConfigError(
-        '`environments` needs `keyPrefixes`: without prefixes a key has no environment. Remove one of them.',
-      );
-    }
-    return [];
-  }
-  if (environments === undefined) return Object.keys(prefixes);
-  if (!Array.isArray(environments) || environments.length === 0) {
-    throw new KeyringConfigError(`\`environments\` must list at least one of: ${Object.keys(prefixes).join(', ')}.`);
-  }
-  for (const environment of environments) {
-    if (!Object.hasOwn(prefixes, environment)) {
-      throw new KeyringConfigError(
-        `\`environments\` names "${String(environment)}", which has no prefix; ` +
-          `known: ${Object.keys(prefixes).join(', ')}. Add it to \`keyPrefixes\` or remove it.`,
-      );
-    }
-  }
-  return [...new Set(environments)];
-}
-
-function resolveCache(cache: KeyringOptions['cache']): ResolvedCacheOptions | false {
-  if (cache === false) return false;
-  if (cache !== undefined && (typeof cache !== 'object' || cache === null)) {
-    throw new KeyringConfigError('`cache` must be an object such as { ttlMs: 30000 }, or false.');
-  }
-  refuseUnknownOptions(cache ?? {}, Object.keys(DEFAULT_CACHE_OPTIONS), 'cache.');
-  const resolved = { ...DEFAULT_CACHE_OPTIONS, ...cache };
-  for (const name of ['maxEntries', 'maxUnknownEntries'] as const) {
-    const value = resolved[name];
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new KeyringConfigError(`\`cache.${name}\` must be a whole number of at least 1; got ${String(value)}.`);
-    }
-  }
-  for (const name of ['ttlMs', 'negativeTtlMs', 'staleIfThrottledMs'] as const)
-    checkDuration(`cache.${name}`, resolved[name]);
-  return Object.freeze(resolved);
-}
-
-function resolveUnknownKeyLookups(option: KeyringOptions['unknownKeyLookups']): ResolvedUnknownKeyLookups | false {
-  if (option === false) return false;
-  if (option !== undefined && (typeof option !== 'object' || option === null)) {
-    throw new KeyringConfigError(
-      '`unknownKeyLookups` must be an object such as { perSecond: 100, burst: 500 }, or false.',
-    );
-  }
-  refuseUnknownOptions(option ?? {}, Object.keys(DEFAULT_UNKNOWN_KEY_LOOKUPS), 'unknownKeyLookups.');
-  const resolved = { ...DEFAULT_UNKNOWN_KEY_LOOKUPS, ...option };
-  for (const name of ['perSecond', 'burst', 'perClientPerSecond', 'perClientBurst'] as const) {
-    const value = resolved[name];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
-      throw new KeyringConfigError(
-        `\`unknownKeyLookups.${name}\` must be a number of at least 1; got ${String(value)}.`,
-      );
-    }
-  }
-  return Object.freeze(resolved);
-}
-
-function resolveInvalidationBus(
-  bus: KeyringOptions['invalidationBus'],
-  cache: ResolvedCacheOptions | false,
-): Pick<ResolvedKeyringOptions, 'invalidationBus' | 'ttlWhileDisconnectedMs'> {
-  if (bus === undefined) return { invalidationBus: undefined, ttlWhileDisconnectedMs: undefined };
-  if (
-    typeof bus !== 'object' ||
-    bus === null ||
-    typeof bus.publish !== 'function' ||
-    typeof bus.subscribe !== 'function'
-  ) {
-    throw new KeyringConfigError(
-      '`invalidationBus` must be an object with `publish(message)` and `subscribe(subscriber)`, ' +
-        "such as redisInvalidationBus({ url }) from 'nest-keyring/redis'.",
-    );
-  }
-  if (cache === false) {
-    throw new KeyringConfigError(
-      '`invalidationBus` has nothing to invalidate with `cache: false`: remove one of them.',
-    );
-  }
-  const ttl = bus.ttlWhileDisconnectedMs;
-  if (ttl !== undefined) checkDuration('ttlWhileDisconnectedMs', ttl);
-  return { invalidationBus: bus, ttlWhileDisconnectedMs: ttl };
-}
-
 /** `legacyKeys: true` is `keyPrefixes: false` plus `requireChecksum: false`, and excludes both. */
 function applyLegacyKeys(options: KeyringOptions): KeyringOptions {
-  const { legacyKeys = false } = options;
-  if (typeof legacyKeys !== 'boolean') {
-    throw new KeyringConfigError(`\`legacyKeys\` must be true or false; got ${JSON.stringify(legacyKeys)}.`);
-  }
-  if (!legacyKeys) return options;
+  if (!checkBoolean('legacyKeys', options.legacyKeys, false)) return options;
   const clashing = (['keyPrefixes', 'environments', 'requireChecksum'] as const).filter(
     (name) => options[name] !== undefined,
   );
@@ -424,30 +290,23 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
       '`lookup` has no `findKey(key)` method. Give it `async findKey(key) { return record or null }`.',
     );
   }
-  const errorFormat = resolveErrorFormat(options.errorFormat);
-  const lookupTimeoutMs = checkDuration('lookupTimeoutMs', options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS, {
-    positive: true,
-  });
   const keyPrefixes = resolvePrefixes(options.keyPrefixes);
-  const { tenancy = true, resolveTenants, requireChecksum = true } = options;
-  if (typeof requireChecksum !== 'boolean') {
-    throw new KeyringConfigError(`\`requireChecksum\` must be true or false; got ${JSON.stringify(requireChecksum)}.`);
-  }
-  if (typeof tenancy !== 'boolean') {
-    throw new KeyringConfigError(`\`tenancy\` must be true or false; got ${JSON.stringify(tenancy)}.`);
-  }
+  const tenancy = checkBoolean('tenancy', options.tenancy, true);
+  const { resolveTenants } = options;
   if (resolveTenants !== undefined && typeof resolveTenants !== 'function') {
     throw new KeyringConfigError('`resolveTenants` must be a function `(record) => Promise<Tenant[]>`.');
   }
   const cache = resolveCache(options.cache);
   return {
     lookup,
-    headers: resolveHeaders(options.headers),
+    headers: resolveKeyHeaders(options.headers),
     keyPrefixes,
     environments: resolveEnvironments(options.environments, keyPrefixes),
-    errorFormat,
-    lookupTimeoutMs,
-    requireChecksum,
+    errorFormat: resolveErrorFormat(options.errorFormat),
+    lookupTimeoutMs: checkDuration('lookupTimeoutMs', options.lookupTimeoutMs ?? DEFAULT_LOOKUP_TIMEOUT_MS, {
+      positive: true,
+    }),
+    requireChecksum: checkBoolean('requireChecksum', options.requireChecksum, true),
     cache,
     unknownKeyLookups: resolveUnknownKeyLookups(options.unknownKeyLookups),
     trustedProxies: resolveTrustedProxies(options.trustedProxies),
@@ -456,7 +315,7 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     tenantHeader:
       options.tenantHeader === undefined
         ? DEFAULT_TENANT_HEADER
-        : validHeaderName(options.tenantHeader, 'tenantHeader'),
+        : checkHeaderName(options.tenantHeader, 'tenantHeader'),
     resolveTenants,
     webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
     webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),

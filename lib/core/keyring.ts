@@ -151,26 +151,24 @@ export class Keyring {
     const unsigned = this.checkSignature?.(key);
     if (unsigned !== undefined) return unsigned;
     const cache = this.cache;
-    if (cache === undefined) {
-      const screened = this.screenKey(key);
-      if (!screened.ok) return screened;
-      const lookup = this.lookUp(key, screened.environment, headers, clientAddress);
-      return observedLookup(lookupStarted(), lookup, verdictRecordId).then(checkFound);
-    }
+    if (cache === undefined) return this.authenticateUncached(key, headers, clientAddress);
     const id = cache.idOf(key);
     // A key the cache holds: decided now, with no closure, no promise and nothing allocated.
     const held = cache.get(id);
     if (held !== undefined) return checkExpiry(held, Date.now());
-    return this.authenticateUncached(cache, id, key, headers, clientAddress);
+    return this.authenticateUncached(key, headers, clientAddress, cache, id);
   }
 
-  /** A key the cache does not hold: screened, then looked up once however many ask at once. */
+  /**
+   * A key the cache does not hold (or no cache): screened, then looked up, once however many ask
+   * at once when there is a cache.
+   */
   private authenticateUncached(
-    cache: LookupCache<KeyVerdict>,
-    id: string,
     key: string,
     headers: RequestHeaders,
     clientAddress: string | undefined,
+    cache?: LookupCache<KeyVerdict>,
+    id?: string,
   ): MaybePromise<AuthenticationResult> {
     // The format rules run only for a key the cache does not hold: one it holds passed them.
     let environment: string | undefined;
@@ -183,7 +181,7 @@ export class Keyring {
     // Published on `nest-keyring:lookup` when someone listens (`lookupStarted` reads no clock otherwise).
     const load = () =>
       observedLookup(lookupStarted(), this.lookUp(key, environment, headers, clientAddress), verdictRecordId);
-    return then(cache.find(key, load, screen, id), checkFound);
+    return then(cache === undefined ? (screen() ?? load()) : cache.find(key, load, screen, id), checkFound);
   }
 
   /**

@@ -4,6 +4,8 @@ import { invalidationKeyHash } from './invalidation-bus.js';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from './maybe-async.js';
 import type { Failed } from './result.js';
+import { checkDuration } from './duration.js';
+import { checkAtLeastOne, resolveOptionGroup } from './option-checks.js';
 
 /** The `cache` option. */
 export interface CacheOptions {
@@ -39,6 +41,16 @@ export const DEFAULT_CACHE_OPTIONS: ResolvedCacheOptions = Object.freeze({
   negativeTtlMs: 5_000,
   staleIfThrottledMs: 30_000,
 });
+
+/** Checks the `cache` option at start-up. @throws KeyringConfigError */
+export function resolveCache(cache: CacheOptions | false | undefined): ResolvedCacheOptions | false {
+  const resolved = resolveOptionGroup('cache', cache, DEFAULT_CACHE_OPTIONS, '{ ttlMs: 30000 }');
+  if (resolved === false) return false;
+  for (const name of ['maxEntries', 'maxUnknownEntries'] as const) checkAtLeastOne(`cache.${name}`, resolved[name]);
+  for (const name of ['ttlMs', 'negativeTtlMs', 'staleIfThrottledMs'] as const)
+    checkDuration(`cache.${name}`, resolved[name]);
+  return Object.freeze(resolved);
+}
 
 /** A place in a space's circular recency list: from the head, `next` runs from most to least recently used. */
 interface Links {

@@ -4,7 +4,7 @@ import type { MaybePromise } from './maybe-async.js';
 import type { RateLimitStatus } from './rate-limit-status.js';
 
 export type { RateLimitStatus };
-import { refuseUnknownOptions } from './unknown-options.js';
+import { checkBoolean, refuseUnknownOptions } from './option-checks.js';
 
 /**
  * A request budget: at most `limit` requests per fixed window of `windowMs` milliseconds.
@@ -111,27 +111,15 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
   }
   const given = (option ?? {}) as RateLimitOptions;
   refuseUnknownOptions(given, RATE_LIMIT_OPTION_NAMES, 'rateLimit.');
-  const {
-    default: defaultLimit,
-    perTenant = false,
-    store,
-    timeoutMs = DEFAULT_RATE_LIMIT_TIMEOUT_MS,
-    countSocketMessages = true,
-  } = given;
+  const { default: defaultLimit, store, timeoutMs = DEFAULT_RATE_LIMIT_TIMEOUT_MS } = given;
   if (defaultLimit !== undefined && !isRateLimit(defaultLimit)) {
     throw new KeyringConfigError(
       '`rateLimit.default` must be { limit, windowMs } with whole numbers of at least 1 ' +
         `(e.g. { limit: 100, windowMs: 60000 }); got ${JSON.stringify(defaultLimit)}.`,
     );
   }
-  if (typeof perTenant !== 'boolean') {
-    throw new KeyringConfigError(`\`rateLimit.perTenant\` must be true or false; got ${JSON.stringify(perTenant)}.`);
-  }
-  if (typeof countSocketMessages !== 'boolean') {
-    throw new KeyringConfigError(
-      `\`rateLimit.countSocketMessages\` must be true or false; got ${JSON.stringify(countSocketMessages)}.`,
-    );
-  }
+  const perTenant = checkBoolean('rateLimit.perTenant', given.perTenant, false);
+  const countSocketMessages = checkBoolean('rateLimit.countSocketMessages', given.countSocketMessages, true);
   if (perTenant && !tenancy) {
     throw new KeyringConfigError(
       '`rateLimit.perTenant` needs `tenancy`: with `tenancy: false` a request has no tenant to count by.',

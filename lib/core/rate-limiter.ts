@@ -47,18 +47,11 @@ export class RateLimiter {
   check(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<RateLimitDecision> {
     const own = record.rateLimit;
     if (own === false) return NOT_LIMITED;
-    let limit: RateLimit;
-    let policy: RateLimitStatus['policy'];
-    if (own === undefined || own === null) {
-      if (this.options.default === undefined) return NOT_LIMITED;
-      limit = this.options.default;
-      policy = 'default';
-    } else if (isRateLimit(own)) {
-      limit = own;
-      policy = 'key';
-    } else {
-      // Bad data in the key store: refused as a store fault (503, logged) rather than served
-      // with no limit in silence.
+    const limit = own ?? this.options.default;
+    if (limit === undefined) return NOT_LIMITED;
+    // Bad data in the key store (the default is checked at start-up): refused as a store fault
+    // (503, logged) rather than served with no limit in silence.
+    if (!isRateLimit(limit)) {
       return fail('lookup_unavailable', {
         cause: new TypeError(
           `the record of key ${String(record.id)} has a rateLimit that is not { limit, windowMs } ` +
@@ -66,6 +59,7 @@ export class RateLimiter {
         ),
       });
     }
+    const policy = own === undefined || own === null ? 'default' : 'key';
     const store = (this.store ??= this.options.store ?? new MemoryRateLimitStore());
     const id = this.counterId(record, tenant, limit.windowMs);
     let hit: MaybePromise<RateLimitHit>;
@@ -88,11 +82,8 @@ export class RateLimiter {
    * changed limit starts a fresh counter rather than inheriting a window of another length.
    */
   private counterId(record: ApiKeyRecord, tenant: Tenant | undefined, windowMs: number): string {
-    const key = JSON.stringify(String(record.family ?? record.id));
-    if (this.options.perTenant && tenant !== undefined) {
-      return `${windowMs}:${key}:${JSON.stringify(String(tenant.id))}`;
-    }
-    return `${windowMs}:${key}`;
+    const key = `${windowMs}:${JSON.stringify(String(record.family ?? record.id))}`;
+    return this.options.perTenant && tenant !== undefined ? `${key}:${JSON.stringify(String(tenant.id))}` : key;
   }
 
   private judge(hit: RateLimitHit, limit: RateLimit, policy: RateLimitStatus['policy']): RateLimitDecision {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { checkRecord } from './record-check.js';
+import { checkExpiry, judgeAnswer } from './record-check.js';
+
+/** What a lookup's answer grants now: judged, then checked against the time. */
+const checkRecord = (value: unknown, keyEnvironment: string | undefined, now: number) =>
+  checkExpiry(judgeAnswer(value, keyEnvironment), now);
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 

@@ -71,11 +71,3 @@ export function checkExpiry(verdict: KeyVerdict, now: number): RecordCheck {
   // The verdict itself (frozen, shared by every request for the key): nothing to allocate.
   return verdict;
 }
-
-/**
- * Decides whether what a lookup returned grants access now (`judgeAnswer`, then `checkExpiry`).
- * The guard does this so that a lookup can stay a plain query.
- */
-export function checkRecord(value: unknown, keyEnvironment: string | undefined, now: number): RecordCheck {
-  return checkExpiry(judgeAnswer(value, keyEnvironment), now);
-}

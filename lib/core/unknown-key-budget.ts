@@ -1,3 +1,4 @@
+import { checkAtLeastOne, resolveOptionGroup } from './option-checks.js';
 import { fail, type Failed } from './result.js';
 
 /** The `unknownKeyLookups` option: how often the store is asked about keys it does not know. */
@@ -20,6 +21,18 @@ export const DEFAULT_UNKNOWN_KEY_LOOKUPS: ResolvedUnknownKeyLookups = Object.fre
   perClientPerSecond: 10,
   perClientBurst: 50,
 });
+
+/** Checks the `unknownKeyLookups` option at start-up. @throws KeyringConfigError */
+export function resolveUnknownKeyLookups(
+  option: UnknownKeyLookupsOptions | false | undefined,
+): ResolvedUnknownKeyLookups | false {
+  const example = '{ perSecond: 100, burst: 500 }';
+  const resolved = resolveOptionGroup('unknownKeyLookups', option, DEFAULT_UNKNOWN_KEY_LOOKUPS, example);
+  if (resolved === false) return false;
+  for (const name of ['perSecond', 'burst', 'perClientPerSecond', 'perClientBurst'] as const)
+    checkAtLeastOne(`unknownKeyLookups.${name}`, resolved[name], false);
+  return Object.freeze(resolved);
+}
 
 // A throttling period ends once no lookup has been refused for this long. A flood that goes on
 // refills the bucket a little every few milliseconds, and lets a lookup through each time: those

@@ -75,6 +75,9 @@ export interface ResolvedWebhookSecret {
   readonly verify: (request: WebhookRequest, nowMs: number) => WebhookCheck;
 }
 
+/** What messages and documents say of a sender's secret: its name and scheme, never the secret. */
+export type WebhookSecretName = Pick<ResolvedWebhookSecret, 'name' | 'scheme'>;
+
 /** Every configured sender, by name. */
 export type ResolvedWebhookSecrets = ReadonlyMap<string, ResolvedWebhookSecret>;
 
@@ -85,18 +88,14 @@ const SET_A_SECRET =
   `set it to a random secret of at least ${MIN_WEBHOOK_SECRET_LENGTH} characters ` +
   `(is the environment variable that holds it set?).`;
 
-function isList(value: unknown): value is readonly unknown[] {
-  return Array.isArray(value);
-}
-
 /** The secrets of one entry as a non-empty list of strings; messages never print a secret. */
-function secretList(value: unknown, path: string): string[] {
-  const list = isList(value) ? value : [value];
+function secretList(value: unknown, path: string): { secret: string; where: string }[] {
+  const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) {
     throw new KeyringConfigError(`\`${path}\` is an empty list: give at least one secret (two while rotating).`);
   }
   return list.map((secret, index) => {
-    const where = isList(value) ? `${path}[${index}]` : path;
+    const where = Array.isArray(value) ? `${path}[${index}]` : path;
     if (secret === undefined || secret === null) {
       throw new KeyringConfigError(`\`${where}\` is ${String(secret)}: ${SET_A_SECRET}`);
     }
@@ -106,7 +105,7 @@ function secretList(value: unknown, path: string): string[] {
     if (secret.length === 0) {
       throw new KeyringConfigError(`\`${where}\` is empty: ${SET_A_SECRET}`);
     }
-    return secret;
+    return { secret, where };
   });
 }
 
@@ -202,13 +201,13 @@ function resolveTolerance(value: unknown, path: string): number {
 
 function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhookSecret {
   const secrets = secretList(value, path);
-  secrets.forEach((secret, index) => checkBearerSecret(secret, isList(value) ? `${path}[${index}]` : path));
-  const check = createBearerCheck(secrets);
+  for (const { secret, where } of secrets) checkBearerSecret(secret, where);
+  const check = createBearerCheck(secrets.map(({ secret }) => secret));
   return { name, scheme: 'bearer', verify: (request) => check(request) };
 }
 
 function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebhookSecret {
-  if (typeof entry !== 'object' || entry === null || isList(entry)) return bearerEntry(name, entry, path);
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return bearerEntry(name, entry, path);
   const { scheme, secrets, toleranceSeconds } = entry as {
     scheme?: unknown;
     secrets?: unknown;
@@ -224,9 +223,7 @@ function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebho
     return bearerEntry(name, secrets, secretsPath);
   }
   if (scheme === 'standard-webhooks') {
-    const keys = secretList(secrets, secretsPath).map((secret, index) =>
-      signingKey(secret, isList(secrets) ? `${secretsPath}[${index}]` : secretsPath),
-    );
+    const keys = secretList(secrets, secretsPath).map(({ secret, where }) => signingKey(secret, where));
     return {
       name,
       scheme,
@@ -250,7 +247,7 @@ function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebho
  */
 export function resolveWebhookSecrets(secrets: WebhookSecrets | undefined): ResolvedWebhookSecrets | undefined {
   if (secrets === undefined) return undefined;
-  if (typeof secrets !== 'object' || secrets === null || isList(secrets)) {
+  if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) {
     throw new KeyringConfigError(
       '`webhookSecrets` must map a name to a secret, e.g. { default: process.env.WEBHOOK_SECRET }.',
     );

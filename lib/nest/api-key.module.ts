@@ -17,12 +17,11 @@ import { enteredScopesStayInTheirCallback, TenantContext } from '../core/tenant-
 import { ApiKeyCache } from './api-key-cache.service.js';
 import { KEYRING } from './api-key.constants.js';
 import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
-import { ApiKeyRoutesCheck } from './guards/api-key-routes.check.js';
 import { ApiKeyGuard } from './guards/api-key.guard.js';
-import { WebhookRoutesCheck } from './guards/webhook-routes.check.js';
+import { RoutesCheck } from './guards/routes.check.js';
 import { WebhookSecretGuard } from './guards/webhook-secret.guard.js';
 import { TenantInterceptor } from './interceptors/tenant.interceptor.js';
-import { tenantScopeMiddleware } from './middleware/tenant-scope.middleware.js';
+import { tenantScopeMiddleware } from './middleware/nest-middleware.js';
 import { GraphqlFieldScopesCheck } from './transports/graphql-field-scopes.check.js';
 import { GraphqlIntrospectionCheck } from './transports/graphql-introspection.js';
 import type { ApiKeyModuleOptions } from './interfaces/api-key-module-options.interface.js';
@@ -76,7 +75,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
  * })
  */
 @Module({
-  // DiscoveryModule: WebhookRoutesCheck scans the app's routes at start-up.
+  // DiscoveryModule: RoutesCheck scans the app's routes at start-up.
   imports: [DiscoveryModule],
   providers: [
     { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
@@ -86,8 +85,7 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     TenantInterceptor,
     ApiKeyCache,
     WebhookSecretGuard,
-    WebhookRoutesCheck,
-    ApiKeyRoutesCheck,
+    RoutesCheck,
     GraphqlIntrospectionCheck,
     GraphqlFieldScopesCheck,
   ],

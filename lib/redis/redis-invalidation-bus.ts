@@ -1,5 +1,5 @@
 import { createClient } from 'redis';
-import { checkDuration } from '../core/duration.js';
+import { checkDuration, withTimeout } from '../core/duration.js';
 import { KeyringConfigError } from '../core/failure.js';
 import type { InvalidationBus, InvalidationMessage, InvalidationSubscriber } from '../core/invalidation-bus.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation-codec.js';
@@ -155,7 +155,15 @@ export class RedisInvalidationBus implements InvalidationBus {
     const text = encodeInvalidation(message);
     for (let tries = this.cluster ? 3 : 1; ; tries--) {
       const sent = this.publisher.publish(this.channel, text);
-      if (tries === 1 || (await answered(sent, CLUSTER_PUBLISH_RETRY_MS))) return void (await sent);
+      if (tries > 1) {
+        const late = () => new Error(`no answer within ${CLUSTER_PUBLISH_RETRY_MS} ms`);
+        try {
+          await withTimeout(sent, CLUSTER_PUBLISH_RETRY_MS, late);
+        } catch {
+          continue; // Failed, or no answer in time: sent again, through another node.
+        }
+      }
+      return void (await sent);
     }
   }
 
@@ -260,10 +268,8 @@ export class RedisInvalidationBus implements InvalidationBus {
     if (listener !== undefined) destroy(listener);
     if (publisher !== undefined && this.ownsPublisher) {
       if (publisher.isReady) {
-        let timer: NodeJS.Timeout | undefined;
-        const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
-        await Promise.race([publisher.close().catch(() => undefined), grace]);
-        clearTimeout(timer);
+        const late = () => new Error('not closed in time');
+        await withTimeout(publisher.close(), CLOSE_GRACE_MS, late).catch(() => undefined);
       }
       destroy(publisher);
     }
@@ -277,19 +283,6 @@ function call(notify: () => void): void {
   } catch {
     // The relay never throws; a custom subscriber that does loses only its own notification.
   }
-}
-
-/** Whether `sent` succeeds within `ms`; a failure or no answer is `false`, never a rejection. */
-function answered(sent: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  return Promise.race([
-    sent.then(
-      () => true,
-      () => false,
-    ),
-    late,
-  ]).finally(() => clearTimeout(timer));
 }
 
 function destroy(client: NodeRedisClient): void {

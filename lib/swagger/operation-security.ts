@@ -66,15 +66,14 @@ function markSecurity(operation: OperationObject, security: RouteSecurity, conte
     others.length === 0 ? own : others.flatMap((other) => own.map((requirement) => ({ ...other, ...requirement })));
 }
 
-function hasHeaderParameter(operation: OperationObject, name: string): boolean {
-  return (operation.parameters ?? []).some(
-    (parameter: ParameterObject | ReferenceObject) =>
-      'in' in parameter && parameter.in === 'header' && parameter.name.toLowerCase() === name.toLowerCase(),
-  );
-}
-
+/** Adds a header parameter, unless the operation declares that header already. */
 function addHeaderParameter(operation: OperationObject, parameter: Omit<ParameterObject, 'in'>): void {
-  if (hasHeaderParameter(operation, parameter.name)) return;
+  const name = parameter.name.toLowerCase();
+  const declared = (operation.parameters ?? []).some(
+    (given: ParameterObject | ReferenceObject) =>
+      'in' in given && given.in === 'header' && given.name.toLowerCase() === name,
+  );
+  if (declared) return;
   (operation.parameters ??= []).push({ in: 'header', schema: { type: 'string' }, ...parameter });
 }
 

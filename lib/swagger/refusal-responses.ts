@@ -1,5 +1,6 @@
 import type { HeaderObject } from '@nestjs/swagger';
-import { createErrorResponder, ERROR_PRESETS } from '../core/error-format.js';
+import { STATUS_CODES } from 'node:http';
+import { bodyField, createErrorResponder, ERROR_PRESETS, SIGNATURE_REASONS } from '../core/error-format.js';
 import type { FailureReason } from '../core/failure.js';
 import type { ResolvedKeyringOptions } from '../core/keyring-options.js';
 import type { ResponseObject, SchemaObject } from './openapi-objects.js';
@@ -20,26 +21,6 @@ export const ERROR_SCHEMA = 'KeyringError';
 
 const ALL_REASONS = Object.keys(ERROR_PRESETS.cubeconnect) as FailureReason[];
 const TENANT_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>(['no_tenant', 'tenant_not_found']);
-const BEARER_WEBHOOK_REASONS: readonly FailureReason[] = [
-  'webhook_secret_missing',
-  'webhook_secret_malformed',
-  'webhook_secret_invalid',
-];
-const SIGNED_WEBHOOK_REASONS: readonly FailureReason[] = [
-  'webhook_signature_missing',
-  'webhook_signature_invalid',
-  'webhook_timestamp_invalid',
-];
-
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
 
 /** The reasons a request to the route can be refused for, as the guards check it. */
 function reasonsFor(security: RouteSecurity, options: ResolvedKeyringOptions): FailureReason[] {
@@ -57,17 +38,12 @@ function reasonsFor(security: RouteSecurity, options: ResolvedKeyringOptions): F
     );
   }
   if (security.webhook !== undefined) {
-    reasons.push(...(security.webhook.scheme === 'bearer' ? BEARER_WEBHOOK_REASONS : SIGNED_WEBHOOK_REASONS));
+    const signed = security.webhook.scheme !== 'bearer';
+    reasons.push(
+      ...ALL_REASONS.filter((reason) => reason.startsWith('webhook_') && SIGNATURE_REASONS.includes(reason) === signed),
+    );
   }
   return reasons;
-}
-
-function fieldOf(body: unknown, name: string): unknown {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const record = body as Record<string, unknown>;
-  const error = record.error;
-  if (typeof error === 'object' && error !== null && name in error) return (error as Record<string, unknown>)[name];
-  return record[name];
 }
 
 /**
@@ -86,8 +62,8 @@ export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOpt
     } catch {
       continue;
     }
-    const code = fieldOf(answer.body, 'code');
-    const message = fieldOf(answer.body, 'message');
+    const code = bodyField(answer.body, 'code');
+    const message = bodyField(answer.body, 'message');
     const refusal: Refusal = {
       status: answer.status,
       code: typeof code === 'string' ? code : reason,
@@ -122,7 +98,7 @@ export function refusalResponse(status: number, refusals: readonly Refusal[]): R
     }
   }
   return {
-    description: `${STATUS_TEXT[status] ?? `HTTP ${status}`}:\n${lines.join('\n')}`,
+    description: `${STATUS_CODES[status] ?? `HTTP ${status}`}:\n${lines.join('\n')}`,
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
     content: {
       'application/json': {

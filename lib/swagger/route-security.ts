@@ -2,17 +2,11 @@ import type { INestApplication } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { Keyring } from '../core/keyring.js';
 import { requiresApiKey } from '../core/route-access.js';
+import type { WebhookSecretName } from '../core/webhook-secrets.js';
 import { REQUIRED_SCOPES_METADATA } from '../nest/api-key.constants.js';
 import { ApiKeyGuard, routeDeclarations } from '../nest/guards/api-key.guard.js';
-import { webhookSecretNameOf } from '../nest/guards/webhook-routes.check.js';
+import { webhookSecretNameOf } from '../nest/guards/routes.check.js';
 import { appRoutes, hasGuard, type AppRoute } from '../nest/route-declarations.js';
-
-/** The webhook secret a route checks, and how it is sent. */
-export interface RouteWebhook {
-  /** Its name in `webhookSecrets`. */
-  name: string;
-  scheme: 'bearer' | 'standard-webhooks';
-}
 
 /** What a request to one route must carry, as the guards will check it. */
 export interface RouteSecurity {
@@ -22,7 +16,7 @@ export interface RouteSecurity {
   /** Scopes the key must hold (`@RequireScopes()` on the route and its controller). */
   scopes: readonly string[];
   /** The webhook secret the route checks instead (or besides). */
-  webhook: RouteWebhook | undefined;
+  webhook: WebhookSecretName | undefined;
 }
 
 /** What `NestApplication` keeps the app-wide enhancers in (not part of its public type). */

@@ -6,8 +6,7 @@ import { fakeAdapterHost, fakeResponse, httpContext, otherContext } from '../../
 import { KEYS, InMemoryLookup } from '../../../test/fixtures/in-memory-lookup.js';
 import { Keyring } from '../../core/keyring.js';
 import { KeyringException as ApiKeyException } from '../keyring.exception.js';
-import { Public } from '../decorators/public.decorator.js';
-import { RequireScopes } from '../decorators/require-scopes.decorator.js';
+import { Public, RequireScopes } from '../decorators/access.decorators.js';
 import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 

@@ -7,7 +7,7 @@ import { InMemoryLookup } from '../../../test/fixtures/in-memory-lookup.js';
 import { WEBHOOK_SECRETS } from '../../../test/fixtures/webhook-secrets.js';
 import { Keyring } from '../../core/keyring.js';
 import { KeyringException as ApiKeyException } from '../keyring.exception.js';
-import { WebhookSecret } from '../decorators/webhook-secret.decorator.js';
+import { WebhookSecret } from '../decorators/access.decorators.js';
 import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';
 

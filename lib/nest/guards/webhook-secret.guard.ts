@@ -126,7 +126,7 @@ export class WebhookSecretGuard implements CanActivate {
   }
 
   private getSecret(context: ExecutionContext): ResolvedWebhookSecret {
-    // Start-up already checked every route (WebhookRoutesCheck); this only guards a guard
+    // Start-up already checked every route (RoutesCheck); this only guards a guard
     // applied in a way no scan can see. A configuration error answers 500, never a grant.
     return requireWebhookSecret(this.keyring.options.webhookSecrets, this.getSecretName(context), routeName(context));
   }

@@ -9,7 +9,7 @@ import { Keyring } from '../../core/keyring.js';
 import { recordAdmission } from '../../core/admission/request-admission.js';
 import { TenantContext } from '../../core/tenant-context.js';
 import { KeyringException as ApiKeyException } from '../keyring.exception.js';
-import { Public } from '../decorators/public.decorator.js';
+import { Public } from '../decorators/access.decorators.js';
 import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
 import { TenantInterceptor } from './tenant.interceptor.js';
 

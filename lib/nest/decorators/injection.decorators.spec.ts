@@ -6,7 +6,7 @@ import { InMemoryLookup, KEYS } from '../../../test/fixtures/in-memory-lookup.js
 import { Keyring } from '../../core/keyring.js';
 import { ApiKeyCache } from '../api-key-cache.service.js';
 import { ApiKeyModule } from '../api-key.module.js';
-import { InjectKeyring } from './inject-keyring.decorator.js';
+import { InjectKeyring } from './injection.decorators.js';
 
 @Injectable()
 class KeyCheckService {

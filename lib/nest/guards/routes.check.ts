@@ -1,25 +1,31 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { KeyringConfigError } from '../../core/failure.js';
 import type { Keyring } from '../../core/keyring.js';
+import { isContradictory } from '../../core/route-access.js';
 import { rawBodyStartupError } from '../../core/webhook-raw-body.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME, hasSigningSecret, requireWebhookSecret } from '../../core/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from '../api-key.constants.js';
 import { appRoutes, hasGuard, type MetadataTarget } from '../route-declarations.js';
+import { routeDeclarations } from './api-key.guard.js';
 import { rawBodyOption, watchRawBodyOption } from './webhook-raw-body.watch.js';
 import { WebhookSecretGuard } from './webhook-secret.guard.js';
 
 /**
- * Fails the app's start-up (`app.init()`, `app.listen()`) when a webhook route cannot work:
+ * Fails the app's start-up (`app.init()`, `app.listen()`) when a route's declarations cannot work,
+ * rather than at its first request or delivery:
+ * - a controller or a route is declared both `@Public()` and protected by an API key
+ *   (`@ApiKeyAuth()`, `@UseGuards(ApiKeyGuard)`, `@RequireScopes()`) on the same level: one of the
+ *   two would be ignored, and nothing says which one the author meant (across levels the nearest
+ *   declaration wins: a route's own auth inside a `@Public()` controller is enforced);
  * - it checks a webhook secret that `webhookSecrets` does not configure (`@WebhookSecret('name')`
  *   with an unknown name, or `@UseGuards(WebhookSecretGuard)` with no `default`);
  * - it checks a Standard Webhooks signature and the app was created without `rawBody` (unless
  *   `webhookRawBody: 'app'`), so no raw body would ever be there to check.
- * Without it the mistake would show at the first delivery, as refusals the sender retries.
  */
 @Injectable()
-export class WebhookRoutesCheck implements OnModuleInit {
+export class RoutesCheck implements OnModuleInit {
   constructor(
     @Inject(KEYRING) private readonly keyring: Keyring,
     private readonly discovery: DiscoveryService,
@@ -34,7 +40,13 @@ export class WebhookRoutesCheck implements OnModuleInit {
 
   onModuleInit(): void {
     const signedRoutes: string[] = [];
+    const checkedControllers = new Set<Type<unknown>>();
     for (const { controller, handler, name: where } of appRoutes(this.discovery, this.scanner)) {
+      if (!checkedControllers.has(controller)) {
+        checkedControllers.add(controller);
+        if (isContradictory(routeDeclarations(this.reflector, controller))) throw contradiction(controller.name);
+      }
+      if (isContradictory(routeDeclarations(this.reflector, handler))) throw contradiction(where);
       const name = webhookSecretNameOf(this.reflector, handler, controller);
       if (name === undefined) continue;
       if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks')
@@ -66,4 +78,12 @@ export function webhookSecretNameOf(
     ...(reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? []),
   ];
   return hasGuard(guards, WebhookSecretGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
+}
+
+function contradiction(where: string): KeyringConfigError {
+  return new KeyringConfigError(
+    `${where} is both @Public() and protected by an API key ` +
+      `(@ApiKeyAuth(), @UseGuards(ApiKeyGuard) or @RequireScopes()). ` +
+      'Remove one of them. (A route may override its controller: the nearest declaration wins.)',
+  );
 }

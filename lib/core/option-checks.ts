@@ -47,3 +47,44 @@ export function refuseUnknownOptions(options: object, known: readonly string[], 
     );
   }
 }
+
+/** `value`, or `fallback` when it is absent. @throws KeyringConfigError when it is not a boolean */
+export function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new KeyringConfigError(`\`${name}\` must be true or false; got ${JSON.stringify(value)}.`);
+  }
+  return value;
+}
+
+/** `value` if it is a number of at least 1 (`whole`: a safe integer). @throws KeyringConfigError */
+export function checkAtLeastOne(name: string, value: unknown, whole = true): number {
+  const valid = typeof value === 'number' && value >= 1 && (whole ? Number.isSafeInteger(value) : value < Infinity);
+  if (!valid) {
+    throw new KeyringConfigError(
+      `\`${name}\` must be a ${whole ? 'whole ' : ''}number of at least 1; got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * An option that groups settings: `false` turns its capability off, anything else but an object
+ * is refused, and the object's names are checked and laid over `defaults`.
+ *
+ * @param example shown in the message, e.g. `'{ ttlMs: 30000 }'`
+ * @throws KeyringConfigError
+ */
+export function resolveOptionGroup<T extends object>(
+  name: string,
+  given: Partial<T> | false | undefined,
+  defaults: T,
+  example: string,
+): T | false {
+  if (given === false) return false;
+  if (given !== undefined && (typeof given !== 'object' || given === null)) {
+    throw new KeyringConfigError(`\`${name}\` must be an object such as ${example}, or false.`);
+  }
+  refuseUnknownOptions(given ?? {}, Object.keys(defaults), `${name}.`);
+  return { ...defaults, ...given };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { closestName, refuseUnknownOptions } from './unknown-options.js';
+import { closestName, refuseUnknownOptions } from './option-checks.js';
 
 const KNOWN = ['lookup', 'headers', 'tenantHeader', 'webhookSecrets', 'cache', 'errorFormat'];
 
