@@ -5,7 +5,7 @@ import request from 'supertest';
 import { ApiKeyModule, KeyringConfigError, WebhookSecret } from '../lib/index.js';
 import { webhookSecretMiddleware, type WebhookSecretMiddlewareOptions } from '../lib/express.js';
 import { HandlerLog, type TestApp } from './fixtures/test-app.js';
-import { createWebhookTestApp, expectNoSecretLeaked, NO_KEYS } from './fixtures/webhook-app.js';
+import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
 import {
   oneCharacterOff,
   SIGNING_SECRETS,
@@ -74,14 +74,8 @@ function expectRefusedHere(
   code: string,
   challenge?: string,
 ): void {
-  expect({
-    status: response.status,
-    code: response.body?.error?.code,
-    challenge: response.headers['www-authenticate'],
-  }).toEqual({ status, code, challenge });
-  expect(response.body.success).toBe(false);
+  expectRefused(h.ran, response, status, code, challenge);
   expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
-  expect(h.ran).toEqual([]);
 }
 
 describe('webhookSecretMiddleware on plain Express', () => {

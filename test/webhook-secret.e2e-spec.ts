@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import {
   ApiKeyModule,
@@ -11,61 +11,28 @@ import {
 } from '../lib/index.js';
 import { HandlerLog, ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
+import { webhookController } from './fixtures/webhook-controller.js';
 import { oneCharacterOff, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 const EVENT = { type: 'message.received', data: { from: '905321234567', text: 'Hello!' } };
 
-@Controller('webhooks')
-class WebhooksController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('connexease')
-  connexease(@Body() event: unknown) {
-    this.handlers.ran('connexease');
-    return { received: event };
-  }
-
-  @WebhookSecret('billing')
-  @HttpCode(200)
-  @Post('billing')
-  billing() {
-    this.handlers.ran('billing');
-    return { received: true };
-  }
-
+const WebhooksController = webhookController('WebhooksController', 'webhooks', [
+  { path: 'connexease', echo: true },
+  { path: 'billing', guards: [WebhookSecret('billing')] },
   // The guard without the decorator checks the `default` secret.
-  @UseGuards(WebhookSecretGuard)
-  @HttpCode(200)
-  @Post('plain')
-  plain() {
-    this.handlers.ran('plain');
-    return { received: true };
-  }
-}
+  { path: 'plain', guards: [UseGuards(WebhookSecretGuard)] },
+]);
 
-@WebhookSecret('billing')
-@Controller('billing-events')
-class BillingEventsController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @HttpCode(200)
-  @Post()
-  receive() {
-    this.handlers.ran('billing-events');
-    return { received: true };
-  }
-
-  // A route's name overrides its controller's.
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('relayed')
-  relayed() {
-    this.handlers.ran('relayed');
-    return { received: true };
-  }
-}
+// A route's name overrides its controller's.
+const BillingEventsController = webhookController(
+  'BillingEventsController',
+  'billing-events',
+  [
+    { path: '', ran: 'billing-events', handler: 'receive', guards: [] },
+    { path: 'relayed', guards: [WebhookSecret()] },
+  ],
+  [WebhookSecret('billing')],
+);
 
 /** Protected by `protectAllRoutes: true`; its webhook route opts out of API keys with @Public(). */
 @Controller()

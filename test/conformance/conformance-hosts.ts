@@ -183,6 +183,16 @@ class MiddlewareRoutesModule implements NestModule {
   }
 }
 
+/** A Nest test app as the conformance cases see a host. */
+function hostOf(test: TestApp): Host {
+  return {
+    server: test.app.getHttpServer(),
+    handlers: test.handlers.calls,
+    logs: test.logger.lines,
+    close: () => test.close(),
+  };
+}
+
 async function nestHost(adapter: 'express' | 'fastify', preset: Preset, overrides?: Partial<KeyringOptions>) {
   const test = await createTestApp(
     adapter,
@@ -192,12 +202,7 @@ async function nestHost(adapter: 'express' | 'fastify', preset: Preset, override
     },
     { rawBody: true },
   );
-  return {
-    server: test.app.getHttpServer(),
-    handlers: test.handlers.calls,
-    logs: test.logger.lines,
-    close: () => test.close(),
-  };
+  return hostOf(test);
 }
 
 async function nestMiddlewareHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
@@ -206,12 +211,7 @@ async function nestMiddlewareHost(preset: Preset, overrides?: Partial<KeyringOpt
     { imports: [ApiKeyModule.forRoot(keyringOptions(preset, overrides)), MiddlewareRoutesModule.forPreset(preset)] },
     { rawBody: true },
   );
-  return {
-    server: test.app.getHttpServer(),
-    handlers: test.handlers.calls,
-    logs: test.logger.lines,
-    close: () => test.close(),
-  };
+  return hostOf(test);
 }
 
 async function expressHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
