@@ -26,7 +26,6 @@ import {
   Public,
   RequireScopes,
   TenantNestMiddleware,
-  WebhookSecret,
   type ApiKeyLookup,
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
@@ -35,6 +34,7 @@ import {
 import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
+import { routesController, webhookController } from './fixtures/routes-controller.js';
 import { WEBHOOK_SECRETS } from './fixtures/webhook-secrets.js';
 
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
@@ -43,52 +43,20 @@ const MISSING = { status: 401, code: 'AUTHENTICATION_REQUIRED' };
 // ---------------------------------------------------------------------------------------------
 // @Public() on a controller, and a route's own auth: the nearest declaration wins.
 
-@Public()
-@Controller('open')
-class PublicController {
-  constructor(private readonly handlers: HandlerLog) {}
+const PublicController = routesController(
+  'PublicController',
+  'open',
+  [
+    { method: 'GET', path: 'plain', answer: { open: true } },
+    { method: 'GET', path: 'api-key-auth', decorators: [ApiKeyAuth()], answer: { open: false } },
+    { method: 'GET', path: 'use-guards', decorators: [UseGuards(ApiKeyGuard)], answer: { open: false } },
+    { method: 'GET', path: 'scoped', decorators: [RequireScopes('reports:read')], answer: { open: false } },
+  ],
+  [Public()],
+);
 
-  @Get('plain')
-  plain() {
-    this.handlers.ran('plain');
-    return { open: true };
-  }
-
-  @ApiKeyAuth()
-  @Get('api-key-auth')
-  apiKeyAuth() {
-    this.handlers.ran('api-key-auth');
-    return { open: false };
-  }
-
-  @UseGuards(ApiKeyGuard)
-  @Get('use-guards')
-  useGuards() {
-    this.handlers.ran('use-guards');
-    return { open: false };
-  }
-
-  @RequireScopes('reports:read')
-  @Get('scoped')
-  scoped() {
-    this.handlers.ran('scoped');
-    return { open: false };
-  }
-}
-
-@Controller('webhooks')
-class WebhookController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  // No @Public(): under the app-wide guard, a webhook route is checked by its secret only.
-  @WebhookSecret()
-  @Post()
-  @HttpCode(200)
-  receive() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-}
+// No @Public(): under the app-wide guard, a webhook route is checked by its secret only.
+const WebhookController = webhookController('WebhookController', 'webhooks', [{ path: '', ran: 'webhook' }]);
 
 describe.each(ADAPTERS)("@Public() and a route's own auth, on %s", (adapter) => {
   describe.each([false, true])('protectAllRoutes: %s', (protectAllRoutes) => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, HttpCode, Post } from '@nestjs/common';
 import express, { type Express, type RequestHandler } from 'express';
 import request from 'supertest';
-import { ApiKeyModule, KeyringConfigError, WebhookSecret } from '../lib/index.js';
+import { ApiKeyModule, KeyringConfigError } from '../lib/index.js';
 import { webhookSecretMiddleware, type WebhookSecretMiddlewareOptions } from '../lib/express.js';
-import { HandlerLog, type TestApp } from './fixtures/test-app.js';
+import { type TestApp } from './fixtures/test-app.js';
+import { webhookController } from './fixtures/routes-controller.js';
 import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
 import {
   oneCharacterOff,
@@ -296,17 +296,7 @@ describe('webhookSecretMiddleware on plain Express', () => {
   });
 });
 
-@Controller()
-class SameRouteController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('webhook')
-  webhook() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-}
+const SameRouteController = webhookController('SameRouteController', '', [{ path: 'webhook' }]);
 
 describe('webhookSecretMiddleware and WebhookSecretGuard', () => {
   let nest: TestApp;

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Body, Controller, HttpCode, Post, type INestApplication } from '@nestjs/common';
+import { type INestApplication } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { ApiKeyModule, KeyringConfigError, WebhookSecret, type ApiKeyModuleOptions } from '../lib/index.js';
 import { webhookSecretMiddleware } from '../lib/express.js';
-import { ADAPTERS, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { webhookController } from './fixtures/routes-controller.js';
 import {
   createFactoryApp,
   createWebhookTestApp,
@@ -28,32 +29,12 @@ function junkSignatureHeaders(): Record<string, string> {
   };
 }
 
-@Controller('webhooks')
-class EventsController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret('events')
-  @HttpCode(200)
-  @Post('events')
-  events(@Body() event: unknown) {
-    this.handlers.ran('events');
-    return { received: event };
-  }
-}
+const EventsController = webhookController('EventsController', 'webhooks', [
+  { path: 'events', decorators: [WebhookSecret('events')], answer: 'body' },
+]);
 
 /** Bearer-secret routes only: nothing here needs a raw body. */
-@Controller('webhooks')
-class BearerOnlyController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('connexease')
-  connexease() {
-    this.handlers.ran('connexease');
-    return { received: true };
-  }
-}
+const BearerOnlyController = webhookController('BearerOnlyController', 'webhooks', [{ path: 'connexease' }]);
 
 function moduleWith(options: Partial<ApiKeyModuleOptions> = {}) {
   return ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), ...options });

@@ -4,7 +4,8 @@ import express from 'express';
 import type { Server } from 'node:http';
 import { ApiKeyModule, WebhookSecret } from '../lib/index.js';
 import { webhookSecretMiddleware } from '../lib/express.js';
-import { ADAPTERS, HandlerLog, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, type TestApp } from './fixtures/test-app.js';
+import { webhookController } from './fixtures/routes-controller.js';
 import { createWebhookTestApp, expectNoSecretLeaked, linesAt, NO_KEYS } from './fixtures/webhook-app.js';
 import { linesNamed, postRaw, type RawResponse } from './fixtures/webhook-raw-request.js';
 import { SIGNING_SECRETS, signedHeaders, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
@@ -13,26 +14,13 @@ const BODY = '{"type":"message.received","data":{"text":"Merhaba"}}';
 const RIGHT = `Bearer ${WEBHOOK_SECRETS.connexease}`;
 const WRONG = `Bearer ${WEBHOOK_SECRETS.stranger}`;
 
+const WebhookRoutesController = webhookController('WebhookRoutesController', '', [
+  { path: 'webhook' },
+  { path: 'events', decorators: [WebhookSecret('events')] },
+]);
+
 @Controller()
-class RepeatedHeadersController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('webhook')
-  webhook() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-
-  @WebhookSecret('events')
-  @HttpCode(200)
-  @Post('events')
-  events() {
-    this.handlers.ran('events');
-    return { received: true };
-  }
-
+class EchoController {
   /** Unguarded: shows what arrived on the wire (Express's request is Node's; Fastify's keeps it in `raw`). */
   @HttpCode(200)
   @Post('echo')
@@ -86,7 +74,7 @@ describe.each(ADAPTERS)('webhook headers sent on more than one line, on Nest wit
   beforeAll(async () => {
     test = await createWebhookTestApp(adapter, {
       imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption() })],
-      controllers: [RepeatedHeadersController],
+      controllers: [WebhookRoutesController, EchoController],
     });
     server = test.app.getHttpServer() as Server;
   });

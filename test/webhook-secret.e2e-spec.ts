@@ -11,16 +11,16 @@ import {
 } from '../lib/index.js';
 import { HandlerLog, ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
-import { webhookController } from './fixtures/webhook-controller.js';
+import { webhookController } from './fixtures/routes-controller.js';
 import { oneCharacterOff, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 const EVENT = { type: 'message.received', data: { from: '905321234567', text: 'Hello!' } };
 
 const WebhooksController = webhookController('WebhooksController', 'webhooks', [
-  { path: 'connexease', echo: true },
-  { path: 'billing', guards: [WebhookSecret('billing')] },
+  { path: 'connexease', answer: 'body' },
+  { path: 'billing', decorators: [WebhookSecret('billing')] },
   // The guard without the decorator checks the `default` secret.
-  { path: 'plain', guards: [UseGuards(WebhookSecretGuard)] },
+  { path: 'plain', decorators: [UseGuards(WebhookSecretGuard)] },
 ]);
 
 // A route's name overrides its controller's.
@@ -28,8 +28,8 @@ const BillingEventsController = webhookController(
   'BillingEventsController',
   'billing-events',
   [
-    { path: '', ran: 'billing-events', handler: 'receive', guards: [] },
-    { path: 'relayed', guards: [WebhookSecret()] },
+    { path: '', ran: 'billing-events', handler: 'receive', decorators: [] },
+    { path: 'relayed', decorators: [WebhookSecret()] },
   ],
   [WebhookSecret('billing')],
 );
