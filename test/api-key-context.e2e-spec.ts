@@ -28,18 +28,11 @@ import {
 } from '../lib/index.js';
 import { ApiKeyContextError, apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
-import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { InMemoryLookup, twoTenantKeys } from './fixtures/in-memory-lookup.js';
 import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 
-const KEY_A = withChecksum('pk_context_a_1a2b3c');
-const KEY_B = withChecksum('pk_context_b_4d5e6f');
-const RECORDS: Record<string, ApiKeyRecord> = {
-  [KEY_A]: { id: 'key-a', tenants: [{ id: 'tenant-a' }], scopes: ['read'] },
-  [KEY_B]: { id: 'key-b', tenants: [{ id: 'tenant-b' }], scopes: ['read'] },
-};
-const asA = { Authorization: `Bearer ${KEY_A}` };
-const asB = { Authorization: `Bearer ${KEY_B}` };
+const { KEY_B, RECORDS, asA, asB } = twoTenantKeys('context', { scopes: ['read'] });
 
 /** Deep in the call stack: reads the key and tenant from the contexts, across awaits. */
 @Injectable()
