@@ -33,7 +33,7 @@ import {
 } from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
 import { routesController, webhookController } from './fixtures/routes-controller.js';
 import { WEBHOOK_SECRETS } from './fixtures/webhook-secrets.js';
 
@@ -314,21 +314,10 @@ class TimeoutMiddleware implements NestMiddleware {
   }
 }
 
-@Controller()
-class LateController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('late')
-  late() {
-    this.handlers.ran('late');
-    return { ran: true };
-  }
-  @ApiKeyAuth()
-  @Get('late-guarded')
-  lateGuarded() {
-    this.handlers.ran('late-guarded');
-    return { ran: true };
-  }
-}
+const LateController = routesController('LateController', '', [
+  { method: 'GET', path: 'late', answer: { ran: true } },
+  { method: 'GET', path: 'late-guarded', decorators: [ApiKeyAuth()], answer: { ran: true } },
+]);
 
 @Module({ controllers: [LateController] })
 class LateModule implements NestModule {

@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import request from 'supertest';
-import {
-  ApiKeyAuth,
-  ApiKeyModule,
-  CurrentApiKey,
-  WebhookSecret,
-  type ApiKeyLookup,
-  type ApiKeyRecord,
-} from '../lib/index.js';
+import { ApiKeyAuth, ApiKeyModule, WebhookSecret, type ApiKeyLookup, type ApiKeyRecord } from '../lib/index.js';
 import { CONFORMANCE_KEYS } from './conformance/conformance-cases.js';
 import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
 import { withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
 import { signedHeaders, SIGNING_SECRETS, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 // Values a penetration tester tries in every header: none may grant, run a handler or crash.
@@ -194,23 +187,15 @@ class AnomalousStore implements ApiKeyLookup {
   }
 }
 
-@ApiKeyAuth()
-@Controller()
-class ProbeController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('probe')
-  probe(@CurrentApiKey('id') id: string) {
-    this.handlers.ran('probe');
-    return { id };
-  }
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('hook')
-  hook() {
-    this.handlers.ran('hook');
-    return { ok: true };
-  }
-}
+const ProbeController = routesController(
+  'ProbeController',
+  '',
+  [
+    { method: 'GET', path: 'probe', answer: 'id' },
+    { path: 'hook', decorators: [WebhookSecret()], answer: { ok: true } },
+  ],
+  [ApiKeyAuth()],
+);
 
 describe.each(ADAPTERS)('a misbehaving key store on %s', (adapter: AdapterName) => {
   let test: TestApp;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import {
   ApiKeyModule,
@@ -9,9 +9,9 @@ import {
   WebhookSecretGuard,
   type ApiKeyModuleOptions,
 } from '../lib/index.js';
-import { HandlerLog, ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
-import { webhookController } from './fixtures/routes-controller.js';
+import { routesController, webhookController } from './fixtures/routes-controller.js';
 import { oneCharacterOff, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 const EVENT = { type: 'message.received', data: { from: '905321234567', text: 'Hello!' } };
@@ -35,25 +35,10 @@ const BillingEventsController = webhookController(
 );
 
 /** Protected by `protectAllRoutes: true`; its webhook route opts out of API keys with @Public(). */
-@Controller()
-class GlobalAppController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @Get('me')
-  me() {
-    this.handlers.ran('me');
-    return {};
-  }
-
-  @Public()
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('webhook')
-  webhook() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-}
+const GlobalAppController = routesController('GlobalAppController', '', [
+  { method: 'GET', path: 'me', answer: {} },
+  { path: 'webhook', decorators: [Public(), WebhookSecret()] },
+]);
 
 async function webhookApp(
   adapter: AdapterName,
