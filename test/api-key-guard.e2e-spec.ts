@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, Post, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import {
@@ -10,7 +10,8 @@ import {
   type ApiKeyRecord,
 } from '../lib/index.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
+import { ADAPTERS, createTestApp, sharedApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
 @Controller()
 class MessagesController {
@@ -38,25 +39,15 @@ class MessagesController {
   }
 }
 
-@UseGuards(ApiKeyGuard)
-@RequireScopes('messages:read')
-@Controller('reports')
-class ReportsController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @Get()
-  list() {
-    this.handlers.ran('reports');
-    return [];
-  }
-
-  @RequireScopes('messages:send')
-  @Get('outbox')
-  outbox() {
-    this.handlers.ran('outbox');
-    return [];
-  }
-}
+const ReportsController = routesController(
+  'ReportsController',
+  'reports',
+  [
+    { method: 'GET', path: '', ran: 'reports', handler: 'list', answer: [] },
+    { method: 'GET', path: 'outbox', decorators: [RequireScopes('messages:send')], answer: [] },
+  ],
+  [RequireScopes('messages:read'), UseGuards(ApiKeyGuard)],
+);
 
 interface Harness {
   test: TestApp;
@@ -84,6 +75,17 @@ function expectRefused(h: Harness, response: request.Response, status: number, c
   expect(h.test.handlers.calls).toEqual([]);
 }
 
+/** A key without every scope the route requires: 403 INSUFFICIENT_SCOPE naming them, no handler run. */
+function expectMissingScope(h: Harness, response: request.Response, scopes: string): void {
+  expectRefused(
+    h,
+    response,
+    403,
+    'INSUFFICIENT_SCOPE',
+    `Bearer realm="api", error="insufficient_scope", scope="${scopes}"`,
+  );
+}
+
 const ALL_KEYS = Object.values(KEYS);
 
 /** Nothing a client sent as a key may show up in a body or a log line. */
@@ -94,16 +96,7 @@ function expectNoKeyLeaked(h: Harness, response: request.Response): void {
 
 describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
   describe('with the cubeconnect format (default)', () => {
-    let h: Harness;
-    beforeAll(async () => {
-      h = await harness(adapter);
-    });
-    afterAll(() => h.test.close());
-    beforeEach(() => {
-      h.test.handlers.calls.length = 0;
-      h.lookup.calls.length = 0;
-      h.test.logger.lines.length = 0;
-    });
+    const h = sharedApp(() => harness(adapter));
 
     it.each([
       ['Authorization: Bearer', 'Authorization', `Bearer ${KEYS.production}`],
@@ -256,24 +249,12 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
       it('answers 403 INSUFFICIENT_SCOPE when the key lacks it', async () => {
         const response = await h.post('/messages/send').set('X-API-KEY', KEYS.noScopes);
-        expectRefused(
-          h,
-          response,
-          403,
-          'INSUFFICIENT_SCOPE',
-          'Bearer realm="api", error="insufficient_scope", scope="messages:send"',
-        );
+        expectMissingScope(h, response, 'messages:send');
       });
 
       it('requires every listed scope', async () => {
         const response = await h.post('/broadcast').set('X-API-KEY', KEYS.production);
-        expectRefused(
-          h,
-          response,
-          403,
-          'INSUFFICIENT_SCOPE',
-          'Bearer realm="api", error="insufficient_scope", scope="messages:send admin"',
-        );
+        expectMissingScope(h, response, 'messages:send admin');
       });
 
       it('authenticates before checking scopes', async () => {
@@ -287,13 +268,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
         expect(h.test.handlers.calls).toEqual(['reports', 'outbox']);
         h.test.handlers.calls.length = 0;
         const staging = await h.get('/reports/outbox').set('X-API-KEY', KEYS.staging);
-        expectRefused(
-          h,
-          staging,
-          403,
-          'INSUFFICIENT_SCOPE',
-          'Bearer realm="api", error="insufficient_scope", scope="messages:send messages:read"',
-        );
+        expectMissingScope(h, staging, 'messages:send messages:read');
       });
 
       it('looks the key up once when the guard runs twice on a route', async () => {
@@ -305,15 +280,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
   });
 
   describe('with the connexease format', () => {
-    let h: Harness;
-    beforeAll(async () => {
-      h = await harness(adapter, { errorFormat: 'connexease' });
-    });
-    afterAll(() => h.test.close());
-    beforeEach(() => {
-      h.test.handlers.calls.length = 0;
-      h.lookup.calls.length = 0;
-    });
+    const h = sharedApp(() => harness(adapter, { errorFormat: 'connexease' }));
 
     it.each<[string, Record<string, string>, number, string, string | undefined]>([
       ['AUTH_002 when Authorization is missing', {}, 401, 'AUTH_002', 'Bearer realm="api"'],

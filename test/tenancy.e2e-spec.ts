@@ -31,7 +31,8 @@ import {
   type Tenant,
 } from '../lib/index.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, createTestApp, sharedApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
 
 const TENANT_KEYS = {
   multi: withChecksum('pk_multi_4a5b6c7d'),
@@ -152,16 +153,12 @@ class TenantController {
   }
 }
 
-@UseInterceptors(TenantInterceptor)
-@Controller('interceptor-only')
-class InterceptorOnlyController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get()
-  get() {
-    this.handlers.ran('interceptor-only');
-    return { ok: true };
-  }
-}
+const InterceptorOnlyController = routesController(
+  'InterceptorOnlyController',
+  'interceptor-only',
+  [{ method: 'GET', path: '', ran: 'interceptor-only', answer: { ok: true } }],
+  [UseInterceptors(TenantInterceptor)],
+);
 
 /** Stands for another authentication mechanism that puts a record on the request. */
 @Injectable()
@@ -252,14 +249,8 @@ function expectRefused(h: Harness, response: request.Response, status: number, c
 
 describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
   describe('with @ApiKeyAuth()', () => {
-    let h: Harness;
-    beforeAll(async () => {
-      h = await harness(adapter);
-    });
-    afterAll(() => h.test.close());
+    const h = sharedApp(() => harness(adapter));
     beforeEach(() => {
-      h.test.handlers.calls.length = 0;
-      h.lookup.calls.length = 0;
       TenantAwareGuard.seen.length = 0;
     });
 
