@@ -75,6 +75,16 @@ function expectRefused(h: Harness, response: request.Response, status: number, c
   expect(h.test.handlers.calls).toEqual([]);
 }
 
+/** A well-formed key that admits nothing: 401 INVALID_API_KEY (invalid_token), no handler run. */
+function expectInvalidKey(h: Harness, response: request.Response): void {
+  expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+}
+
+/** No key where one is read: 401 AUTHENTICATION_REQUIRED, no handler run. */
+function expectKeyRequired(h: Harness, response: request.Response): void {
+  expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+}
+
 /** A key without every scope the route requires: 403 INSUFFICIENT_SCOPE naming them, no handler run. */
 function expectMissingScope(h: Harness, response: request.Response, scopes: string): void {
   expectRefused(
@@ -126,7 +136,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
     it('answers 401 AUTHENTICATION_REQUIRED without a key, without a lookup', async () => {
       const response = await h.get('/me');
-      expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+      expectKeyRequired(h, response);
       expect(response.body.error.message).toBe('API key is required.');
       expect(h.lookup.calls).toEqual([]);
     });
@@ -138,7 +148,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       ['a key whose record names another environment', KEYS.otherEnvironment],
     ])('answers 401 INVALID_API_KEY for %s', async (_, key) => {
       const response = await h.get('/me').set('Authorization', `Bearer ${key}`);
-      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+      expectInvalidKey(h, response);
       expect(response.body.error.message).toBe('Invalid API key.');
       expect(h.lookup.calls).toEqual([key]);
       expectNoKeyLeaked(h, response);
@@ -166,7 +176,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     ])('answers 401 INVALID_API_KEY for %s, without a lookup', async (_, key) => {
       const response = await h.get('/me').set('X-API-KEY', key);
       expectNoKeyLeaked(h, response);
-      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+      expectInvalidKey(h, response);
       expect(h.lookup.calls).toEqual([]);
     });
 
@@ -259,7 +269,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
       it('authenticates before checking scopes', async () => {
         const response = await h.post('/messages/send');
-        expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+        expectKeyRequired(h, response);
       });
 
       it("adds a controller's scopes to its routes'", async () => {
@@ -363,7 +373,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const h = await harness(adapter, { environments: ['production'] });
       try {
         const staging = await h.get('/me').set('X-API-KEY', KEYS.staging);
-        expectRefused(h, staging, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+        expectInvalidKey(h, staging);
         expect(h.lookup.calls).toEqual([]);
         const production = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(production.status).toBe(200);
@@ -376,20 +386,8 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads environments from custom prefixes', async () => {
       const h = await harness(adapter, { keyPrefixes: { live: 'pk_live_', test: 'sk_test_' }, environments: ['live'] });
       try {
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', KEYS.staging),
-          401,
-          'INVALID_API_KEY',
-          'Bearer realm="api", error="invalid_token"',
-        );
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', KEYS.noScopes),
-          401,
-          'INVALID_API_KEY',
-          'Bearer realm="api", error="invalid_token"',
-        );
+        expectInvalidKey(h, await h.get('/me').set('X-API-KEY', KEYS.staging));
+        expectInvalidKey(h, await h.get('/me').set('X-API-KEY', KEYS.noScopes));
         expect(h.lookup.calls).toEqual([]);
         const live = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(live.status).toBe(200);
@@ -403,13 +401,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const h = await harness(adapter, { keyPrefixes: false });
       try {
         const key = withChecksum('xk_abcdef');
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', key),
-          401,
-          'INVALID_API_KEY',
-          'Bearer realm="api", error="invalid_token"',
-        );
+        expectInvalidKey(h, await h.get('/me').set('X-API-KEY', key));
         expect(h.lookup.calls).toEqual([key]);
         const response = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(response.status).toBe(200);
@@ -424,13 +416,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads only Authorization when told to', async () => {
       const h = await harness(adapter, { headers: ['Authorization'] });
       try {
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', KEYS.production),
-          401,
-          'AUTHENTICATION_REQUIRED',
-          'Bearer realm="api"',
-        );
+        expectKeyRequired(h, await h.get('/me').set('X-API-KEY', KEYS.production));
         expect((await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`)).status).toBe(200);
       } finally {
         await h.test.close();

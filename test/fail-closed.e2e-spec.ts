@@ -121,40 +121,31 @@ describe.each(ADAPTERS)("@Public() and a route's own auth, on %s", (adapter) => 
     });
   });
 
-  it('refuses at start-up a route that is both @Public() and protected, naming it', async () => {
-    @Controller()
-    class ContradictoryController {
-      @Public()
-      @ApiKeyAuth()
-      @Get('both')
-      both() {
-        return {};
-      }
-    }
+  it.each([
+    [
+      'a route',
+      routesController('ContradictoryController', '', [
+        { method: 'GET', path: 'both', decorators: [ApiKeyAuth(), Public()], answer: {} },
+      ]),
+      /ContradictoryController\.both is both @Public\(\) and protected by an API key/,
+    ],
+    [
+      'a controller',
+      routesController(
+        'ContradictoryController',
+        '',
+        [{ method: 'GET', path: 'both', answer: {} }],
+        [RequireScopes('admin'), Public()],
+      ),
+      /ContradictoryController is both @Public\(\) and protected by an API key/,
+    ],
+  ])('refuses at start-up %s that is both @Public() and protected, naming it', async (_, controller, message) => {
     await expect(
       createTestApp(adapter, {
         imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })],
-        controllers: [ContradictoryController],
+        controllers: [controller],
       }),
-    ).rejects.toThrow(/ContradictoryController\.both is both @Public\(\) and protected by an API key/);
-  });
-
-  it('refuses at start-up a controller that is both @Public() and protected, naming it', async () => {
-    @Public()
-    @RequireScopes('admin')
-    @Controller()
-    class ContradictoryController {
-      @Get('both')
-      both() {
-        return {};
-      }
-    }
-    await expect(
-      createTestApp(adapter, {
-        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })],
-        controllers: [ContradictoryController],
-      }),
-    ).rejects.toThrow(/ContradictoryController is both @Public\(\) and protected by an API key/);
+    ).rejects.toThrow(message);
   });
 });
 

@@ -455,46 +455,33 @@ describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
     });
   });
 
-  it('keeps the tenant context under a global prefix', async () => {
-    const lookup = new InMemoryLookup(tenantRecords());
-    const test = await createTestApp(
-      adapter,
-      {
-        imports: [ApiKeyModule.forRoot({ lookup })],
-        controllers: [TenantController],
-        providers: [TenantEchoService, TenantAwareGuard],
-      },
-      { globalPrefix: 'api/v1' },
-    );
-    try {
-      const response = await request(test.app.getHttpServer())
-        .get('/api/v1/t/me')
-        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': 'org-b' });
-      expect(response.status).toBe(200);
-      expect(response.body).toMatchObject({ tenantId: 'org-b', fromContext: 'org-b' });
-      expect(test.handlers.calls).toEqual(['me']);
-    } finally {
-      await test.close();
-    }
-  });
-
-  it('keeps the tenant context on routes excluded from the global prefix', async () => {
-    const lookup = new InMemoryLookup(tenantRecords());
-    const test = await createTestApp(
-      adapter,
-      {
-        imports: [ApiKeyModule.forRoot({ lookup })],
-        controllers: [TenantController],
-        providers: [TenantEchoService, TenantAwareGuard],
-      },
+  it.each<[string, { globalPrefix: string; excludeFromPrefix?: string[] }, string, string, string | number]>([
+    ['under a global prefix', { globalPrefix: 'api/v1' }, '/api/v1/t/me', 'org-b', 'org-b'],
+    [
+      'on routes excluded from the global prefix',
       { globalPrefix: 'api', excludeFromPrefix: ['t/me'] },
+      '/t/me',
+      '3',
+      3,
+    ],
+  ])('keeps the tenant context %s', async (_, prefix, path, tenantHeader, tenantId) => {
+    const lookup = new InMemoryLookup(tenantRecords());
+    const test = await createTestApp(
+      adapter,
+      {
+        imports: [ApiKeyModule.forRoot({ lookup })],
+        controllers: [TenantController],
+        providers: [TenantEchoService, TenantAwareGuard],
+      },
+      prefix,
     );
     try {
       const response = await request(test.app.getHttpServer())
-        .get('/t/me')
-        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': '3' });
+        .get(path)
+        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': tenantHeader });
       expect(response.status).toBe(200);
-      expect(response.body).toMatchObject({ tenantId: 3, fromContext: 3 });
+      expect(response.body).toMatchObject({ tenantId, fromContext: tenantId });
+      expect(test.handlers.calls).toEqual(['me']);
     } finally {
       await test.close();
     }
