@@ -27,7 +27,14 @@ import {
   type ApiKeyRecord,
 } from '../lib/index.js';
 import { ApiKeyContextError, apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
-import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
+import {
+  CACHE_MODES,
+  CallbackPool,
+  CallbackPoolMiddleware,
+  interleave,
+  RESUME_ORDERS,
+  warm,
+} from './fixtures/callback-pool.js';
 import { InMemoryLookup, twoTenantKeys } from './fixtures/in-memory-lookup.js';
 import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
@@ -206,14 +213,10 @@ describe.each(ADAPTERS)('ApiKeyContext in a Nest app on %s', (adapter) => {
   });
 
   describe.each(RESUME_ORDERS)("two requests resumed in one request's async context, %s", (order) => {
-    it.each([
-      ['the store asked for each key', { cache: false as const }],
-      ['both keys in the cache', {}],
-    ])('each handler reads its own key, %s', async (_, options) => {
+    it.each(CACHE_MODES)('each handler reads its own key, %s', async (_, options) => {
       CallbackPool.order = order;
       const server = await start(options);
-      await request(server).get('/context/guarded').set(asA);
-      await request(server).get('/context/guarded').set(asB);
+      await warm(server, '/context/guarded', asA, asB);
       const [a, b] = await interleave(
         server,
         { path: '/context/guarded', headers: asA },

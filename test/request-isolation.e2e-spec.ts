@@ -28,7 +28,14 @@ import {
   type Tenant,
 } from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware, type KeyringIncomingMessage } from '../lib/express.js';
-import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
+import {
+  CACHE_MODES,
+  CallbackPool,
+  CallbackPoolMiddleware,
+  interleave,
+  RESUME_ORDERS,
+  warm,
+} from './fixtures/callback-pool.js';
 import { InMemoryLookup, twoTenantKeys } from './fixtures/in-memory-lookup.js';
 import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
@@ -135,15 +142,11 @@ describe.each(ADAPTERS)("requests resumed in another request's async context, on
   }
 
   describe.each(RESUME_ORDERS)('resumed %s', (order) => {
-    it.each([
-      ['the store asked for each key', { cache: false as const }],
-      ['both keys in the cache', {}],
-    ])('keeps each guarded handler in its own tenant, %s', async (_, options) => {
+    it.each(CACHE_MODES)('keeps each guarded handler in its own tenant, %s', async (_, options) => {
       CallbackPool.order = order;
       const server = await start(options);
       // Warm the cache (where there is one) so that both guards answer synchronously.
-      await request(server).get('/isolated/guarded').set(asA);
-      await request(server).get('/isolated/guarded').set(asB);
+      await warm(server, '/isolated/guarded', asA, asB);
       await expectOwnTenants(server, '/isolated/guarded');
     });
 

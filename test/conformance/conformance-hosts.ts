@@ -33,18 +33,12 @@ import {
 } from '../../lib/express.js';
 import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { demoRecords, InMemoryLookup } from '../fixtures/in-memory-lookup.js';
-import { createTestApp, HandlerLog } from '../fixtures/test-app.js';
+import { createTestApp, HandlerLog, hostOf, type Host } from '../fixtures/test-app.js';
 import { routesController, webhookController, type Route } from '../fixtures/routes-controller.js';
 import { CONFORMANCE_KEYS, type Preset } from './conformance-cases.js';
 
 /** A running app under test: its HTTP server, the handlers that ran, and how to stop it. */
-export interface Host {
-  server: Server;
-  handlers: string[];
-  /** Every line the host logged. */
-  logs: string[];
-  close(): Promise<void>;
-}
+export type { Host };
 
 export type HostName = 'nest-express' | 'nest-fastify' | 'express-middleware' | 'nest-middleware-consumer';
 export const HOSTS: HostName[] = ['nest-express', 'nest-fastify', 'express-middleware', 'nest-middleware-consumer'];
@@ -153,16 +147,6 @@ class MiddlewareRoutesModule implements NestModule {
       .apply(webhookSecretMiddleware({ webhookSecrets, errorFormat, name: 'events' }))
       .forRoutes({ path: 'webhook/signed', method: RequestMethod.POST });
   }
-}
-
-/** A Nest test app as the conformance cases see a host. */
-function hostOf(test: TestApp): Host {
-  return {
-    server: test.app.getHttpServer(),
-    handlers: test.handlers.calls,
-    logs: test.logger.lines,
-    close: () => test.close(),
-  };
 }
 
 async function nestHost(adapter: 'express' | 'fastify', preset: Preset, overrides?: Partial<KeyringOptions>) {
