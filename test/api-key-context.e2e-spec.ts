@@ -27,15 +27,8 @@ import {
   type ApiKeyRecord,
 } from '../lib/index.js';
 import { ApiKeyContextError, apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
-import {
-  CACHE_MODES,
-  CallbackPool,
-  CallbackPoolMiddleware,
-  interleave,
-  RESUME_ORDERS,
-  warm,
-} from './fixtures/callback-pool.js';
-import { InMemoryLookup, twoTenantKeys } from './fixtures/in-memory-lookup.js';
+import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS, warm } from './fixtures/callback-pool.js';
+import { CACHE_MODES, InMemoryLookup, twoTenantKeys } from './fixtures/in-memory-lookup.js';
 import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { type INestApplication } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import express, { type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import request from 'supertest';
 import { ApiKeyModule, KeyringConfigError, WebhookSecret, type ApiKeyModuleOptions } from '../lib/index.js';
-import { webhookSecretMiddleware } from '../lib/express.js';
 import { ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import { webhookController } from './fixtures/routes-controller.js';
 import {
@@ -14,6 +13,7 @@ import {
   expectRefused,
   linesAt,
   NO_KEYS,
+  testSecretMiddleware,
   type FactoryAppOptions,
 } from './fixtures/webhook-app.js';
 import { SIGNING_SECRETS, signedHeaders, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
@@ -64,12 +64,13 @@ const NOT_KEPT_WARNING =
 
 /** A signed delivery the way the sender makes it. */
 function deliver(
-  app: INestApplication,
+  app: INestApplication | Express,
   body: string = BODY,
   headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, body),
+  path = '/webhooks/events',
 ) {
-  return request(app.getHttpServer())
-    .post('/webhooks/events')
+  return request('getHttpServer' in app ? app.getHttpServer() : app)
+    .post(path)
     .set({ 'Content-Type': 'application/json', ...headers })
     .send(body);
 }
@@ -267,37 +268,17 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
     ran.push('handler');
     res.sendStatus(200);
   };
-  app.post(
-    '/events',
-    express.raw({ type: 'application/json' }),
-    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
-    handler,
-  );
+  app.post('/events', express.raw({ type: 'application/json' }), testSecretMiddleware(logger), handler);
   // Mounted before any parser: nothing keeps the raw body.
-  app.post(
-    '/events-unparsed',
-    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
-    express.json(),
-    handler,
-  );
+  app.post('/events-unparsed', testSecretMiddleware(logger), express.json(), handler);
   beforeEach(() => {
     warnings.length = 0;
     errors.length = 0;
     ran.length = 0;
   });
 
-  const expectUnverifiable = (response: request.Response) => {
-    expect({
-      status: response.status,
-      code: response.body.error?.code,
-      challenge: response.headers['www-authenticate'],
-    }).toEqual({
-      status: 401,
-      code: 'INVALID_WEBHOOK_SIGNATURE',
-      challenge: 'Webhook-Signature realm="api"',
-    });
-    expect(ran).toEqual([]);
-  };
+  const expectUnverifiable = (response: request.Response) =>
+    expectRefused(ran, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
 
   it(
     'answers an anonymous text/plain delivery with junk signature headers 401, never 500, with no error logged and ' +
@@ -318,12 +299,7 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
 
   it('refuses signed deliveries 401 when mounted before any parser, and warns once with the fix', async () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      expectUnverifiable(
-        await request(app)
-          .post('/events-unparsed')
-          .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) })
-          .send(BODY),
-      );
+      expectUnverifiable(await deliver(app, BODY, undefined, '/events-unparsed'));
     }
     expect(errors).toEqual([]);
     expect(warnings).toEqual([
@@ -337,22 +313,9 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
   it('warns through logger.error when the logger has no warn', async () => {
     const lines: string[] = [];
     const only = express();
-    only.post(
-      '/events',
-      webhookSecretMiddleware({
-        webhookSecrets: webhookSecretsOption(),
-        name: 'events',
-        logger: { error: (line) => lines.push(line) },
-      }),
-      handler,
-    );
+    only.post('/events', testSecretMiddleware({ error: (line) => lines.push(line) }), handler);
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      expectUnverifiable(
-        await request(only)
-          .post('/events')
-          .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) })
-          .send(BODY),
-      );
+      expectUnverifiable(await deliver(only, BODY, undefined, '/events'));
     }
     expect(lines).toEqual([expect.stringMatching(/not kept as raw bytes/)]);
   });

@@ -3,10 +3,9 @@ import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
 import { ApiKeyModule, WebhookSecret } from '../lib/index.js';
-import { webhookSecretMiddleware } from '../lib/express.js';
 import { ADAPTERS, type TestApp } from './fixtures/test-app.js';
 import { webhookController } from './fixtures/routes-controller.js';
-import { createWebhookTestApp, expectNoSecretLeaked, NO_KEYS } from './fixtures/webhook-app.js';
+import { createWebhookTestApp, expectNoSecretLeaked, NO_KEYS, testSecretMiddleware } from './fixtures/webhook-app.js';
 import { linesNamed, postRaw, type RawResponse } from './fixtures/webhook-raw-request.js';
 import { SIGNING_SECRETS, signedHeaders, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
@@ -136,19 +135,14 @@ describe('webhook headers sent on more than one line, on plain Express', () => {
   const logged: string[] = [];
   const logger = { error: (line: string) => logged.push(line), warn: (line: string) => logged.push(line) };
   const app = express();
-  app.post('/webhook', webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), logger }), (_req, res) => {
+  app.post('/webhook', testSecretMiddleware(logger, 'default'), (_req, res) => {
     ran.push('webhook');
     res.sendStatus(200);
   });
-  app.post(
-    '/events',
-    express.raw({ type: 'application/json' }),
-    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
-    (_req, res) => {
-      ran.push('events');
-      res.sendStatus(200);
-    },
-  );
+  app.post('/events', express.raw({ type: 'application/json' }), testSecretMiddleware(logger), (_req, res) => {
+    ran.push('events');
+    res.sendStatus(200);
+  });
   app.post('/echo', (req, res) => {
     res.json({ rawHeaders: req.rawHeaders });
   });
