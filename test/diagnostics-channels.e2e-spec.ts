@@ -68,6 +68,15 @@ const duration = expect.any(Number);
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 const route = (method: string, path: string) => ({ method, route: path, durationMs: duration });
 
+/** A JSON delivery to `/webhook` with `secret` as its Bearer secret. */
+function postWebhook(host: Host, secret: string) {
+  return request(host.server)
+    .post('/webhook')
+    .set(bearer(secret))
+    .set('Content-Type', 'application/json')
+    .send(WEBHOOK_BODY);
+}
+
 /** What `nest-keyring:refused` publishes for a refusal at `at` (a `route(...)`). */
 function refusedEvent(
   reason: string,
@@ -203,11 +212,7 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
   });
 
   it('publishes a verified webhook, with the secret name, never the secret', async () => {
-    const response = await request(host.server)
-      .post('/webhook')
-      .set(bearer(WEBHOOK_SECRETS.connexease))
-      .set('Content-Type', 'application/json')
-      .send(WEBHOOK_BODY);
+    const response = await postWebhook(host, WEBHOOK_SECRETS.connexease);
     expect(response.status).toBe(200);
     expect(timeline.decisions()).toEqual([
       {
@@ -221,11 +226,7 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
   });
 
   it('publishes a refused webhook with its reason and code, before the 401 finishes', async () => {
-    const response = await request(host.server)
-      .post('/webhook')
-      .set(bearer(WEBHOOK_SECRETS.stranger))
-      .set('Content-Type', 'application/json')
-      .send(WEBHOOK_BODY);
+    const response = await postWebhook(host, WEBHOOK_SECRETS.stranger);
     expect([response.status, response.body.error?.code]).toEqual([401, 'INVALID_WEBHOOK_SECRET']);
     expect(host.handlers).toEqual([]);
     expect(timeline.decisions()).toEqual([
