@@ -27,19 +27,12 @@ import {
   type ApiKeyRecord,
 } from '../lib/index.js';
 import { ApiKeyContextError, apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
-import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
-import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS, warm } from './fixtures/callback-pool.js';
+import { CACHE_MODES, InMemoryLookup, twoTenantKeys } from './fixtures/in-memory-lookup.js';
 import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 
-const KEY_A = withChecksum('pk_context_a_1a2b3c');
-const KEY_B = withChecksum('pk_context_b_4d5e6f');
-const RECORDS: Record<string, ApiKeyRecord> = {
-  [KEY_A]: { id: 'key-a', tenants: [{ id: 'tenant-a' }], scopes: ['read'] },
-  [KEY_B]: { id: 'key-b', tenants: [{ id: 'tenant-b' }], scopes: ['read'] },
-};
-const asA = { Authorization: `Bearer ${KEY_A}` };
-const asB = { Authorization: `Bearer ${KEY_B}` };
+const { KEY_B, RECORDS, asA, asB } = twoTenantKeys('context', { scopes: ['read'] });
 
 /** Deep in the call stack: reads the key and tenant from the contexts, across awaits. */
 @Injectable()
@@ -213,14 +206,10 @@ describe.each(ADAPTERS)('ApiKeyContext in a Nest app on %s', (adapter) => {
   });
 
   describe.each(RESUME_ORDERS)("two requests resumed in one request's async context, %s", (order) => {
-    it.each([
-      ['the store asked for each key', { cache: false as const }],
-      ['both keys in the cache', {}],
-    ])('each handler reads its own key, %s', async (_, options) => {
+    it.each(CACHE_MODES)('each handler reads its own key, %s', async (_, options) => {
       CallbackPool.order = order;
       const server = await start(options);
-      await request(server).get('/context/guarded').set(asA);
-      await request(server).get('/context/guarded').set(asB);
+      await warm(server, '/context/guarded', asA, asB);
       const [a, b] = await interleave(
         server,
         { path: '/context/guarded', headers: asA },

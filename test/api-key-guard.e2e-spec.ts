@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, Post, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import {
@@ -10,7 +10,8 @@ import {
   type ApiKeyRecord,
 } from '../lib/index.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
+import { ADAPTERS, createTestApp, sharedApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
 
 @Controller()
 class MessagesController {
@@ -38,25 +39,15 @@ class MessagesController {
   }
 }
 
-@UseGuards(ApiKeyGuard)
-@RequireScopes('messages:read')
-@Controller('reports')
-class ReportsController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @Get()
-  list() {
-    this.handlers.ran('reports');
-    return [];
-  }
-
-  @RequireScopes('messages:send')
-  @Get('outbox')
-  outbox() {
-    this.handlers.ran('outbox');
-    return [];
-  }
-}
+const ReportsController = routesController(
+  'ReportsController',
+  'reports',
+  [
+    { method: 'GET', path: '', ran: 'reports', handler: 'list', answer: [] },
+    { method: 'GET', path: 'outbox', decorators: [RequireScopes('messages:send')], answer: [] },
+  ],
+  [RequireScopes('messages:read'), UseGuards(ApiKeyGuard)],
+);
 
 interface Harness {
   test: TestApp;
@@ -84,6 +75,27 @@ function expectRefused(h: Harness, response: request.Response, status: number, c
   expect(h.test.handlers.calls).toEqual([]);
 }
 
+/** A well-formed key that admits nothing: 401 INVALID_API_KEY (invalid_token), no handler run. */
+function expectInvalidKey(h: Harness, response: request.Response): void {
+  expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+}
+
+/** No key where one is read: 401 AUTHENTICATION_REQUIRED, no handler run. */
+function expectKeyRequired(h: Harness, response: request.Response): void {
+  expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+}
+
+/** A key without every scope the route requires: 403 INSUFFICIENT_SCOPE naming them, no handler run. */
+function expectMissingScope(h: Harness, response: request.Response, scopes: string): void {
+  expectRefused(
+    h,
+    response,
+    403,
+    'INSUFFICIENT_SCOPE',
+    `Bearer realm="api", error="insufficient_scope", scope="${scopes}"`,
+  );
+}
+
 const ALL_KEYS = Object.values(KEYS);
 
 /** Nothing a client sent as a key may show up in a body or a log line. */
@@ -94,16 +106,7 @@ function expectNoKeyLeaked(h: Harness, response: request.Response): void {
 
 describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
   describe('with the cubeconnect format (default)', () => {
-    let h: Harness;
-    beforeAll(async () => {
-      h = await harness(adapter);
-    });
-    afterAll(() => h.test.close());
-    beforeEach(() => {
-      h.test.handlers.calls.length = 0;
-      h.lookup.calls.length = 0;
-      h.test.logger.lines.length = 0;
-    });
+    const h = sharedApp(() => harness(adapter));
 
     it.each([
       ['Authorization: Bearer', 'Authorization', `Bearer ${KEYS.production}`],
@@ -133,7 +136,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
     it('answers 401 AUTHENTICATION_REQUIRED without a key, without a lookup', async () => {
       const response = await h.get('/me');
-      expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+      expectKeyRequired(h, response);
       expect(response.body.error.message).toBe('API key is required.');
       expect(h.lookup.calls).toEqual([]);
     });
@@ -145,7 +148,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       ['a key whose record names another environment', KEYS.otherEnvironment],
     ])('answers 401 INVALID_API_KEY for %s', async (_, key) => {
       const response = await h.get('/me').set('Authorization', `Bearer ${key}`);
-      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+      expectInvalidKey(h, response);
       expect(response.body.error.message).toBe('Invalid API key.');
       expect(h.lookup.calls).toEqual([key]);
       expectNoKeyLeaked(h, response);
@@ -173,7 +176,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     ])('answers 401 INVALID_API_KEY for %s, without a lookup', async (_, key) => {
       const response = await h.get('/me').set('X-API-KEY', key);
       expectNoKeyLeaked(h, response);
-      expectRefused(h, response, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+      expectInvalidKey(h, response);
       expect(h.lookup.calls).toEqual([]);
     });
 
@@ -256,29 +259,17 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
 
       it('answers 403 INSUFFICIENT_SCOPE when the key lacks it', async () => {
         const response = await h.post('/messages/send').set('X-API-KEY', KEYS.noScopes);
-        expectRefused(
-          h,
-          response,
-          403,
-          'INSUFFICIENT_SCOPE',
-          'Bearer realm="api", error="insufficient_scope", scope="messages:send"',
-        );
+        expectMissingScope(h, response, 'messages:send');
       });
 
       it('requires every listed scope', async () => {
         const response = await h.post('/broadcast').set('X-API-KEY', KEYS.production);
-        expectRefused(
-          h,
-          response,
-          403,
-          'INSUFFICIENT_SCOPE',
-          'Bearer realm="api", error="insufficient_scope", scope="messages:send admin"',
-        );
+        expectMissingScope(h, response, 'messages:send admin');
       });
 
       it('authenticates before checking scopes', async () => {
         const response = await h.post('/messages/send');
-        expectRefused(h, response, 401, 'AUTHENTICATION_REQUIRED', 'Bearer realm="api"');
+        expectKeyRequired(h, response);
       });
 
       it("adds a controller's scopes to its routes'", async () => {
@@ -287,13 +278,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
         expect(h.test.handlers.calls).toEqual(['reports', 'outbox']);
         h.test.handlers.calls.length = 0;
         const staging = await h.get('/reports/outbox').set('X-API-KEY', KEYS.staging);
-        expectRefused(
-          h,
-          staging,
-          403,
-          'INSUFFICIENT_SCOPE',
-          'Bearer realm="api", error="insufficient_scope", scope="messages:send messages:read"',
-        );
+        expectMissingScope(h, staging, 'messages:send messages:read');
       });
 
       it('looks the key up once when the guard runs twice on a route', async () => {
@@ -305,15 +290,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
   });
 
   describe('with the connexease format', () => {
-    let h: Harness;
-    beforeAll(async () => {
-      h = await harness(adapter, { errorFormat: 'connexease' });
-    });
-    afterAll(() => h.test.close());
-    beforeEach(() => {
-      h.test.handlers.calls.length = 0;
-      h.lookup.calls.length = 0;
-    });
+    const h = sharedApp(() => harness(adapter, { errorFormat: 'connexease' }));
 
     it.each<[string, Record<string, string>, number, string, string | undefined]>([
       ['AUTH_002 when Authorization is missing', {}, 401, 'AUTH_002', 'Bearer realm="api"'],
@@ -396,7 +373,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const h = await harness(adapter, { environments: ['production'] });
       try {
         const staging = await h.get('/me').set('X-API-KEY', KEYS.staging);
-        expectRefused(h, staging, 401, 'INVALID_API_KEY', 'Bearer realm="api", error="invalid_token"');
+        expectInvalidKey(h, staging);
         expect(h.lookup.calls).toEqual([]);
         const production = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(production.status).toBe(200);
@@ -409,20 +386,8 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads environments from custom prefixes', async () => {
       const h = await harness(adapter, { keyPrefixes: { live: 'pk_live_', test: 'sk_test_' }, environments: ['live'] });
       try {
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', KEYS.staging),
-          401,
-          'INVALID_API_KEY',
-          'Bearer realm="api", error="invalid_token"',
-        );
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', KEYS.noScopes),
-          401,
-          'INVALID_API_KEY',
-          'Bearer realm="api", error="invalid_token"',
-        );
+        expectInvalidKey(h, await h.get('/me').set('X-API-KEY', KEYS.staging));
+        expectInvalidKey(h, await h.get('/me').set('X-API-KEY', KEYS.noScopes));
         expect(h.lookup.calls).toEqual([]);
         const live = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(live.status).toBe(200);
@@ -436,13 +401,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
       const h = await harness(adapter, { keyPrefixes: false });
       try {
         const key = withChecksum('xk_abcdef');
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', key),
-          401,
-          'INVALID_API_KEY',
-          'Bearer realm="api", error="invalid_token"',
-        );
+        expectInvalidKey(h, await h.get('/me').set('X-API-KEY', key));
         expect(h.lookup.calls).toEqual([key]);
         const response = await h.get('/me').set('X-API-KEY', KEYS.production);
         expect(response.status).toBe(200);
@@ -457,13 +416,7 @@ describe.each(ADAPTERS)('ApiKeyGuard on %s', (adapter) => {
     it('reads only Authorization when told to', async () => {
       const h = await harness(adapter, { headers: ['Authorization'] });
       try {
-        expectRefused(
-          h,
-          await h.get('/me').set('X-API-KEY', KEYS.production),
-          401,
-          'AUTHENTICATION_REQUIRED',
-          'Bearer realm="api"',
-        );
+        expectKeyRequired(h, await h.get('/me').set('X-API-KEY', KEYS.production));
         expect((await h.get('/me').set('Authorization', `Bearer ${KEYS.production}`)).status).toBe(200);
       } finally {
         await h.test.close();

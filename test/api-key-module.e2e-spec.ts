@@ -1,10 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { Controller, Get, Global, Injectable, Module, UseGuards } from '@nestjs/common';
+import { Global, Injectable, Module, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import {
   ApiKeyGuard,
   ApiKeyModule,
-  CurrentApiKey,
   Public,
   type ApiKeyLookup,
   type ApiKeyModuleOptions,
@@ -13,6 +12,7 @@ import {
 } from '../lib/index.js';
 import { demoRecords, InMemoryLookup, KEYS } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
 
 /** A provider a lookup class depends on, like a repository. */
 @Injectable()
@@ -52,49 +52,25 @@ class KeyringOptionsService implements ApiKeyOptionsFactory {
 @Module({ imports: [RepositoryModule], providers: [KeyringOptionsService], exports: [KeyringOptionsService] })
 class KeyringOptionsModule {}
 
-@Controller()
-class GuardedController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @UseGuards(ApiKeyGuard)
-  @Get('guarded')
-  guarded(@CurrentApiKey('id') id: string) {
-    this.handlers.ran('guarded');
-    return { id };
-  }
-  @Get('unguarded')
-  unguarded() {
-    this.handlers.ran('unguarded');
-    return { open: true };
-  }
-  @Public()
-  @Get('public')
-  public() {
-    this.handlers.ran('public');
-    return { open: true };
-  }
-}
+const GuardedController = routesController('GuardedController', '', [
+  { method: 'GET', path: 'guarded', decorators: [UseGuards(ApiKeyGuard)], answer: 'id' },
+  { method: 'GET', path: 'unguarded', answer: { open: true } },
+  { method: 'GET', path: 'public', decorators: [Public()], answer: { open: true } },
+]);
 
-@Public()
-@Controller('health')
-class HealthController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get()
-  health() {
-    this.handlers.ran('health');
-    return { ok: true };
-  }
-}
+const HealthController = routesController(
+  'HealthController',
+  'health',
+  [{ method: 'GET', path: '', ran: 'health', answer: { ok: true } }],
+  [Public()],
+);
 
-@UseGuards(ApiKeyGuard)
-@Controller('feature')
-class FeatureController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get()
-  feature(@CurrentApiKey('id') id: string) {
-    this.handlers.ran('feature');
-    return { id };
-  }
-}
+const FeatureController = routesController(
+  'FeatureController',
+  'feature',
+  [{ method: 'GET', path: '', ran: 'feature', answer: 'id' }],
+  [UseGuards(ApiKeyGuard)],
+);
 
 async function expectGuarded(test: TestApp, path = '/guarded', code = 'AUTHENTICATION_REQUIRED'): Promise<void> {
   const server = test.app.getHttpServer();

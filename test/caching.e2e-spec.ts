@@ -1,34 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
-import {
-  ApiKeyCache,
-  ApiKeyModule,
-  generateApiKey,
-  type ApiKeyLookup,
-  type ApiKeyModuleOptions,
-  type ApiKeyRecord,
-  type Keyring,
-} from '../lib/index.js';
+import { ApiKeyCache, ApiKeyModule, generateApiKey, type ApiKeyModuleOptions, type Keyring } from '../lib/index.js';
 import { KEYRING } from '../lib/nest/api-key.constants.js';
+import { DelayedStore } from './fixtures/in-memory-lookup.js';
 import { MeController } from './fixtures/me-controller.js';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';
-
-/** A slow, changeable key store that counts its calls. */
-class SlowStore implements ApiKeyLookup {
-  readonly calls: string[] = [];
-  readonly records = new Map<string, ApiKeyRecord>();
-  failNext = false;
-  async findKey(key: string) {
-    this.calls.push(key);
-    await sleep(30);
-    if (this.failNext) {
-      this.failNext = false;
-      throw new Error('store restarting');
-    }
-    return this.records.get(key) ?? null;
-  }
-}
 
 describe.each(ADAPTERS)('lookup cache on %s', (adapter: AdapterName) => {
   let test: TestApp | undefined;
@@ -38,7 +14,7 @@ describe.each(ADAPTERS)('lookup cache on %s', (adapter: AdapterName) => {
   });
 
   async function start(options: Partial<ApiKeyModuleOptions> = {}) {
-    const store = new SlowStore();
+    const store = new DelayedStore(30);
     test = await createTestApp(adapter, {
       imports: [ApiKeyModule.forRoot({ lookup: store, ...options })],
       controllers: [MeController],

@@ -68,6 +68,27 @@ const duration = expect.any(Number);
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 const route = (method: string, path: string) => ({ method, route: path, durationMs: duration });
 
+/** A JSON delivery to `/webhook` with `secret` as its Bearer secret. */
+function postWebhook(host: Host, secret: string) {
+  return request(host.server)
+    .post('/webhook')
+    .set(bearer(secret))
+    .set('Content-Type', 'application/json')
+    .send(WEBHOOK_BODY);
+}
+
+/** What `nest-keyring:refused` publishes for a refusal at `at` (a `route(...)`). */
+function refusedEvent(
+  reason: string,
+  code: string,
+  status: number,
+  at: object,
+  keyId?: string,
+  tenantId?: string,
+): Record<string, unknown> {
+  return { channel: 'nest-keyring:refused', reason, code, status, keyId, tenantId, ...at };
+}
+
 describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
   let host: Host;
   let timeline: Timeline;
@@ -130,15 +151,14 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
   it('publishes a missing scope as a refusal naming the admitted key, before the 403 finishes', async () => {
     const response = await request(host.server).get('/scoped').set(bearer(K.noScopes));
     expect([response.status, response.body.error?.code]).toEqual([403, 'INSUFFICIENT_SCOPE']);
-    const refused = {
-      channel: 'nest-keyring:refused',
-      reason: 'insufficient_scope',
-      code: 'INSUFFICIENT_SCOPE',
-      status: 403,
-      keyId: 'key-noscopes',
-      tenantId: '1',
-      ...route('GET', '/scoped'),
-    };
+    const refused = refusedEvent(
+      'insufficient_scope',
+      'INSUFFICIENT_SCOPE',
+      403,
+      route('GET', '/scoped'),
+      'key-noscopes',
+      '1',
+    );
     // One check admits and refuses at once; where the middleware admitted the key and the route's
     // own guard checks scopes later, each publishes its decision.
     const admittedFirst = hostName === 'nest-middleware-consumer';
@@ -158,15 +178,7 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
     const response = await request(host.server).get('/protected').set(bearer(key));
     expect([response.status, response.body.error?.code]).toEqual([503, 'KEY_STORE_UNAVAILABLE']);
     expect(timeline.decisions()).toEqual([
-      {
-        channel: 'nest-keyring:refused',
-        reason: 'lookup_unavailable',
-        code: 'KEY_STORE_UNAVAILABLE',
-        status: 503,
-        keyId: undefined,
-        tenantId: undefined,
-        ...route('GET', '/protected'),
-      },
+      refusedEvent('lookup_unavailable', 'KEY_STORE_UNAVAILABLE', 503, route('GET', '/protected')),
       {
         channel: 'nest-keyring:store-fault',
         reason: 'lookup_unavailable',
@@ -200,11 +212,7 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
   });
 
   it('publishes a verified webhook, with the secret name, never the secret', async () => {
-    const response = await request(host.server)
-      .post('/webhook')
-      .set(bearer(WEBHOOK_SECRETS.connexease))
-      .set('Content-Type', 'application/json')
-      .send(WEBHOOK_BODY);
+    const response = await postWebhook(host, WEBHOOK_SECRETS.connexease);
     expect(response.status).toBe(200);
     expect(timeline.decisions()).toEqual([
       {
@@ -218,11 +226,7 @@ describe.each(HOSTS)('diagnostics channels on %s', (hostName) => {
   });
 
   it('publishes a refused webhook with its reason and code, before the 401 finishes', async () => {
-    const response = await request(host.server)
-      .post('/webhook')
-      .set(bearer(WEBHOOK_SECRETS.stranger))
-      .set('Content-Type', 'application/json')
-      .send(WEBHOOK_BODY);
+    const response = await postWebhook(host, WEBHOOK_SECRETS.stranger);
     expect([response.status, response.body.error?.code]).toEqual([401, 'INVALID_WEBHOOK_SECRET']);
     expect(host.handlers).toEqual([]);
     expect(timeline.decisions()).toEqual([
@@ -328,15 +332,7 @@ describe('diagnostics channels: the tenant checks of TenantInterceptor and tenan
       });
       expect([response.status, response.body.error?.code]).toEqual([403, 'TENANT_NOT_FOUND']);
       expect(timeline.decisions()).toEqual([
-        {
-          channel: 'nest-keyring:refused',
-          reason: 'tenant_not_found',
-          code: 'TENANT_NOT_FOUND',
-          status: 403,
-          keyId: 'key-other',
-          tenantId: undefined,
-          ...route('GET', '/other/:id'),
-        },
+        refusedEvent('tenant_not_found', 'TENANT_NOT_FOUND', 403, route('GET', '/other/:id'), 'key-other'),
         'finished',
       ]);
     });
@@ -361,15 +357,7 @@ describe('diagnostics channels: the tenant checks of TenantInterceptor and tenan
       const response = await request(server).get('/api/messages/42?api_key=pk_in_the_query');
       expect([response.status, response.body.error?.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
       expect(timeline.decisions()).toEqual([
-        {
-          channel: 'nest-keyring:refused',
-          reason: 'missing',
-          code: 'AUTHENTICATION_REQUIRED',
-          status: 401,
-          keyId: undefined,
-          tenantId: undefined,
-          ...route('GET', '/api/messages/42'),
-        },
+        refusedEvent('missing', 'AUTHENTICATION_REQUIRED', 401, route('GET', '/api/messages/42')),
         'finished',
       ]);
     });

@@ -26,7 +26,6 @@ import {
   Public,
   RequireScopes,
   TenantNestMiddleware,
-  WebhookSecret,
   type ApiKeyLookup,
   type ApiKeyModuleOptions,
   type ApiKeyRecord,
@@ -34,7 +33,8 @@ import {
 } from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup, KEYS, withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, createTestApp, type TestApp } from './fixtures/test-app.js';
+import { routesController, webhookController } from './fixtures/routes-controller.js';
 import { WEBHOOK_SECRETS } from './fixtures/webhook-secrets.js';
 
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
@@ -43,52 +43,20 @@ const MISSING = { status: 401, code: 'AUTHENTICATION_REQUIRED' };
 // ---------------------------------------------------------------------------------------------
 // @Public() on a controller, and a route's own auth: the nearest declaration wins.
 
-@Public()
-@Controller('open')
-class PublicController {
-  constructor(private readonly handlers: HandlerLog) {}
+const PublicController = routesController(
+  'PublicController',
+  'open',
+  [
+    { method: 'GET', path: 'plain', answer: { open: true } },
+    { method: 'GET', path: 'api-key-auth', decorators: [ApiKeyAuth()], answer: { open: false } },
+    { method: 'GET', path: 'use-guards', decorators: [UseGuards(ApiKeyGuard)], answer: { open: false } },
+    { method: 'GET', path: 'scoped', decorators: [RequireScopes('reports:read')], answer: { open: false } },
+  ],
+  [Public()],
+);
 
-  @Get('plain')
-  plain() {
-    this.handlers.ran('plain');
-    return { open: true };
-  }
-
-  @ApiKeyAuth()
-  @Get('api-key-auth')
-  apiKeyAuth() {
-    this.handlers.ran('api-key-auth');
-    return { open: false };
-  }
-
-  @UseGuards(ApiKeyGuard)
-  @Get('use-guards')
-  useGuards() {
-    this.handlers.ran('use-guards');
-    return { open: false };
-  }
-
-  @RequireScopes('reports:read')
-  @Get('scoped')
-  scoped() {
-    this.handlers.ran('scoped');
-    return { open: false };
-  }
-}
-
-@Controller('webhooks')
-class WebhookController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  // No @Public(): under the app-wide guard, a webhook route is checked by its secret only.
-  @WebhookSecret()
-  @Post()
-  @HttpCode(200)
-  receive() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-}
+// No @Public(): under the app-wide guard, a webhook route is checked by its secret only.
+const WebhookController = webhookController('WebhookController', 'webhooks', [{ path: '', ran: 'webhook' }]);
 
 describe.each(ADAPTERS)("@Public() and a route's own auth, on %s", (adapter) => {
   describe.each([false, true])('protectAllRoutes: %s', (protectAllRoutes) => {
@@ -153,40 +121,31 @@ describe.each(ADAPTERS)("@Public() and a route's own auth, on %s", (adapter) => 
     });
   });
 
-  it('refuses at start-up a route that is both @Public() and protected, naming it', async () => {
-    @Controller()
-    class ContradictoryController {
-      @Public()
-      @ApiKeyAuth()
-      @Get('both')
-      both() {
-        return {};
-      }
-    }
+  it.each([
+    [
+      'a route',
+      routesController('ContradictoryController', '', [
+        { method: 'GET', path: 'both', decorators: [ApiKeyAuth(), Public()], answer: {} },
+      ]),
+      /ContradictoryController\.both is both @Public\(\) and protected by an API key/,
+    ],
+    [
+      'a controller',
+      routesController(
+        'ContradictoryController',
+        '',
+        [{ method: 'GET', path: 'both', answer: {} }],
+        [RequireScopes('admin'), Public()],
+      ),
+      /ContradictoryController is both @Public\(\) and protected by an API key/,
+    ],
+  ])('refuses at start-up %s that is both @Public() and protected, naming it', async (_, controller, message) => {
     await expect(
       createTestApp(adapter, {
         imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })],
-        controllers: [ContradictoryController],
+        controllers: [controller],
       }),
-    ).rejects.toThrow(/ContradictoryController\.both is both @Public\(\) and protected by an API key/);
-  });
-
-  it('refuses at start-up a controller that is both @Public() and protected, naming it', async () => {
-    @Public()
-    @RequireScopes('admin')
-    @Controller()
-    class ContradictoryController {
-      @Get('both')
-      both() {
-        return {};
-      }
-    }
-    await expect(
-      createTestApp(adapter, {
-        imports: [ApiKeyModule.forRoot({ lookup: new InMemoryLookup() })],
-        controllers: [ContradictoryController],
-      }),
-    ).rejects.toThrow(/ContradictoryController is both @Public\(\) and protected by an API key/);
+    ).rejects.toThrow(message);
   });
 });
 
@@ -346,21 +305,10 @@ class TimeoutMiddleware implements NestMiddleware {
   }
 }
 
-@Controller()
-class LateController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('late')
-  late() {
-    this.handlers.ran('late');
-    return { ran: true };
-  }
-  @ApiKeyAuth()
-  @Get('late-guarded')
-  lateGuarded() {
-    this.handlers.ran('late-guarded');
-    return { ran: true };
-  }
-}
+const LateController = routesController('LateController', '', [
+  { method: 'GET', path: 'late', answer: { ran: true } },
+  { method: 'GET', path: 'late-guarded', decorators: [ApiKeyAuth()], answer: { ran: true } },
+]);
 
 @Module({ controllers: [LateController] })
 class LateModule implements NestModule {

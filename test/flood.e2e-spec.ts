@@ -3,40 +3,16 @@ import express from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ApiKeyCache,
-  ApiKeyModule,
-  generateApiKey,
-  Keyring,
-  type ApiKeyLookup,
-  type ApiKeyRecord,
-  type KeyringOptions,
-} from '../lib/index.js';
+import { ApiKeyCache, ApiKeyModule, generateApiKey, Keyring, type KeyringOptions } from '../lib/index.js';
 import { type KeyringIncomingMessage } from '../lib/express.js';
 import { apiKeyMiddleware } from '../lib/express.js';
+import { DelayedStore } from './fixtures/in-memory-lookup.js';
 import { MeController } from './fixtures/me-controller.js';
 import { createTestApp } from './fixtures/test-app.js';
 
 // Forged keys (valid checksum, unknown to the store) arrive from several loopback addresses,
 // while valid keys are used for the first time and after their cache entries expire, from
 // other addresses and from the flooding ones. Small budgets and TTLs: each case takes about a second.
-
-/** A key store answering in 2 ms, counting its calls. */
-class Store implements ApiKeyLookup {
-  readonly calls: string[] = [];
-  readonly records = new Map<string, ApiKeyRecord>();
-  async findKey(key: string) {
-    this.calls.push(key);
-    await sleep(2);
-    return this.records.get(key) ?? null;
-  }
-  /** A new valid key, known to the store. */
-  issue(id: string): string {
-    const { key } = generateApiKey();
-    this.records.set(key, { id, tenants: [{ id: 1 }] });
-    return key;
-  }
-}
 
 const TTL_MS = 300;
 const OPTIONS = {
@@ -55,7 +31,7 @@ interface Server {
 
 type HostName = 'nest-express' | 'nest-fastify' | 'express';
 
-async function start(host: HostName, store: Store, extra: Partial<KeyringOptions> = {}): Promise<Server> {
+async function start(host: HostName, store: DelayedStore, extra: Partial<KeyringOptions> = {}): Promise<Server> {
   const options: KeyringOptions = { lookup: store, ...OPTIONS, ...extra };
   if (host === 'express') {
     const keyring = new Keyring(options);
@@ -183,7 +159,7 @@ describe.each(HOSTS)('a flood of forged keys on %s', (host) => {
   });
 
   it('never makes a valid key fail: first use, expired entries, and revocation still apply at once', async () => {
-    const store = new Store();
+    const store = new DelayedStore(2);
     server = await start(host, store);
     const expiring = store.issue('expiring');
     const expiringNat = store.issue('expiring-nat');
@@ -245,7 +221,7 @@ describe.each(HOSTS)('a flood of forged keys on %s', (host) => {
   });
 
   it('counts clients behind a trusted proxy by X-Forwarded-For, and only there', async () => {
-    const store = new Store();
+    const store = new DelayedStore(2);
     server = await start(host, store, { trustedProxies: ['127.0.0.10'] });
     // One client floods through the proxy; the proxy appends the address it saw.
     const attack = { forged: 0, answers: [] as Answer[] };

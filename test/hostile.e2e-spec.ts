@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import request from 'supertest';
-import {
-  ApiKeyAuth,
-  ApiKeyModule,
-  CurrentApiKey,
-  WebhookSecret,
-  type ApiKeyLookup,
-  type ApiKeyRecord,
-} from '../lib/index.js';
+import { ApiKeyAuth, ApiKeyModule, WebhookSecret, type ApiKeyLookup, type ApiKeyRecord } from '../lib/index.js';
 import { CONFORMANCE_KEYS } from './conformance/conformance-cases.js';
 import { HOSTS, startHost, type Host } from './conformance/conformance-hosts.js';
 import { withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
 import { signedHeaders, SIGNING_SECRETS, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 // Values a penetration tester tries in every header: none may grant, run a handler or crash.
@@ -168,49 +161,47 @@ describe.each(HOSTS)('hostile headers on %s', (hostName) => {
   });
 });
 
+/** What a broken lookup might do, by what the test calls it; `FAILURES` fail rather than answer. */
+const ANOMALIES: Record<string, () => unknown> = {
+  'returns undefined': () => undefined,
+  'returns {}': () => ({}),
+  'returns a record without id': () => ({ tenants: [{ id: 1 }], scopes: ['admin'] }),
+  'returns a string': () => 'key-1',
+  'returns an array': () => [{ id: 1, tenants: [{ id: 1 }] }],
+  'returns tenants without ids': () => ({ id: 'k', tenants: [{ name: 'no id' }] }),
+  'returns tenants as an object': () => ({ id: 'k', tenants: { id: 1 } }),
+  'returns a revoked record': () => ({ id: 'k', tenants: [{ id: 1 }], revoked: true }),
+  'returns an expired record': () => ({ id: 'k', tenants: [{ id: 1 }], expiresAt: '2000-01-01T00:00:00Z' }),
+  'returns an unreadable expiry': () => ({ id: 'k', tenants: [{ id: 1 }], expiresAt: 'soon' }),
+  'rejects with a string': () => Promise.reject('down'),
+  'rejects with null': () => Promise.reject(null),
+  'throws synchronously': () => {
+    throw new TypeError('driver bug');
+  },
+};
+const FAILURES = new Set(['rejects with a string', 'rejects with null', 'throws synchronously']);
+/** The key whose lookup does `what`: `pk_returns_an_array` for `'returns an array'`. */
+const anomalousKey = (what: string) => withChecksum(`pk_${what.replace(/[^a-z]+/g, '_')}`);
+
 /** A store that answers whatever a broken lookup might. */
 class AnomalousStore implements ApiKeyLookup {
-  static readonly answers: Record<string, () => unknown> = {
-    [withChecksum('pk_returns_undefined')]: () => undefined,
-    [withChecksum('pk_returns_empty_object')]: () => ({}),
-    [withChecksum('pk_returns_no_id')]: () => ({ tenants: [{ id: 1 }], scopes: ['admin'] }),
-    [withChecksum('pk_returns_string')]: () => 'key-1',
-    [withChecksum('pk_returns_array')]: () => [{ id: 1, tenants: [{ id: 1 }] }],
-    [withChecksum('pk_returns_bad_tenants')]: () => ({ id: 'k', tenants: [{ name: 'no id' }] }),
-    [withChecksum('pk_returns_tenants_object')]: () => ({ id: 'k', tenants: { id: 1 } }),
-    [withChecksum('pk_returns_revoked')]: () => ({ id: 'k', tenants: [{ id: 1 }], revoked: true }),
-    [withChecksum('pk_returns_expired')]: () => ({ id: 'k', tenants: [{ id: 1 }], expiresAt: '2000-01-01T00:00:00Z' }),
-    [withChecksum('pk_returns_bad_expiry')]: () => ({ id: 'k', tenants: [{ id: 1 }], expiresAt: 'soon' }),
-    [withChecksum('pk_rejects_string')]: () => Promise.reject('down'),
-    [withChecksum('pk_throws_sync')]: () => {
-      throw new TypeError('driver bug');
-    },
-    [withChecksum('pk_rejects_null')]: () => Promise.reject(null),
-  };
+  static readonly answers = new Map(Object.entries(ANOMALIES).map(([what, answer]) => [anomalousKey(what), answer]));
   readonly calls: string[] = [];
   findKey(key: string): Promise<ApiKeyRecord | null> {
     this.calls.push(key);
-    return AnomalousStore.answers[key]!() as Promise<ApiKeyRecord | null>;
+    return AnomalousStore.answers.get(key)!() as Promise<ApiKeyRecord | null>;
   }
 }
 
-@ApiKeyAuth()
-@Controller()
-class ProbeController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('probe')
-  probe(@CurrentApiKey('id') id: string) {
-    this.handlers.ran('probe');
-    return { id };
-  }
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('hook')
-  hook() {
-    this.handlers.ran('hook');
-    return { ok: true };
-  }
-}
+const ProbeController = routesController(
+  'ProbeController',
+  '',
+  [
+    { method: 'GET', path: 'probe', answer: 'id' },
+    { path: 'hook', decorators: [WebhookSecret()], answer: { ok: true } },
+  ],
+  [ApiKeyAuth()],
+);
 
 describe.each(ADAPTERS)('a misbehaving key store on %s', (adapter: AdapterName) => {
   let test: TestApp;
@@ -228,22 +219,9 @@ describe.each(ADAPTERS)('a misbehaving key store on %s', (adapter: AdapterName) 
     test.logger.lines.length = 0;
   });
 
-  it.each([
-    ['returns undefined', 'pk_returns_undefined', 401, 'INVALID_API_KEY'],
-    ['returns {}', 'pk_returns_empty_object', 401, 'INVALID_API_KEY'],
-    ['returns a record without id', 'pk_returns_no_id', 401, 'INVALID_API_KEY'],
-    ['returns a string', 'pk_returns_string', 401, 'INVALID_API_KEY'],
-    ['returns an array', 'pk_returns_array', 401, 'INVALID_API_KEY'],
-    ['returns tenants without ids', 'pk_returns_bad_tenants', 401, 'INVALID_API_KEY'],
-    ['returns tenants as an object', 'pk_returns_tenants_object', 401, 'INVALID_API_KEY'],
-    ['returns a revoked record', 'pk_returns_revoked', 401, 'INVALID_API_KEY'],
-    ['returns an expired record', 'pk_returns_expired', 401, 'INVALID_API_KEY'],
-    ['returns an unreadable expiry', 'pk_returns_bad_expiry', 401, 'INVALID_API_KEY'],
-    ['rejects with a string', 'pk_rejects_string', 503, 'KEY_STORE_UNAVAILABLE'],
-    ['rejects with null', 'pk_rejects_null', 503, 'KEY_STORE_UNAVAILABLE'],
-    ['throws synchronously', 'pk_throws_sync', 503, 'KEY_STORE_UNAVAILABLE'],
-  ])('never grants when the store %s', async (_, body, status, code) => {
-    const key = withChecksum(body);
+  it.each(Object.keys(ANOMALIES))('never grants when the store %s', async (what) => {
+    const [status, code] = FAILURES.has(what) ? [503, 'KEY_STORE_UNAVAILABLE'] : [401, 'INVALID_API_KEY'];
+    const key = anomalousKey(what);
     const response = await request(test.app.getHttpServer()).get('/probe').set('Authorization', `Bearer ${key}`);
     expect({ status: response.status, code: response.body.error?.code }).toEqual({ status, code });
     expect(test.handlers.calls).toEqual([]);

@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import express from 'express';
-import type { Server } from 'node:http';
 import request from 'supertest';
 import { ApiKeyModule, generateApiKey, Keyring, type KeyringOptions } from '../lib/index.js';
 import { apiKeyMiddleware } from '../lib/express.js';
 import { MeController } from './fixtures/me-controller.js';
-import { createTestApp } from './fixtures/test-app.js';
+import { createTestApp, hostOf, listeningHost, type Host } from './fixtures/test-app.js';
 
 const hostNames = ['nest-express', 'nest-fastify', 'express-middleware'] as const;
-
-interface Host {
-  server: Server;
-  handlers: string[];
-  logs: string[];
-  close(): Promise<void>;
-}
 
 async function startHost(name: (typeof hostNames)[number], options: KeyringOptions): Promise<Host> {
   if (name === 'express-middleware') {
@@ -26,21 +18,13 @@ async function startHost(name: (typeof hostNames)[number], options: KeyringOptio
       handlers.push('me');
       res.json({ ok: true });
     });
-    const server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    return { server, handlers, logs, close: () => new Promise((resolve) => server.close(() => resolve())) };
+    return listeningHost(app, handlers, logs);
   }
   const test = await createTestApp(name === 'nest-fastify' ? 'fastify' : 'express', {
     imports: [ApiKeyModule.forRoot(options)],
     controllers: [MeController],
   });
-  return {
-    server: test.app.getHttpServer(),
-    handlers: test.handlers.calls,
-    logs: test.logger.lines,
-    close: () => test.close(),
-  };
+  return hostOf(test);
 }
 
 /** Every run of 8 characters of `key` that `text` holds, in any case. */

@@ -10,7 +10,7 @@ import request from 'supertest';
 import { ApiKeyModule, CurrentApiKey, Public } from 'nest-keyring';
 import { InMemoryLookup, KEYS } from './fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, HandlerLog } from './fixtures/test-app.js';
-import { CHILD_NODE_OPTIONS } from './support/child-env.js';
+import { CHILD_NODE_OPTIONS, runNode } from './support/child-env.js';
 
 @Controller()
 class MeController {
@@ -53,21 +53,15 @@ describe.each(ADAPTERS)('the built package on %s', (adapter) => {
 });
 
 describe('loading the package in plain Node', () => {
-  const node = (args: string[]) =>
-    execFileSync(process.execPath, args, {
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
-    }).trim();
-
   it('loads with require() from CommonJS', () => {
     expect(
-      node(['-e', "const k = require('nest-keyring'); console.log(typeof k.ApiKeyModule, typeof k.ApiKeyGuard)"]),
+      runNode(['-e', "const k = require('nest-keyring'); console.log(typeof k.ApiKeyModule, typeof k.ApiKeyGuard)"]),
     ).toBe('function function');
   });
 
   it('loads with import from an ES module', () => {
     expect(
-      node([
+      runNode([
         '--input-type=module',
         '-e',
         "const k = await import('nest-keyring'); console.log(typeof k.ApiKeyModule, typeof k.ApiKeyGuard)",

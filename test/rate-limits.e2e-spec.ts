@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +8,6 @@ import {
   ApiKeyAuth,
   ApiKeyModule,
   ApiKeyNestMiddleware,
-  CurrentApiKey,
   generateApiKey,
   Keyring,
   planKeyRoll,
@@ -16,7 +15,8 @@ import {
   type KeyringOptions,
 } from '../lib/index.js';
 import { apiKeyMiddleware } from '../lib/express.js';
-import { createTestApp, HandlerLog } from './fixtures/test-app.js';
+import { createTestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
 
 const hostNames = ['nest-express', 'nest-fastify', 'express-middleware', 'nest-middleware-and-guard'] as const;
 type HostName = (typeof hostNames)[number];
@@ -28,16 +28,12 @@ interface Host {
   close(): Promise<void>;
 }
 
-@ApiKeyAuth()
-@Controller()
-class LimitedController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('limited')
-  limited(@CurrentApiKey('id') id: string) {
-    this.handlers.ran('limited');
-    return { id };
-  }
-}
+const LimitedController = routesController(
+  'LimitedController',
+  '',
+  [{ method: 'GET', path: 'limited', answer: 'id' }],
+  [ApiKeyAuth()],
+);
 
 // The middleware admits the request, then the guard on the same route sees that admission:
 // the request must be counted once, not twice.

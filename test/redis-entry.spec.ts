@@ -1,22 +1,15 @@
 // `nest-keyring/redis` as users load it (the built package), and the root entry without it.
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { CHILD_NODE_OPTIONS } from './support/child-env.js';
-
-const node = (args: string[]) =>
-  execFileSync(process.execPath, args, {
-    encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
-  }).trim();
+import { runNode } from './support/child-env.js';
 
 describe('nest-keyring/redis', () => {
   it('loads with require() from CommonJS', () => {
-    expect(node(['-e', "console.log(typeof require('nest-keyring/redis').redisInvalidationBus)"])).toBe('function');
+    expect(runNode(['-e', "console.log(typeof require('nest-keyring/redis').redisInvalidationBus)"])).toBe('function');
   });
 
   it('loads with import from an ES module', () => {
     expect(
-      node([
+      runNode([
         '--input-type=module',
         '-e',
         "const r = await import('nest-keyring/redis'); console.log(typeof r.redisInvalidationBus)",
@@ -26,13 +19,13 @@ describe('nest-keyring/redis', () => {
 
   it('is not loaded by the root entry: an app without Redis loads nothing of it', () => {
     const redisFiles = 'Object.keys(require.cache).filter((p) => /[\\\\/]@?redis[\\\\/]/.test(p)).length';
-    const loaded = node(['-e', `require('nest-keyring'); console.log(${redisFiles})`]);
+    const loaded = runNode(['-e', `require('nest-keyring'); console.log(${redisFiles})`]);
     expect(loaded).toBe('0');
   });
 
   it('refuses options that cannot work when the bus is made, not at the first revocation', () => {
     expect(
-      node([
+      runNode([
         '--input-type=module',
         '-e',
         "const { redisInvalidationBus } = await import('nest-keyring/redis'); " +

@@ -25,23 +25,17 @@ import {
   TenantContext,
   TenantInterceptor,
   type ApiKeyModuleOptions,
-  type ApiKeyRecord,
   type Tenant,
 } from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware, type KeyringIncomingMessage } from '../lib/express.js';
-import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS } from './fixtures/callback-pool.js';
-import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
+import { CallbackPool, CallbackPoolMiddleware, interleave, RESUME_ORDERS, warm } from './fixtures/callback-pool.js';
+import { CACHE_MODES, InMemoryLookup, twoTenantKeys } from './fixtures/in-memory-lookup.js';
 import { otherAuthGuard } from './fixtures/other-auth.guard.js';
 import { ADAPTERS, createTestApp, HandlerLog, type TestApp } from './fixtures/test-app.js';
 
 // Two requests resumed from one shared callback queue: the second runs in the first one's async
 // context (the memoize / callback-pool pattern of many callback-era libraries).
-const KEY_A = withChecksum('pk_isolation_a_1a2b3c');
-const KEY_B = withChecksum('pk_isolation_b_4d5e6f');
-const RECORDS: Record<string, ApiKeyRecord> = {
-  [KEY_A]: { id: 'key-a', tenants: [{ id: 'tenant-a' }] },
-  [KEY_B]: { id: 'key-b', tenants: [{ id: 'tenant-b' }] },
-};
+const { KEY_A, KEY_B, RECORDS, asA, asB } = twoTenantKeys('isolation');
 
 /** What a handler saw of its tenant: from the guard, from the context before and after an await. */
 async function observe(tenants: TenantContext, chosen: Tenant['id'] | null) {
@@ -108,8 +102,20 @@ class PooledModule implements NestModule {
   }
 }
 
-const asA = { Authorization: `Bearer ${KEY_A}` };
-const asB = { Authorization: `Bearer ${KEY_B}` };
+/**
+ * Interleaves a request as A and one as B on `path`: each handler sees its own tenant, from the guard
+ * and in the context before and after an await.
+ */
+async function expectOwnTenants(
+  server: Server,
+  path: string,
+  headersA: Record<string, string> = asA,
+  headersB: Record<string, string> = asB,
+) {
+  const [a, b] = await interleave(server, { path, headers: headersA }, { path, headers: headersB });
+  expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
+  expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+}
 
 describe.each(ADAPTERS)("requests resumed in another request's async context, on %s", (adapter) => {
   let test: TestApp | undefined;
@@ -129,22 +135,12 @@ describe.each(ADAPTERS)("requests resumed in another request's async context, on
   }
 
   describe.each(RESUME_ORDERS)('resumed %s', (order) => {
-    it.each([
-      ['the store asked for each key', { cache: false as const }],
-      ['both keys in the cache', {}],
-    ])('keeps each guarded handler in its own tenant, %s', async (_, options) => {
+    it.each(CACHE_MODES)('keeps each guarded handler in its own tenant, %s', async (_, options) => {
       CallbackPool.order = order;
       const server = await start(options);
       // Warm the cache (where there is one) so that both guards answer synchronously.
-      await request(server).get('/isolated/guarded').set(asA);
-      await request(server).get('/isolated/guarded').set(asB);
-      const [a, b] = await interleave(
-        server,
-        { path: '/isolated/guarded', headers: asA },
-        { path: '/isolated/guarded', headers: asB },
-      );
-      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
-      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+      await warm(server, '/isolated/guarded', asA, asB);
+      await expectOwnTenants(server, '/isolated/guarded');
     });
 
     it("never shows a guarded request's tenant to a public route resumed beside it (global guard)", async () => {
@@ -162,13 +158,7 @@ describe.each(ADAPTERS)("requests resumed in another request's async context, on
     it('keeps TenantInterceptor routes in their own tenant', async () => {
       CallbackPool.order = order;
       const server = await start();
-      const [a, b] = await interleave(
-        server,
-        { path: '/isolated/other-auth', headers: { 'x-other-auth': KEY_A } },
-        { path: '/isolated/other-auth', headers: { 'x-other-auth': KEY_B } },
-      );
-      expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
-      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+      await expectOwnTenants(server, '/isolated/other-auth', { 'x-other-auth': KEY_A }, { 'x-other-auth': KEY_B });
     });
   });
 
@@ -207,13 +197,7 @@ describe("a Fastify hook that resumes requests in another request's async contex
       },
     );
     const server = test.app.getHttpServer() as Server;
-    const [a, b] = await interleave(
-      server,
-      { path: '/isolated/guarded', headers: asA },
-      { path: '/isolated/guarded', headers: asB },
-    );
-    expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
-    expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+    await expectOwnTenants(server, '/isolated/guarded');
   });
 });
 
@@ -238,8 +222,6 @@ describe("plain Express: requests resumed in another request's async context", (
     server = await new Promise<Server>((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
     });
-    const [a, b] = await interleave(server, { path: '/isolated', headers: asA }, { path: '/isolated', headers: asB });
-    expect([a.status, a.body]).toEqual([200, { chosen: 'tenant-a', before: 'tenant-a', after: 'tenant-a' }]);
-    expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+    await expectOwnTenants(server, '/isolated');
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { CHILD_NODE_OPTIONS } from './support/child-env.js';
-import { freePort, keysCommand } from './support/sample-processes.js';
+import { freePort, keysCommand, spawnSampleApp } from './support/sample-processes.js';
 
 // The sample app as separate processes, as `npm start` and `npm run keys` run it: two instances on
 // one database file (PORT, KEYRING_DB), last-used flushed on SIGTERM, and the keys command.
@@ -30,25 +30,18 @@ describe('sample app processes on one database', () => {
 
   async function start(): Promise<Instance> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['sample-app/dist/main.js'], {
-      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, PORT: String(port), KEYRING_DB: database },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const env = { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, PORT: String(port), KEYRING_DB: database };
+    const { child, output } = spawnSampleApp(running, env);
     for (let attempt = 0; attempt < 300; attempt++) {
-      if (child.exitCode !== null) throw new Error(`the sample app exited: ${output}`);
+      if (child.exitCode !== null) throw new Error(`the sample app exited: ${output()}`);
       const healthy = await fetch(`http://127.0.0.1:${port}/health`).then(
         (response) => response.ok,
         () => false,
       );
-      if (healthy && output.includes('Demo keys')) return { port, child, output: () => output };
+      if (healthy && output().includes('Demo keys')) return { port, child, output };
       await sleep(100);
     }
-    throw new Error(`the sample app did not start: ${output}`);
+    throw new Error(`the sample app did not start: ${output()}`);
   }
 
   /** SIGTERM, as a process manager stops a replica; resolves with how it ended. */

@@ -253,28 +253,17 @@ describe('sample app database files', () => {
     return older;
   }
 
-  it('tightens its own data folder and the database files an older version left open', () => {
-    const folder = join(directory, 'own');
-    const older = openAsOlderVersion(folder, 'keyring.sqlite');
-    const db = openDatabase(join(folder, 'keyring.sqlite'), { ownsDirectory: true });
+  it.each([
+    ['tightens its own data folder and the database files an older version left open', 'own', 'keyring.sqlite', '700'],
+    ['leaves a folder the user chose as it is, but tightens the database files in it', 'chosen', 'keys.sqlite', '755'],
+  ])('%s', (_, name, file, folderMode) => {
+    const folder = join(directory, name);
+    const older = openAsOlderVersion(folder, file);
+    const db = openDatabase(join(folder, file), name === 'own' ? { ownsDirectory: true } : undefined);
     try {
-      expect(modeOf(folder)).toBe('700');
-      for (const file of ['keyring.sqlite', 'keyring.sqlite-wal', 'keyring.sqlite-shm'])
-        expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
-    } finally {
-      db.close();
-      older.close();
-    }
-  });
-
-  it('leaves a folder the user chose as it is, but tightens the database files in it', () => {
-    const folder = join(directory, 'chosen');
-    const older = openAsOlderVersion(folder, 'keys.sqlite');
-    const db = openDatabase(join(folder, 'keys.sqlite'));
-    try {
-      expect(modeOf(folder)).toBe('755');
-      for (const file of ['keys.sqlite', 'keys.sqlite-wal', 'keys.sqlite-shm'])
-        expect({ file, mode: modeOf(join(folder, file)) }).toEqual({ file, mode: '600' });
+      expect(modeOf(folder)).toBe(folderMode);
+      for (const written of [file, `${file}-wal`, `${file}-shm`])
+        expect({ file: written, mode: modeOf(join(folder, written)) }).toEqual({ file: written, mode: '600' });
     } finally {
       db.close();
       older.close();

@@ -2,13 +2,12 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
 import express from 'express';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import request from 'supertest';
 import { checksumOf, randomBase62 } from '../lib/core/api-key-checksum.js';
 import { ApiKeyAuth, ApiKeyModule, generateApiKey, Keyring, type KeyringOptions } from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup } from './fixtures/in-memory-lookup.js';
-import { createTestApp, HandlerLog } from './fixtures/test-app.js';
+import { createTestApp, HandlerLog, hostOf, listeningHost, type Host as TestHost } from './fixtures/test-app.js';
 
 // Signed keys through HTTP: a key whose tag does not verify is refused before the cache, the
 // unknown-key budget and the store; rotation keeps both secrets' keys working, then only the new one's.
@@ -27,15 +26,9 @@ function forged(): string {
 
 const INVALID = { success: false, error: { code: 'INVALID_API_KEY', message: expect.any(String) } };
 
-interface Host {
-  server: Server;
-  /** Names of handlers that ran. */
-  handlers: string[];
-  /** Keys the store was asked about. */
+/** A host, and the keys its store was asked about. */
+interface Host extends TestHost {
   storeCalls: string[];
-  /** What the host logged. */
-  logs: string[];
-  close(): Promise<void>;
 }
 
 type HostName = 'nest-express' | 'nest-fastify' | 'express';
@@ -70,23 +63,13 @@ async function startHost(name: HostName, signingSecrets: string[]): Promise<Host
       handlers.push('me');
       response.json({ ok: true });
     });
-    const server = await new Promise<Server>((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-    return { server, handlers, storeCalls: lookup.calls, logs, close };
+    return { ...(await listeningHost(app, handlers, logs)), storeCalls: lookup.calls };
   }
   const test = await createTestApp(name === 'nest-express' ? 'express' : 'fastify', {
     imports: [ApiKeyModule.forRoot(options)],
     controllers: [MeController],
   });
-  return {
-    server: test.app.getHttpServer(),
-    handlers: test.handlers.calls,
-    storeCalls: lookup.calls,
-    logs: test.logger.lines,
-    close: () => test.close(),
-  };
+  return { ...hostOf(test), storeCalls: lookup.calls };
 }
 
 describe.each<HostName>(['nest-express', 'nest-fastify', 'express'])('signed keys on %s', (name) => {

@@ -31,7 +31,8 @@ import {
   type Tenant,
 } from '../lib/index.js';
 import { InMemoryLookup, withChecksum } from './fixtures/in-memory-lookup.js';
-import { ADAPTERS, createTestApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, createTestApp, sharedApp, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { routesController } from './fixtures/routes-controller.js';
 
 const TENANT_KEYS = {
   multi: withChecksum('pk_multi_4a5b6c7d'),
@@ -152,16 +153,12 @@ class TenantController {
   }
 }
 
-@UseInterceptors(TenantInterceptor)
-@Controller('interceptor-only')
-class InterceptorOnlyController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get()
-  get() {
-    this.handlers.ran('interceptor-only');
-    return { ok: true };
-  }
-}
+const InterceptorOnlyController = routesController(
+  'InterceptorOnlyController',
+  'interceptor-only',
+  [{ method: 'GET', path: '', ran: 'interceptor-only', answer: { ok: true } }],
+  [UseInterceptors(TenantInterceptor)],
+);
 
 /** Stands for another authentication mechanism that puts a record on the request. */
 @Injectable()
@@ -252,14 +249,8 @@ function expectRefused(h: Harness, response: request.Response, status: number, c
 
 describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
   describe('with @ApiKeyAuth()', () => {
-    let h: Harness;
-    beforeAll(async () => {
-      h = await harness(adapter);
-    });
-    afterAll(() => h.test.close());
+    const h = sharedApp(() => harness(adapter));
     beforeEach(() => {
-      h.test.handlers.calls.length = 0;
-      h.lookup.calls.length = 0;
       TenantAwareGuard.seen.length = 0;
     });
 
@@ -464,46 +455,33 @@ describe.each(ADAPTERS)('tenancy on %s', (adapter) => {
     });
   });
 
-  it('keeps the tenant context under a global prefix', async () => {
-    const lookup = new InMemoryLookup(tenantRecords());
-    const test = await createTestApp(
-      adapter,
-      {
-        imports: [ApiKeyModule.forRoot({ lookup })],
-        controllers: [TenantController],
-        providers: [TenantEchoService, TenantAwareGuard],
-      },
-      { globalPrefix: 'api/v1' },
-    );
-    try {
-      const response = await request(test.app.getHttpServer())
-        .get('/api/v1/t/me')
-        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': 'org-b' });
-      expect(response.status).toBe(200);
-      expect(response.body).toMatchObject({ tenantId: 'org-b', fromContext: 'org-b' });
-      expect(test.handlers.calls).toEqual(['me']);
-    } finally {
-      await test.close();
-    }
-  });
-
-  it('keeps the tenant context on routes excluded from the global prefix', async () => {
-    const lookup = new InMemoryLookup(tenantRecords());
-    const test = await createTestApp(
-      adapter,
-      {
-        imports: [ApiKeyModule.forRoot({ lookup })],
-        controllers: [TenantController],
-        providers: [TenantEchoService, TenantAwareGuard],
-      },
+  it.each<[string, { globalPrefix: string; excludeFromPrefix?: string[] }, string, string, string | number]>([
+    ['under a global prefix', { globalPrefix: 'api/v1' }, '/api/v1/t/me', 'org-b', 'org-b'],
+    [
+      'on routes excluded from the global prefix',
       { globalPrefix: 'api', excludeFromPrefix: ['t/me'] },
+      '/t/me',
+      '3',
+      3,
+    ],
+  ])('keeps the tenant context %s', async (_, prefix, path, tenantHeader, tenantId) => {
+    const lookup = new InMemoryLookup(tenantRecords());
+    const test = await createTestApp(
+      adapter,
+      {
+        imports: [ApiKeyModule.forRoot({ lookup })],
+        controllers: [TenantController],
+        providers: [TenantEchoService, TenantAwareGuard],
+      },
+      prefix,
     );
     try {
       const response = await request(test.app.getHttpServer())
-        .get('/t/me')
-        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': '3' });
+        .get(path)
+        .set({ 'X-API-KEY': TENANT_KEYS.multi, 'X-TENANT-ID': tenantHeader });
       expect(response.status).toBe(200);
-      expect(response.body).toMatchObject({ tenantId: 3, fromContext: 3 });
+      expect(response.body).toMatchObject({ tenantId, fromContext: tenantId });
+      expect(test.handlers.calls).toEqual(['me']);
     } finally {
       await test.close();
     }

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Controller, HttpCode, Post } from '@nestjs/common';
 import express, { type Express, type RequestHandler } from 'express';
 import request from 'supertest';
-import { ApiKeyModule, KeyringConfigError, WebhookSecret } from '../lib/index.js';
+import { ApiKeyModule, KeyringConfigError } from '../lib/index.js';
 import { webhookSecretMiddleware, type WebhookSecretMiddlewareOptions } from '../lib/express.js';
-import { HandlerLog, type TestApp } from './fixtures/test-app.js';
-import { createWebhookTestApp, expectNoSecretLeaked, NO_KEYS } from './fixtures/webhook-app.js';
+import { type TestApp } from './fixtures/test-app.js';
+import { webhookController } from './fixtures/routes-controller.js';
+import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
 import {
   oneCharacterOff,
   SIGNING_SECRETS,
@@ -74,14 +74,8 @@ function expectRefusedHere(
   code: string,
   challenge?: string,
 ): void {
-  expect({
-    status: response.status,
-    code: response.body?.error?.code,
-    challenge: response.headers['www-authenticate'],
-  }).toEqual({ status, code, challenge });
-  expect(response.body.success).toBe(false);
+  expectRefused(h.ran, response, status, code, challenge);
   expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
-  expect(h.ran).toEqual([]);
 }
 
 describe('webhookSecretMiddleware on plain Express', () => {
@@ -302,17 +296,7 @@ describe('webhookSecretMiddleware on plain Express', () => {
   });
 });
 
-@Controller()
-class SameRouteController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('webhook')
-  webhook() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-}
+const SameRouteController = webhookController('SameRouteController', '', [{ path: 'webhook' }]);
 
 describe('webhookSecretMiddleware and WebhookSecretGuard', () => {
   let nest: TestApp;

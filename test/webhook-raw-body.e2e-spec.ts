@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Body, Controller, HttpCode, Post, type INestApplication } from '@nestjs/common';
+import { type INestApplication } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import express, { type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import request from 'supertest';
 import { ApiKeyModule, KeyringConfigError, WebhookSecret, type ApiKeyModuleOptions } from '../lib/index.js';
-import { webhookSecretMiddleware } from '../lib/express.js';
-import { ADAPTERS, HandlerLog, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { webhookController } from './fixtures/routes-controller.js';
 import {
   createFactoryApp,
   createWebhookTestApp,
@@ -13,6 +13,7 @@ import {
   expectRefused,
   linesAt,
   NO_KEYS,
+  testSecretMiddleware,
   type FactoryAppOptions,
 } from './fixtures/webhook-app.js';
 import { SIGNING_SECRETS, signedHeaders, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
@@ -28,32 +29,12 @@ function junkSignatureHeaders(): Record<string, string> {
   };
 }
 
-@Controller('webhooks')
-class EventsController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret('events')
-  @HttpCode(200)
-  @Post('events')
-  events(@Body() event: unknown) {
-    this.handlers.ran('events');
-    return { received: event };
-  }
-}
+const EventsController = webhookController('EventsController', 'webhooks', [
+  { path: 'events', decorators: [WebhookSecret('events')], answer: 'body' },
+]);
 
 /** Bearer-secret routes only: nothing here needs a raw body. */
-@Controller('webhooks')
-class BearerOnlyController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('connexease')
-  connexease() {
-    this.handlers.ran('connexease');
-    return { received: true };
-  }
-}
+const BearerOnlyController = webhookController('BearerOnlyController', 'webhooks', [{ path: 'connexease' }]);
 
 function moduleWith(options: Partial<ApiKeyModuleOptions> = {}) {
   return ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), ...options });
@@ -83,14 +64,26 @@ const NOT_KEPT_WARNING =
 
 /** A signed delivery the way the sender makes it. */
 function deliver(
-  app: INestApplication,
+  app: INestApplication | Express,
   body: string = BODY,
   headers: Record<string, string> = signedHeaders(SIGNING_SECRETS.current, body),
+  path = '/webhooks/events',
 ) {
-  return request(app.getHttpServer())
-    .post('/webhooks/events')
+  return request('getHttpServer' in app ? app.getHttpServer() : app)
+    .post(path)
     .set({ 'Content-Type': 'application/json', ...headers })
     .send(body);
+}
+
+/**
+ * Refuses a delivery whose raw body nobody kept, `attempts` times 401 INVALID_WEBHOOK_SIGNATURE with no
+ * handler run, with no error logged and one warning that names the fix.
+ */
+async function expectUnkeptBodyRefused(test: TestApp, attempts = 2) {
+  for (let attempt = 0; attempt < attempts; attempt += 1)
+    expectRefused(test, await deliver(test.app), 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+  expect(linesAt(test.logger, 'error')).toEqual([]);
+  expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
 }
 
 describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
@@ -172,16 +165,7 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
         }
         const test = await attempt();
         try {
-          for (let attempt = 0; attempt < 2; attempt += 1)
-            expectRefused(
-              test,
-              await deliver(test.app),
-              401,
-              'INVALID_WEBHOOK_SIGNATURE',
-              'Webhook-Signature realm="api"',
-            );
-          expect(linesAt(test.logger, 'error')).toEqual([]);
-          expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
+          await expectUnkeptBodyRefused(test);
         } finally {
           await test.close();
         }
@@ -230,16 +214,7 @@ describe.each(ADAPTERS)('signed webhooks and the raw body on %s', (adapter) => {
       async () => {
         const test = await factoryApp(adapter, { rawBody: true, bodyParser: false });
         try {
-          for (let attempt = 0; attempt < 2; attempt += 1)
-            expectRefused(
-              test,
-              await deliver(test.app),
-              401,
-              'INVALID_WEBHOOK_SIGNATURE',
-              'Webhook-Signature realm="api"',
-            );
-          expect(linesAt(test.logger, 'error')).toEqual([]);
-          expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
+          await expectUnkeptBodyRefused(test);
         } finally {
           await test.close();
         }
@@ -274,16 +249,7 @@ describe('signed webhooks and the raw body on Nest with Express', () => {
       // `app.use(express.json())` before init replaces Nest's own JSON parser, which kept the raw body.
       const test = await factoryApp('express', { rawBody: true, beforeInit: (app) => app.use(express.json()) });
       try {
-        for (let attempt = 0; attempt < 3; attempt += 1)
-          expectRefused(
-            test,
-            await deliver(test.app),
-            401,
-            'INVALID_WEBHOOK_SIGNATURE',
-            'Webhook-Signature realm="api"',
-          );
-        expect(linesAt(test.logger, 'error')).toEqual([]);
-        expect(linesAt(test.logger, 'warn')).toEqual([expect.stringMatching(NOT_KEPT_WARNING)]);
+        await expectUnkeptBodyRefused(test, 3);
         expectNoSecretLeaked({ text: '', headers: {} } as request.Response, test.logger.lines);
       } finally {
         await test.close();
@@ -302,37 +268,17 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
     ran.push('handler');
     res.sendStatus(200);
   };
-  app.post(
-    '/events',
-    express.raw({ type: 'application/json' }),
-    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
-    handler,
-  );
+  app.post('/events', express.raw({ type: 'application/json' }), testSecretMiddleware(logger), handler);
   // Mounted before any parser: nothing keeps the raw body.
-  app.post(
-    '/events-unparsed',
-    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
-    express.json(),
-    handler,
-  );
+  app.post('/events-unparsed', testSecretMiddleware(logger), express.json(), handler);
   beforeEach(() => {
     warnings.length = 0;
     errors.length = 0;
     ran.length = 0;
   });
 
-  const expectUnverifiable = (response: request.Response) => {
-    expect({
-      status: response.status,
-      code: response.body.error?.code,
-      challenge: response.headers['www-authenticate'],
-    }).toEqual({
-      status: 401,
-      code: 'INVALID_WEBHOOK_SIGNATURE',
-      challenge: 'Webhook-Signature realm="api"',
-    });
-    expect(ran).toEqual([]);
-  };
+  const expectUnverifiable = (response: request.Response) =>
+    expectRefused(ran, response, 401, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
 
   it(
     'answers an anonymous text/plain delivery with junk signature headers 401, never 500, with no error logged and ' +
@@ -353,12 +299,7 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
 
   it('refuses signed deliveries 401 when mounted before any parser, and warns once with the fix', async () => {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      expectUnverifiable(
-        await request(app)
-          .post('/events-unparsed')
-          .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) })
-          .send(BODY),
-      );
+      expectUnverifiable(await deliver(app, BODY, undefined, '/events-unparsed'));
     }
     expect(errors).toEqual([]);
     expect(warnings).toEqual([
@@ -372,22 +313,9 @@ describe('webhookSecretMiddleware and the raw body on plain Express', () => {
   it('warns through logger.error when the logger has no warn', async () => {
     const lines: string[] = [];
     const only = express();
-    only.post(
-      '/events',
-      webhookSecretMiddleware({
-        webhookSecrets: webhookSecretsOption(),
-        name: 'events',
-        logger: { error: (line) => lines.push(line) },
-      }),
-      handler,
-    );
+    only.post('/events', testSecretMiddleware({ error: (line) => lines.push(line) }), handler);
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      expectUnverifiable(
-        await request(only)
-          .post('/events')
-          .set({ 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) })
-          .send(BODY),
-      );
+      expectUnverifiable(await deliver(only, BODY, undefined, '/events'));
     }
     expect(lines).toEqual([expect.stringMatching(/not kept as raw bytes/)]);
   });

@@ -3,9 +3,9 @@ import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import express from 'express';
 import type { Server } from 'node:http';
 import { ApiKeyModule, WebhookSecret } from '../lib/index.js';
-import { webhookSecretMiddleware } from '../lib/express.js';
-import { ADAPTERS, HandlerLog, type TestApp } from './fixtures/test-app.js';
-import { createWebhookTestApp, expectNoSecretLeaked, linesAt, NO_KEYS } from './fixtures/webhook-app.js';
+import { ADAPTERS, type TestApp } from './fixtures/test-app.js';
+import { webhookController } from './fixtures/routes-controller.js';
+import { createWebhookTestApp, expectNoSecretLeaked, NO_KEYS, testSecretMiddleware } from './fixtures/webhook-app.js';
 import { linesNamed, postRaw, type RawResponse } from './fixtures/webhook-raw-request.js';
 import { SIGNING_SECRETS, signedHeaders, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
@@ -13,26 +13,13 @@ const BODY = '{"type":"message.received","data":{"text":"Merhaba"}}';
 const RIGHT = `Bearer ${WEBHOOK_SECRETS.connexease}`;
 const WRONG = `Bearer ${WEBHOOK_SECRETS.stranger}`;
 
+const WebhookRoutesController = webhookController('WebhookRoutesController', '', [
+  { path: 'webhook' },
+  { path: 'events', decorators: [WebhookSecret('events')] },
+]);
+
 @Controller()
-class RepeatedHeadersController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('webhook')
-  webhook() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-
-  @WebhookSecret('events')
-  @HttpCode(200)
-  @Post('events')
-  events() {
-    this.handlers.ran('events');
-    return { received: true };
-  }
-
+class EchoController {
   /** Unguarded: shows what arrived on the wire (Express's request is Node's; Fastify's keeps it in `raw`). */
   @HttpCode(200)
   @Post('echo')
@@ -80,13 +67,57 @@ function expectMalformed(response: RawResponse, code: string, challenge: string)
   expect(response.body?.success).toBe(false);
 }
 
+/** Log lines above `log` level: a refusal of a malformed header is no event worth a warning. */
+const complaintsIn = (lines: readonly string[]) => lines.filter((line) => !line.startsWith('log '));
+
+/** What each host must do with headers sent on two lines; `host()` gives its server, what ran and what it logged. */
+function itTakesOneLineOfEach(host: () => { server: Server; ran: readonly string[]; logged: readonly string[] }) {
+  it('really sends two lines, which the request shows in rawHeaders', async () => {
+    const response = await postRaw(host().server, '/echo', {
+      Authorization: [WRONG, RIGHT],
+      'webhook-signature': ['a', 'b'],
+    });
+    const rawHeaders = response.body?.rawHeaders as string[];
+    expect({
+      authorization: linesNamed(rawHeaders, 'authorization'),
+      signature: linesNamed(rawHeaders, 'webhook-signature'),
+    }).toEqual({ authorization: 2, signature: 2 });
+  });
+
+  it('accepts the same requests with each header on one line', async () => {
+    const { server } = host();
+    expect((await postRaw(server, '/webhook', { Authorization: RIGHT })).status).toBe(200);
+    const signed = { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) };
+    expect((await postRaw(server, '/events', signed, BODY)).status).toBe(200);
+    expect(host().ran).toEqual(['webhook', 'events']);
+  });
+
+  it.each(BEARER_CASES)(
+    'refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)',
+    async (_, headers) => {
+      const response = await postRaw(host().server, '/webhook', headers);
+      expectMalformed(response, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
+      expect(host().ran).toEqual([]);
+      expect(complaintsIn(host().logged)).toEqual([]);
+      expectNoSecretLeaked({ text: response.text, headers: response.headers } as never, host().logged);
+    },
+  );
+
+  it.each(SIGNED_CASES)('refuses %s on a signed route: 401 INVALID_WEBHOOK_SIGNATURE', async (_, headers) => {
+    const response = await postRaw(host().server, '/events', headers, BODY);
+    expectMalformed(response, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
+    expect(host().ran).toEqual([]);
+    expect(complaintsIn(host().logged)).toEqual([]);
+  });
+}
+
 describe.each(ADAPTERS)('webhook headers sent on more than one line, on Nest with %s', (adapter) => {
   let test: TestApp;
   let server: Server;
   beforeAll(async () => {
     test = await createWebhookTestApp(adapter, {
       imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption() })],
-      controllers: [RepeatedHeadersController],
+      controllers: [WebhookRoutesController, EchoController],
     });
     server = test.app.getHttpServer() as Server;
   });
@@ -96,48 +127,7 @@ describe.each(ADAPTERS)('webhook headers sent on more than one line, on Nest wit
     test.logger.lines.length = 0;
   });
 
-  it('really sends two lines, which the request shows in rawHeaders', async () => {
-    const response = await postRaw(server, '/echo', { Authorization: [WRONG, RIGHT], 'webhook-signature': ['a', 'b'] });
-    const rawHeaders = response.body?.rawHeaders as string[];
-    expect({
-      authorization: linesNamed(rawHeaders, 'authorization'),
-      signature: linesNamed(rawHeaders, 'webhook-signature'),
-    }).toEqual({ authorization: 2, signature: 2 });
-  });
-
-  it('accepts the same requests with each header on one line', async () => {
-    expect((await postRaw(server, '/webhook', { Authorization: RIGHT })).status).toBe(200);
-    expect(
-      (
-        await postRaw(
-          server,
-          '/events',
-          { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) },
-          BODY,
-        )
-      ).status,
-    ).toBe(200);
-    expect(test.handlers.calls).toEqual(['webhook', 'events']);
-  });
-
-  it.each(BEARER_CASES)(
-    'refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)',
-    async (_, headers) => {
-      const response = await postRaw(server, '/webhook', headers);
-      expectMalformed(response, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_request"');
-      expect(test.handlers.calls).toEqual([]);
-      expect(test.logger.lines.filter((line) => !line.startsWith('log '))).toEqual([]);
-      expectNoSecretLeaked({ text: response.text, headers: response.headers } as never, test.logger.lines);
-    },
-  );
-
-  it.each(SIGNED_CASES)('refuses %s on a signed route: 401 INVALID_WEBHOOK_SIGNATURE', async (_, headers) => {
-    const response = await postRaw(server, '/events', headers, BODY);
-    expectMalformed(response, 'INVALID_WEBHOOK_SIGNATURE', 'Webhook-Signature realm="api"');
-    expect(test.handlers.calls).toEqual([]);
-    expect(linesAt(test.logger, 'error')).toEqual([]);
-    expect(linesAt(test.logger, 'warn')).toEqual([]);
-  });
+  itTakesOneLineOfEach(() => ({ server, ran: test.handlers.calls, logged: test.logger.lines }));
 });
 
 describe('webhook headers sent on more than one line, on plain Express', () => {
@@ -145,19 +135,14 @@ describe('webhook headers sent on more than one line, on plain Express', () => {
   const logged: string[] = [];
   const logger = { error: (line: string) => logged.push(line), warn: (line: string) => logged.push(line) };
   const app = express();
-  app.post('/webhook', webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), logger }), (_req, res) => {
+  app.post('/webhook', testSecretMiddleware(logger, 'default'), (_req, res) => {
     ran.push('webhook');
     res.sendStatus(200);
   });
-  app.post(
-    '/events',
-    express.raw({ type: 'application/json' }),
-    webhookSecretMiddleware({ webhookSecrets: webhookSecretsOption(), name: 'events', logger }),
-    (_req, res) => {
-      ran.push('events');
-      res.sendStatus(200);
-    },
-  );
+  app.post('/events', express.raw({ type: 'application/json' }), testSecretMiddleware(logger), (_req, res) => {
+    ran.push('events');
+    res.sendStatus(200);
+  });
   app.post('/echo', (req, res) => {
     res.json({ rawHeaders: req.rawHeaders });
   });
@@ -173,50 +158,5 @@ describe('webhook headers sent on more than one line, on plain Express', () => {
     logged.length = 0;
   });
 
-  it('really sends two lines, which the request shows in rawHeaders', async () => {
-    const response = await postRaw(server, '/echo', { Authorization: [WRONG, RIGHT], 'webhook-id': ['a', 'b'] });
-    const rawHeaders = response.body?.rawHeaders as string[];
-    expect({
-      authorization: linesNamed(rawHeaders, 'authorization'),
-      id: linesNamed(rawHeaders, 'webhook-id'),
-    }).toEqual({ authorization: 2, id: 2 });
-  });
-
-  it('accepts the same requests with each header on one line', async () => {
-    expect((await postRaw(server, '/webhook', { Authorization: RIGHT })).status).toBe(200);
-    expect(
-      (
-        await postRaw(
-          server,
-          '/events',
-          { 'Content-Type': 'application/json', ...signedHeaders(SIGNING_SECRETS.current, BODY) },
-          BODY,
-        )
-      ).status,
-    ).toBe(200);
-    expect(ran).toEqual(['webhook', 'events']);
-  });
-
-  it.each(BEARER_CASES)(
-    'refuses %s in Authorization as malformed: 401 INVALID_WEBHOOK_SECRET (invalid_request)',
-    async (_, headers) => {
-      expectMalformed(
-        await postRaw(server, '/webhook', headers),
-        'INVALID_WEBHOOK_SECRET',
-        'Bearer realm="api", error="invalid_request"',
-      );
-      expect(ran).toEqual([]);
-      expect(logged).toEqual([]);
-    },
-  );
-
-  it.each(SIGNED_CASES)('refuses %s on a signed route: 401 INVALID_WEBHOOK_SIGNATURE', async (_, headers) => {
-    expectMalformed(
-      await postRaw(server, '/events', headers, BODY),
-      'INVALID_WEBHOOK_SIGNATURE',
-      'Webhook-Signature realm="api"',
-    );
-    expect(ran).toEqual([]);
-    expect(logged).toEqual([]);
-  });
+  itTakesOneLineOfEach(() => ({ server, ran, logged }));
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import {
   ApiKeyModule,
@@ -9,84 +9,36 @@ import {
   WebhookSecretGuard,
   type ApiKeyModuleOptions,
 } from '../lib/index.js';
-import { HandlerLog, ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
+import { ADAPTERS, type AdapterName, type TestApp } from './fixtures/test-app.js';
 import { createWebhookTestApp, expectNoSecretLeaked, expectRefused, NO_KEYS } from './fixtures/webhook-app.js';
+import { routesController, webhookController } from './fixtures/routes-controller.js';
 import { oneCharacterOff, WEBHOOK_SECRETS, webhookSecretsOption } from './fixtures/webhook-secrets.js';
 
 const EVENT = { type: 'message.received', data: { from: '905321234567', text: 'Hello!' } };
 
-@Controller('webhooks')
-class WebhooksController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('connexease')
-  connexease(@Body() event: unknown) {
-    this.handlers.ran('connexease');
-    return { received: event };
-  }
-
-  @WebhookSecret('billing')
-  @HttpCode(200)
-  @Post('billing')
-  billing() {
-    this.handlers.ran('billing');
-    return { received: true };
-  }
-
+const WebhooksController = webhookController('WebhooksController', 'webhooks', [
+  { path: 'connexease', answer: 'body' },
+  { path: 'billing', decorators: [WebhookSecret('billing')] },
   // The guard without the decorator checks the `default` secret.
-  @UseGuards(WebhookSecretGuard)
-  @HttpCode(200)
-  @Post('plain')
-  plain() {
-    this.handlers.ran('plain');
-    return { received: true };
-  }
-}
+  { path: 'plain', decorators: [UseGuards(WebhookSecretGuard)] },
+]);
 
-@WebhookSecret('billing')
-@Controller('billing-events')
-class BillingEventsController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @HttpCode(200)
-  @Post()
-  receive() {
-    this.handlers.ran('billing-events');
-    return { received: true };
-  }
-
-  // A route's name overrides its controller's.
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('relayed')
-  relayed() {
-    this.handlers.ran('relayed');
-    return { received: true };
-  }
-}
+// A route's name overrides its controller's.
+const BillingEventsController = webhookController(
+  'BillingEventsController',
+  'billing-events',
+  [
+    { path: '', ran: 'billing-events', handler: 'receive', decorators: [] },
+    { path: 'relayed', decorators: [WebhookSecret()] },
+  ],
+  [WebhookSecret('billing')],
+);
 
 /** Protected by `protectAllRoutes: true`; its webhook route opts out of API keys with @Public(). */
-@Controller()
-class GlobalAppController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @Get('me')
-  me() {
-    this.handlers.ran('me');
-    return {};
-  }
-
-  @Public()
-  @WebhookSecret()
-  @HttpCode(200)
-  @Post('webhook')
-  webhook() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-}
+const GlobalAppController = routesController('GlobalAppController', '', [
+  { method: 'GET', path: 'me', answer: {} },
+  { path: 'webhook', decorators: [Public(), WebhookSecret()] },
+]);
 
 async function webhookApp(
   adapter: AdapterName,
@@ -97,6 +49,11 @@ async function webhookApp(
     imports: [ApiKeyModule.forRoot({ lookup: NO_KEYS, webhookSecrets: webhookSecretsOption(), ...options })],
     controllers: controllers as never[],
   });
+}
+
+/** A well-formed secret that is not the route's: 401 INVALID_WEBHOOK_SECRET (invalid_token), no handler run. */
+function expectWrongSecret(test: TestApp, response: request.Response): void {
+  expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
 }
 
 describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
@@ -155,7 +112,7 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
       ['a very long value', 'k'.repeat(1000)],
     ])('answers 401 INVALID_WEBHOOK_SECRET for %s', async (_, secret) => {
       const response = await post('/webhooks/connexease').set('Authorization', `Bearer ${secret}`).send(EVENT);
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
+      expectWrongSecret(test, response);
       expect(response.body.error.message).toBe('Invalid webhook secret.');
       expectNoSecretLeaked(response, test.logger.lines);
     });
@@ -187,16 +144,13 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
       const response = await post('/webhooks/billing')
         .set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)
         .send(EVENT);
-      expectRefused(test, response, 401, 'INVALID_WEBHOOK_SECRET', 'Bearer realm="api", error="invalid_token"');
+      expectWrongSecret(test, response);
     });
 
     it('checks the default secret where @UseGuards(WebhookSecretGuard) names none', async () => {
-      expectRefused(
+      expectWrongSecret(
         test,
         await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingOld}`),
-        401,
-        'INVALID_WEBHOOK_SECRET',
-        'Bearer realm="api", error="invalid_token"',
       );
       const response = await post('/webhooks/plain').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`);
       expect(response.status).toBe(200);
@@ -204,12 +158,9 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
     });
 
     it("applies a controller's secret to its routes, and a route's own name over it", async () => {
-      expectRefused(
+      expectWrongSecret(
         test,
         await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`),
-        401,
-        'INVALID_WEBHOOK_SECRET',
-        'Bearer realm="api", error="invalid_token"',
       );
       expect((await post('/billing-events').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`)).status).toBe(
         200,
@@ -219,12 +170,9 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
       ).toBe(200);
       expect(test.handlers.calls).toEqual(['billing-events', 'relayed']);
       test.handlers.calls.length = 0;
-      expectRefused(
+      expectWrongSecret(
         test,
         await post('/billing-events/relayed').set('Authorization', `Bearer ${WEBHOOK_SECRETS.billingNew}`),
-        401,
-        'INVALID_WEBHOOK_SECRET',
-        'Bearer realm="api", error="invalid_token"',
       );
     });
   });
@@ -241,13 +189,7 @@ describe.each(ADAPTERS)('WebhookSecretGuard on %s', (adapter) => {
         'INVALID_WEBHOOK_SECRET',
         'Bearer realm="api", error="invalid_request"',
       );
-      expectRefused(
-        test,
-        await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`),
-        401,
-        'INVALID_WEBHOOK_SECRET',
-        'Bearer realm="api", error="invalid_token"',
-      );
+      expectWrongSecret(test, await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.stranger}`));
       expect((await post().set('Authorization', `Bearer ${WEBHOOK_SECRETS.connexease}`)).status).toBe(200);
     } finally {
       await test.close();

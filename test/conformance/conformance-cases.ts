@@ -44,55 +44,33 @@ export const CONFORMANCE_KEYS = {
 };
 
 // The expected answers, spelled out once; rows below say which applies.
+/** A refusal: `code` in each vocabulary (`connexease` defaults to `cubeconnect`'s), no handler run. */
+const refused = (status: number, cubeconnect: string, connexease = cubeconnect, challenge?: string): Outcome => ({
+  status,
+  code: { cubeconnect, connexease },
+  ...(challenge === undefined ? {} : { challenge }),
+  ran: false,
+});
 const granted = (keyId: string, tenantId: string | number): Outcome => ({ status: 200, ran: true, keyId, tenantId });
-const MISSING: Outcome = {
-  status: 401,
-  code: { cubeconnect: 'AUTHENTICATION_REQUIRED', connexease: 'AUTH_002' },
-  challenge: 'Bearer realm="api"',
-  ran: false,
-};
-const MALFORMED: Outcome = {
-  status: 401,
-  code: { cubeconnect: 'INVALID_API_KEY', connexease: 'AUTH_003' },
-  challenge: 'Bearer realm="api", error="invalid_request"',
-  ran: false,
-};
-const INVALID: Outcome = {
-  status: 401,
-  code: { cubeconnect: 'INVALID_API_KEY', connexease: 'AUTH_001' },
-  challenge: 'Bearer realm="api", error="invalid_token"',
-  ran: false,
-};
-const NO_TENANT: Outcome = {
-  status: 403,
-  code: { cubeconnect: 'API_KEY_NO_TENANT', connexease: 'API_KEY_NO_TENANT' },
-  ran: false,
-};
-const TENANT_NOT_FOUND: Outcome = {
-  status: 403,
-  code: { cubeconnect: 'TENANT_NOT_FOUND', connexease: 'TENANT_NOT_FOUND' },
-  ran: false,
-};
-const INSUFFICIENT_SCOPE: Outcome = {
-  status: 403,
-  code: { cubeconnect: 'INSUFFICIENT_SCOPE', connexease: 'INSUFFICIENT_SCOPE' },
-  challenge: 'Bearer realm="api", error="insufficient_scope", scope="messages:send"',
-  ran: false,
-};
-const UNAVAILABLE: Outcome = {
-  status: 503,
-  code: { cubeconnect: 'KEY_STORE_UNAVAILABLE', connexease: 'KEY_STORE_UNAVAILABLE' },
-  ran: false,
-};
+const MISSING = refused(401, 'AUTHENTICATION_REQUIRED', 'AUTH_002', 'Bearer realm="api"');
+const MALFORMED = refused(401, 'INVALID_API_KEY', 'AUTH_003', 'Bearer realm="api", error="invalid_request"');
+const INVALID = refused(401, 'INVALID_API_KEY', 'AUTH_001', 'Bearer realm="api", error="invalid_token"');
+const NO_TENANT = refused(403, 'API_KEY_NO_TENANT');
+const TENANT_NOT_FOUND = refused(403, 'TENANT_NOT_FOUND');
+const INSUFFICIENT_SCOPE = refused(
+  403,
+  'INSUFFICIENT_SCOPE',
+  'INSUFFICIENT_SCOPE',
+  'Bearer realm="api", error="insufficient_scope", scope="messages:send"',
+);
+const UNAVAILABLE = refused(503, 'KEY_STORE_UNAVAILABLE');
 
 const WITHIN_LIMIT: Outcome = {
   ...granted('key-within-limit', 1),
   headers: { 'ratelimit-policy': /^"key";q=100;w=3600$/, ratelimit: /^"key";r=99;t=(3600|3599)$/ },
 };
 const RATE_LIMITED: Outcome = {
-  status: 429,
-  code: { cubeconnect: 'RATE_LIMITED', connexease: 'RATE_LIMITED' },
-  ran: false,
+  ...refused(429, 'RATE_LIMITED'),
   headers: {
     'retry-after': /^(3600|3599)$/,
     'ratelimit-policy': /^"key";q=2;w=3600$/,

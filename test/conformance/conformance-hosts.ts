@@ -2,9 +2,7 @@ import { afterAll, beforeAll, beforeEach } from '@jest/globals';
 import {
   Controller,
   Get,
-  HttpCode,
   Module,
-  Post,
   RequestMethod,
   type DynamicModule,
   type MiddlewareConsumer,
@@ -35,17 +33,12 @@ import {
 } from '../../lib/express.js';
 import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { demoRecords, InMemoryLookup } from '../fixtures/in-memory-lookup.js';
-import { createTestApp, HandlerLog } from '../fixtures/test-app.js';
+import { createTestApp, HandlerLog, hostOf, type Host } from '../fixtures/test-app.js';
+import { routesController, webhookController, type Route } from '../fixtures/routes-controller.js';
 import { CONFORMANCE_KEYS, type Preset } from './conformance-cases.js';
 
 /** A running app under test: its HTTP server, the handlers that ran, and how to stop it. */
-export interface Host {
-  server: Server;
-  handlers: string[];
-  /** Every line the host logged. */
-  logs: string[];
-  close(): Promise<void>;
-}
+export type { Host };
 
 export type HostName = 'nest-express' | 'nest-fastify' | 'express-middleware' | 'nest-middleware-consumer';
 export const HOSTS: HostName[] = ['nest-express', 'nest-fastify', 'express-middleware', 'nest-middleware-consumer'];
@@ -101,46 +94,19 @@ class GuardedController {
   }
 }
 
-@Controller('webhook')
-class WebhookController {
-  constructor(private readonly handlers: HandlerLog) {}
+const WEBHOOK_ROUTES: Route[] = [
+  { path: '', ran: 'webhook', handler: 'receive' },
+  { path: 'signed', ran: 'webhook/signed', handler: 'receiveSigned', decorators: [WebhookSecret('events')] },
+];
 
-  @WebhookSecret()
-  @Post()
-  @HttpCode(200)
-  receive() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-
-  @WebhookSecret('events')
-  @Post('signed')
-  @HttpCode(200)
-  receiveSigned() {
-    this.handlers.ran('webhook/signed');
-    return { received: true };
-  }
-}
+const WebhookController = webhookController('WebhookController', 'webhook', WEBHOOK_ROUTES);
 
 /** The same webhook routes with no guard: MiddlewareConsumer applies webhookSecretMiddleware. */
-@Controller('webhook')
-class UnguardedWebhookController {
-  constructor(private readonly handlers: HandlerLog) {}
-
-  @Post()
-  @HttpCode(200)
-  receive() {
-    this.handlers.ran('webhook');
-    return { received: true };
-  }
-
-  @Post('signed')
-  @HttpCode(200)
-  receiveSigned() {
-    this.handlers.ran('webhook/signed');
-    return { received: true };
-  }
-}
+const UnguardedWebhookController = routesController(
+  'UnguardedWebhookController',
+  'webhook',
+  WEBHOOK_ROUTES.map((route) => ({ ...route, decorators: [] })),
+);
 
 /** Routes behind middleware applied with MiddlewareConsumer; scopes still come from the guard. */
 @Controller()
@@ -192,12 +158,7 @@ async function nestHost(adapter: 'express' | 'fastify', preset: Preset, override
     },
     { rawBody: true },
   );
-  return {
-    server: test.app.getHttpServer(),
-    handlers: test.handlers.calls,
-    logs: test.logger.lines,
-    close: () => test.close(),
-  };
+  return hostOf(test);
 }
 
 async function nestMiddlewareHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {
@@ -206,12 +167,7 @@ async function nestMiddlewareHost(preset: Preset, overrides?: Partial<KeyringOpt
     { imports: [ApiKeyModule.forRoot(keyringOptions(preset, overrides)), MiddlewareRoutesModule.forPreset(preset)] },
     { rawBody: true },
   );
-  return {
-    server: test.app.getHttpServer(),
-    handlers: test.handlers.calls,
-    logs: test.logger.lines,
-    close: () => test.close(),
-  };
+  return hostOf(test);
 }
 
 async function expressHost(preset: Preset, overrides?: Partial<KeyringOptions>): Promise<Host> {

@@ -77,7 +77,11 @@ export function typecheckBlocks(root: string, blocks: CodeBlock[]): Map<CodeBloc
 
 /** The block as JavaScript (an ES module) to run with Node, emitted as `tsc` would for this repository. */
 export function transpileBlock(block: CodeBlock): string {
-  const { source } = snippetSource(block);
+  return transpileModule(snippetSource(block).source, `${block.file}.line-${block.line}.ts`);
+}
+
+/** TypeScript `source` as JavaScript (an ES module) to run with Node, emitted as `tsc` would for this repository. */
+export function transpileModule(source: string, fileName?: string): string {
   return ts.transpileModule(source, {
     compilerOptions: {
       module: ts.ModuleKind.ESNext,
@@ -87,6 +91,6 @@ export function transpileBlock(block: CodeBlock): string {
       esModuleInterop: true,
       isolatedModules: true,
     },
-    fileName: `${block.file}.line-${block.line}.ts`,
+    fileName,
   }).outputText;
 }

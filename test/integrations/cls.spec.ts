@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import ts from 'typescript';
+import { transpileModule } from '../docs/typecheck-blocks.js';
 import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 // nestjs-cls and nest-keyring: the key and tenant nest-keyring chose, read through ClsService by a
@@ -22,15 +22,7 @@ interface RunningApp {
 
 function startApp(adapter: string, recipe: string): Promise<RunningApp> {
   const source = readFileSync(join(root, 'test/integrations/cls-app.ts'), 'utf8');
-  const javascript = ts.transpileModule(source, {
-    compilerOptions: {
-      module: ts.ModuleKind.ESNext,
-      target: ts.ScriptTarget.ES2022,
-      experimentalDecorators: true,
-      emitDecoratorMetadata: true,
-      esModuleInterop: true,
-    },
-  }).outputText;
+  const javascript = transpileModule(source);
   const child = spawn(process.execPath, ['--input-type=module'], {
     cwd: root,
     // Jest's --experimental-vm-modules is not for the app.

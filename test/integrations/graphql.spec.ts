@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   Injectable,
   UseGuards,
@@ -42,7 +42,7 @@ import {
 } from '../../lib/index.js';
 import { demoRecords, InMemoryLookup, KEYS, withChecksum } from '../fixtures/in-memory-lookup.js';
 import { graphqlServers, type GraphqlServer } from '../fixtures/graphql-servers.js';
-import { createTestApp, HandlerLog, type TestApp } from '../fixtures/test-app.js';
+import { createTestApp, sharedApp, HandlerLog, type TestApp } from '../fixtures/test-app.js';
 
 const MULTI = withChecksum('pk_gqlmulti_5a6b7c8d');
 const FIELDS = withChecksum('pk_gqlfields_1f2e3d4c');
@@ -190,15 +190,7 @@ function expectRefused(h: Harness, response: request.Response, status: number, c
 }
 
 describe.each(SERVERS)('GraphQL on $name', (server) => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await harness(server);
-  });
-  afterAll(() => h.test.close());
-  beforeEach(() => {
-    h.test.handlers.calls.length = 0;
-    h.lookup.calls.length = 0;
-  });
+  const h = sharedApp(() => harness(server));
 
   it('answers a query with the key in Bearer (200, key and tenant in resolver and service)', async () => {
     const response = await h.post(WHOAMI, { Authorization: `Bearer ${KEYS.production}` });
@@ -331,11 +323,7 @@ describe.each(SERVERS)('GraphQL on $name', (server) => {
 });
 
 describe.each(SERVERS)('GraphQL on $name with the connexease format', (server) => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await harness(server, { errorFormat: 'connexease' });
-  });
-  afterAll(() => h.test.close());
+  const h = sharedApp(() => harness(server, { errorFormat: 'connexease' }));
 
   it.each<[string, Record<string, string>, string]>([
     ['no key', {}, 'AUTH_002'],
@@ -418,15 +406,7 @@ const GUARDED_INTROSPECTION: Server[] = [
 ];
 
 describe.each(GUARDED_INTROSPECTION)('introspection behind a key, GraphQL on $name', (server) => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await harness(server, {}, [IntrospectionNeedsKey]);
-  });
-  afterAll(() => h.test.close());
-  beforeEach(() => {
-    h.test.handlers.calls.length = 0;
-    h.lookup.calls.length = 0;
-  });
+  const h = sharedApp(() => harness(server, {}, [IntrospectionNeedsKey]));
 
   const SCHEMA = '{ __schema { queryType { name } } }';
 

@@ -1,22 +1,18 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
-import { Controller, Get } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { ApiKeyAuth, ApiKeyModule, generateApiKey, type ApiKeyRecord } from '../../lib/index.js';
 import { redisRateLimitStore, type RedisRateLimitStore } from '../../lib/redis.js';
-import { createTestApp, HandlerLog, type AdapterName, type TestApp } from '../fixtures/test-app.js';
+import { createTestApp, type AdapterName, type TestApp } from '../fixtures/test-app.js';
+import { routesController } from '../fixtures/routes-controller.js';
 import { describeWithRedis, startRedisServer, type RedisServer } from '../support/redis-server.js';
 
-@ApiKeyAuth()
-@Controller()
-class LimitedController {
-  constructor(private readonly handlers: HandlerLog) {}
-  @Get('limited')
-  limited() {
-    this.handlers.ran('limited');
-    return { ok: true };
-  }
-}
+const LimitedController = routesController(
+  'LimitedController',
+  '',
+  [{ method: 'GET', path: 'limited', answer: { ok: true } }],
+  [ApiKeyAuth()],
+);
 
 interface Replica {
   test: TestApp;

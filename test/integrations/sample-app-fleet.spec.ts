@@ -2,7 +2,7 @@
 // and one real redis-server (REDIS_URL). A key revoked through one is refused by the other within
 // a second; a rate limit is one limit across both; Redis killed mid-run and brought back.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { fleetSummary } from '../../sample-app/src/fleet.js';
 import { describeWithRedis, freePort, startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { spawnSampleApp } from '../support/sample-processes.js';
 import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
 
 const run = promisify(execFile);
@@ -100,30 +101,23 @@ describeWithRedis('the sample app as a fleet: two replicas behind one Redis', ()
 
   async function start(name: string): Promise<Replica> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', REPORT_REDIS_MODULES, 'sample-app/dist/main.js'], {
-      env: {
-        ...process.env,
-        NODE_OPTIONS: CHILD_NODE_OPTIONS,
-        NO_COLOR: '1',
-        PORT: String(port),
-        KEYRING_DB: database,
-        REDIS_URL: redis.url,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const env = {
+      ...process.env,
+      NODE_OPTIONS: CHILD_NODE_OPTIONS,
+      NO_COLOR: '1',
+      PORT: String(port),
+      KEYRING_DB: database,
+      REDIS_URL: redis.url,
+    };
+    const { child, output } = spawnSampleApp(running, env, ['--import', REPORT_REDIS_MODULES]);
     const deadline = Date.now() + 30_000;
-    while (!/^ {2}staging +\S+/m.test(output)) {
-      if (child.exitCode !== null) throw new Error(`replica ${name} exited:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`replica ${name} did not start:\n${output}`);
+    while (!/^ {2}staging +\S+/m.test(output())) {
+      if (child.exitCode !== null) throw new Error(`replica ${name} exited:\n${output()}`);
+      if (Date.now() > deadline) throw new Error(`replica ${name} did not start:\n${output()}`);
       await sleep(50);
     }
-    const admin = /^ {2}production +(pk_\S+)/m.exec(output)![1]!;
-    return { name, port, child, admin, output: () => output };
+    const admin = /^ {2}production +(pk_\S+)/m.exec(output())![1]!;
+    return { name, port, child, admin, output };
   }
 
   const me = (replica: Replica, key: string) =>
@@ -350,23 +344,16 @@ describe('the sample app without Redis, and what it prints of REDIS_URL', () => 
     };
     delete env.REDIS_URL;
     if (redisUrl) env.REDIS_URL = redisUrl;
-    const child = spawn(process.execPath, ['--import', REPORT_REDIS_MODULES, 'sample-app/dist/main.js'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const { child, output } = spawnSampleApp(running, env, ['--import', REPORT_REDIS_MODULES]);
     const deadline = Date.now() + 30_000;
-    while (!/^ {2}staging +\S+/m.test(output)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the sample app did not start:\n${output}`);
+    while (!/^ {2}staging +\S+/m.test(output())) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`the sample app did not start:\n${output()}`);
       await sleep(50);
     }
-    const key = /^ {2}production +(pk_\S+)/m.exec(output)![1]!;
+    const key = /^ {2}production +(pk_\S+)/m.exec(output())![1]!;
     const me = () => fetch(`http://127.0.0.1:${port}/api/v1/me`, { headers: { 'x-api-key': key } });
-    return { child, me, output: () => output };
+    return { child, me, output };
   }
 
   it('runs in one process and loads nothing of Redis', async () => {

@@ -3,7 +3,6 @@
 // parameters and refusals checked against what the guards enforce. Nest 12 only (@nestjs/swagger
 // 12), hence a *.spec.ts.
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Controller, Get, HttpCode, Module, Param, Post, type INestApplication } from '@nestjs/common';
@@ -26,7 +25,7 @@ import { InMemoryLookup, KEYS } from '../fixtures/in-memory-lookup.js';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from '../fixtures/test-app.js';
 import { webhookSecretsOption } from '../fixtures/webhook-secrets.js';
 import { validateOpenApi } from '../support/validate-openapi.js';
-import { CHILD_NODE_OPTIONS } from '../support/child-env.js';
+import { runNode } from '../support/child-env.js';
 
 @Public()
 @Controller('health')
@@ -500,23 +499,17 @@ describe('createKeyringDocument', () => {
 });
 
 describe('the nest-keyring/swagger entry', () => {
-  const node = (args: string[]) =>
-    execFileSync(process.execPath, args, {
-      encoding: 'utf8',
-      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS },
-    }).trim();
-
   it('loads with import and with require()', () => {
     const show = 'console.log(typeof k.createKeyringDocument)';
-    expect(node(['--input-type=module', '-e', `const k = await import('nest-keyring/swagger'); ${show}`])).toBe(
+    expect(runNode(['--input-type=module', '-e', `const k = await import('nest-keyring/swagger'); ${show}`])).toBe(
       'function',
     );
-    expect(node(['-e', `const k = require('nest-keyring/swagger'); ${show}`])).toBe('function');
+    expect(runNode(['-e', `const k = require('nest-keyring/swagger'); ${show}`])).toBe('function');
   });
 
   it('is never loaded by the main entry: an app without Swagger loads nothing of it', () => {
     const swaggerFiles = 'Object.keys(require.cache).filter((p) => /@nestjs.swagger|dist.cjs.swagger/.test(p))';
-    const required = node(['-e', `require('nest-keyring'); console.log(${swaggerFiles}.length)`]);
+    const required = runNode(['-e', `require('nest-keyring'); console.log(${swaggerFiles}.length)`]);
     expect(required).toBe('0');
     // The ES module graph of dist/esm/index.js, file by file.
     const seen = new Set<string>();

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { CHILD_NODE_OPTIONS } from './child-env.js';
@@ -21,4 +21,22 @@ export function keysCommand(database: string, ...args: string[]) {
     timeout: 30_000,
   });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/**
+ * Starts the compiled sample app (`node ...nodeArgs sample-app/dist/main.js`) with `env`, kept in
+ * `running` until it exits (so the spec can kill what is left); `output()` is everything it printed.
+ */
+export function spawnSampleApp(running: Set<ChildProcess>, env: NodeJS.ProcessEnv, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, 'sample-app/dist/main.js'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let output = '';
+  const collect = (chunk: Buffer) => (output += chunk.toString());
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  return { child, output: () => output };
 }
