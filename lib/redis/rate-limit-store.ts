@@ -15,7 +15,7 @@ export interface RedisCommandClient {
 /** The same of a cluster client (`createCluster()`), which routes a command by its first key. */
 export interface RedisClusterCommandClient {
   readonly masters: unknown;
-  sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
+  sendCommand(firstKey: string, isReadonly: boolean, args: string[], options?: { timeout?: number }): Promise<unknown>;
 }
 
 /** Options of `redisRateLimitStore`: a connection URL, or a client the app already has. */
@@ -123,7 +123,10 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisR
   // The script's one key is the 4th argument of EVALSHA and EVAL: a cluster sends it to its shard.
   const cluster = 'masters' in given ? given : undefined;
   const client = cluster
-    ? { sendCommand: (args: readonly string[]) => cluster.sendCommand(args[3]!, false, [...args]) }
+    ? {
+        sendCommand: (args: readonly string[], options?: { timeout?: number }) =>
+          cluster.sendCommand(args[3]!, false, [...args], options),
+      }
     : given;
   return new Store(client as RedisCommandClient, prefix, undefined);
 }
