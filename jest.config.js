@@ -42,7 +42,7 @@ export default {
         // Jest's module runtime cannot require() it on Node < 24.9; the CommonJS one has the same API.
         '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
       },
-      testMatch: ['<rootDir>/lib/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+      testMatch: ['<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
       modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/sample-app/dist/'],
     },
     commonJsProject(11),

@@ -2,8 +2,8 @@
 // nest-keyring's command line: issue keys and hash existing ones, without writing any code.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { generateApiKey } from './core/api-key-generator.js';
-import { hashApiKey } from './core/api-key-hash.js';
+import { generateApiKey } from './core/keys/api-key-generator.js';
+import { hashApiKey } from './core/keys/api-key-hash.js';
 
 const USAGE = `Usage:
   nest-keyring generate [--env production|staging] [--pepper-env VAR] [--signing-secret-env VAR] [--json]

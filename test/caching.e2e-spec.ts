@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { ApiKeyCache, ApiKeyModule, generateApiKey, type ApiKeyModuleOptions, type Keyring } from '../lib/index.js';
-import { KEYRING } from '../lib/nest/api-key.constants.js';
+import { KEYRING } from '../lib/nest/module/api-key.constants.js';
 import { DelayedStore } from './fixtures/in-memory-lookup.js';
 import { MeController } from './fixtures/me-controller.js';
 import { ADAPTERS, createTestApp, type AdapterName, type TestApp } from './fixtures/test-app.js';

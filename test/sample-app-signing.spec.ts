@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import ts from 'typescript';
-import { checksumOf } from '../lib/core/api-key-checksum.js';
+import { checksumOf } from '../lib/core/keys/api-key-checksum.js';
 import { signingSecretFor, signingSecretPath } from '../sample-app/src/store/signing-secret.js';
 import type { SampleDatabase } from '../sample-app/src/store/database.js';
 import { startSampleApp, type SampleApp } from './fixtures/sample-app.js';

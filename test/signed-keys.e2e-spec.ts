@@ -3,7 +3,7 @@ import { Controller, Get } from '@nestjs/common';
 import express from 'express';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { checksumOf, randomBase62 } from '../lib/core/api-key-checksum.js';
+import { checksumOf, randomBase62 } from '../lib/core/keys/api-key-checksum.js';
 import { ApiKeyAuth, ApiKeyModule, generateApiKey, Keyring, type KeyringOptions } from '../lib/index.js';
 import { apiKeyMiddleware, tenantMiddleware } from '../lib/express.js';
 import { InMemoryLookup } from './fixtures/in-memory-lookup.js';

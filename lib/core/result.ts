@@ -1,4 +1,4 @@
-import type { FailureReason, KeyringFailure } from './failure.js';
+import type { FailureReason, KeyringFailure } from './refusals/failure.js';
 
 /** The refused side of every `Result`: why, and never the key or a secret. */
 export interface Failed {

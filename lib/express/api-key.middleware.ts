@@ -1,10 +1,10 @@
 import { admitRequest } from '../core/admission/admit-request.js';
 import { clientAddressOf } from '../core/admission/request-admission.js';
-import { runInRequestScope } from '../core/tenant-context.js';
+import { runInRequestScope } from '../core/context/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
-import { rateLimitHeaders } from '../core/rate-limit.js';
+import { rateLimitHeaders } from '../core/limits/rate-limit.js';
 import { sendRefusal } from './send-refusal.js';
 
 /** Per-mount settings of `apiKeyMiddleware`. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ApiKeyRecord, Tenant } from '../core/api-key-record.js';
+import type { ApiKeyRecord, Tenant } from '../core/keys/api-key-record.js';
 
 /**
  * The request as the middleware sees it: Node's, which Express (4 and 5) and Nest's middleware

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { ErrorResponse } from '../core/error-format.js';
-import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
+import type { ErrorResponse } from '../core/refusals/error-format.js';
+import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/refusals/failure.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
 
 /**

@@ -1,6 +1,6 @@
-import { decisionStarted, publishRefused } from '../core/decision-events.js';
+import { decisionStarted, publishRefused } from '../core/admission/decision-events.js';
 import { admissionOf } from '../core/admission/request-admission.js';
-import { runInRequestScope } from '../core/tenant-context.js';
+import { runInRequestScope } from '../core/context/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';

@@ -1,15 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { publishWebhookRefused, publishWebhookVerified, webhookCheckStarted } from '../core/decision-events.js';
-import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../core/error-format.js';
-import { KeyringConfigError } from '../core/failure.js';
-import { createRawBodyWarning } from '../core/webhook-raw-body.js';
-import { asRawBody, asRawHeaders } from '../core/webhook-request.js';
+import {
+  publishWebhookRefused,
+  publishWebhookVerified,
+  webhookCheckStarted,
+} from '../core/admission/decision-events.js';
+import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../core/refusals/error-format.js';
+import { KeyringConfigError } from '../core/refusals/failure.js';
+import { createRawBodyWarning } from '../core/webhooks/webhook-raw-body.js';
+import { asRawBody, asRawHeaders } from '../core/webhooks/webhook-request.js';
 import {
   DEFAULT_WEBHOOK_SECRET_NAME,
   requireWebhookSecret,
   resolveWebhookSecrets,
   type WebhookSecrets,
-} from '../core/webhook-secrets.js';
+} from '../core/webhooks/webhook-secrets.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
 import { sendRefusal } from './send-refusal.js';
 

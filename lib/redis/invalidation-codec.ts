@@ -1,4 +1,4 @@
-import type { InvalidationMessage } from '../core/invalidation-bus.js';
+import type { InvalidationMessage } from '../core/fleet/invalidation-bus.js';
 
 // Short field names: every replica reads every message. `v` lets a later version change the form.
 interface Wire {

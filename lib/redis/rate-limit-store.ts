@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
-import { KeyringConfigError } from '../core/failure.js';
-import type { RateLimitHit, RateLimitStore } from '../core/rate-limit.js';
+import { KeyringConfigError } from '../core/refusals/failure.js';
+import type { RateLimitHit, RateLimitStore } from '../core/limits/rate-limit.js';
 
 /**
  * The one command `redisRateLimitStore` needs of a client: node-redis's `sendCommand`

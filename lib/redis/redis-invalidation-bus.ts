@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
-import { checkDuration, withTimeout } from '../core/duration.js';
-import { KeyringConfigError } from '../core/failure.js';
-import type { InvalidationBus, InvalidationMessage, InvalidationSubscriber } from '../core/invalidation-bus.js';
+import { checkDuration, withTimeout } from '../core/options/duration.js';
+import { KeyringConfigError } from '../core/refusals/failure.js';
+import type { InvalidationBus, InvalidationMessage, InvalidationSubscriber } from '../core/fleet/invalidation-bus.js';
 import { decodeInvalidation, encodeInvalidation } from './invalidation-codec.js';
 
 /**

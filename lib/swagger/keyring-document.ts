@@ -8,11 +8,11 @@ import {
   type SecuritySchemeObject,
   type SwaggerDocumentOptions,
 } from '@nestjs/swagger';
-import { KeyringConfigError } from '../core/failure.js';
+import { KeyringConfigError } from '../core/refusals/failure.js';
 import type { Keyring } from '../core/keyring.js';
-import type { ResolvedKeyringOptions } from '../core/keyring-options.js';
-import { KEYRING } from '../nest/api-key.constants.js';
-import type { MetadataTarget } from '../nest/route-declarations.js';
+import type { ResolvedKeyringOptions } from '../core/options/keyring-options.js';
+import { KEYRING } from '../nest/module/api-key.constants.js';
+import type { MetadataTarget } from '../nest/access/route-declarations.js';
 import { markOperation, type MarkingContext } from './operation-security.js';
 import { ERROR_SCHEMA, errorBodySchema, type Refusal } from './refusal-responses.js';
 import { guardRunsAppWide, routeSecurities, type RouteSecurity } from './route-security.js';

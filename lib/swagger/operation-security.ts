@@ -1,5 +1,5 @@
 import type { OperationObject, ParameterObject, ReferenceObject, SecurityRequirementObject } from '@nestjs/swagger';
-import type { ResolvedKeyringOptions } from '../core/keyring-options.js';
+import type { ResolvedKeyringOptions } from '../core/options/keyring-options.js';
 import { refusalResponse, refusalsFor, type Refusal } from './refusal-responses.js';
 import type { RouteSecurity } from './route-security.js';
 import { displayHeader } from './security-schemes.js';

@@ -1,8 +1,8 @@
 import type { HeaderObject } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
-import { bodyField, createErrorResponder, ERROR_PRESETS, SIGNATURE_REASONS } from '../core/error-format.js';
-import type { FailureReason } from '../core/failure.js';
-import type { ResolvedKeyringOptions } from '../core/keyring-options.js';
+import { bodyField, createErrorResponder, ERROR_PRESETS, SIGNATURE_REASONS } from '../core/refusals/error-format.js';
+import type { FailureReason } from '../core/refusals/failure.js';
+import type { ResolvedKeyringOptions } from '../core/options/keyring-options.js';
 import type { ResponseObject, SchemaObject } from './openapi-objects.js';
 import type { RouteSecurity } from './route-security.js';
 

@@ -1,12 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import type { Keyring } from '../core/keyring.js';
-import { requiresApiKey } from '../core/route-access.js';
-import type { WebhookSecretName } from '../core/webhook-secrets.js';
-import { REQUIRED_SCOPES_METADATA } from '../nest/api-key.constants.js';
-import { ApiKeyGuard, routeDeclarations } from '../nest/guards/api-key.guard.js';
-import { webhookSecretNameOf } from '../nest/guards/routes.check.js';
-import { appRoutes, hasGuard, type AppRoute } from '../nest/route-declarations.js';
+import { requiresApiKey } from '../core/admission/route-access.js';
+import type { WebhookSecretName } from '../core/webhooks/webhook-secrets.js';
+import { REQUIRED_SCOPES_METADATA } from '../nest/module/api-key.constants.js';
+import { ApiKeyGuard, routeDeclarations } from '../nest/access/api-key.guard.js';
+import { webhookSecretNameOf } from '../nest/module/routes.check.js';
+import { appRoutes, hasGuard, type AppRoute } from '../nest/access/route-declarations.js';
 
 /** What a request to one route must carry, as the guards will check it. */
 export interface RouteSecurity {

@@ -1,5 +1,5 @@
 import type { SecuritySchemeObject } from './openapi-objects.js';
-import { DEFAULT_WEBHOOK_SECRET_NAME } from '../core/webhook-secrets.js';
+import { DEFAULT_WEBHOOK_SECRET_NAME } from '../core/webhooks/webhook-secrets.js';
 
 /** The scheme for `Authorization: Bearer <key>`. */
 export const BEARER_SCHEME = 'bearer';

@@ -3,15 +3,15 @@ import type { INestApplicationContext, Logger } from '@nestjs/common';
 import { WsException, type MessageMappingProperties } from '@nestjs/websockets';
 import { admitRequest } from '../core/admission/admit-request.js';
 import { clientAddressOf } from '../core/admission/request-admission.js';
-import { codeOf, decisionStarted, publishRefused } from '../core/decision-events.js';
-import type { ErrorResponse } from '../core/error-format.js';
-import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/failure.js';
-import { handshakeHeaders } from '../core/handshake-credentials.js';
-import type { RequestHeaders } from '../core/headers.js';
+import { codeOf, decisionStarted, publishRefused } from '../core/admission/decision-events.js';
+import type { ErrorResponse } from '../core/refusals/error-format.js';
+import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/refusals/failure.js';
+import { handshakeHeaders } from '../core/admission/handshake-credentials.js';
+import type { RequestHeaders } from '../core/admission/headers.js';
 import type { AdmittedFields, Keyring } from '../core/keyring.js';
 import { then } from '../core/maybe-async.js';
 import { fail, type Result } from '../core/result.js';
-import { KEYRING } from '../nest/api-key.constants.js';
+import { KEYRING } from '../nest/module/api-key.constants.js';
 import { runAsSocket, socketAdmissionOf, type SocketAdmission } from '../nest/transports/websocket.js';
 
 /** Options of `KeyringIoAdapter` and `KeyringWsAdapter`. */

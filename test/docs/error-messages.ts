@@ -8,7 +8,7 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 
 export interface ErrorMessage {
-  /** Where it is thrown, e.g. `lib/core/keyring-options.ts:287`. */
+  /** Where it is thrown, e.g. `lib/core/options/keyring-options.ts:287`. */
   where: string;
   error: 'KeyringConfigError' | 'TenantContextError' | 'ApiKeyContextError';
   /** Matches the full message, as `error.message` holds it. */
@@ -20,8 +20,8 @@ const ANY = '[\\s\\S]+?';
 
 // Messages built by a function and thrown through a variable (`throw new KeyringConfigError(message)`).
 const MESSAGE_BUILDERS: Record<string, string[]> = {
-  'lib/core/webhook-raw-body.ts': ['rawBodyStartupError'],
-  'lib/core/duration.ts': ['durationMessage'],
+  'lib/core/webhooks/webhook-raw-body.ts': ['rawBodyStartupError'],
+  'lib/core/options/duration.ts': ['durationMessage'],
 };
 
 function escape(text: string): string {

@@ -22,8 +22,8 @@ import {
   type Keyring,
   type KeyringOptions,
 } from '../../lib/index.js';
-import { MemoryRateLimitStore } from '../../lib/core/memory-rate-limit-store.js';
-import { KEYRING } from '../../lib/nest/api-key.constants.js';
+import { MemoryRateLimitStore } from '../../lib/core/limits/memory-rate-limit-store.js';
+import { KEYRING } from '../../lib/nest/module/api-key.constants.js';
 import { withChecksum } from '../fixtures/in-memory-lookup.js';
 import { HandlerLog } from '../fixtures/test-app.js';
 import {

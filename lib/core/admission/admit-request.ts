@@ -1,5 +1,5 @@
-import { decisionStarted, publishAdmitted, publishRefused } from '../decision-events.js';
-import type { RequestHeaders } from '../headers.js';
+import { decisionStarted, publishAdmitted, publishRefused } from './decision-events.js';
+import type { RequestHeaders } from './headers.js';
 import type { AdmissionResult, AdmittedFields, Keyring } from '../keyring.js';
 import { isPending, type MaybePromise } from '../maybe-async.js';
 import { admissionOf, countUnitOfWork, recordAdmission, type Admission } from './request-admission.js';

@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, Tenant } from '../api-key-record.js';
+import type { ApiKeyRecord, Tenant } from '../keys/api-key-record.js';
 
 /** What nest-keyring decided for one request: the key's record and the tenant it acts for. */
 export interface Admission {

@@ -1,8 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
-import { KeyringConfigError } from '../../core/failure.js';
-import { routeDeclarations } from '../guards/api-key.guard.js';
-import type { MetadataTarget } from '../route-declarations.js';
+import { KeyringConfigError } from '../../core/refusals/failure.js';
+import { routeDeclarations } from '../access/api-key.guard.js';
+import type { MetadataTarget } from '../access/route-declarations.js';
 
 // What @nestjs/graphql names them (read as strings: nothing of it is imported).
 const GRAPHQL_MODULE_OPTIONS = 'GqlModuleOptions';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { admitRequest } from '../../core/admission/admit-request.js';
 import type { Keyring } from '../../core/keyring.js';
-import { InjectKeyring } from '../decorators/injection.decorators.js';
+import { InjectKeyring } from '../module/injection.decorators.js';
 import { graphqlRefusalIn, graphqlRequestIn } from './graphql.js';
 import { admissionInputOf } from './transport-request.js';
 

@@ -1,9 +1,9 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ErrorResponse } from '../../core/error-format.js';
-import type { KeyringFailure } from '../../core/failure.js';
-import { summarizeRefusal } from '../../core/refusal-summary.js';
-import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
-import { KeyringException } from '../keyring.exception.js';
+import type { ErrorResponse } from '../../core/refusals/error-format.js';
+import type { KeyringFailure } from '../../core/refusals/failure.js';
+import { summarizeRefusal } from '../../core/refusals/refusal-summary.js';
+import type { KeyringRequest } from '../access/keyring-request.interface.js';
+import { KeyringException } from '../refusals/keyring.exception.js';
 
 // GraphQL support reads what `@nestjs/graphql` hands to guards (`getArgs()`: root, args,
 // context, info) without importing it: an app without GraphQL loads nothing of it.

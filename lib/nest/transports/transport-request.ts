@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { AdmissionInput } from '../../core/admission/admit-request.js';
 import { clientAddressOf, nodeRequestOf } from '../../core/admission/request-admission.js';
-import type { KeyringRequest } from '../interfaces/keyring-request.interface.js';
+import type { KeyringRequest } from '../access/keyring-request.interface.js';
 import { graphqlRequestIn, isGraphqlContext } from './graphql.js';
 
 /**

@@ -2,11 +2,11 @@
 // root entry uses this for `ApiKeyGuard` on gateways, and the adapters of `nest-keyring/socket.io`
 // and `nest-keyring/ws` (which check each connection's handshake) fill it in.
 import type { ExecutionContext } from '@nestjs/common';
-import type { ApiKeyRecord, Tenant } from '../../core/api-key-record.js';
-import { KeyringConfigError, type KeyringFailure } from '../../core/failure.js';
-import type { RequestHeaders } from '../../core/headers.js';
+import type { ApiKeyRecord, Tenant } from '../../core/keys/api-key-record.js';
+import { KeyringConfigError, type KeyringFailure } from '../../core/refusals/failure.js';
+import type { RequestHeaders } from '../../core/admission/headers.js';
 import type { Keyring } from '../../core/keyring.js';
-import { openTenantScope } from '../../core/tenant-context.js';
+import { openTenantScope } from '../../core/context/tenant-context.js';
 
 /** What nest-keyring decided for one WebSocket connection in its handshake. */
 export interface SocketAdmission {

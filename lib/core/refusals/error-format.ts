@@ -1,0 +1,249 @@
+import { KeyringConfigError, type FailureReason, type KeyringFailure } from './failure.js';
+import { rateLimitHeaders, secondsUntilReset } from '../limits/rate-limit.js';
+
+/** What a custom error format returns for a failure. */
+export interface FormattedError {
+  /** HTTP status to answer with. */
+  status: number;
+  /** JSON body to send: an object, which Nest's exception layer sends as it is. */
+  body: object;
+}
+
+/** A custom error format: receives the failure (never the key) and shapes the answer. */
+export type ErrorFormatter = (failure: KeyringFailure) => FormattedError;
+
+/**
+ * `'cubeconnect'` (default): `{ success: false, error: { code, message } }` with
+ * `AUTHENTICATION_REQUIRED`, `INVALID_API_KEY`, `API_KEY_NO_TENANT`, `TENANT_NOT_FOUND`.
+ * `'connexease'`: the same envelope with `AUTH_002`, `AUTH_003`, `AUTH_001`.
+ * Or a function of your own.
+ */
+export type ErrorFormat = 'cubeconnect' | 'connexease' | ErrorFormatter;
+
+/** Everything an adapter needs to answer a refusal. */
+export interface ErrorResponse extends FormattedError {
+  headers: Record<string, string>;
+}
+
+interface PresetEntry {
+  status: number;
+  code: string;
+  message: string;
+}
+
+const INVALID_KEY: PresetEntry = { status: 401, code: 'INVALID_API_KEY', message: 'Invalid API key.' };
+const STORE_UNAVAILABLE: PresetEntry = {
+  status: 503,
+  code: 'KEY_STORE_UNAVAILABLE',
+  message: 'API keys cannot be checked right now. Try again later.',
+};
+const KEY_NOT_FOUND: PresetEntry = { status: 401, code: 'AUTH_001', message: 'API key not found or expired.' };
+
+// Reasons neither vocabulary names share these codes in both presets.
+const SHARED: Pick<
+  Record<FailureReason, PresetEntry>,
+  'no_tenant' | 'tenant_not_found' | 'insufficient_scope' | 'lookup_unavailable' | 'lookup_throttled' | 'rate_limited'
+> = {
+  no_tenant: { status: 403, code: 'API_KEY_NO_TENANT', message: 'API key is not linked to any tenant.' },
+  tenant_not_found: { status: 403, code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
+  insufficient_scope: {
+    status: 403,
+    code: 'INSUFFICIENT_SCOPE',
+    message: 'API key lacks a scope this route requires.',
+  },
+  lookup_unavailable: STORE_UNAVAILABLE,
+  lookup_throttled: STORE_UNAVAILABLE,
+  rate_limited: {
+    status: 429,
+    code: 'RATE_LIMITED',
+    message: 'Too many requests for this API key. Retry after the number of seconds in Retry-After.',
+  },
+};
+
+type WebhookReason = Extract<FailureReason, `webhook_${string}`>;
+
+const INVALID_WEBHOOK_SECRET = 'INVALID_WEBHOOK_SECRET';
+
+// Neither API contract names codes for refused webhooks, so both presets share these, in the
+// CubeConnect style; each is distinct from the API-key codes, so a log tells the two apart.
+const WEBHOOK: Record<WebhookReason, PresetEntry> = {
+  webhook_secret_missing: { status: 401, code: 'WEBHOOK_SECRET_REQUIRED', message: 'Webhook secret is required.' },
+  webhook_secret_malformed: {
+    status: 401,
+    code: INVALID_WEBHOOK_SECRET,
+    message: 'Authorization header must be in the form "Bearer <webhook secret>".',
+  },
+  webhook_secret_invalid: { status: 401, code: INVALID_WEBHOOK_SECRET, message: 'Invalid webhook secret.' },
+  webhook_signature_missing: {
+    status: 401,
+    code: 'WEBHOOK_SIGNATURE_REQUIRED',
+    message: 'Webhook signature headers (webhook-id, webhook-timestamp, webhook-signature) are required.',
+  },
+  webhook_signature_invalid: { status: 401, code: 'INVALID_WEBHOOK_SIGNATURE', message: 'Invalid webhook signature.' },
+  webhook_timestamp_invalid: {
+    status: 401,
+    code: 'INVALID_WEBHOOK_TIMESTAMP',
+    message: 'Webhook timestamp is malformed or too far from the current time.',
+  },
+};
+
+// Standard Webhooks signatures are no HTTP authentication scheme: a Bearer challenge would
+// point the sender at the wrong fix, so these refusals carry none.
+export const SIGNATURE_REASONS: readonly FailureReason[] = [
+  'webhook_signature_missing',
+  'webhook_signature_invalid',
+  'webhook_timestamp_invalid',
+];
+
+/** Freezes the preset tables all the way down: they are exported, and shared by every app. */
+function deepFreeze<T extends object>(value: T): T {
+  for (const field of Object.values(value)) if (typeof field === 'object' && field !== null) deepFreeze(field);
+  return Object.freeze(value);
+}
+
+/** The two preset vocabularies, reason by reason. */
+export const ERROR_PRESETS: Readonly<
+  Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>
+> = deepFreeze({
+  cubeconnect: {
+    missing: { status: 401, code: 'AUTHENTICATION_REQUIRED', message: 'API key is required.' },
+    malformed: INVALID_KEY,
+    invalid: INVALID_KEY,
+    expired: INVALID_KEY,
+    revoked: INVALID_KEY,
+    wrong_environment: INVALID_KEY,
+    ...SHARED,
+    ...WEBHOOK,
+  },
+  connexease: {
+    missing: { status: 401, code: 'AUTH_002', message: 'Authorization header is missing.' },
+    malformed: { status: 401, code: 'AUTH_003', message: 'Authorization header must be in the form "Bearer <token>".' },
+    invalid: KEY_NOT_FOUND,
+    expired: KEY_NOT_FOUND,
+    revoked: KEY_NOT_FOUND,
+    wrong_environment: KEY_NOT_FOUND,
+    ...SHARED,
+    ...WEBHOOK,
+  },
+});
+
+function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): ErrorFormatter {
+  return ({ reason }) => {
+    const { status, code, message } = preset[reason];
+    return { status, body: { success: false, error: { code, message } } };
+  };
+}
+
+/** The `realm` every challenge names unless the `realm` option says otherwise. */
+export const DEFAULT_REALM = 'api';
+
+/**
+ * The `WWW-Authenticate` challenge for a refusal (RFC 6750 §3): every 401 carries one (RFC 9110
+ * §15.5.2 requires it), always with a `realm` (RFC 6750 §3: the scheme "MUST be followed by one
+ * or more auth-param values"), with no error code when no credential was sent; a 403 for a
+ * missing scope names the scopes. Standard Webhooks is no registered HTTP scheme, so its
+ * refusals name it as `Webhook-Signature`.
+ *
+ * A refused API key is challenged with what the app reads: `Bearer` when `keyHeaders` holds
+ * `authorization`, else one `ApiKey realm="…", header="<name>"` per header (RFC 9110 §11.1
+ * allows any scheme name), so no client is pointed at a scheme the app would ignore.
+ */
+export function challengeFor(
+  failure: KeyringFailure,
+  status: number,
+  realm: string = DEFAULT_REALM,
+  keyHeaders: readonly string[] = ['authorization'],
+): string | undefined {
+  const realmParam = `realm="${realm}"`;
+  const { reason } = failure;
+  const apiKeyScheme = !reason.startsWith('webhook_') && !keyHeaders.includes('authorization');
+  const schemes = apiKeyScheme
+    ? keyHeaders.map((header) => `ApiKey ${realmParam}, header="${header}"`)
+    : [`Bearer ${realmParam}`];
+  const challenge = (params = '') => schemes.map((scheme) => scheme + params).join(', ');
+  if (status === 401) {
+    if (SIGNATURE_REASONS.includes(reason)) return `Webhook-Signature ${realmParam}`;
+    if (reason === 'missing' || reason === 'webhook_secret_missing') return challenge();
+    const malformed = reason === 'malformed' || reason === 'webhook_secret_malformed';
+    return challenge(`, error="${malformed ? 'invalid_request' : 'invalid_token'}"`);
+  }
+  if (status === 403 && reason === 'insufficient_scope') {
+    return challenge(`, error="insufficient_scope", scope="${(failure.requiredScopes ?? []).join(' ')}"`);
+  }
+  return undefined;
+}
+
+// RFC 9110 quoted-string content without quoted-pairs: printable ASCII but `"` and `\`.
+const REALM = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+
+/**
+ * Checks a `realm` option, defaulting to `'api'`.
+ *
+ * @throws KeyringConfigError for a realm that cannot be sent as a quoted string
+ */
+export function resolveRealm(realm: unknown): string {
+  if (realm === undefined) return DEFAULT_REALM;
+  if (typeof realm !== 'string' || !REALM.test(realm)) {
+    throw new KeyringConfigError(
+      `\`realm\` must be 1 to 128 printable ASCII characters without " or \\; got ${JSON.stringify(realm)}.`,
+    );
+  }
+  return realm;
+}
+
+/**
+ * Checks an `errorFormat` option, defaulting to `'cubeconnect'`.
+ *
+ * @throws KeyringConfigError for anything but a preset name or a function
+ */
+export function resolveErrorFormat(format: unknown): ErrorFormat {
+  const resolved = format ?? 'cubeconnect';
+  if (typeof resolved !== 'function' && resolved !== 'cubeconnect' && resolved !== 'connexease') {
+    throw new KeyringConfigError(
+      `\`errorFormat\` must be 'cubeconnect', 'connexease' or a function; got ${JSON.stringify(resolved)}.`,
+    );
+  }
+  return resolved as ErrorFormat;
+}
+
+/**
+ * Turns an error format option into the function adapters call for every refusal.
+ *
+ * @param keyHeaders the headers a key is read from (the `headers` option), which the challenge names
+ */
+export function createErrorResponder(
+  format: ErrorFormat,
+  realm: string = DEFAULT_REALM,
+  keyHeaders?: readonly string[],
+): (failure: KeyringFailure) => ErrorResponse {
+  const formatter = typeof format === 'function' ? format : presetFormatter(ERROR_PRESETS[format]);
+  return (failure) => {
+    const { status, body } = formatter(failure);
+    // A refusal answered 2xx or 3xx would read as a success to clients and caches.
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new TypeError(
+        `nest-keyring: errorFormat answered status ${String(status)} for "${failure.reason}"; ` +
+          `a refusal needs a status from 400 to 599.`,
+      );
+    }
+    const headers: Record<string, string> = {};
+    const challenge = challengeFor(failure, status, realm, keyHeaders);
+    if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
+    // Throttled lookups free up within a second.
+    if (failure.reason === 'lookup_throttled') headers['Retry-After'] = '1';
+    // At least 1: a client told to retry after 0 seconds retries at once, into the same window.
+    if (failure.rateLimit !== undefined) {
+      headers['Retry-After'] = String(Math.max(1, secondsUntilReset(failure.rateLimit)));
+      Object.assign(headers, rateLimitHeaders(failure.rateLimit));
+    }
+    return { status, body, headers };
+  };
+}
+
+/** A field of a refusal body in either preset's envelope (`error.<name>`), or at its top level. */
+export function bodyField(body: unknown, name: string): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { error } = body as { error?: unknown };
+  if (typeof error === 'object' && error !== null && name in error) return (error as Record<string, unknown>)[name];
+  return (body as Record<string, unknown>)[name];
+}

@@ -1,0 +1,51 @@
+import { ConfigurableModuleBuilder, type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ApiKeyGuard } from '../access/api-key.guard.js';
+import type { ApiKeyModuleOptions } from './api-key-module-options.interface.js';
+
+/**
+ * For `ApiKeyModule.forRootAsync({ useClass })` / `({ useExisting })`: a provider that builds the
+ * options.
+ */
+export interface ApiKeyOptionsFactory {
+  createApiKeyOptions(): ApiKeyModuleOptions | Promise<ApiKeyModuleOptions>;
+}
+
+type ModuleImport = Type<unknown> | DynamicModule | Promise<DynamicModule> | ForwardReference;
+
+/** Module-level settings, given beside the options (in `forRootAsync` too, outside the factory). */
+export interface ApiKeyModuleExtras {
+  /**
+   * Make the module's providers (the guard's dependencies) visible to every module, so
+   * `@UseGuards(ApiKeyGuard)` works in feature modules without importing ApiKeyModule again.
+   * @default true
+   */
+  isGlobal?: boolean;
+  /**
+   * Protect every route of the app, as if each had `@ApiKeyAuth()`: `ApiKeyGuard` is registered
+   * app-wide; `@Public()` opts a route or a controller out.
+   * @default false
+   */
+  protectAllRoutes?: boolean;
+  /** Modules whose providers a `lookup` class injects (`forRoot`; `forRootAsync` has its own `imports`). */
+  imports?: ModuleImport[];
+}
+
+export const {
+  ConfigurableModuleClass: ConfigurableApiKeyModule,
+  MODULE_OPTIONS_TOKEN: API_KEY_MODULE_OPTIONS,
+  OPTIONS_TYPE: API_KEY_MODULE_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: API_KEY_MODULE_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<ApiKeyModuleOptions>({ moduleName: 'ApiKey' })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createApiKeyOptions')
+  .setExtras<ApiKeyModuleExtras>({ isGlobal: true, protectAllRoutes: false, imports: [] }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    // forRootAsync's own `imports` arrive here as well: keep each module once.
+    imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
+    providers: extras.protectAllRoutes
+      ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
+      : definition.providers,
+  }))
+  .build();

@@ -1,0 +1,93 @@
+import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
+import { KeyringConfigError } from '../../core/refusals/failure.js';
+import type { Keyring } from '../../core/keyring.js';
+import { isContradictory } from '../../core/admission/route-access.js';
+import { rawBodyStartupError } from '../../core/webhooks/webhook-raw-body.js';
+import {
+  DEFAULT_WEBHOOK_SECRET_NAME,
+  hasSigningSecret,
+  requireWebhookSecret,
+} from '../../core/webhooks/webhook-secrets.js';
+import { KEYRING, WEBHOOK_SECRET_METADATA } from './api-key.constants.js';
+import { appRoutes, hasGuard, type MetadataTarget } from '../access/route-declarations.js';
+import { routeDeclarations } from '../access/api-key.guard.js';
+import { rawBodyOption, watchRawBodyOption } from '../webhooks/webhook-raw-body.watch.js';
+import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
+
+/**
+ * Fails the app's start-up (`app.init()`, `app.listen()`) when a route's declarations cannot work,
+ * rather than at its first request or delivery:
+ * - a controller or a route is declared both `@Public()` and protected by an API key
+ *   (`@ApiKeyAuth()`, `@UseGuards(ApiKeyGuard)`, `@RequireScopes()`) on the same level: one of the
+ *   two would be ignored, and nothing says which one the author meant (across levels the nearest
+ *   declaration wins: a route's own auth inside a `@Public()` controller is enforced);
+ * - it checks a webhook secret that `webhookSecrets` does not configure (`@WebhookSecret('name')`
+ *   with an unknown name, or `@UseGuards(WebhookSecretGuard)` with no `default`);
+ * - it checks a Standard Webhooks signature and the app was created without `rawBody` (unless
+ *   `webhookRawBody: 'app'`), so no raw body would ever be there to check.
+ */
+@Injectable()
+export class RoutesCheck implements OnModuleInit {
+  constructor(
+    @Inject(KEYRING) private readonly keyring: Keyring,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
+    // Before app.init(), which hands the app's `rawBody` option to the adapter. Only signed
+    // webhooks need it: other apps' adapters are left untouched.
+    if (hasSigningSecret(keyring.options.webhookSecrets)) watchRawBodyOption(adapterHost);
+  }
+
+  onModuleInit(): void {
+    const signedRoutes: string[] = [];
+    const checkedControllers = new Set<Type<unknown>>();
+    for (const { controller, handler, name: where } of appRoutes(this.discovery, this.scanner)) {
+      if (!checkedControllers.has(controller)) {
+        checkedControllers.add(controller);
+        if (isContradictory(routeDeclarations(this.reflector, controller))) throw contradiction(controller.name);
+      }
+      if (isContradictory(routeDeclarations(this.reflector, handler))) throw contradiction(where);
+      const name = webhookSecretNameOf(this.reflector, handler, controller);
+      if (name === undefined) continue;
+      if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks')
+        signedRoutes.push(where);
+    }
+    const rawBodyError = rawBodyStartupError(
+      this.keyring.options.webhookRawBody,
+      rawBodyOption(this.adapterHost),
+      signedRoutes,
+    );
+    if (rawBodyError !== undefined) throw new KeyringConfigError(rawBodyError);
+  }
+}
+
+/**
+ * The name of the webhook secret a route checks (its own `@WebhookSecret(name)` winning over its
+ * controller's; `default` for a bare `WebhookSecretGuard`), or `undefined` when no webhook guard
+ * applies to it.
+ */
+export function webhookSecretNameOf(
+  reflector: Reflector,
+  handler: MetadataTarget,
+  controller: MetadataTarget,
+): string | undefined {
+  const named = reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [handler, controller]);
+  if (named !== undefined) return named;
+  const guards = [
+    ...(reflector.get<unknown[]>(GUARDS_METADATA, handler) ?? []),
+    ...(reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? []),
+  ];
+  return hasGuard(guards, WebhookSecretGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
+}
+
+function contradiction(where: string): KeyringConfigError {
+  return new KeyringConfigError(
+    `${where} is both @Public() and protected by an API key ` +
+      `(@ApiKeyAuth(), @UseGuards(ApiKeyGuard) or @RequireScopes()). ` +
+      'Remove one of them. (A route may override its controller: the nearest declaration wins.)',
+  );
+}
