@@ -180,7 +180,7 @@ describe('docs/troubleshooting.md', () => {
   });
 
   it("quotes Nest's error for a module that cannot see ApiKeyModule, with the fix nest-keyring puts in it", () => {
-    const description = symbolDescription(root, 'lib/nest/api-key.constants.ts', 'KEYRING');
+    const description = symbolDescription(root, 'lib/nest/module/api-key.constants.ts', 'KEYRING');
     expect(description).toContain('import ApiKeyModule.forRoot()');
     expect(
       quoted.filter(

@@ -72,7 +72,7 @@ function textOf(node: ts.Expression): string | undefined {
   return undefined;
 }
 
-/** The description of `const name = Symbol.for(…)` in a file of lib/, e.g. `lib/nest/api-key.constants.ts`. */
+/** The description of `const name = Symbol.for(…)` in a file of lib/, e.g. `lib/nest/module/api-key.constants.ts`. */
 export function symbolDescription(root: string, file: string, name: string): string | undefined {
   const path = join(root, file);
   const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true);

@@ -93,12 +93,14 @@ describe('Keyring with its cache', () => {
     const fresh = generateApiKey().key;
     store.records.set(fresh, { id: 'fresh', tenants: [] });
     expect(await keyring.authenticate({ 'x-api-key': fresh }, undefined, '192.0.2.2')).toMatchObject({ ok: true });
-    // The same address, written as IPv4-mapped IPv6, is the same client.
-    const other = generateApiKey().key;
-    expect(await keyring.authenticate({ 'x-api-key': other }, undefined, '::ffff:192.0.2.1')).toMatchObject({
-      ok: false,
-      failure: { reason: 'lookup_throttled' },
-    });
+    // The same address, written as IPv4-mapped IPv6, is the same client: a new one would have a
+    // burst of 5 lookups, this one is throttled within them (whatever a slow machine refilled).
+    const mapped: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const answer = await keyring.authenticate({ 'x-api-key': generateApiKey().key }, undefined, '::ffff:192.0.2.1');
+      mapped.push(answer.ok ? 'granted' : answer.failure.reason);
+    }
+    expect(mapped).toContain('lookup_throttled');
   });
 
   it('lets 120 forged keys neither evict a cached good key nor grow the cache past its bounds', async () => {
