@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateApiKey, Keyring } from 'nest-keyring';
 import { apiKeyMiddleware } from 'nest-keyring/express';
 // Internal, for the cost of one snapshot alone: not part of the public API.
-import { recordSnapshot } from '../dist/esm/core/record-snapshot.js';
+import { recordSnapshot } from '../dist/esm/core/keys/record-snapshot.js';
 
 const DURATION_S = Number(process.env.FLOOD_DURATION_S ?? 30);
 const FLOOD_RATE = Number(process.env.FLOOD_RATE ?? 2500);

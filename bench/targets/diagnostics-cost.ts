@@ -13,8 +13,8 @@ import { ApiKeyGuard, KEYRING_CHANNELS } from 'nest-keyring';
 import { ITERATIONS, keyringModule, median, MessagesController, record, request, ROUNDS } from './guard-check.js';
 // Internal: the scope the module's middleware opens around every request, and the calls the
 // guard and the cache make on every request.
-import { openTenantScope } from '../../dist/esm/core/tenant-context.js';
-import { decisionStarted, publishAdmitted, publishCacheHit } from '../../dist/esm/core/decision-events.js';
+import { openTenantScope } from '../../dist/esm/core/context/tenant-context.js';
+import { decisionStarted, publishAdmitted, publishCacheHit } from '../../dist/esm/core/admission/decision-events.js';
 
 @Module({
   imports: [keyringModule()],
