@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/** The digits of base62, in order: keys, checksums and tags are written in them. */
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Characters of the checksum at the end of a generated key: CRC32 in base62 (62^6 > 2^32). */
 export const CHECKSUM_LENGTH = 6;

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { CHECKSUM_LENGTH, hasValidChecksum, toBase62 } from './api-key-checksum.js';
+import { BASE62, CHECKSUM_LENGTH, hasValidChecksum, toBase62 } from './api-key-checksum.js';
 import { KeyringConfigError } from '../refusals/failure.js';
 import { checkBoolean } from '../options/option-checks.js';
 import { fail, type Failed } from '../result.js';
@@ -12,7 +12,6 @@ import { fail, type Failed } from '../result.js';
  */
 export const SIGNATURE_LENGTH = 24;
 const WORDS = 4;
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** Ends a signed key's body: never in a base62 body, so no unsigned key made by nest-keyring looks signed. */
 export const SIGNATURE_MARKER = '_';
 const TAIL = SIGNATURE_LENGTH + CHECKSUM_LENGTH;
@@ -42,13 +41,18 @@ function bodyMac(secret: string): (body: string) => string {
   };
 }
 
+/** Word `word` (0 to 3) of the tag: 32 bits of a hex digest. */
+function tagWord(digest: string, word: number): number {
+  return parseInt(digest.slice(word * 8, word * 8 + 8), 16);
+}
+
 /** The tag of key bodies signed with `secret` (see `SIGNATURE_LENGTH`). */
 export function keySigner(secret: string): (body: string) => string {
   const mac = bodyMac(secret);
   return (body) => {
     const digest = mac(body);
     let tag = '';
-    for (let word = 0; word < WORDS; word++) tag += toBase62(parseInt(digest.slice(word * 8, word * 8 + 8), 16), 6);
+    for (let word = 0; word < WORDS; word++) tag += toBase62(tagWord(digest, word), 6);
     return tag;
   };
 }
@@ -66,7 +70,7 @@ function tagVerifier(secret: string): (body: string, tag: string) => boolean {
       let value = 0;
       for (let i = word * 6; i < word * 6 + 6; i++) value = value * 62 + BASE62.indexOf(tag[i] ?? '');
       // Arithmetic, not `^`: 6 base62 digits reach past 32 bits, and no branch on the values.
-      difference += Math.abs(value - parseInt(digest.slice(word * 8, word * 8 + 8), 16));
+      difference += Math.abs(value - tagWord(digest, word));
     }
     return difference === 0;
   };
