@@ -22,11 +22,13 @@ const REVOCATION_BOUND_MS = 1_000;
 const CACHE_TTL_MS = 5_000;
 
 // Loaded before the app (--import): reports on stderr every module it resolves from
-// nest-keyring/redis or the redis client.
-const REDIS_MODULE_HOOKS = `export async function resolve(specifier, context, next) {
+// nest-keyring/redis or the redis client. The hooks run on a thread of their own, whose
+// process.stderr reaches the parent late, if at all, on a busy machine: write to fd 2 directly.
+const REDIS_MODULE_HOOKS = `import { writeSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context);
   const parts = ['/dist/esm/redis', '/dist/cjs/redis', '/node_modules/redis/', '/node_modules/@redis/'];
-  if (parts.some((part) => resolved.url.includes(part))) process.stderr.write('REDIS MODULE ' + resolved.url + '\\n');
+  if (parts.some((part) => resolved.url.includes(part))) writeSync(2, 'REDIS MODULE ' + resolved.url + '\\n');
   return resolved;
 }`;
 const REPORT_REDIS_MODULES =
