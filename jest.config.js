@@ -28,6 +28,9 @@ const commonJsProject = (major, mappers = {}) => ({
 
 /** @type {import('jest').Config} */
 export default {
+  // A spec that starts an app and sends a burst may take seconds on a busy CI machine; a hung one
+  // still fails.
+  testTimeout: 15_000,
   projects: [
     {
       displayName: 'nest12-esm',
