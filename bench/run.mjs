@@ -26,6 +26,8 @@
 //   --profile ROWS  instead: one Nest or Express process under --cpu-prof, each row loaded for
 //                   --duration s, and where each row's CPU time goes in µs per request (and, for
 //                   two rows, the difference function by function), e.g. --profile auth,noop
+//   --rows IDS      only these rows (and each host's baseline), e.g. --rows sha,auth: a quicker
+//                   look, with no targets judged and bench/RESULTS.md left as it is
 //   --no-write      do not write bench/RESULTS.md
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,6 +54,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     node: { type: 'string', default: JUDGED_ON },
     profile: { type: 'string' },
+    rows: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
@@ -76,6 +79,7 @@ const bounded = (name, min, max) => {
 };
 const PROCESSES = bounded('processes', 1, 10);
 const ROUNDS = bounded('rounds', 1, 20);
+const ONLY_ROWS = args.rows?.split(',').map((id) => id.trim());
 const DURATION = bounded('duration', 1, 30);
 const WARMUP = bounded('warmup', 0, 30);
 const CONNECTIONS = bounded('connections', 1, 500);
@@ -304,7 +308,7 @@ async function measureHost(file, env) {
   let rows;
   for (let p = 0; p < PROCESSES; p++) {
     const host = await startHost(file, env);
-    rows = host.rows;
+    rows = host.rows.filter((row, index) => !ONLY_ROWS || index === 0 || ONLY_ROWS.includes(row.id));
     for (const row of rows) await verify(host, row);
     console.log(
       `${file} process ${p + 1}/${PROCESSES} (pid ${host.child.pid}): ${rows.length} rows answer as they must`,
@@ -641,6 +645,11 @@ async function main() {
       `${CONNECTIONS} connections\n`,
   );
   const nest = await measureHost('nest-app.js', redisUrl ? { REDIS_URL: redisUrl } : {});
+  if (ONLY_ROWS) {
+    const express = ONLY_ROWS.some((id) => id.startsWith('x-')) ? await measureHost('express-app.js', {}) : undefined;
+    const summary = [...summarize(nest, 'public'), ...(express ? summarize(express, 'x-plain') : [])];
+    return console.log(`\n${table(summary).join('\n')}`);
+  }
   const express = await measureHost('express-app.js', {});
   const summary = [...summarize(nest, 'public'), ...summarize(express, 'x-plain')];
   const checks = verdicts(nest, express);

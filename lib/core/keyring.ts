@@ -147,9 +147,6 @@ export class Keyring {
     const credential = extractApiKey(headers, this.options.headers);
     if (!credential.ok) return credential;
     const { key } = credential;
-    // In memory, before the cache, the unknown-key budget and the store: a forged key asks nothing.
-    const unsigned = this.checkSignature?.(key);
-    if (unsigned !== undefined) return unsigned;
     const cache = this.cache;
     if (cache === undefined) return this.authenticateUncached(key, headers, clientAddress);
     const id = cache.idOf(key);
@@ -170,10 +167,12 @@ export class Keyring {
     cache?: LookupCache<KeyVerdict>,
     id?: string,
   ): MaybePromise<AuthenticationResult> {
-    // The format rules run only for a key the cache does not hold: one it holds passed them.
+    // The tag and the format rules run only for a key the cache does not hold: one it holds
+    // passed them. A forged key meets one map read that misses, then is refused in memory: it
+    // takes no place in the cache, spends no budget and never reaches the store.
     let environment: string | undefined;
     const screen = (): Failed | undefined => {
-      const screened = this.screenKey(key);
+      const screened = this.checkSignature?.(key) ?? this.screenKey(key);
       if (!screened.ok) return screened;
       environment = screened.environment;
       return undefined;

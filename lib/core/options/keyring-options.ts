@@ -71,7 +71,7 @@ export interface KeyringOptions {
    * Secrets that sign keys (`generateApiKey({ signingSecret })`), each at least 32 random
    * characters, the one that signs new keys first; keys signed by any of them verify, so a
    * secret is rotated by adding the new one first and later removing the old one. A key whose
-   * signature does not verify is refused before the cache, the unknown-key budget and the store.
+   * signature does not verify is refused in memory: no cache entry, no budget, no store call.
    * See docs/keys.md.
    *
    * @example

@@ -38,6 +38,6 @@ export function chooseTenant(tenants: readonly Tenant[], requested: unknown): Te
   if (tenants.length === 0) return fail('no_tenant');
   if (requested === undefined) return { ok: true, tenant: tenants[0]! };
   if (typeof requested !== 'string' || !TENANT_ID.test(requested)) return fail('tenant_not_found');
-  const tenant = tenants.find((candidate) => String(candidate.id) === requested);
-  return tenant ? { ok: true, tenant } : fail('tenant_not_found');
+  for (const tenant of tenants) if (String(tenant.id) === requested) return { ok: true, tenant };
+  return fail('tenant_not_found');
 }
