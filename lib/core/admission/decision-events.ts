@@ -1,4 +1,4 @@
-import { channel } from 'node:diagnostics_channel';
+import { channel, type Channel } from 'node:diagnostics_channel';
 import { performance } from 'node:perf_hooks';
 import type { ApiKeyRecord, Tenant } from '../keys/api-key-record.js';
 import { bodyField, type ErrorResponse } from '../refusals/error-format.js';
@@ -131,13 +131,8 @@ export function webhookCheckStarted(): number {
 
 /** Publishes a request's admission on `nest-keyring:admitted`. */
 export function publishAdmitted(started: number, request: object, record: ApiKeyRecord, tenant?: Tenant): void {
-  if (started === NOT_OBSERVED || !admitted.hasSubscribers) return;
-  admitted.publish({
-    keyId: String(record.id),
-    tenantId: idOf(tenant),
-    ...requestRoute(request),
-    durationMs: performance.now() - started,
-  } satisfies AdmittedMessage);
+  if (started === NOT_OBSERVED) return;
+  publish<AdmittedMessage>(admitted, started, request, { keyId: String(record.id), tenantId: idOf(tenant) });
 }
 
 /**
@@ -152,45 +147,28 @@ export function publishRefused(
   record?: ApiKeyRecord,
   tenant?: Tenant,
 ): void {
-  if (started === NOT_OBSERVED) return;
-  const faulted = failure.reason === 'lookup_unavailable' && storeFault.hasSubscribers;
-  if (!refused.hasSubscribers && !faulted) return;
-  const durationMs = performance.now() - started;
-  const { status, body } = responder.errorResponse(failure);
-  const route = requestRoute(request);
-  if (refused.hasSubscribers) {
-    refused.publish({
-      reason: failure.reason,
-      code: codeOf(body),
-      status,
-      keyId: record === undefined ? undefined : String(record.id),
-      tenantId: idOf(tenant),
-      ...route,
-      durationMs,
-    } satisfies RefusedMessage);
-  }
-  if (faulted) {
-    const errorName = failure.cause instanceof Error ? failure.cause.name : 'Error';
-    storeFault.publish({
-      reason: 'lookup_unavailable',
-      status,
-      errorName,
-      timedOut: errorName === 'LookupTimeoutError',
-      ...route,
-      durationMs,
-    } satisfies StoreFaultMessage);
-  }
+  if (started === NOT_OBSERVED || !(refused.hasSubscribers || storeFault.hasSubscribers)) return;
+  const answer = refusalFields(failure, responder);
+  const keyId = record === undefined ? undefined : String(record.id);
+  publish<RefusedMessage>(refused, started, request, { ...answer, keyId, tenantId: idOf(tenant) });
+  if (failure.reason !== 'lookup_unavailable') return;
+  const errorName = failure.cause instanceof Error ? failure.cause.name : 'Error';
+  const timedOut = errorName === 'LookupTimeoutError';
+  publish<StoreFaultMessage>(storeFault, started, request, {
+    reason: failure.reason,
+    status: answer.status,
+    errorName,
+    timedOut,
+  });
 }
 
 /** Publishes a verified webhook on `nest-keyring:webhook-verified`. */
 export function publishWebhookVerified(started: number, request: object, secret: WebhookSecretName): void {
-  if (started === NOT_OBSERVED || !webhookVerified.hasSubscribers) return;
-  webhookVerified.publish({
+  if (started === NOT_OBSERVED) return;
+  publish<WebhookVerifiedMessage>(webhookVerified, started, request, {
     secretName: secret.name,
     scheme: secret.scheme,
-    ...requestRoute(request),
-    durationMs: performance.now() - started,
-  } satisfies WebhookVerifiedMessage);
+  });
 }
 
 /** Publishes a refused webhook on `nest-keyring:webhook-refused`. */
@@ -202,17 +180,25 @@ export function publishWebhookRefused(
   secret: WebhookSecretName,
 ): void {
   if (started === NOT_OBSERVED || !webhookRefused.hasSubscribers) return;
-  const durationMs = performance.now() - started;
+  const fields = { ...refusalFields(failure, responder), secretName: secret.name, scheme: secret.scheme };
+  publish<WebhookRefusedMessage>(webhookRefused, started, request, fields);
+}
+
+/** Publishes a decision's message, with its request's route and duration, where someone listens. */
+function publish<M extends DecisionRoute>(
+  target: Channel,
+  started: number,
+  request: object,
+  fields: Omit<M, keyof DecisionRoute>,
+): void {
+  if (target.hasSubscribers)
+    target.publish({ ...fields, ...requestRoute(request), durationMs: performance.now() - started });
+}
+
+/** What a refusal message says of the answer. */
+function refusalFields(failure: KeyringFailure, responder: Responder) {
   const { status, body } = responder.errorResponse(failure);
-  webhookRefused.publish({
-    reason: failure.reason,
-    code: codeOf(body),
-    status,
-    secretName: secret.name,
-    scheme: secret.scheme,
-    ...requestRoute(request),
-    durationMs,
-  } satisfies WebhookRefusedMessage);
+  return { reason: failure.reason, code: codeOf(body), status };
 }
 
 /** When a call to the key store starts: `NOT_OBSERVED` while nobody subscribes to `nest-keyring:lookup`. */

@@ -39,5 +39,13 @@ export function refuse(
     const reply = context.switchToHttp().getResponse();
     for (const [name, value] of Object.entries(response.headers)) adapterHost.httpAdapter.setHeader(reply, name, value);
   }
-  throw new KeyringException(failure, response);
+  // A refusal is an answer, not a fault: nobody reads its stack, and capturing one through Nest's
+  // call depth is most of what throwing costs (a flood of forged keys pays it on every request).
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    throw new KeyringException(failure, response);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
 }
