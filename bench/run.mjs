@@ -379,8 +379,21 @@ function verdicts(nest, express) {
   check('Express: both middlewares ≤ two no-op middlewares + 1 µs', delta(express, 'x-keyring', 'x-noop'), 1);
   check('per-key limit in memory ≤ +1 µs over @ApiKeyAuth()', delta(nest, 'limit-memory', 'auth'), 1);
   const noRedis = 'no redis-server on this machine';
-  check("per-key limit in Redis, the store's client, ≤ +4 µs", delta(nest, 'limit-redis', 'auth'), 4, noRedis);
-  check("per-key limit in Redis, the app's client, ≤ +4 µs", delta(nest, 'limit-redis-app', 'auth'), 4, noRedis);
+  // Over a route that makes one bare Redis round trip (PING): waiting on Redis changes how a saturated
+  // server batches its work, so a route that waits can cost less CPU than one that does not.
+  const overPing = 'over one Redis round trip (row redis-ping)';
+  check(
+    `per-key limit in Redis, the store's client, ≤ +4 µs ${overPing}`,
+    delta(nest, 'limit-redis', 'redis-ping'),
+    4,
+    noRedis,
+  );
+  check(
+    `per-key limit in Redis, the app's client, ≤ +4 µs ${overPing}`,
+    delta(nest, 'limit-redis-app', 'redis-ping'),
+    4,
+    noRedis,
+  );
   check(
     'a forged signed key refused by its tag ≤ a cache hit',
     delta(nest, 'forged', 'auth'),

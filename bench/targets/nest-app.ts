@@ -7,7 +7,8 @@
 //              the key, one Map read                        the same SHA-256 and Map read
 // Rate limits are per key: /auth is also measured with a key limited in memory, one limited in
 // Redis through the store's own client, and one through a client the app passes (REDIS_URL set
-// by the runner); and, where the build signs keys, with a forged key its tag refuses.
+// by the runner), beside /redis-ping, which makes one bare Redis round trip and counts nothing; and,
+// where the build signs keys, with a forged key its tag refuses.
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -104,6 +105,17 @@ class HeaderKeyStrategy extends PassportStrategy(HeaderAPIKeyStrategy, 'headerap
   }
 }
 
+// One Redis round trip and nothing else, through the app's client with node-redis's timer off
+// (as the store sends its script): what any Redis-backed limit costs before it counts anything.
+let pingClient: { sendCommand(args: string[], options: { timeout: number }): Promise<unknown> } | undefined;
+@Injectable()
+class RedisPingGuard implements CanActivate {
+  async canActivate(): Promise<boolean> {
+    await pingClient?.sendCommand(['PING'], { timeout: 0 });
+    return true;
+  }
+}
+
 @Controller()
 class BenchController {
   @ApiKeyAuth()
@@ -121,6 +133,7 @@ const routes: Record<string, MethodDecorator[]> = {
   passport: [UseGuards(AuthGuard('headerapikey'))],
   guard: [UseGuards(ApiKeyGuard)],
   auth: [ApiKeyAuth()],
+  'redis-ping': [ApiKeyAuth(), UseGuards(RedisPingGuard)],
 };
 for (const [path, decorators] of Object.entries(routes)) {
   Object.defineProperty(BenchController.prototype, path, { value: () => BODY, configurable: true });
@@ -139,6 +152,7 @@ if (url) {
   client.on('error', () => undefined);
   await client.connect();
   stores.set(WINDOW.redisApp, redisRateLimitStore({ client }));
+  pingClient = client as unknown as typeof pingClient;
   // The same client with the store's per-command options dropped: what node-redis's timer costs.
   const timed = { sendCommand: (args: ReadonlyArray<string>) => client.sendCommand(args) };
   stores.set(WINDOW.redisTimer, redisRateLimitStore({ client: timed }));
@@ -152,7 +166,7 @@ const limitStore: RateLimitStore = {
     PassportModule,
     ApiKeyModule.forRoot({ lookup, rateLimit: { store: limitStore }, ...(secrets ? { signingSecrets: secrets } : {}) }),
   ],
-  providers: [NoopGuard, Sha256Guard, HeaderKeyStrategy],
+  providers: [NoopGuard, Sha256Guard, RedisPingGuard, HeaderKeyStrategy],
   controllers: [BenchController],
 })
 class BenchModule {}
@@ -177,6 +191,14 @@ const rows: Row[] = [
     limited: true,
   })),
 ];
+if (url)
+  rows.push({
+    id: 'redis-ping',
+    name: '@ApiKeyAuth() and one Redis PING, no limit (what a round trip costs)',
+    path: '/redis-ping',
+    key: main.key,
+    ...guarded,
+  });
 if (secrets)
   rows.push({
     id: 'forged',
