@@ -199,6 +199,15 @@ if (url)
     key: main.key,
     ...guarded,
   });
+// The hand-written guard refusing an unknown key: what Nest's exception path costs any guard.
+rows.push({
+  id: 'sha-refused',
+  name: 'hand-written guard, unknown key (refused: 401)',
+  path: '/sha',
+  key: forgedKey(),
+  status: 401,
+  guarded: true,
+});
 if (secrets)
   rows.push({
     id: 'forged',

@@ -1,7 +1,7 @@
 import type { ApiKeyRecord, Tenant } from './keys/api-key-record.js';
 import { createApiKeyParser, type ApiKeyParser } from './keys/api-key-format.js';
 import { clientOf } from './lookup/client-address.js';
-import { extractApiKey } from './admission/credentials.js';
+import { extractApiKey, isWellFormedKey, isWithinLengthBound } from './admission/credentials.js';
 import { lookupStarted, observedLookup } from './admission/decision-events.js';
 import { createErrorResponder, type ErrorResponse } from './refusals/error-format.js';
 import type { KeyringFailure } from './refusals/failure.js';
@@ -144,7 +144,7 @@ export class Keyring {
     clientAddress?: string,
   ): MaybePromise<AuthenticationResult> {
     if (repeatedHeader(rawHeaders, this.credentialHeaders) !== undefined) return fail('malformed');
-    const credential = extractApiKey(headers, this.options.headers);
+    const credential = extractApiKey(headers, this.options.headers, isWithinLengthBound);
     if (!credential.ok) return credential;
     const { key } = credential;
     const cache = this.cache;
@@ -172,7 +172,7 @@ export class Keyring {
     // takes no place in the cache, spends no budget and never reaches the store.
     let environment: string | undefined;
     const screen = (): Failed | undefined => {
-      const screened = this.checkSignature?.(key) ?? this.screenKey(key);
+      const screened = this.screenKey(key);
       if (!screened.ok) return screened;
       environment = screened.environment;
       return undefined;
@@ -184,10 +184,14 @@ export class Keyring {
   }
 
   /**
-   * The format rules a key must pass before any lookup: its checksum (unless `requireChecksum`
-   * is off) and an environment prefix this deployment accepts (unless `keyPrefixes` is off).
+   * The rules a key must pass before any lookup: the token alphabet, its tag (with
+   * `signingSecrets`), its checksum (unless `requireChecksum` is off) and an environment prefix
+   * this deployment accepts (unless `keyPrefixes` is off).
    */
   private screenKey(key: string): Result<{ environment: string | undefined }> {
+    if (!isWellFormedKey(key)) return fail('malformed');
+    const unsigned = this.checkSignature?.(key);
+    if (unsigned !== undefined) return unsigned;
     if (this.options.requireChecksum && !hasValidChecksum(key)) {
       return fail('invalid', { detail: 'its checksum does not match' });
     }

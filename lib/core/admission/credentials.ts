@@ -47,7 +47,16 @@ export type CredentialResult = Result<{ key: string }>;
 
 /** True when `value` is a string a lookup may safely receive as a key. */
 export function isWellFormedKey(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_API_KEY_LENGTH && isB64Token(value);
+  return isWithinLengthBound(value) && isB64Token(value);
+}
+
+/**
+ * The length rule alone, for `Keyring`: it looks a key up in its cache first (a hash of the
+ * key, never the key) and checks the alphabet only for a key the cache does not hold, since one
+ * it holds passed it when it was stored.
+ */
+export function isWithinLengthBound(value: string): boolean {
+  return value.length > 0 && value.length <= MAX_API_KEY_LENGTH;
 }
 
 /**
@@ -63,8 +72,13 @@ export function isWellFormedKey(value: string): boolean {
  *
  * @param headers lower-cased request headers
  * @param acceptedHeaders lower-cased header names to read, e.g. `['authorization', 'x-api-key']`
+ * @param isWellFormed the rule a credential must pass, or it is `malformed`
  */
-export function extractApiKey(headers: RequestHeaders, acceptedHeaders: readonly string[]): CredentialResult {
+export function extractApiKey(
+  headers: RequestHeaders,
+  acceptedHeaders: readonly string[],
+  isWellFormed: (value: string) => boolean = isWellFormedKey,
+): CredentialResult {
   let key: string | undefined;
   let sawOtherScheme = false;
   for (const name of acceptedHeaders) {
@@ -80,9 +94,9 @@ export function extractApiKey(headers: RequestHeaders, acceptedHeaders: readonly
         sawOtherScheme = true;
         continue;
       }
-      candidate = credential !== null && isWellFormedKey(credential) ? credential : null;
+      candidate = credential !== null && isWellFormed(credential) ? credential : null;
     } else {
-      candidate = isWellFormedKey(raw) ? raw : null;
+      candidate = isWellFormed(raw) ? raw : null;
     }
     if (candidate === null) return fail('malformed');
     if (key !== undefined && key !== candidate) return fail('malformed');

@@ -28,7 +28,14 @@ export function admissionInputOf(
   unitOfWork: boolean,
 ): AdmissionInput {
   // On Fastify, `request.raw` holds what Node received.
-  const { rawHeaders } = nodeRequestOf(request) as { rawHeaders?: string[] };
-  const clientAddress = clientAddressOf(request);
-  return { request, headers: request.headers, rawHeaders, clientAddress, requiredScopes: scopes, unitOfWork };
+  const node = nodeRequestOf(request);
+  const { rawHeaders } = node as { rawHeaders?: string[] };
+  return {
+    request,
+    headers: request.headers,
+    rawHeaders,
+    clientAddress: clientAddressOf(node),
+    requiredScopes: scopes,
+    unitOfWork,
+  };
 }
