@@ -381,6 +381,11 @@ function verdicts(nest, express) {
     check(`${name} < passport-headerapikey (by ≥ 1 µs)`, delta(nest, id, 'passport'), -1);
   }
   check('Express: both middlewares ≤ two no-op middlewares + 1 µs', delta(express, 'x-keyring', 'x-noop'), 1);
+  check(
+    '(for comparison) Express: both middlewares ≤ a hand-written middleware (SHA-256 + Map) + 1 µs',
+    delta(express, 'x-keyring', 'x-sha'),
+    1,
+  );
   check('per-key limit in memory ≤ +1 µs over @ApiKeyAuth()', delta(nest, 'limit-memory', 'auth'), 1);
   const noRedis = 'no redis-server on this machine';
   // Over a route that makes one bare Redis round trip (PING): waiting on Redis changes how a saturated
