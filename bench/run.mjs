@@ -649,7 +649,11 @@ function writeResults({ info, summary, checks, timer, diagnostics, memory, minut
       '(min–max: the processes\' medians). "Over its host\'s baseline" is, per process, the median of the ' +
       "per-round differences to the host's unguarded route, then the median over the processes. Targets " +
       'compare two rows the same way. Every request carries `Authorization: Bearer <key>` and ' +
-      `\`X-TENANT-ID: ${TENANT}\`; any other status than the row's under load fails the run.`,
+      `\`X-TENANT-ID: ${TENANT}\`; any other status than the row's under load fails the run. ` +
+      'A Redis-limited route is compared with a route that makes one bare Redis round trip (row redis-ping), ' +
+      'not with the unguarded one: a request that waits on Redis changes how the saturated server batches ' +
+      'its work, and such rows cost less CPU than the unguarded route. Rows sha-refused and x-sha are the ' +
+      "hand-written guard's refusal and a hand-written Express middleware, for comparison.",
     '',
     `## Targets (Node ${info.node})`,
     '',
