@@ -65,6 +65,10 @@ describe.each(ADAPTERS)('sample app /metrics on %s', (adapter) => {
     const delta = (name: string, labels: Record<string, string> = {}) =>
       sample(after, name, labels) - sample(before, name, labels);
     expect(delta('nest_keyring_requests_admitted_total')).toBe(3);
+    // The key is now in the cache, which dropped none still in use.
+    expect(sample(after, 'nest_keyring_cache_keys')).toBeGreaterThanOrEqual(1);
+    expect(after).toContain('# TYPE nest_keyring_cache_evictions gauge');
+    expect(sample(after, 'nest_keyring_cache_evictions')).toBe(0);
     expect(delta('nest_keyring_requests_refused_total', tenantRefused)).toBe(1);
     expect(delta('nest_keyring_key_lookups_total', { source: 'store', outcome: 'found' })).toBe(1);
     expect(delta('nest_keyring_key_lookups_total', { source: 'cache', outcome: 'found' })).toBe(3);

@@ -1,6 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
+  InjectKeyring,
+  Keyring,
   KEYRING_CHANNELS,
   type LookupMessage,
   type RefusedMessage,
@@ -15,8 +18,26 @@ import {
  * Each message is counted synchronously as it is published, before the response is sent: a
  * client that was just refused sees its refusal counted on its next scrape.
  */
+@Injectable()
 export class KeyringMetrics {
   readonly registry = new Registry();
+
+  constructor(@InjectKeyring() private readonly keyring: Keyring) {}
+
+  // Read at each scrape: how full the key cache is, and whether it is too small for the keys in use.
+  private readonly cacheKeys: Gauge = new Gauge({
+    name: 'nest_keyring_cache_keys',
+    help: 'Keys the lookup cache holds now (known and unknown).',
+    registers: [this.registry],
+    collect: () => this.cacheKeys.set(this.keyring.cacheSize),
+  });
+
+  private readonly cacheEvictions: Gauge = new Gauge({
+    name: 'nest_keyring_cache_evictions',
+    help: 'Keys still in use the cache dropped for room since start-up: above 0, raise cache.maxEntries.',
+    registers: [this.registry],
+    collect: () => this.cacheEvictions.set(this.keyring.cacheEvictions),
+  });
 
   private readonly admitted = new Counter({
     name: 'nest_keyring_requests_admitted_total',
