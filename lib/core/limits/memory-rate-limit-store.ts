@@ -1,4 +1,4 @@
-import { KeyringConfigError } from '../refusals/failure.js';
+import { checkAtLeastOne } from '../options/option-checks.js';
 import type { RateLimitHit, RateLimitStore } from './rate-limit.js';
 
 /** Options of `MemoryRateLimitStore`. */
@@ -33,13 +33,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     options: MemoryRateLimitStoreOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    const { maxEntries = 100_000 } = options;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new KeyringConfigError(
-        `\`MemoryRateLimitStore\` \`maxEntries\` must be a whole number of at least 1; got ${String(maxEntries)}.`,
-      );
-    }
-    this.maxEntries = maxEntries;
+    this.maxEntries = checkAtLeastOne('MemoryRateLimitStore maxEntries', options.maxEntries ?? 100_000);
   }
 
   hit(id: string, windowMs: number): RateLimitHit {
@@ -49,7 +43,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       // Map order is renewal order: the first entry is the one renewed longest ago, so eviction
       // and expiry cost O(1) and never scan the map.
       if (counter !== undefined) this.counters.delete(id);
-      else if (this.counters.size >= this.maxEntries) this.evictOldest();
+      else if (this.counters.size >= this.maxEntries) this.counters.delete(this.counters.keys().next().value!);
       counter = { count: 0, resetAt: now + windowMs };
       this.counters.set(id, counter);
     }
@@ -60,10 +54,5 @@ export class MemoryRateLimitStore implements RateLimitStore {
   /** Counters held now, live or expired-but-not-yet-reused. */
   get size(): number {
     return this.counters.size;
-  }
-
-  private evictOldest(): void {
-    const oldest = this.counters.keys().next();
-    if (!oldest.done) this.counters.delete(oldest.value);
   }
 }
