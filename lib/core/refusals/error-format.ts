@@ -232,3 +232,17 @@ export function bodyField(body: unknown, name: string): unknown {
   if (typeof error === 'object' && error !== null && name in error) return (error as Record<string, unknown>)[name];
   return (body as Record<string, unknown>)[name];
 }
+
+/**
+ * The code and message of a refusal's body, so that a transport without an HTTP body (a GraphQL
+ * error, a WebSocket refusal) speaks the same vocabulary as the REST answer: `error.code` /
+ * `error.message` (both presets), else the top level; a body with neither gets the failure's
+ * reason, upper-cased.
+ */
+export function summarizeRefusal(failure: KeyringFailure, body: object): { code: string; message: string } {
+  const text = (name: string) => {
+    const value = bodyField(body, name);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  return { code: text('code') ?? failure.reason.toUpperCase(), message: text('message') ?? 'Request refused.' };
+}

@@ -22,7 +22,6 @@ import { RoutesCheck } from './routes.check.js';
 import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
 import { TenantInterceptor } from '../access/tenant.interceptor.js';
 import { tenantScopeMiddleware } from '../access/nest-middleware.js';
-import { GraphqlFieldScopesCheck } from '../transports/graphql-field-scopes.check.js';
 import { GraphqlIntrospectionCheck } from '../transports/graphql-introspection.js';
 import type { ApiKeyModuleOptions } from './api-key-module-options.interface.js';
 
@@ -87,7 +86,6 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     WebhookSecretGuard,
     RoutesCheck,
     GraphqlIntrospectionCheck,
-    GraphqlFieldScopesCheck,
   ],
   exports: [
     KEYRING,

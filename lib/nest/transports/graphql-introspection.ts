@@ -6,18 +6,13 @@ import { graphqlRefusalIn, graphqlRequestIn } from './graphql.js';
 import { admissionInputOf } from './transport-request.js';
 
 // The few GraphQL document nodes this reads, as graphql-js builds them (no import of graphql).
-interface NamedNode {
+interface SelectionNode {
   kind: string;
   name?: { value: string };
-}
-interface SelectionNode extends NamedNode {
   selectionSet?: { selections: readonly SelectionNode[] };
 }
-interface DefinitionNode extends SelectionNode {
-  operation?: string;
-}
 interface DocumentNode {
-  definitions: readonly DefinitionNode[];
+  definitions: readonly SelectionNode[];
 }
 
 const INTROSPECTION_FIELDS: ReadonlySet<string> = new Set(['__schema', '__type']);

@@ -1,7 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ErrorResponse } from '../../core/refusals/error-format.js';
+import { summarizeRefusal, type ErrorResponse } from '../../core/refusals/error-format.js';
 import type { KeyringFailure } from '../../core/refusals/failure.js';
-import { summarizeRefusal } from '../../core/refusals/refusal-summary.js';
 import type { KeyringRequest } from '../access/keyring-request.interface.js';
 import { KeyringException } from '../refusals/keyring.exception.js';
 
@@ -35,10 +34,6 @@ export function isGraphqlContext(context: ExecutionContext): boolean {
  */
 export function isGraphqlRootField(context: ExecutionContext): boolean {
   return isGraphqlContext(context) && context.getArgByIndex<GraphqlInfo | undefined>(3)?.path?.prev === undefined;
-}
-
-function isMercuriusReply(reply: unknown): reply is MercuriusReply {
-  return typeof reply === 'object' && reply !== null && typeof (reply as MercuriusReply).header === 'function';
 }
 
 function hasHeaders(request: unknown): request is KeyringRequest {
@@ -104,7 +99,7 @@ export function graphqlRefusalIn(
   response: ErrorResponse,
 ): GraphqlKeyringException {
   const reply = (gql as GraphqlContext | undefined)?.reply;
-  if (!isMercuriusReply(reply)) return new GraphqlKeyringException(failure, response, true);
+  if (typeof reply?.header !== 'function') return new GraphqlKeyringException(failure, response, true);
   if (reply.sent !== true) for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
   return new GraphqlKeyringException(failure, response, false);
 }
