@@ -66,8 +66,8 @@ export class KeyringWsAdapter extends WsAdapter {
       admitSocket(client, admission);
       // Ended when its key expires or is refused after an invalidation: close code 4000 + the
       // refusal's HTTP status (4401, 4403, 4503), its error code as the reason.
-      const forget = this.handshakes.watch(client, ({ response, code }) => client.close(4000 + response.status, code));
-      client.once('close', forget);
+      const end = ({ response, code }: HandshakeRefusal) => client.close(4000 + response.status, code);
+      client.once('close', this.handshakes.watch(client, end));
       runAsSocket(client, () => callback(client, request));
     });
   }

@@ -33,20 +33,17 @@ function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
 // otherwise see them ignored (and `protectAllRoutes: true` would leave every route open).
 const MODULE_SETTINGS = ['protectAllRoutes', 'isGlobal', 'imports'] as const;
 
-function refuseModuleSettings(options: ApiKeyModuleOptions): void {
+/** Creates the `Keyring` from the module options; any option error fails the app's start-up. */
+async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {
   const misplaced = MODULE_SETTINGS.find(
     (name) => typeof options === 'object' && options !== null && Object.hasOwn(options, name),
   );
-  if (misplaced === undefined) return;
-  throw new KeyringConfigError(
-    `\`${misplaced}\` is a setting of the module, not an option: give it beside useFactory, ` +
-      `e.g. ApiKeyModule.forRootAsync({ ${misplaced}: ..., useFactory }), not in what the factory returns.`,
-  );
-}
-
-/** Creates the `Keyring` from the module options; any option error fails the app's start-up. */
-async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {
-  refuseModuleSettings(options);
+  if (misplaced !== undefined) {
+    throw new KeyringConfigError(
+      `\`${misplaced}\` is a setting of the module, not an option: give it beside useFactory, ` +
+        `e.g. ApiKeyModule.forRootAsync({ ${misplaced}: ..., useFactory }), not in what the factory returns.`,
+    );
+  }
   const lookup = isLookupClass(options?.lookup) ? await moduleRef.create(options.lookup) : options?.lookup;
   // `usage` warnings go to Nest's logger unless the app gives its own.
   const usage =
@@ -58,6 +55,9 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     { logger: new Logger('InvalidationBus') },
   );
 }
+
+// The module's providers that apps inject too.
+const SERVICES = [ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard, GraphqlIntrospectionCheck];
 
 /**
  * API-key authentication for a Nest app.
@@ -80,23 +80,10 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
     { provide: TenantContext, useValue: new TenantContext() },
     { provide: ApiKeyContext, useValue: new ApiKeyContext() },
-    ApiKeyGuard,
-    TenantInterceptor,
-    ApiKeyCache,
-    WebhookSecretGuard,
+    ...SERVICES,
     RoutesCheck,
-    GraphqlIntrospectionCheck,
   ],
-  exports: [
-    KEYRING,
-    TenantContext,
-    ApiKeyContext,
-    ApiKeyGuard,
-    TenantInterceptor,
-    ApiKeyCache,
-    WebhookSecretGuard,
-    GraphqlIntrospectionCheck,
-  ],
+  exports: [KEYRING, TenantContext, ApiKeyContext, ...SERVICES],
 })
 export class ApiKeyModule
   extends ConfigurableApiKeyModule
@@ -120,12 +107,11 @@ export class ApiKeyModule
    */
   configure(_consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
-    // No HTTP adapter (a microservice or a standalone app): nothing to scope.
-    if (adapter === undefined || adapter === null) return;
-    // Where the guard can enter its request's scope safely (Node 24 and later), requests that
-    // never meet the guard (public routes) pay nothing.
-    if (enteredScopesStayInTheirCallback) return;
-    adapter.use(tenantScopeMiddleware);
+    // No HTTP adapter (a microservice or a standalone app): nothing to scope. Where the guard can
+    // enter its request's scope safely (Node 24 and later), requests that never meet the guard
+    // (public routes) pay nothing.
+    if (adapter !== undefined && adapter !== null && !enteredScopesStayInTheirCallback)
+      adapter.use(tenantScopeMiddleware);
   }
 
   /**
