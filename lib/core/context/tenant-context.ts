@@ -72,9 +72,7 @@ export function openTenantScope<R>(request: object, fn: () => R, tenant?: Tenant
 export function enterRequestScope(request: object): TenantScope {
   const current = storage.getStore();
   if (current !== undefined && current.owner === request) return current;
-  const scoped = request as ScopedRequest;
-  let scope = scoped[REQUEST_SCOPE];
-  if (scope === undefined) scoped[REQUEST_SCOPE] = scope = { owner: request, tenant: undefined, key: undefined };
+  const scope = ((request as ScopedRequest)[REQUEST_SCOPE] ??= { owner: request, tenant: undefined, key: undefined });
   storage.enterWith(scope);
   return scope;
 }

@@ -11,11 +11,6 @@ export interface MemoryRateLimitStoreOptions {
   maxEntries?: number;
 }
 
-interface Counter {
-  count: number;
-  resetAt: number;
-}
-
 /**
  * The default `RateLimitStore`: fixed windows counted in this process. Right for a single
  * instance; several replicas each count their own share, so share a store between them
@@ -25,7 +20,7 @@ interface Counter {
  * new Keyring({ lookup, rateLimit: { default: { limit: 100, windowMs: 60_000 }, store: new MemoryRateLimitStore() } });
  */
 export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly counters = new Map<string, Counter>();
+  private readonly counters = new Map<string, { count: number; resetAt: number }>();
   private readonly maxEntries: number;
 
   /** @param now the clock (tests pass their own) */

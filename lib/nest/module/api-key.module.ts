@@ -17,13 +17,13 @@ import { enteredScopesStayInTheirCallback, TenantContext } from '../../core/cont
 import { ApiKeyCache } from './api-key-cache.service.js';
 import { KEYRING } from './api-key.constants.js';
 import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
+import type { ApiKeyModuleOptions } from './api-key.module-definition.js';
 import { ApiKeyGuard } from '../access/api-key.guard.js';
 import { RoutesCheck } from './routes.check.js';
 import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
 import { TenantInterceptor } from '../access/tenant.interceptor.js';
 import { tenantScopeMiddleware } from '../access/nest-middleware.js';
 import { GraphqlIntrospectionCheck } from '../transports/graphql-introspection.js';
-import type { ApiKeyModuleOptions } from './api-key-module-options.interface.js';
 
 function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
   return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';

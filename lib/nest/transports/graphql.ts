@@ -36,11 +36,6 @@ export function isGraphqlRootField(context: ExecutionContext): boolean {
   return isGraphqlContext(context) && context.getArgByIndex<GraphqlInfo | undefined>(3)?.path?.prev === undefined;
 }
 
-function hasHeaders(request: unknown): request is KeyringRequest {
-  const headers = typeof request === 'object' && request !== null ? (request as KeyringRequest).headers : undefined;
-  return typeof headers === 'object' && headers !== null;
-}
-
 /**
  * The HTTP request a GraphQL operation came in, from its GraphQL context (a resolver's third
  * argument): the context's `req` (both Nest drivers put it there) or, on Mercurius,
@@ -49,8 +44,8 @@ function hasHeaders(request: unknown): request is KeyringRequest {
  */
 export function graphqlRequestIn(gql: unknown): KeyringRequest | undefined {
   const { req, reply } = (gql ?? {}) as GraphqlContext;
-  const request = req ?? reply?.request;
-  return hasHeaders(request) ? request : undefined;
+  const request = (req ?? reply?.request) as KeyringRequest | null | undefined;
+  return typeof request?.headers === 'object' && request.headers !== null ? request : undefined;
 }
 
 /** What a GraphQL refusal carries in `errors[].extensions`. */
