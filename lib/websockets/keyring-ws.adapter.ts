@@ -49,7 +49,29 @@ export class KeyringWsAdapter extends WsAdapter {
   ): unknown {
     // Resolved now, at start-up: a missing ApiKeyModule fails the app's start, not a connection.
     void this.handshakes.keyring;
-    return super.create(port, { ...options, verifyClient: this.verifier(options.verifyClient as VerifyClient) });
+    const theirs = options.verifyClient as VerifyClient | undefined;
+    // Checks the upgrade's key, then the gateway's own `verifyClient`, if it has one.
+    const verifyClient = (info: VerifyInfo, done: VerifyDone) => {
+      const { req } = info;
+      void this.handshakes
+        .admit(req, undefined)
+        .then((result) => {
+          if (!result.ok) {
+            const { status, body, headers } = result.refusal.response;
+            return done(false, status, JSON.stringify(body), { ...headers, 'Content-Type': 'application/json' });
+          }
+          this.admitted.set(req, result.admission);
+          if (theirs === undefined) return done(true);
+          if (theirs.length >= 2) return (theirs as VerifyClientCallbackAsync)(info, done);
+          done((theirs as VerifyClientCallbackSync)(info));
+        })
+        .catch((error: unknown) => {
+          // The gateway's own verifyClient threw: refused, never let in.
+          this.logger.error(error);
+          done(false, 500);
+        });
+    };
+    return super.create(port, { ...options, verifyClient });
   }
 
   override bindClientConnect(
@@ -84,29 +106,5 @@ export class KeyringWsAdapter extends WsAdapter {
 
   override bindClientDisconnect(client: WebSocket, callback: (...args: unknown[]) => void): void {
     super.bindClientDisconnect(client, (...args: unknown[]) => runAsSocket(client, () => callback(...args)));
-  }
-
-  /** Checks the upgrade's key, then the gateway's own `verifyClient`, if it has one. */
-  private verifier(theirs: VerifyClient | undefined): VerifyClientCallbackAsync {
-    return (info: VerifyInfo, done: VerifyDone) => {
-      const { req } = info;
-      void this.handshakes
-        .admit(req, undefined)
-        .then((result) => {
-          if (!result.ok) {
-            const { status, body, headers } = result.refusal.response;
-            return done(false, status, JSON.stringify(body), { ...headers, 'Content-Type': 'application/json' });
-          }
-          this.admitted.set(req, result.admission);
-          if (theirs === undefined) return done(true);
-          if (theirs.length >= 2) return (theirs as VerifyClientCallbackAsync)(info, done);
-          done((theirs as VerifyClientCallbackSync)(info));
-        })
-        .catch((error: unknown) => {
-          // The gateway's own verifyClient threw: refused, never let in.
-          this.logger.error(error);
-          done(false, 500);
-        });
-    };
   }
 }

@@ -31,7 +31,8 @@ interface PresetEntry {
   message: string;
 }
 
-const entry = (status: number, code: string, message: string): PresetEntry => ({ status, code, message });
+// Frozen, as the tables that hold them: they are exported, and shared by every app.
+const entry = (status: number, code: string, message: string): PresetEntry => Object.freeze({ status, code, message });
 const INVALID_KEY = entry(401, 'INVALID_API_KEY', 'Invalid API key.');
 const STORE_UNAVAILABLE = entry(503, 'KEY_STORE_UNAVAILABLE', 'API keys cannot be checked right now. Try again later.');
 const KEY_NOT_FOUND = entry(401, 'AUTH_001', 'API key not found or expired.');
@@ -88,28 +89,22 @@ export const SIGNATURE_REASONS: readonly FailureReason[] = [
   'webhook_timestamp_invalid',
 ];
 
-/** Freezes the preset tables all the way down: they are exported, and shared by every app. */
-function deepFreeze<T extends object>(value: T): T {
-  for (const field of Object.values(value)) if (typeof field === 'object' && field !== null) deepFreeze(field);
-  return Object.freeze(value);
-}
-
 /** The two preset vocabularies, reason by reason. */
 export const ERROR_PRESETS: Readonly<
   Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>
-> = deepFreeze({
-  cubeconnect: {
+> = Object.freeze({
+  cubeconnect: Object.freeze({
     missing: entry(401, 'AUTHENTICATION_REQUIRED', 'API key is required.'),
     malformed: INVALID_KEY,
     ...keyReasons(INVALID_KEY),
     ...SHARED,
-  },
-  connexease: {
+  }),
+  connexease: Object.freeze({
     missing: entry(401, 'AUTH_002', 'Authorization header is missing.'),
     malformed: entry(401, 'AUTH_003', 'Authorization header must be in the form "Bearer <token>".'),
     ...keyReasons(KEY_NOT_FOUND),
     ...SHARED,
-  },
+  }),
 });
 
 function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): ErrorFormatter {

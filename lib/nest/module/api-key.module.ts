@@ -25,13 +25,13 @@ import { TenantInterceptor } from '../access/tenant.interceptor.js';
 import { tenantScopeMiddleware } from '../access/nest-middleware.js';
 import { GraphqlIntrospectionCheck } from '../transports/graphql-introspection.js';
 
-function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
-  return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';
-}
-
 // Settings of the module itself, given beside `useFactory`; a factory that returns them would
 // otherwise see them ignored (and `protectAllRoutes: true` would leave every route open).
 const MODULE_SETTINGS = ['protectAllRoutes', 'isGlobal', 'imports'] as const;
+
+function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
+  return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';
+}
 
 /** Creates the `Keyring` from the module options; any option error fails the app's start-up. */
 async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {

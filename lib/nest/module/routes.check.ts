@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
 import { KeyringConfigError } from '../../core/refusals/failure.js';
@@ -48,12 +48,8 @@ export class RoutesCheck implements OnModuleInit {
 
   onModuleInit(): void {
     const signedRoutes: string[] = [];
-    const checkedControllers = new Set<Type<unknown>>();
     for (const { controller, handler, name: where } of appRoutes(this.discovery, this.scanner)) {
-      if (!checkedControllers.has(controller)) {
-        checkedControllers.add(controller);
-        if (isContradictory(routeDeclarations(this.reflector, controller))) throw contradiction(controller.name);
-      }
+      if (isContradictory(routeDeclarations(this.reflector, controller))) throw contradiction(controller.name);
       if (isContradictory(routeDeclarations(this.reflector, handler))) throw contradiction(where);
       const name = webhookSecretNameOf(this.reflector, handler, controller);
       if (name === undefined) continue;
