@@ -111,10 +111,7 @@ export class UsageRecorder {
   /** Notes a use of the record `recordId` now. Never throws, never waits. */
   record(recordId: string | number): void {
     const { pending } = this;
-    if (pending.size >= this.options.maxPendingKeys && !pending.has(recordId)) {
-      this.overflow();
-      return;
-    }
+    if (pending.size >= this.options.maxPendingKeys && !pending.has(recordId)) return this.overflow();
     pending.set(recordId, this.now());
     if (this.timer === undefined) this.arm();
   }
@@ -169,8 +166,7 @@ export class UsageRecorder {
 
   /** Calls `onUsed` with the batch; why it failed (`undefined`: it did not), never a rejection. */
   private deliver(batch: Map<string | number, number>): Promise<string | undefined> {
-    const usages: KeyUsage[] = [];
-    for (const [recordId, at] of batch) usages.push({ recordId, lastUsedAt: new Date(at) });
+    const usages = [...batch].map(([recordId, at]): KeyUsage => ({ recordId, lastUsedAt: new Date(at) }));
     let answer: unknown;
     try {
       answer = this.options.onUsed(usages);
