@@ -37,10 +37,14 @@ export function checkDuration(
   makeError: (message: string) => Error = (message) => new KeyringConfigError(message),
 ): number {
   if (isDuration(value, bounds)) return value;
+  throw makeError(durationMessage(name, value, bounds));
+}
+
+function durationMessage(name: string, value: unknown, bounds: DurationBounds): string {
   const { positive, whole, seconds, max = seconds ? MAX_DURATION_SECONDS : MAX_DURATION_MS } = bounds;
-  throw makeError(
+  return (
     `\`${name}\` must be a ${whole ? 'whole ' : ''}number of ${seconds ? 'seconds' : 'milliseconds'}` +
-      `${positive ? ' above 0' : ', 0 or more,'} and at most ${max}; got ${String(value)}.`,
+    `${positive ? ' above 0' : ', 0 or more,'} and at most ${max}; got ${String(value)}.`
   );
 }
 
