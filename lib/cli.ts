@@ -38,10 +38,7 @@ function main(argv: string[]): void {
     },
   });
   const [command] = positionals;
-  if (values.help || command === undefined) {
-    console.log(USAGE);
-    return;
-  }
+  if (values.help || command === undefined) return console.log(USAGE);
   const pepper = secretFrom(values['pepper-env'], '--pepper-env');
   if (command === 'generate') {
     const signingVariable =
@@ -51,10 +48,7 @@ function main(argv: string[]): void {
       ...generateApiKey({ environment: values.env, pepper, signingSecret }),
       signed: !!signingSecret,
     };
-    if (values.json) {
-      console.log(JSON.stringify(generated, null, 2));
-      return;
-    }
+    if (values.json) return console.log(JSON.stringify(generated, null, 2));
     console.log(
       [
         `key:            ${generated.key}`,
@@ -72,8 +66,7 @@ function main(argv: string[]): void {
     const key = readFileSync(0, 'utf8').trim();
     if (key.length === 0) throw new Error('no key on standard input');
     const hash = hashApiKey(key, { pepper });
-    console.log(values.json ? JSON.stringify({ hash }) : hash);
-    return;
+    return console.log(values.json ? JSON.stringify({ hash }) : hash);
   }
   throw new Error(`unknown command "${command}"\n\n${USAGE}`);
 }

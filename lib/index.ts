@@ -6,8 +6,7 @@ import './nest/peers.js';
 
 // Module and its options.
 export { ApiKeyModule } from './nest/module/api-key.module.js';
-export type { ApiKeyOptionsFactory } from './nest/module/api-key.module-definition.js';
-export type { ApiKeyModuleOptions } from './nest/module/api-key-module-options.interface.js';
+export type { ApiKeyModuleOptions, ApiKeyOptionsFactory } from './nest/module/api-key.module-definition.js';
 export type { KeyringOptions } from './core/options/keyring-options.js';
 
 // Guarding routes.

@@ -70,8 +70,17 @@ export class KeyringIoAdapter extends IoAdapter {
 
   override bindClientConnect(server: Server | Namespace, callback: (socket: Socket, ...rest: unknown[]) => void): void {
     server.on('connection', (socket: Socket, ...rest: unknown[]) => {
-      if (socketAdmissionOf(socket) === undefined) return this.refuseUnchecked(socket);
-      this.watch(socket);
+      // A connection our middleware never saw (a server the gateway brought itself): never let in.
+      if (socketAdmissionOf(socket) === undefined) {
+        this.logger.error(`Disconnected socket ${socket.id}: its handshake was not checked for an API key`);
+        return void socket.disconnect(true);
+      }
+      // Ended when its key expires or is refused after an invalidation: the refusal, then a disconnect.
+      const end = ({ response }: HandshakeRefusal) => {
+        socket.emit('exception', response.body);
+        socket.disconnect();
+      };
+      socket.once('disconnect', this.handshakes.watch(socket, end));
       runAsSocket(socket, () => callback(socket, ...rest));
     });
   }
@@ -95,30 +104,12 @@ export class KeyringIoAdapter extends IoAdapter {
     void this.handshakes
       .admit(request, socket.handshake.auth, { method: request.method, url: socket.nsp.name })
       .then((result) => {
-        if (!result.ok) return next(handshakeError(result.refusal));
+        if (!result.ok)
+          return next(Object.assign(new Error(result.refusal.code), { data: result.refusal.response.body }));
         admitSocket(socket, result.admission);
         next();
       })
       // What socket.io does after `next` (later middleware, the connection) is not ours to answer.
       .catch((error: unknown) => this.logger.error(error));
   }
-
-  // A connection our middleware never saw (a server the gateway brought itself): never let in.
-  private refuseUnchecked(socket: Socket): void {
-    this.logger.error(`Disconnected socket ${socket.id}: its handshake was not checked for an API key`);
-    socket.disconnect(true);
-  }
-
-  // Ended when its key expires or is refused after an invalidation: the refusal, then a disconnect.
-  private watch(socket: Socket): void {
-    const forget = this.handshakes.watch(socket, (refusal) => {
-      socket.emit('exception', refusal.response.body);
-      socket.disconnect();
-    });
-    socket.once('disconnect', forget);
-  }
-}
-
-function handshakeError(refusal: HandshakeRefusal): KeyringHandshakeError {
-  return Object.assign(new Error(refusal.code), { data: refusal.response.body });
 }

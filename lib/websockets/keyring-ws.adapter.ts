@@ -49,46 +49,9 @@ export class KeyringWsAdapter extends WsAdapter {
   ): unknown {
     // Resolved now, at start-up: a missing ApiKeyModule fails the app's start, not a connection.
     void this.handshakes.keyring;
-    return super.create(port, { ...options, verifyClient: this.verifier(options.verifyClient as VerifyClient) });
-  }
-
-  override bindClientConnect(
-    server: { on(event: 'connection', listener: (client: WebSocket, request: IncomingMessage) => void): void },
-    callback: (client: WebSocket, request: IncomingMessage) => void,
-  ): void {
-    server.on('connection', (client, request) => {
-      const admission = this.admitted.get(request);
-      // A connection our verifyClient never saw (a server the gateway brought itself): never let in.
-      if (admission === undefined) {
-        this.logger.error('Closed a WebSocket connection: its upgrade was not checked for an API key');
-        return client.terminate();
-      }
-      admitSocket(client, admission);
-      // Ended when its key expires or is refused after an invalidation: close code 4000 + the
-      // refusal's HTTP status (4401, 4403, 4503), its error code as the reason.
-      const forget = this.handshakes.watch(client, ({ response, code }) => client.close(4000 + response.status, code));
-      client.once('close', forget);
-      runAsSocket(client, () => callback(client, request));
-    });
-  }
-
-  override bindMessageHandlers(
-    client: WebSocket,
-    handlers: MessageMappingProperties[],
-    transform: (data: unknown) => Observable<unknown>,
-  ): void {
-    const refuse = (refusal: HandshakeRefusal) =>
-      client.send(JSON.stringify({ event: 'exception', data: refusal.response.body }));
-    super.bindMessageHandlers(client, this.handshakes.handlers(client, handlers, refuse), transform);
-  }
-
-  override bindClientDisconnect(client: WebSocket, callback: (...args: unknown[]) => void): void {
-    super.bindClientDisconnect(client, (...args: unknown[]) => runAsSocket(client, () => callback(...args)));
-  }
-
-  /** Checks the upgrade's key, then the gateway's own `verifyClient`, if it has one. */
-  private verifier(theirs: VerifyClient | undefined): VerifyClientCallbackAsync {
-    return (info: VerifyInfo, done: VerifyDone) => {
+    const theirs = options.verifyClient as VerifyClient | undefined;
+    // Checks the upgrade's key, then the gateway's own `verifyClient`, if it has one.
+    const verifyClient = (info: VerifyInfo, done: VerifyDone) => {
       const { req } = info;
       void this.handshakes
         .admit(req, undefined)
@@ -108,5 +71,40 @@ export class KeyringWsAdapter extends WsAdapter {
           done(false, 500);
         });
     };
+    return super.create(port, { ...options, verifyClient });
+  }
+
+  override bindClientConnect(
+    server: { on(event: 'connection', listener: (client: WebSocket, request: IncomingMessage) => void): void },
+    callback: (client: WebSocket, request: IncomingMessage) => void,
+  ): void {
+    server.on('connection', (client, request) => {
+      const admission = this.admitted.get(request);
+      // A connection our verifyClient never saw (a server the gateway brought itself): never let in.
+      if (admission === undefined) {
+        this.logger.error('Closed a WebSocket connection: its upgrade was not checked for an API key');
+        return client.terminate();
+      }
+      admitSocket(client, admission);
+      // Ended when its key expires or is refused after an invalidation: close code 4000 + the
+      // refusal's HTTP status (4401, 4403, 4503), its error code as the reason.
+      const end = ({ response, code }: HandshakeRefusal) => client.close(4000 + response.status, code);
+      client.once('close', this.handshakes.watch(client, end));
+      runAsSocket(client, () => callback(client, request));
+    });
+  }
+
+  override bindMessageHandlers(
+    client: WebSocket,
+    handlers: MessageMappingProperties[],
+    transform: (data: unknown) => Observable<unknown>,
+  ): void {
+    const refuse = (refusal: HandshakeRefusal) =>
+      client.send(JSON.stringify({ event: 'exception', data: refusal.response.body }));
+    super.bindMessageHandlers(client, this.handshakes.handlers(client, handlers, refuse), transform);
+  }
+
+  override bindClientDisconnect(client: WebSocket, callback: (...args: unknown[]) => void): void {
+    super.bindClientDisconnect(client, (...args: unknown[]) => runAsSocket(client, () => callback(...args)));
   }
 }

@@ -71,10 +71,9 @@ export class SocketHandshakes {
 
   /** The app's `Keyring`, found on first use (when Nest creates the gateways' servers, at start-up). */
   get keyring(): Keyring {
-    if (this.resolved !== undefined) return this.resolved;
-    const keyring = this.options.keyring ?? this.app?.get<symbol, Keyring>(KEYRING, { strict: false });
-    if (keyring === undefined) throw new TypeError('KeyringIoAdapter / KeyringWsAdapter need the Nest app');
-    return (this.resolved = keyring);
+    this.resolved ??= this.options.keyring ?? this.app?.get<symbol, Keyring>(KEYRING, { strict: false });
+    if (this.resolved === undefined) throw new TypeError('KeyringIoAdapter / KeyringWsAdapter need the Nest app');
+    return this.resolved;
   }
 
   /**

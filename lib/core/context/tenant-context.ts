@@ -72,43 +72,30 @@ export function openTenantScope<R>(request: object, fn: () => R, tenant?: Tenant
 export function enterRequestScope(request: object): TenantScope {
   const current = storage.getStore();
   if (current !== undefined && current.owner === request) return current;
-  const scoped = request as ScopedRequest;
-  let scope = scoped[REQUEST_SCOPE];
-  if (scope === undefined) scoped[REQUEST_SCOPE] = scope = { owner: request, tenant: undefined, key: undefined };
+  const scope = ((request as ScopedRequest)[REQUEST_SCOPE] ??= { owner: request, tenant: undefined, key: undefined });
   storage.enterWith(scope);
   return scope;
 }
 
 /**
- * Fills in the tenant of a request's scope (from `enterRequestScope`). A scope's tenant, once
- * set, is never replaced: a second, different tenant for the same request is a bug upstream,
+ * Fills in a request's scope (from `enterRequestScope`) with its admission: the key's record and,
+ * with `tenancy` on, the tenant (`undefined` leaves either as it is). A scope's key and tenant,
+ * once set, are never replaced: a second, different one for the same request is a bug upstream,
  * and refusing it is the only answer that cannot serve one tenant's data to another.
  *
- * @throws TenantContextError when the scope already holds another tenant
+ * @throws TenantContextError when the scope already holds another key or another tenant
  */
-export function setScopeTenant(scope: TenantScope, tenant: Tenant): void {
-  if (scope.tenant !== undefined && scope.tenant !== tenant) {
-    throw new TenantContextError(
-      "nest-keyring: this request already acts for another tenant; a request's tenant is never replaced.",
-    );
-  }
-  scope.tenant = tenant;
+export function setScopeAdmission(scope: TenantScope, key: ApiKeyRecord | undefined, tenant: Tenant | undefined): void {
+  if (key !== undefined && scope.key !== undefined && scope.key !== key) throw replaced('API key', 'key');
+  if (tenant !== undefined && scope.tenant !== undefined && scope.tenant !== tenant) throw replaced('tenant', 'tenant');
+  scope.key ??= key;
+  scope.tenant ??= tenant;
 }
 
-/**
- * Fills in a request's scope (from `enterRequestScope`) with its admission: the key's record
- * and, with `tenancy` on, the tenant. Like the tenant, the key of a scope is never replaced.
- *
- * @throws TenantContextError when the scope already holds another tenant or another key
- */
-export function setScopeAdmission(scope: TenantScope, key: ApiKeyRecord, tenant: Tenant | undefined): void {
-  if (scope.key !== undefined && scope.key !== key) {
-    throw new TenantContextError(
-      "nest-keyring: this request already acts for another API key; a request's key is never replaced.",
-    );
-  }
-  if (tenant !== undefined) setScopeTenant(scope, tenant);
-  scope.key = key;
+function replaced(what: string, field: string): TenantContextError {
+  return new TenantContextError(
+    `nest-keyring: this request already acts for another ${what}; a request's ${field} is never replaced.`,
+  );
 }
 
 /**
@@ -124,8 +111,7 @@ export function runInRequestScope<R>(
 ): R {
   const current = storage.getStore();
   if (current === undefined || current.owner !== request) return openTenantScope(request, fn, tenant, key);
-  if (key !== undefined) setScopeAdmission(current, key, tenant);
-  else if (tenant !== undefined) setScopeTenant(current, tenant);
+  setScopeAdmission(current, key, tenant);
   return fn();
 }
 

@@ -24,8 +24,7 @@ export function resolvePrefixes(
       throw new KeyringConfigError(`\`keyPrefixes.${environment}\` must be a non-empty string such as 'pk_'.`);
     }
   }
-  const values = entries.map(([, prefix]) => prefix);
-  if (new Set(values).size !== values.length) {
+  if (new Set(Object.values(prefixes)).size !== entries.length) {
     throw new KeyringConfigError(
       '`keyPrefixes` gives two environments the same prefix; each environment needs its own.',
     );

@@ -75,7 +75,9 @@ export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = 
     throw new TypeError('nest-keyring: `now` is not a valid time, or `now` + `overlapMs` is past the last valid date.');
   }
   if (record.revoked) throw new TypeError(`nest-keyring: key ${record.id} is revoked; a revoked key is not rolled.`);
-  const currentExpiry = expiryOf(record.expiresAt);
+  const hasExpiry = record.expiresAt !== undefined && record.expiresAt !== null;
+  const currentExpiry = hasExpiry ? expiryTime(record.expiresAt) : undefined;
+  // NaN (an unreadable expiry) compares false: it counts as passed, as the guard reads it.
   if (currentExpiry !== undefined && !(currentExpiry > now)) {
     throw new TypeError(`nest-keyring: key ${record.id} has expired; an expired key is not rolled.`);
   }
@@ -98,11 +100,4 @@ export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = 
     oldRecordId: record.id,
     oldExpiresAt: new Date(currentExpiry === undefined ? overlapEnd : Math.min(currentExpiry, overlapEnd)),
   };
-}
-
-/** The expiry in epoch ms; `undefined` for none. An unreadable one counts as passed, as the guard reads it. */
-function expiryOf(expiresAt: ApiKeyRecord['expiresAt']): number | undefined {
-  if (expiresAt === undefined || expiresAt === null) return undefined;
-  const time = expiryTime(expiresAt);
-  return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
 }

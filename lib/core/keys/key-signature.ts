@@ -102,20 +102,16 @@ export function createSignatureCheck(secrets: readonly string[], acceptUnsigned:
   };
 }
 
-/** `signingSecrets` and `acceptUnsignedKeys`, checked. */
-export interface ResolvedKeySigning {
-  /** Empty when keys are not signed. */
-  signingSecrets: readonly string[];
-  /** Whether a key without a tag goes on to the lookup: always without `signingSecrets`. */
-  acceptUnsignedKeys: boolean;
-}
-
-/** Checks `signingSecrets` and `acceptUnsignedKeys` at start-up; `legacyKeys: true` accepts unsigned keys. */
+/**
+ * Checks `signingSecrets` (empty when keys are not signed) and `acceptUnsignedKeys` (whether a key
+ * without a tag goes on to the lookup: always without `signingSecrets`) at start-up;
+ * `legacyKeys: true` accepts unsigned keys.
+ */
 export function resolveKeySigning(options: {
   signingSecrets?: readonly string[];
   acceptUnsignedKeys?: boolean;
   legacyKeys?: boolean;
-}): ResolvedKeySigning {
+}): { signingSecrets: readonly string[]; acceptUnsignedKeys: boolean } {
   const { signingSecrets, acceptUnsignedKeys, legacyKeys } = options;
   checkBoolean('acceptUnsignedKeys', acceptUnsignedKeys, false);
   if (signingSecrets === undefined) {

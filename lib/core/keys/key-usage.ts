@@ -53,47 +53,32 @@ export interface UsageOptions {
   logger?: UsageLogger;
 }
 
-/** `usage` after defaults and validation. */
-export interface ResolvedUsageOptions {
-  onUsed: UsageOptions['onUsed'];
-  flushIntervalMs: number;
-  timeoutMs: number;
-  maxPendingKeys: number;
-  logger: UsageLogger | undefined;
-}
-
 /** The defaults of `usage` (apart from `onUsed`, which is required). */
-export const DEFAULT_USAGE_OPTIONS = Object.freeze({
-  flushIntervalMs: 60_000,
-  timeoutMs: 10_000,
-  maxPendingKeys: 100_000,
-});
+const DEFAULT_USAGE_OPTIONS = Object.freeze({ flushIntervalMs: 60_000, timeoutMs: 10_000, maxPendingKeys: 100_000 });
 
-// The options with a default, and the two without.
-const USAGE_OPTION_NAMES = ['onUsed', ...Object.keys(DEFAULT_USAGE_OPTIONS), 'logger'];
+/** `usage` after defaults and validation. */
+export type ResolvedUsageOptions = NonNullable<ReturnType<typeof resolveUsageOptions>>;
 
 /** Checks `usage` once, at start-up. @throws KeyringConfigError */
-export function resolveUsageOptions(usage: UsageOptions | undefined): ResolvedUsageOptions | undefined {
+export function resolveUsageOptions(usage: UsageOptions | undefined) {
   if (usage === undefined) return undefined;
   if (typeof usage !== 'object' || usage === null) {
     throw new KeyringConfigError('`usage` must be an object such as { onUsed: (batch) => store.touch(batch) }.');
   }
-  refuseUnknownOptions(usage, USAGE_OPTION_NAMES, 'usage.');
+  refuseUnknownOptions(usage, ['onUsed', ...Object.keys(DEFAULT_USAGE_OPTIONS), 'logger'], 'usage.');
   if (typeof usage.onUsed !== 'function') {
     throw new KeyringConfigError('`usage.onUsed` must be a function `(batch) => void | Promise<void>`.');
   }
-  const resolved = { ...DEFAULT_USAGE_OPTIONS, ...usage };
+  const resolved = { ...DEFAULT_USAGE_OPTIONS, logger: undefined, ...usage };
   for (const name of ['flushIntervalMs', 'timeoutMs'] as const)
     checkDuration(`usage.${name}`, resolved[name], { positive: true });
+  checkAtLeastOne('usage.maxPendingKeys', resolved.maxPendingKeys);
   const { logger } = resolved;
-  const maxPendingKeys = checkAtLeastOne('usage.maxPendingKeys', resolved.maxPendingKeys);
   if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function')) {
     throw new KeyringConfigError('`usage.logger` must have a `warn(message)` method.');
   }
-  return Object.freeze({ ...resolved, maxPendingKeys, logger });
+  return Object.freeze(resolved);
 }
-
-type Outcome = { ok: true } | { ok: false; why: string };
 
 /**
  * Notes which keys were used and hands them to `onUsed` in batches. The hot path is one `Map.set`
@@ -126,10 +111,7 @@ export class UsageRecorder {
   /** Notes a use of the record `recordId` now. Never throws, never waits. */
   record(recordId: string | number): void {
     const { pending } = this;
-    if (pending.size >= this.options.maxPendingKeys && !pending.has(recordId)) {
-      this.overflow();
-      return;
-    }
+    if (pending.size >= this.options.maxPendingKeys && !pending.has(recordId)) return this.overflow();
     pending.set(recordId, this.now());
     if (this.timer === undefined) this.arm();
   }
@@ -174,29 +156,28 @@ export class UsageRecorder {
     if (this.calling) return Promise.resolve();
     const batch = this.pending;
     this.pending = new Map();
-    const sending = this.deliver(batch).then((outcome) => {
+    const sending = this.deliver(batch).then((failure) => {
       if (this.inFlight === sending) this.inFlight = undefined;
-      this.settle(batch, outcome);
+      this.settle(batch, failure);
     });
     this.inFlight = sending;
     return sending;
   }
 
-  /** Calls `onUsed` with the batch; the outcome, never a rejection, whatever `onUsed` does. */
-  private deliver(batch: Map<string | number, number>): Promise<Outcome> {
-    const usages: KeyUsage[] = [];
-    for (const [recordId, at] of batch) usages.push({ recordId, lastUsedAt: new Date(at) });
+  /** Calls `onUsed` with the batch; why it failed (`undefined`: it did not), never a rejection. */
+  private deliver(batch: Map<string | number, number>): Promise<string | undefined> {
+    const usages = [...batch].map(([recordId, at]): KeyUsage => ({ recordId, lastUsedAt: new Date(at) }));
     let answer: unknown;
     try {
       answer = this.options.onUsed(usages);
     } catch (error) {
-      return Promise.resolve({ ok: false, why: `threw ${describe(error)}` });
+      return Promise.resolve(`threw ${describe(error)}`);
     }
     this.calling = true;
     // Handlers are attached at once: a late rejection is never unhandled.
     const answered = Promise.resolve(answer).then(
-      (): Outcome => ({ ok: true }),
-      (error: unknown): Outcome => ({ ok: false, why: `rejected with ${describe(error)}` }),
+      () => undefined,
+      (error: unknown) => `rejected with ${describe(error)}`,
     );
     void answered.then(() => {
       this.calling = false;
@@ -204,30 +185,24 @@ export class UsageRecorder {
     });
     const { timeoutMs } = this.options;
     const late = () => new Error(`took longer than ${timeoutMs} ms (no batch is sent until it answers)`);
-    return withTimeout(answered, timeoutMs, late).catch((error: Error): Outcome => ({ ok: false, why: error.message }));
-  }
-
-  private settle(batch: Map<string | number, number>, outcome: Outcome): void {
-    if (outcome.ok) {
-      this.warned = false;
-    } else {
-      this.warnOnce(
-        `usage.onUsed ${outcome.why}; last-used times are kept and retried with the next batch ` +
-          '(one warning until a batch succeeds).',
-      );
-      this.mergeBack(batch);
-    }
-    if (this.pending.size > 0 && this.timer === undefined) this.arm();
+    return withTimeout(answered, timeoutMs, late).catch((error: Error) => error.message);
   }
 
   /** A failed batch joins the next one; a key used since keeps its later time; the bound holds. */
-  private mergeBack(batch: Map<string | number, number>): void {
-    const { pending } = this;
-    for (const [recordId, at] of batch) {
-      if (pending.has(recordId)) continue;
-      if (pending.size >= this.options.maxPendingKeys) break;
-      pending.set(recordId, at);
+  private settle(batch: Map<string | number, number>, failure: string | undefined): void {
+    if (failure === undefined) this.warned = false;
+    else {
+      this.warnOnce(
+        `usage.onUsed ${failure}; last-used times are kept and retried with the next batch ` +
+          '(one warning until a batch succeeds).',
+      );
+      const { pending } = this;
+      for (const [recordId, at] of batch) {
+        if (pending.size >= this.options.maxPendingKeys) break;
+        if (!pending.has(recordId)) pending.set(recordId, at);
+      }
     }
+    if (this.pending.size > 0 && this.timer === undefined) this.arm();
   }
 
   private warnOnce(message: string): void {

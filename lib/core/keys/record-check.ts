@@ -1,7 +1,7 @@
 import type { ApiKeyRecord } from './api-key-record.js';
 import { recordSnapshot } from './record-snapshot.js';
 import { fail, type Result } from '../result.js';
-import { isTenantList } from '../tenants/tenant-selection.js';
+import { hasUsableId, isTenantList } from '../tenants/tenant-selection.js';
 
 /** Whether a record grants access now: the record, or the refusal. */
 export type RecordCheck = Result<{ record: ApiKeyRecord }>;
@@ -15,11 +15,9 @@ export type RecordCheck = Result<{ record: ApiKeyRecord }>;
 export type KeyVerdict = Result<{ record: ApiKeyRecord; expiresAt: number | undefined }, { recordId?: string }>;
 
 function isRecordShaped(value: unknown): value is ApiKeyRecord {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { id, tenants, scopes } = value as Record<string, unknown>;
-  const hasId = (typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id));
+  if (!hasUsableId(value) || Array.isArray(value)) return false;
+  const { tenants, scopes } = value;
   return (
-    hasId &&
     (tenants === undefined || isTenantList(tenants)) &&
     (scopes === undefined || (Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string')))
   );

@@ -4,11 +4,6 @@ import type { ApiKeyRecord, Tenant } from './api-key-record.js';
 // overflowing the stack on a store's odd answer.
 const MAX_DEPTH = 16;
 
-function isPlainObject(value: object): boolean {
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
-}
-
 /**
  * A frozen copy of plain data (objects and arrays, all the way down). Other objects (class
  * instances, `Date`s, `Map`s) are kept as they are: the record's owner decides what they are.
@@ -16,7 +11,8 @@ function isPlainObject(value: object): boolean {
 function frozenCopy<T>(value: T, depth = 0): T {
   if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) return Object.freeze(value.map((item: unknown) => frozenCopy(item, depth + 1))) as T;
-  if (!isPlainObject(value)) return value;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return value;
   const copy: Record<string, unknown> = {};
   for (const [field, item] of Object.entries(value)) copy[field] = frozenCopy(item, depth + 1);
   return Object.freeze(copy) as T;

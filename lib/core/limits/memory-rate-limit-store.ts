@@ -1,4 +1,4 @@
-import { KeyringConfigError } from '../refusals/failure.js';
+import { checkAtLeastOne } from '../options/option-checks.js';
 import type { RateLimitHit, RateLimitStore } from './rate-limit.js';
 
 /** Options of `MemoryRateLimitStore`. */
@@ -11,11 +11,6 @@ export interface MemoryRateLimitStoreOptions {
   maxEntries?: number;
 }
 
-interface Counter {
-  count: number;
-  resetAt: number;
-}
-
 /**
  * The default `RateLimitStore`: fixed windows counted in this process. Right for a single
  * instance; several replicas each count their own share, so share a store between them
@@ -25,7 +20,7 @@ interface Counter {
  * new Keyring({ lookup, rateLimit: { default: { limit: 100, windowMs: 60_000 }, store: new MemoryRateLimitStore() } });
  */
 export class MemoryRateLimitStore implements RateLimitStore {
-  private readonly counters = new Map<string, Counter>();
+  private readonly counters = new Map<string, { count: number; resetAt: number }>();
   private readonly maxEntries: number;
 
   /** @param now the clock (tests pass their own) */
@@ -33,13 +28,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     options: MemoryRateLimitStoreOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    const { maxEntries = 100_000 } = options;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new KeyringConfigError(
-        `\`MemoryRateLimitStore\` \`maxEntries\` must be a whole number of at least 1; got ${String(maxEntries)}.`,
-      );
-    }
-    this.maxEntries = maxEntries;
+    this.maxEntries = checkAtLeastOne('MemoryRateLimitStore maxEntries', options.maxEntries ?? 100_000);
   }
 
   hit(id: string, windowMs: number): RateLimitHit {
@@ -49,7 +38,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       // Map order is renewal order: the first entry is the one renewed longest ago, so eviction
       // and expiry cost O(1) and never scan the map.
       if (counter !== undefined) this.counters.delete(id);
-      else if (this.counters.size >= this.maxEntries) this.evictOldest();
+      else if (this.counters.size >= this.maxEntries) this.counters.delete(this.counters.keys().next().value!);
       counter = { count: 0, resetAt: now + windowMs };
       this.counters.set(id, counter);
     }
@@ -60,10 +49,5 @@ export class MemoryRateLimitStore implements RateLimitStore {
   /** Counters held now, live or expired-but-not-yet-reused. */
   get size(): number {
     return this.counters.size;
-  }
-
-  private evictOldest(): void {
-    const oldest = this.counters.keys().next();
-    if (!oldest.done) this.counters.delete(oldest.value);
   }
 }

@@ -76,19 +76,9 @@ export interface RateLimitOptions {
 }
 
 /** The `rateLimit` option after defaults and checks. */
-export interface ResolvedRateLimitOptions {
-  default: RateLimit | undefined;
-  perTenant: boolean;
-  /** `undefined`: the keyring makes a `MemoryRateLimitStore` when a limit first applies. */
-  store: RateLimitStore | undefined;
-  timeoutMs: number;
-  countSocketMessages: boolean;
-}
+export type ResolvedRateLimitOptions = Exclude<ReturnType<typeof resolveRateLimit>, false>;
 
-/** How long a rate-limit store may take before a request is let through uncounted. */
-export const DEFAULT_RATE_LIMIT_TIMEOUT_MS = 500;
-
-const RATE_LIMIT_OPTION_NAMES = ['default', 'perTenant', 'store', 'timeoutMs', 'countSocketMessages'] as const;
+const RATE_LIMIT_OPTION_NAMES = ['default', 'perTenant', 'store', 'timeoutMs', 'countSocketMessages'];
 
 /** Whether a value is a usable `{ limit, windowMs }`. */
 export function isRateLimit(value: unknown): value is RateLimit {
@@ -98,12 +88,13 @@ export function isRateLimit(value: unknown): value is RateLimit {
 }
 
 /**
- * Checks the `rateLimit` option once, at start-up.
+ * Checks the `rateLimit` option once, at start-up. A `store` left `undefined`: the keyring makes
+ * a `MemoryRateLimitStore` when a limit first applies.
  *
  * @throws KeyringConfigError with the fix
  */
-export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRateLimitOptions | false {
-  if (option === false) return false;
+export function resolveRateLimit(option: unknown, tenancy: boolean) {
+  if (option === false) return false as const;
   if (option !== undefined && (typeof option !== 'object' || option === null || Array.isArray(option))) {
     throw new KeyringConfigError(
       '`rateLimit` must be an object such as { default: { limit: 100, windowMs: 60000 } }, or false.',
@@ -111,7 +102,7 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
   }
   const given = (option ?? {}) as RateLimitOptions;
   refuseUnknownOptions(given, RATE_LIMIT_OPTION_NAMES, 'rateLimit.');
-  const { default: defaultLimit, store, timeoutMs = DEFAULT_RATE_LIMIT_TIMEOUT_MS } = given;
+  const { default: defaultLimit, store, timeoutMs = 500 } = given;
   if (defaultLimit !== undefined && !isRateLimit(defaultLimit)) {
     throw new KeyringConfigError(
       '`rateLimit.default` must be { limit, windowMs } with whole numbers of at least 1 ' +
@@ -119,7 +110,6 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
     );
   }
   const perTenant = checkBoolean('rateLimit.perTenant', given.perTenant, false);
-  const countSocketMessages = checkBoolean('rateLimit.countSocketMessages', given.countSocketMessages, true);
   if (perTenant && !tenancy) {
     throw new KeyringConfigError(
       '`rateLimit.perTenant` needs `tenancy`: with `tenancy: false` a request has no tenant to count by.',
@@ -130,13 +120,12 @@ export function resolveRateLimit(option: unknown, tenancy: boolean): ResolvedRat
       '`rateLimit.store` must have a `hit(id, windowMs, limit)` method, e.g. redisRateLimitStore({ url }).',
     );
   }
-  checkDuration('rateLimit.timeoutMs', timeoutMs, { positive: true });
   return Object.freeze({
     default: defaultLimit === undefined ? undefined : Object.freeze({ ...defaultLimit }),
     perTenant,
     store,
-    timeoutMs,
-    countSocketMessages,
+    timeoutMs: checkDuration('rateLimit.timeoutMs', timeoutMs, { positive: true }),
+    countSocketMessages: checkBoolean('rateLimit.countSocketMessages', given.countSocketMessages, true),
   });
 }
 

@@ -61,7 +61,12 @@ export class RateLimiter {
     }
     const policy = own === undefined || own === null ? 'default' : 'key';
     const store = (this.store ??= this.options.store ?? new MemoryRateLimitStore());
-    const id = this.counterId(record, tenant, limit.windowMs);
+    // Counted on the key's family (its record's id unless rolled; see `ApiKeyRecord.family`), with
+    // `perTenant` on the tenant's id, and on the window's length, so that a changed limit starts a
+    // fresh counter rather than inheriting a window of another length.
+    const counter = `${limit.windowMs}:${JSON.stringify(String(record.family ?? record.id))}`;
+    const id =
+      this.options.perTenant && tenant !== undefined ? `${counter}:${JSON.stringify(String(tenant.id))}` : counter;
     let hit: MaybePromise<RateLimitHit>;
     try {
       hit = store.hit(id, limit.windowMs, limit.limit);
@@ -74,16 +79,6 @@ export class RateLimiter {
       (answered) => this.judge(answered, limit, policy),
       (error: unknown) => this.storeFailed(error),
     );
-  }
-
-  /**
-   * The counter a request is counted on: the key's family (its record's id unless rolled; see
-   * `ApiKeyRecord.family`), with `perTenant` the tenant's id, and the window's length, so that a
-   * changed limit starts a fresh counter rather than inheriting a window of another length.
-   */
-  private counterId(record: ApiKeyRecord, tenant: Tenant | undefined, windowMs: number): string {
-    const key = `${windowMs}:${JSON.stringify(String(record.family ?? record.id))}`;
-    return this.options.perTenant && tenant !== undefined ? `${key}:${JSON.stringify(String(tenant.id))}` : key;
   }
 
   private judge(hit: RateLimitHit, limit: RateLimit, policy: RateLimitStatus['policy']): RateLimitDecision {

@@ -1,6 +1,6 @@
 import type { ApiKeyLookup, ApiKeyRecord, Tenant } from '../keys/api-key-record.js';
 import { resolveEnvironments, resolvePrefixes } from '../keys/api-key-format.js';
-import { resolveTrustedProxies, type TrustedProxies } from '../lookup/client-address.js';
+import { resolveTrustedProxies } from '../lookup/client-address.js';
 import { resolveKeyHeaders } from '../admission/credentials.js';
 import { resolveErrorFormat, resolveRealm, type ErrorFormat } from '../refusals/error-format.js';
 import { checkDuration } from './duration.js';
@@ -9,23 +9,15 @@ import { checkHeaderName } from '../admission/headers.js';
 import type { InvalidationBus } from '../fleet/invalidation-bus.js';
 import { resolveInvalidationBus } from '../fleet/invalidation-relay.js';
 import { DEFAULT_LOOKUP_TIMEOUT_MS } from '../lookup/lookup.js';
-import { resolveCache, type CacheOptions, type ResolvedCacheOptions } from '../lookup/lookup-cache.js';
+import { resolveCache, type CacheOptions } from '../lookup/lookup-cache.js';
 import { DEFAULT_TENANT_HEADER } from '../tenants/tenant-selection.js';
-import {
-  resolveUnknownKeyLookups,
-  type ResolvedUnknownKeyLookups,
-  type UnknownKeyLookupsOptions,
-} from '../lookup/unknown-key-budget.js';
+import { resolveUnknownKeyLookups, type UnknownKeyLookupsOptions } from '../lookup/unknown-key-budget.js';
 import { checkBoolean, refuseUnknownOptions } from './option-checks.js';
-import { resolveKeySigning, type ResolvedKeySigning } from '../keys/key-signature.js';
-import { resolveUsageOptions, type ResolvedUsageOptions, type UsageOptions } from '../keys/key-usage.js';
-import { resolveRateLimit, type RateLimitOptions, type ResolvedRateLimitOptions } from '../limits/rate-limit.js';
+import { resolveKeySigning } from '../keys/key-signature.js';
+import { resolveUsageOptions, type UsageOptions } from '../keys/key-usage.js';
+import { resolveRateLimit, type RateLimitOptions } from '../limits/rate-limit.js';
 import { resolveWebhookRawBody, type WebhookRawBodySource } from '../webhooks/webhook-raw-body.js';
-import {
-  resolveWebhookSecrets,
-  type ResolvedWebhookSecrets,
-  type WebhookSecrets,
-} from '../webhooks/webhook-secrets.js';
+import { resolveWebhookSecrets, type WebhookSecrets } from '../webhooks/webhook-secrets.js';
 
 /** Options shared by the Nest module and the Express middleware. */
 export interface KeyringOptions {
@@ -193,36 +185,8 @@ export interface KeyringOptions {
   rateLimit?: RateLimitOptions | false;
 }
 
-/** Options after defaults and validation; every field is set. */
-export interface ResolvedKeyringOptions extends ResolvedKeySigning {
-  lookup: ApiKeyLookup;
-  headers: readonly string[];
-  keyPrefixes: Readonly<Record<string, string>> | false;
-  environments: readonly string[];
-  errorFormat: ErrorFormat;
-  lookupTimeoutMs: number;
-  requireChecksum: boolean;
-  cache: ResolvedCacheOptions | false;
-  unknownKeyLookups: ResolvedUnknownKeyLookups | false;
-  /** `undefined` when no proxy is trusted. */
-  trustedProxies: TrustedProxies;
-  realm: string;
-  tenancy: boolean;
-  tenantHeader: string;
-  resolveTenants: ((record: ApiKeyRecord) => Promise<Tenant[]> | Tenant[]) | undefined;
-  /** `undefined` when no webhook secret is configured. */
-  webhookSecrets: ResolvedWebhookSecrets | undefined;
-  /** Who keeps signed webhooks' raw bodies in a Nest app (see `KeyringOptions.webhookRawBody`). */
-  webhookRawBody: WebhookRawBodySource;
-  /** `undefined` when no `usage` is configured. */
-  usage: ResolvedUsageOptions | undefined;
-  /** `undefined` without a bus. */
-  invalidationBus: InvalidationBus | undefined;
-  /** The bus's `ttlWhileDisconnectedMs`, checked; `undefined` when it gives none. */
-  ttlWhileDisconnectedMs: number | undefined;
-  /** `false` when limiting is off altogether (see `KeyringOptions.rateLimit`). */
-  rateLimit: ResolvedRateLimitOptions | false;
-}
+/** Options after defaults and validation; every field is set (`undefined` or `false` where a capability is off). */
+export type ResolvedKeyringOptions = ReturnType<typeof resolveKeyringOptions>;
 
 // A record, not a list: the compiler then requires every option of `KeyringOptions` here, so a
 // new option cannot be refused as unknown by mistake.
@@ -251,9 +215,6 @@ const OPTION_NAMES: Record<keyof KeyringOptions, true> = {
   rateLimit: true,
 };
 
-/** Every option name `KeyringOptions` knows; anything else is refused at start-up. */
-export const KEYRING_OPTION_NAMES = Object.keys(OPTION_NAMES) as readonly (keyof KeyringOptions)[];
-
 /** `legacyKeys: true` is `keyPrefixes: false` plus `requireChecksum: false`, and excludes both. */
 function applyLegacyKeys(options: KeyringOptions): KeyringOptions {
   if (!checkBoolean('legacyKeys', options.legacyKeys, false)) return options;
@@ -275,11 +236,11 @@ function applyLegacyKeys(options: KeyringOptions): KeyringOptions {
  *
  * @throws KeyringConfigError
  */
-export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOptions {
+export function resolveKeyringOptions(given: KeyringOptions) {
   if (typeof given !== 'object' || given === null) {
     throw new KeyringConfigError('options are missing: pass at least `{ lookup }`.');
   }
-  refuseUnknownOptions(given, KEYRING_OPTION_NAMES);
+  refuseUnknownOptions(given, Object.keys(OPTION_NAMES));
   const signing = resolveKeySigning(given);
   const options = applyLegacyKeys(given);
   const { lookup } = options;
@@ -316,10 +277,7 @@ export function resolveKeyringOptions(given: KeyringOptions): ResolvedKeyringOpt
     trustedProxies: resolveTrustedProxies(options.trustedProxies),
     realm: resolveRealm(options.realm),
     tenancy,
-    tenantHeader:
-      options.tenantHeader === undefined
-        ? DEFAULT_TENANT_HEADER
-        : checkHeaderName(options.tenantHeader, 'tenantHeader'),
+    tenantHeader: checkHeaderName(options.tenantHeader ?? DEFAULT_TENANT_HEADER, 'tenantHeader'),
     resolveTenants,
     webhookSecrets: resolveWebhookSecrets(options.webhookSecrets),
     webhookRawBody: resolveWebhookRawBody(options.webhookRawBody, options.webhookSecrets),

@@ -31,61 +31,55 @@ interface PresetEntry {
   message: string;
 }
 
-const INVALID_KEY: PresetEntry = { status: 401, code: 'INVALID_API_KEY', message: 'Invalid API key.' };
-const STORE_UNAVAILABLE: PresetEntry = {
-  status: 503,
-  code: 'KEY_STORE_UNAVAILABLE',
-  message: 'API keys cannot be checked right now. Try again later.',
-};
-const KEY_NOT_FOUND: PresetEntry = { status: 401, code: 'AUTH_001', message: 'API key not found or expired.' };
-
-// Reasons neither vocabulary names share these codes in both presets.
-const SHARED: Pick<
-  Record<FailureReason, PresetEntry>,
-  'no_tenant' | 'tenant_not_found' | 'insufficient_scope' | 'lookup_unavailable' | 'lookup_throttled' | 'rate_limited'
-> = {
-  no_tenant: { status: 403, code: 'API_KEY_NO_TENANT', message: 'API key is not linked to any tenant.' },
-  tenant_not_found: { status: 403, code: 'TENANT_NOT_FOUND', message: 'Tenant not found for this API key.' },
-  insufficient_scope: {
-    status: 403,
-    code: 'INSUFFICIENT_SCOPE',
-    message: 'API key lacks a scope this route requires.',
-  },
-  lookup_unavailable: STORE_UNAVAILABLE,
-  lookup_throttled: STORE_UNAVAILABLE,
-  rate_limited: {
-    status: 429,
-    code: 'RATE_LIMITED',
-    message: 'Too many requests for this API key. Retry after the number of seconds in Retry-After.',
-  },
-};
-
-type WebhookReason = Extract<FailureReason, `webhook_${string}`>;
-
+// Frozen, as the tables that hold them: they are exported, and shared by every app.
+const entry = (status: number, code: string, message: string): PresetEntry => Object.freeze({ status, code, message });
+const INVALID_KEY = entry(401, 'INVALID_API_KEY', 'Invalid API key.');
+const STORE_UNAVAILABLE = entry(503, 'KEY_STORE_UNAVAILABLE', 'API keys cannot be checked right now. Try again later.');
+const KEY_NOT_FOUND = entry(401, 'AUTH_001', 'API key not found or expired.');
 const INVALID_WEBHOOK_SECRET = 'INVALID_WEBHOOK_SECRET';
 
-// Neither API contract names codes for refused webhooks, so both presets share these, in the
-// CubeConnect style; each is distinct from the API-key codes, so a log tells the two apart.
-const WEBHOOK: Record<WebhookReason, PresetEntry> = {
-  webhook_secret_missing: { status: 401, code: 'WEBHOOK_SECRET_REQUIRED', message: 'Webhook secret is required.' },
-  webhook_secret_malformed: {
-    status: 401,
-    code: INVALID_WEBHOOK_SECRET,
-    message: 'Authorization header must be in the form "Bearer <webhook secret>".',
-  },
-  webhook_secret_invalid: { status: 401, code: INVALID_WEBHOOK_SECRET, message: 'Invalid webhook secret.' },
-  webhook_signature_missing: {
-    status: 401,
-    code: 'WEBHOOK_SIGNATURE_REQUIRED',
-    message: 'Webhook signature headers (webhook-id, webhook-timestamp, webhook-signature) are required.',
-  },
-  webhook_signature_invalid: { status: 401, code: 'INVALID_WEBHOOK_SIGNATURE', message: 'Invalid webhook signature.' },
-  webhook_timestamp_invalid: {
-    status: 401,
-    code: 'INVALID_WEBHOOK_TIMESTAMP',
-    message: 'Webhook timestamp is malformed or too far from the current time.',
-  },
+// Reasons neither vocabulary names share these codes in both presets; neither API contract names
+// codes for refused webhooks, so theirs are in the CubeConnect style, each distinct from the
+// API-key codes, so a log tells the two apart.
+const SHARED: Omit<Record<FailureReason, PresetEntry>, 'missing' | 'malformed' | KeyReason> = {
+  no_tenant: entry(403, 'API_KEY_NO_TENANT', 'API key is not linked to any tenant.'),
+  tenant_not_found: entry(403, 'TENANT_NOT_FOUND', 'Tenant not found for this API key.'),
+  insufficient_scope: entry(403, 'INSUFFICIENT_SCOPE', 'API key lacks a scope this route requires.'),
+  lookup_unavailable: STORE_UNAVAILABLE,
+  lookup_throttled: STORE_UNAVAILABLE,
+  rate_limited: entry(
+    429,
+    'RATE_LIMITED',
+    'Too many requests for this API key. Retry after the number of seconds in Retry-After.',
+  ),
+  webhook_secret_missing: entry(401, 'WEBHOOK_SECRET_REQUIRED', 'Webhook secret is required.'),
+  webhook_secret_malformed: entry(
+    401,
+    INVALID_WEBHOOK_SECRET,
+    'Authorization header must be in the form "Bearer <webhook secret>".',
+  ),
+  webhook_secret_invalid: entry(401, INVALID_WEBHOOK_SECRET, 'Invalid webhook secret.'),
+  webhook_signature_missing: entry(
+    401,
+    'WEBHOOK_SIGNATURE_REQUIRED',
+    'Webhook signature headers (webhook-id, webhook-timestamp, webhook-signature) are required.',
+  ),
+  webhook_signature_invalid: entry(401, 'INVALID_WEBHOOK_SIGNATURE', 'Invalid webhook signature.'),
+  webhook_timestamp_invalid: entry(
+    401,
+    'INVALID_WEBHOOK_TIMESTAMP',
+    'Webhook timestamp is malformed or too far from the current time.',
+  ),
 };
+
+// The reasons each vocabulary answers with one code: a key the store does not vouch for.
+type KeyReason = 'invalid' | 'expired' | 'revoked' | 'wrong_environment';
+const keyReasons = (answer: PresetEntry): Record<KeyReason, PresetEntry> => ({
+  invalid: answer,
+  expired: answer,
+  revoked: answer,
+  wrong_environment: answer,
+});
 
 // Standard Webhooks signatures are no HTTP authentication scheme: a Bearer challenge would
 // point the sender at the wrong fix, so these refusals carry none.
@@ -95,36 +89,22 @@ export const SIGNATURE_REASONS: readonly FailureReason[] = [
   'webhook_timestamp_invalid',
 ];
 
-/** Freezes the preset tables all the way down: they are exported, and shared by every app. */
-function deepFreeze<T extends object>(value: T): T {
-  for (const field of Object.values(value)) if (typeof field === 'object' && field !== null) deepFreeze(field);
-  return Object.freeze(value);
-}
-
 /** The two preset vocabularies, reason by reason. */
 export const ERROR_PRESETS: Readonly<
   Record<'cubeconnect' | 'connexease', Readonly<Record<FailureReason, PresetEntry>>>
-> = deepFreeze({
-  cubeconnect: {
-    missing: { status: 401, code: 'AUTHENTICATION_REQUIRED', message: 'API key is required.' },
+> = Object.freeze({
+  cubeconnect: Object.freeze({
+    missing: entry(401, 'AUTHENTICATION_REQUIRED', 'API key is required.'),
     malformed: INVALID_KEY,
-    invalid: INVALID_KEY,
-    expired: INVALID_KEY,
-    revoked: INVALID_KEY,
-    wrong_environment: INVALID_KEY,
+    ...keyReasons(INVALID_KEY),
     ...SHARED,
-    ...WEBHOOK,
-  },
-  connexease: {
-    missing: { status: 401, code: 'AUTH_002', message: 'Authorization header is missing.' },
-    malformed: { status: 401, code: 'AUTH_003', message: 'Authorization header must be in the form "Bearer <token>".' },
-    invalid: KEY_NOT_FOUND,
-    expired: KEY_NOT_FOUND,
-    revoked: KEY_NOT_FOUND,
-    wrong_environment: KEY_NOT_FOUND,
+  }),
+  connexease: Object.freeze({
+    missing: entry(401, 'AUTH_002', 'Authorization header is missing.'),
+    malformed: entry(401, 'AUTH_003', 'Authorization header must be in the form "Bearer <token>".'),
+    ...keyReasons(KEY_NOT_FOUND),
     ...SHARED,
-    ...WEBHOOK,
-  },
+  }),
 });
 
 function presetFormatter(preset: Readonly<Record<FailureReason, PresetEntry>>): ErrorFormatter {
@@ -246,4 +226,18 @@ export function bodyField(body: unknown, name: string): unknown {
   const { error } = body as { error?: unknown };
   if (typeof error === 'object' && error !== null && name in error) return (error as Record<string, unknown>)[name];
   return (body as Record<string, unknown>)[name];
+}
+
+/**
+ * The code and message of a refusal's body, so that a transport without an HTTP body (a GraphQL
+ * error, a WebSocket refusal) speaks the same vocabulary as the REST answer: `error.code` /
+ * `error.message` (both presets), else the top level; a body with neither gets the failure's
+ * reason, upper-cased.
+ */
+export function summarizeRefusal(failure: KeyringFailure, body: object): { code: string; message: string } {
+  const text = (name: string) => {
+    const value = bodyField(body, name);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  return { code: text('code') ?? failure.reason.toUpperCase(), message: text('message') ?? 'Request refused.' };
 }

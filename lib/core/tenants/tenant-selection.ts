@@ -13,7 +13,8 @@ const TENANT_ID = new RegExp(`^[A-Za-z0-9._:-]{1,${MAX_TENANT_ID_LENGTH}}$`);
 /** The tenant a request acts for, or why it has none. */
 export type TenantChoice = Result<{ tenant: Tenant }>;
 
-function isTenant(value: unknown): value is Tenant {
+/** True for an object with a usable `id`: a non-empty string or a finite number (tenants, records). */
+export function hasUsableId(value: unknown): value is Tenant {
   if (typeof value !== 'object' || value === null) return false;
   const { id } = value as { id?: unknown };
   return (typeof id === 'string' && id.length > 0) || (typeof id === 'number' && Number.isFinite(id));
@@ -21,7 +22,7 @@ function isTenant(value: unknown): value is Tenant {
 
 /** True for a list of `{ id }` objects, the only shape a tenant list may have. */
 export function isTenantList(value: unknown): value is Tenant[] {
-  return Array.isArray(value) && value.every(isTenant);
+  return Array.isArray(value) && value.every(hasUsableId);
 }
 
 /**

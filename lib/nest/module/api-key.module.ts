@@ -17,37 +17,33 @@ import { enteredScopesStayInTheirCallback, TenantContext } from '../../core/cont
 import { ApiKeyCache } from './api-key-cache.service.js';
 import { KEYRING } from './api-key.constants.js';
 import { API_KEY_MODULE_OPTIONS, ConfigurableApiKeyModule } from './api-key.module-definition.js';
+import type { ApiKeyModuleOptions } from './api-key.module-definition.js';
 import { ApiKeyGuard } from '../access/api-key.guard.js';
 import { RoutesCheck } from './routes.check.js';
 import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
 import { TenantInterceptor } from '../access/tenant.interceptor.js';
 import { tenantScopeMiddleware } from '../access/nest-middleware.js';
-import { GraphqlFieldScopesCheck } from '../transports/graphql-field-scopes.check.js';
 import { GraphqlIntrospectionCheck } from '../transports/graphql-introspection.js';
-import type { ApiKeyModuleOptions } from './api-key-module-options.interface.js';
-
-function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
-  return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';
-}
 
 // Settings of the module itself, given beside `useFactory`; a factory that returns them would
 // otherwise see them ignored (and `protectAllRoutes: true` would leave every route open).
 const MODULE_SETTINGS = ['protectAllRoutes', 'isGlobal', 'imports'] as const;
 
-function refuseModuleSettings(options: ApiKeyModuleOptions): void {
-  const misplaced = MODULE_SETTINGS.find(
-    (name) => typeof options === 'object' && options !== null && Object.hasOwn(options, name),
-  );
-  if (misplaced === undefined) return;
-  throw new KeyringConfigError(
-    `\`${misplaced}\` is a setting of the module, not an option: give it beside useFactory, ` +
-      `e.g. ApiKeyModule.forRootAsync({ ${misplaced}: ..., useFactory }), not in what the factory returns.`,
-  );
+function isLookupClass(lookup: unknown): lookup is Type<ApiKeyLookup> {
+  return typeof lookup === 'function' && typeof (lookup as Type<ApiKeyLookup>).prototype?.findKey === 'function';
 }
 
 /** Creates the `Keyring` from the module options; any option error fails the app's start-up. */
 async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef): Promise<Keyring> {
-  refuseModuleSettings(options);
+  const misplaced = MODULE_SETTINGS.find(
+    (name) => typeof options === 'object' && options !== null && Object.hasOwn(options, name),
+  );
+  if (misplaced !== undefined) {
+    throw new KeyringConfigError(
+      `\`${misplaced}\` is a setting of the module, not an option: give it beside useFactory, ` +
+        `e.g. ApiKeyModule.forRootAsync({ ${misplaced}: ..., useFactory }), not in what the factory returns.`,
+    );
+  }
   const lookup = isLookupClass(options?.lookup) ? await moduleRef.create(options.lookup) : options?.lookup;
   // `usage` warnings go to Nest's logger unless the app gives its own.
   const usage =
@@ -59,6 +55,9 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     { logger: new Logger('InvalidationBus') },
   );
 }
+
+// The module's providers that apps inject too.
+const SERVICES = [ApiKeyGuard, TenantInterceptor, ApiKeyCache, WebhookSecretGuard, GraphqlIntrospectionCheck];
 
 /**
  * API-key authentication for a Nest app.
@@ -81,24 +80,10 @@ async function createKeyring(options: ApiKeyModuleOptions, moduleRef: ModuleRef)
     { provide: KEYRING, inject: [API_KEY_MODULE_OPTIONS, ModuleRef], useFactory: createKeyring },
     { provide: TenantContext, useValue: new TenantContext() },
     { provide: ApiKeyContext, useValue: new ApiKeyContext() },
-    ApiKeyGuard,
-    TenantInterceptor,
-    ApiKeyCache,
-    WebhookSecretGuard,
+    ...SERVICES,
     RoutesCheck,
-    GraphqlIntrospectionCheck,
-    GraphqlFieldScopesCheck,
   ],
-  exports: [
-    KEYRING,
-    TenantContext,
-    ApiKeyContext,
-    ApiKeyGuard,
-    TenantInterceptor,
-    ApiKeyCache,
-    WebhookSecretGuard,
-    GraphqlIntrospectionCheck,
-  ],
+  exports: [KEYRING, TenantContext, ApiKeyContext, ...SERVICES],
 })
 export class ApiKeyModule
   extends ConfigurableApiKeyModule
@@ -122,12 +107,11 @@ export class ApiKeyModule
    */
   configure(_consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
-    // No HTTP adapter (a microservice or a standalone app): nothing to scope.
-    if (adapter === undefined || adapter === null) return;
-    // Where the guard can enter its request's scope safely (Node 24 and later), requests that
-    // never meet the guard (public routes) pay nothing.
-    if (enteredScopesStayInTheirCallback) return;
-    adapter.use(tenantScopeMiddleware);
+    // No HTTP adapter (a microservice or a standalone app): nothing to scope. Where the guard can
+    // enter its request's scope safely (Node 24 and later), requests that never meet the guard
+    // (public routes) pay nothing.
+    if (adapter !== undefined && adapter !== null && !enteredScopesStayInTheirCallback)
+      adapter.use(tenantScopeMiddleware);
   }
 
   /**

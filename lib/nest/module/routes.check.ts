@@ -1,6 +1,6 @@
-import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { GUARDS_METADATA } from '@nestjs/common/constants.js';
-import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
 import { KeyringConfigError } from '../../core/refusals/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { isContradictory } from '../../core/admission/route-access.js';
@@ -26,7 +26,10 @@ import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
  * - it checks a webhook secret that `webhookSecrets` does not configure (`@WebhookSecret('name')`
  *   with an unknown name, or `@UseGuards(WebhookSecretGuard)` with no `default`);
  * - it checks a Standard Webhooks signature and the app was created without `rawBody` (unless
- *   `webhookRawBody: 'app'`), so no raw body would ever be there to check.
+ *   `webhookRawBody: 'app'`), so no raw body would ever be there to check;
+ * - a GraphQL field resolver (`@ResolveField()`) declares API-key auth of its own while the GraphQL
+ *   module runs no guard on field resolvers (`fieldResolverEnhancers` without `'guards'`, Nest's
+ *   default): the field would be answered to any key the operation's root field admitted.
  */
 @Injectable()
 export class RoutesCheck implements OnModuleInit {
@@ -36,6 +39,7 @@ export class RoutesCheck implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly moduleRef: ModuleRef,
   ) {
     // Before app.init(), which hands the app's `rawBody` option to the adapter. Only signed
     // webhooks need it: other apps' adapters are left untouched.
@@ -44,12 +48,8 @@ export class RoutesCheck implements OnModuleInit {
 
   onModuleInit(): void {
     const signedRoutes: string[] = [];
-    const checkedControllers = new Set<Type<unknown>>();
     for (const { controller, handler, name: where } of appRoutes(this.discovery, this.scanner)) {
-      if (!checkedControllers.has(controller)) {
-        checkedControllers.add(controller);
-        if (isContradictory(routeDeclarations(this.reflector, controller))) throw contradiction(controller.name);
-      }
+      if (isContradictory(routeDeclarations(this.reflector, controller))) throw contradiction(controller.name);
       if (isContradictory(routeDeclarations(this.reflector, handler))) throw contradiction(where);
       const name = webhookSecretNameOf(this.reflector, handler, controller);
       if (name === undefined) continue;
@@ -62,6 +62,29 @@ export class RoutesCheck implements OnModuleInit {
       signedRoutes,
     );
     if (rawBodyError !== undefined) throw new KeyringConfigError(rawBodyError);
+    this.checkFieldResolvers();
+  }
+
+  private checkFieldResolvers(): void {
+    let enhancers: readonly string[] | undefined;
+    try {
+      // What @nestjs/graphql names its options and field resolvers' metadata (nothing of it is imported).
+      const options = this.moduleRef.get('GqlModuleOptions', { strict: false }) as {
+        fieldResolverEnhancers?: string[];
+      };
+      enhancers = options?.fieldResolverEnhancers ?? [];
+    } catch {
+      return; // No GraphQL in this app.
+    }
+    if (enhancers.includes('guards')) return;
+    for (const { metatype } of this.discovery.getProviders()) {
+      const prototype = typeof metatype === 'function' ? (metatype.prototype as object | undefined) : undefined;
+      for (const method of prototype === undefined ? [] : this.scanner.getAllMethodNames(prototype)) {
+        const handler = (prototype as Record<string, unknown>)[method] as MetadataTarget;
+        if (Reflect.getMetadata('graphql:resolve_property', handler) !== true) continue;
+        if (routeDeclarations(this.reflector, handler).apiKey) throw unguardedField(`${metatype!.name}.${method}`);
+      }
+    }
   }
 }
 
@@ -89,5 +112,13 @@ function contradiction(where: string): KeyringConfigError {
     `${where} is both @Public() and protected by an API key ` +
       `(@ApiKeyAuth(), @UseGuards(ApiKeyGuard) or @RequireScopes()). ` +
       'Remove one of them. (A route may override its controller: the nearest declaration wins.)',
+  );
+}
+
+function unguardedField(where: string): KeyringConfigError {
+  return new KeyringConfigError(
+    `${where} is a field resolver with @RequireScopes() or @ApiKeyAuth(), but Nest runs no guard on field ` +
+      "resolvers unless GraphQLModule's fieldResolverEnhancers includes 'guards': it would be answered to any key. " +
+      "Add fieldResolverEnhancers: ['guards'] to the GraphQL module's options, or declare the scope on the query.",
   );
 }

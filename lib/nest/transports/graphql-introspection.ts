@@ -1,23 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { admitRequest } from '../../core/admission/admit-request.js';
 import type { Keyring } from '../../core/keyring.js';
+import { fail } from '../../core/result.js';
 import { InjectKeyring } from '../module/injection.decorators.js';
 import { graphqlRefusalIn, graphqlRequestIn } from './graphql.js';
 import { admissionInputOf } from './transport-request.js';
 
 // The few GraphQL document nodes this reads, as graphql-js builds them (no import of graphql).
-interface NamedNode {
+interface SelectionNode {
   kind: string;
   name?: { value: string };
-}
-interface SelectionNode extends NamedNode {
   selectionSet?: { selections: readonly SelectionNode[] };
 }
-interface DefinitionNode extends SelectionNode {
-  operation?: string;
-}
 interface DocumentNode {
-  definitions: readonly DefinitionNode[];
+  definitions: readonly SelectionNode[];
 }
 
 const INTROSPECTION_FIELDS: ReadonlySet<string> = new Set(['__schema', '__type']);
@@ -75,12 +71,10 @@ export class GraphqlIntrospectionCheck {
   async check(document: DocumentNode, gqlContext: object): Promise<void> {
     if (!selectsIntrospection(document)) return;
     const request = graphqlRequestIn(gqlContext);
-    if (request === undefined) {
-      throw graphqlRefusalIn(gqlContext, { reason: 'missing' }, this.keyring.errorResponse({ reason: 'missing' }));
-    }
     // The operation's first unit of work; the resolvers' guards find the admission and ask the
     // key store nothing more, and each further root field counts on from it.
-    const result = await admitRequest(this.keyring, admissionInputOf(request, [], true));
+    const result =
+      request === undefined ? fail('missing') : await admitRequest(this.keyring, admissionInputOf(request, [], true));
     if (!result.ok) throw graphqlRefusalIn(gqlContext, result.failure, this.keyring.errorResponse(result.failure));
   }
 }

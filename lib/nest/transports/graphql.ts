@@ -1,7 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { ErrorResponse } from '../../core/refusals/error-format.js';
+import { summarizeRefusal, type ErrorResponse } from '../../core/refusals/error-format.js';
 import type { KeyringFailure } from '../../core/refusals/failure.js';
-import { summarizeRefusal } from '../../core/refusals/refusal-summary.js';
 import type { KeyringRequest } from '../access/keyring-request.interface.js';
 import { KeyringException } from '../refusals/keyring.exception.js';
 
@@ -37,15 +36,6 @@ export function isGraphqlRootField(context: ExecutionContext): boolean {
   return isGraphqlContext(context) && context.getArgByIndex<GraphqlInfo | undefined>(3)?.path?.prev === undefined;
 }
 
-function isMercuriusReply(reply: unknown): reply is MercuriusReply {
-  return typeof reply === 'object' && reply !== null && typeof (reply as MercuriusReply).header === 'function';
-}
-
-function hasHeaders(request: unknown): request is KeyringRequest {
-  const headers = typeof request === 'object' && request !== null ? (request as KeyringRequest).headers : undefined;
-  return typeof headers === 'object' && headers !== null;
-}
-
 /**
  * The HTTP request a GraphQL operation came in, from its GraphQL context (a resolver's third
  * argument): the context's `req` (both Nest drivers put it there) or, on Mercurius,
@@ -54,8 +44,8 @@ function hasHeaders(request: unknown): request is KeyringRequest {
  */
 export function graphqlRequestIn(gql: unknown): KeyringRequest | undefined {
   const { req, reply } = (gql ?? {}) as GraphqlContext;
-  const request = req ?? reply?.request;
-  return hasHeaders(request) ? request : undefined;
+  const request = (req ?? reply?.request) as KeyringRequest | null | undefined;
+  return typeof request?.headers === 'object' && request.headers !== null ? request : undefined;
 }
 
 /** What a GraphQL refusal carries in `errors[].extensions`. */
@@ -104,7 +94,7 @@ export function graphqlRefusalIn(
   response: ErrorResponse,
 ): GraphqlKeyringException {
   const reply = (gql as GraphqlContext | undefined)?.reply;
-  if (!isMercuriusReply(reply)) return new GraphqlKeyringException(failure, response, true);
+  if (typeof reply?.header !== 'function') return new GraphqlKeyringException(failure, response, true);
   if (reply.sent !== true) for (const [name, value] of Object.entries(response.headers)) reply.header(name, value);
   return new GraphqlKeyringException(failure, response, false);
 }

@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { AdmissionInput } from '../../core/admission/admit-request.js';
 import { clientAddressOf, nodeRequestOf } from '../../core/admission/request-admission.js';
 import type { KeyringRequest } from '../access/keyring-request.interface.js';
-import { graphqlRequestIn, isGraphqlContext } from './graphql.js';
+import { graphqlRequestIn } from './graphql.js';
 
 /**
  * The request of an execution context, in every transport nest-keyring reads by itself: HTTP
@@ -12,13 +12,12 @@ import { graphqlRequestIn, isGraphqlContext } from './graphql.js';
  * they agree on which object carries `apiKey` and `tenant`.
  */
 export function transportRequestOf(context: ExecutionContext): KeyringRequest | undefined {
-  // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds.
-  if (context.getType() === 'http') return context.getArgByIndex<KeyringRequest>(0);
-  if (isGraphqlContext(context)) return graphqlRequestIn(context.getArgByIndex(2));
-  // A gateway's message: the socket, on which KeyringIoAdapter / KeyringWsAdapter put the key
-  // and tenant its handshake was admitted with.
-  if (context.getType() === 'ws') return context.getArgByIndex<KeyringRequest>(0);
-  return undefined;
+  const type = context.getType<string>();
+  // getArgByIndex(0) is switchToHttp().getRequest() without the object switchToHttp() builds; for
+  // a gateway's message, the socket, on which KeyringIoAdapter / KeyringWsAdapter put the key and
+  // tenant its handshake was admitted with.
+  if (type === 'http' || type === 'ws') return context.getArgByIndex<KeyringRequest>(0);
+  return type === 'graphql' ? graphqlRequestIn(context.getArgByIndex(2)) : undefined;
 }
 
 /** What `admitRequest` reads off a request a Nest transport handed over. */

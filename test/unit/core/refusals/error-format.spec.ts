@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_KEY_HEADERS } from '../../../../lib/core/admission/credentials.js';
-import { createErrorResponder, ERROR_PRESETS, resolveErrorFormat } from '../../../../lib/core/refusals/error-format.js';
+import {
+  createErrorResponder,
+  ERROR_PRESETS,
+  resolveErrorFormat,
+  summarizeRefusal,
+} from '../../../../lib/core/refusals/error-format.js';
 import type { FailureReason } from '../../../../lib/core/refusals/failure.js';
 
 const cases: [FailureReason, number, string, string, string | undefined][] = [
@@ -163,5 +168,34 @@ describe('exported defaults', () => {
     expect(Object.isFrozen(ERROR_PRESETS.cubeconnect.invalid)).toBe(true);
     expect(() => ((ERROR_PRESETS.cubeconnect.invalid as { status: number }).status = 200)).toThrow(TypeError);
     expect(() => (DEFAULT_KEY_HEADERS as string[]).push('x-other')).toThrow(TypeError);
+  });
+});
+
+describe('summarizeRefusal', () => {
+  it("reads the presets' code and message", () => {
+    const cubeconnect = createErrorResponder('cubeconnect')({ reason: 'tenant_not_found' });
+    expect(summarizeRefusal({ reason: 'tenant_not_found' }, cubeconnect.body)).toEqual({
+      code: 'TENANT_NOT_FOUND',
+      message: 'Tenant not found for this API key.',
+    });
+    const connexease = createErrorResponder('connexease')({ reason: 'missing' });
+    expect(summarizeRefusal({ reason: 'missing' }, connexease.body)).toEqual({
+      code: 'AUTH_002',
+      message: 'Authorization header is missing.',
+    });
+  });
+
+  it("reads a custom format's top-level code and message", () => {
+    expect(summarizeRefusal({ reason: 'invalid' }, { code: 'BAD_KEY', message: 'No.' })).toEqual({
+      code: 'BAD_KEY',
+      message: 'No.',
+    });
+  });
+
+  it('falls back to the reason, upper-cased, for a body without a code', () => {
+    expect(summarizeRefusal({ reason: 'insufficient_scope' }, { detail: 'x', error: { code: 42 } })).toEqual({
+      code: 'INSUFFICIENT_SCOPE',
+      message: 'Request refused.',
+    });
   });
 });
