@@ -44,7 +44,6 @@ export function guardRunsAppWide(app: INestApplication): boolean {
 export function routeSecurities(app: INestApplication, keyring: Keyring, protectAllRoutes: boolean): RouteSecurity[] {
   const reflector = new Reflector();
   const discovery = app.get(DiscoveryService, { strict: false });
-  const secrets = keyring.options.webhookSecrets;
   return [...appRoutes(discovery, new MetadataScanner())].map((route) => {
     const { handler, controller } = route;
     const onRoute = routeDeclarations(reflector, handler);
@@ -59,7 +58,7 @@ export function routeSecurities(app: INestApplication, keyring: Keyring, protect
     const webhook =
       webhookName === undefined
         ? undefined
-        : { name: webhookName, scheme: secrets?.get(webhookName)?.scheme ?? ('bearer' as const) };
+        : { name: webhookName, scheme: keyring.webhooks.secrets.get(webhookName)?.scheme ?? ('bearer' as const) };
     return { route, apiKey, scopes, webhook };
   });
 }

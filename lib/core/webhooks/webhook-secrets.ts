@@ -258,28 +258,3 @@ export function resolveWebhookSecrets(secrets: WebhookSecrets | undefined): Reso
   }
   return resolved;
 }
-
-/** True when some configured sender signs its webhooks (Standard Webhooks), which needs raw bodies. */
-export function hasSigningSecret(secrets: ResolvedWebhookSecrets | undefined): boolean {
-  return [...(secrets?.values() ?? [])].some((secret) => secret.scheme === 'standard-webhooks');
-}
-
-/**
- * The sender `name` names, for a route or a middleware about to check it.
- *
- * @param where what names it, for the message (e.g. `WebhooksController.receive`)
- * @throws KeyringConfigError when no secret of that name is configured
- */
-export function requireWebhookSecret(
-  secrets: ResolvedWebhookSecrets | undefined,
-  name: string,
-  where: string,
-): ResolvedWebhookSecret {
-  const secret = secrets?.get(name);
-  if (secret !== undefined) return secret;
-  const known = secrets && secrets.size > 0 ? `configured: ${[...secrets.keys()].join(', ')}` : 'none is configured';
-  throw new KeyringConfigError(
-    `${where} checks the webhook secret "${name}", but \`webhookSecrets\` has no such name (${known}). ` +
-      `Add \`webhookSecrets.${name}\` or name a configured secret.`,
-  );
-}

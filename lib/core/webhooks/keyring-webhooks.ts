@@ -1,0 +1,108 @@
+import {
+  publishWebhookRefused,
+  publishWebhookVerified,
+  webhookCheckStarted,
+  type Responder,
+} from '../admission/decision-events.js';
+import type { RequestHeaders } from '../admission/headers.js';
+import { KeyringConfigError } from '../refusals/failure.js';
+import {
+  createRawBodyWarning,
+  DEFAULT_WEBHOOK_RAW_BODY,
+  type WebhookHost,
+  type WebhookRawBodySource,
+} from './webhook-raw-body.js';
+import { asRawBody, asRawHeaders, type WebhookCheck } from './webhook-request.js';
+import type { ResolvedWebhookSecret, ResolvedWebhookSecrets } from './webhook-secrets.js';
+
+/**
+ * A webhook delivery as an HTTP framework hands it over: Node's request (Express, and Nest on
+ * Express) or Fastify's, which keeps Node's in `raw`. The bytes a signature is checked against
+ * are `rawBody` (Nest's `rawBody: true`, or a parser's `verify`), else a `Buffer` in `body`
+ * (`express.raw()`); a parsed body is never used. Header lines that are not a list of strings
+ * count as absent.
+ */
+export interface WebhookDelivery {
+  /** Lower-cased request headers. */
+  headers: RequestHeaders;
+  rawBody?: unknown;
+  body?: unknown;
+  rawHeaders?: unknown;
+  raw?: { rawHeaders?: unknown };
+}
+
+/** A webhook check's outcome, with the line to log once when it may be a set-up mistake. */
+export type WebhookVerdict = WebhookCheck & { warning?: string };
+
+/**
+ * The webhooks part of a `Keyring` (`keyring.webhooks`): the senders `webhookSecrets` configures,
+ * checked at start-up, and the check of one delivery. `WebhookSecretGuard`, the start-up route
+ * check, the OpenAPI document and `webhookSecretMiddleware` only translate what it answers.
+ *
+ * @example
+ * const secret = keyring.webhooks.secret('default', 'POST /webhook');
+ * const verdict = keyring.webhooks.check(secret, req, { headers: req.headers, rawBody: req.rawBody });
+ */
+export class KeyringWebhooks {
+  /** Every configured sender, by name (empty when `webhookSecrets` is not set). */
+  readonly secrets: ResolvedWebhookSecrets;
+  /** Who keeps signed webhooks' raw bodies in a Nest app (`webhookRawBody`). */
+  readonly rawBody: WebhookRawBodySource;
+  private readonly rawBodyWarning: (result: WebhookCheck) => string | undefined;
+
+  /** @param host where the once-only warning about an unkept raw body is logged, for the fix it names */
+  constructor(
+    options: { webhookSecrets: ResolvedWebhookSecrets | undefined; webhookRawBody?: WebhookRawBodySource },
+    private readonly responder: Responder,
+    host: WebhookHost = 'nest',
+  ) {
+    this.secrets = options.webhookSecrets ?? new Map();
+    this.rawBody = options.webhookRawBody ?? DEFAULT_WEBHOOK_RAW_BODY;
+    this.rawBodyWarning = createRawBodyWarning(host);
+  }
+
+  /** True when some sender signs its webhooks (Standard Webhooks), which needs raw bodies. */
+  get signed(): boolean {
+    return [...this.secrets.values()].some((secret) => secret.scheme === 'standard-webhooks');
+  }
+
+  /**
+   * The sender `name` names, for a route or a middleware about to check it.
+   *
+   * @param where what names it, for the message (e.g. `WebhooksController.receive`)
+   * @throws KeyringConfigError when no secret of that name is configured
+   */
+  secret(name: string, where: string): ResolvedWebhookSecret {
+    const secret = this.secrets.get(name);
+    if (secret !== undefined) return secret;
+    const known = this.secrets.size > 0 ? `configured: ${[...this.secrets.keys()].join(', ')}` : 'none is configured';
+    throw new KeyringConfigError(
+      `${where} checks the webhook secret "${name}", but \`webhookSecrets\` has no such name (${known}). ` +
+        `Add \`webhookSecrets.${name}\` or name a configured secret.`,
+    );
+  }
+
+  /**
+   * Checks one delivery against `secret` and publishes the outcome on the `nest-keyring:webhook-*`
+   * diagnostics channels (reading no clock while nobody subscribes). `warning` is set the first
+   * time a signed delivery arrives with a body nobody kept as bytes.
+   */
+  check(secret: ResolvedWebhookSecret, request: WebhookDelivery, nowMs = Date.now()): WebhookVerdict {
+    const started = webhookCheckStarted();
+    const result = secret.verify(
+      {
+        headers: request.headers,
+        rawBody: asRawBody(request.rawBody) ?? asRawBody(request.body),
+        rawHeaders: asRawHeaders(request.rawHeaders ?? request.raw?.rawHeaders),
+      },
+      nowMs,
+    );
+    if (result.ok) {
+      publishWebhookVerified(started, request, secret);
+      return result;
+    }
+    publishWebhookRefused(started, request, result.failure, this.responder, secret);
+    const warning = this.rawBodyWarning(result);
+    return warning === undefined ? result : { ...result, warning };
+  }
+}
