@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } f
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { KeyringFailure } from '../../core/refusals/failure.js';
 import type { Keyring } from '../../core/keyring.js';
-import type { WebhookDelivery } from '../../core/webhooks/keyring-webhooks.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME } from '../../core/webhooks/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from '../module/api-key.constants.js';
 import { refuse } from '../refusals/refusal.js';
