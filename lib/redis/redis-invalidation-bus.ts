@@ -1,8 +1,8 @@
 import { createClient } from 'redis';
 import { checkDuration, withTimeout } from '../core/options/duration.js';
 import { KeyringConfigError } from '../core/refusals/failure.js';
+import { checkRedisTarget } from './redis-target.js';
 import type { InvalidationBus, InvalidationMessage, InvalidationSubscriber } from '../core/fleet/invalidation-bus.js';
-import { decodeInvalidation, encodeInvalidation } from './invalidation-codec.js';
 
 /**
  * The part of a node-redis client (`createClient()` or `createCluster()` from `redis`, v5 or
@@ -71,34 +71,10 @@ const CLOSE_GRACE_MS = 1_000;
 const CLUSTER_PUBLISH_RETRY_MS = 500;
 
 function resolveOptions(options: RedisInvalidationBusOptions): Required<Pick<RedisInvalidationBusOptions, 'channel'>> {
-  if (typeof options !== 'object' || options === null) {
-    throw new KeyringConfigError(
-      "redisInvalidationBus needs `url` (e.g. 'redis://127.0.0.1:6379') or `client` (a node-redis client).",
-    );
-  }
-  const { url, client, channel = DEFAULT_INVALIDATION_CHANNEL, ttlWhileDisconnectedMs: ttl } = options;
-  if ((url === undefined) === (client === undefined)) {
-    throw new KeyringConfigError(
-      "redisInvalidationBus needs `url` (e.g. 'redis://127.0.0.1:6379') or `client` (a node-redis client), " +
-        `${url === undefined ? 'and got neither' : 'not both'}.`,
-    );
-  }
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new KeyringConfigError('redisInvalidationBus `url` must start with redis:// or rediss://.');
-  }
-  if (
-    client !== undefined &&
-    (typeof client !== 'object' ||
-      client === null ||
-      typeof client.duplicate !== 'function' ||
-      typeof client.publish !== 'function')
-  ) {
-    throw new KeyringConfigError(
-      "redisInvalidationBus `client` must be a node-redis client (createClient() from 'redis').",
-    );
-  }
+  checkRedisTarget('redisInvalidationBus', options, ['duplicate', 'publish']);
+  const { channel = DEFAULT_INVALIDATION_CHANNEL, ttlWhileDisconnectedMs: ttl } = options;
   if (typeof channel !== 'string' || channel.length === 0) {
-    throw new KeyringConfigError('redisInvalidationBus `channel` must be a non-empty string.');
+    throw new KeyringConfigError('`redisInvalidationBus` `channel` must be a non-empty string.');
   }
   if (ttl !== undefined) checkDuration('ttlWhileDisconnectedMs', ttl);
   return { channel };
@@ -152,7 +128,8 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.start();
     if (this.publisher === undefined) throw new Error('the Redis client could not be created');
     // Sent once the publisher is connected (node-redis queues it meanwhile, within a bound).
-    const text = encodeInvalidation(message);
+    // `v` lets a later version change the form.
+    const text = JSON.stringify({ v: 1, ...message });
     for (let tries = this.cluster ? 3 : 1; ; tries--) {
       const sent = this.publisher.publish(this.channel, text);
       if (tries > 1) {
@@ -240,7 +217,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   private deliver(text: string): void {
-    const message = decodeInvalidation(text);
+    const message = decode(text);
     for (const subscriber of this.subscribers) call(() => subscriber.onInvalidation(message));
   }
 
@@ -274,6 +251,21 @@ export class RedisInvalidationBus implements InvalidationBus {
       destroy(publisher);
     }
   }
+}
+
+/**
+ * A message read off the channel; the relay checks its fields. Anything this version cannot read
+ * (a newer sender's, or stray text on the channel) becomes "forget everything": never a revoked
+ * key served from the cache.
+ */
+function decode(text: string): InvalidationMessage {
+  try {
+    const wire = JSON.parse(text) as (InvalidationMessage & { v?: unknown }) | null;
+    if (wire?.v === 1) return wire;
+  } catch {
+    // Stray text: forget everything, below.
+  }
+  return { type: 'all', origin: '' };
 }
 
 /** Calls a subscriber; one that throws must not stop the others or reach node-redis. */

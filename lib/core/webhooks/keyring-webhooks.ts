@@ -7,8 +7,8 @@ import {
 import type { RequestHeaders } from '../admission/headers.js';
 import { KeyringConfigError } from '../refusals/failure.js';
 import {
-  createRawBodyWarning,
   DEFAULT_WEBHOOK_RAW_BODY,
+  rawBodyWarning,
   type WebhookHost,
   type WebhookRawBodySource,
 } from './webhook-raw-body.js';
@@ -48,17 +48,16 @@ export class KeyringWebhooks {
   readonly secrets: ResolvedWebhookSecrets;
   /** Who keeps signed webhooks' raw bodies in a Nest app (`webhookRawBody`). */
   readonly rawBody: WebhookRawBodySource;
-  private readonly rawBodyWarning: (result: WebhookCheck) => string | undefined;
+  private warned = false;
 
   /** @param host where the once-only warning about an unkept raw body is logged, for the fix it names */
   constructor(
     options: { webhookSecrets: ResolvedWebhookSecrets | undefined; webhookRawBody?: WebhookRawBodySource },
     private readonly responder: Responder,
-    host: WebhookHost = 'nest',
+    private readonly host: WebhookHost = 'nest',
   ) {
     this.secrets = options.webhookSecrets ?? new Map();
     this.rawBody = options.webhookRawBody ?? DEFAULT_WEBHOOK_RAW_BODY;
-    this.rawBodyWarning = createRawBodyWarning(host);
   }
 
   /** True when some sender signs its webhooks (Standard Webhooks), which needs raw bodies. */
@@ -102,7 +101,9 @@ export class KeyringWebhooks {
       return result;
     }
     publishWebhookRefused(started, request, result.failure, this.responder, secret);
-    const warning = this.rawBodyWarning(result);
-    return warning === undefined ? result : { ...result, warning };
+    // Said once: a request can only show it, and a sender must not be able to repeat it.
+    if (this.warned || result.rawBodyMissing !== true) return result;
+    this.warned = true;
+    return { ...result, warning: rawBodyWarning(this.host) };
   }
 }

@@ -194,16 +194,10 @@ function signingKey(secret: string, where: string): Uint8Array {
   return key;
 }
 
-function resolveTolerance(value: unknown, path: string): number {
-  if (value === undefined) return DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
-  return checkDuration(path, value, { positive: true, whole: true, seconds: true });
-}
-
 function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhookSecret {
   const secrets = secretList(value, path);
   for (const { secret, where } of secrets) checkBearerSecret(secret, where);
-  const check = createBearerCheck(secrets.map(({ secret }) => secret));
-  return { name, scheme: 'bearer', verify: (request) => check(request) };
+  return { name, scheme: 'bearer', verify: createBearerCheck(secrets.map(({ secret }) => secret)) };
 }
 
 function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebhookSecret {
@@ -224,11 +218,11 @@ function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebho
   }
   if (scheme === 'standard-webhooks') {
     const keys = secretList(secrets, secretsPath).map(({ secret, where }) => signingKey(secret, where));
-    return {
-      name,
-      scheme,
-      verify: createSignatureCheck(keys, resolveTolerance(toleranceSeconds, `${path}.toleranceSeconds`)),
-    };
+    const tolerance =
+      toleranceSeconds === undefined
+        ? DEFAULT_WEBHOOK_TOLERANCE_SECONDS
+        : checkDuration(`${path}.toleranceSeconds`, toleranceSeconds, { positive: true, whole: true, seconds: true });
+    return { name, scheme, verify: createSignatureCheck(keys, tolerance) };
   }
   throw new KeyringConfigError(
     `\`${path}.scheme\` must be 'bearer' or 'standard-webhooks'; got ${JSON.stringify(scheme)}. ` +
