@@ -16,7 +16,7 @@ import type { MetadataTarget } from '../nest/access/route-declarations.js';
 import { markOperation, type MarkingContext } from './operation-security.js';
 import { ERROR_SCHEMA, errorBodySchema, type Refusal } from './refusal-responses.js';
 import { guardRunsAppWide, routeSecurities, type RouteSecurity } from './route-security.js';
-import { apiKeySchemes, webhookSecretScheme } from './security-schemes.js';
+import { apiKeySchemes, webhookSchemeName, webhookSecretScheme } from './security-schemes.js';
 
 /** Options of `createKeyringDocument`: those of `SwaggerModule.createDocument`, and one more. */
 export interface KeyringDocumentOptions extends SwaggerDocumentOptions {
@@ -87,17 +87,14 @@ function markDocument(
   const keySchemes = apiKeySchemes(options.headers);
   const webhookSchemes: Record<string, SecuritySchemeObject> = {};
   for (const { webhook } of routes) {
-    if (webhook?.scheme !== 'bearer') continue;
-    const { name, scheme } = webhookSecretScheme(webhook.name);
-    webhookSchemes[name] = scheme;
+    if (webhook?.scheme === 'bearer')
+      webhookSchemes[webhookSchemeName(webhook.name)] = webhookSecretScheme(webhook.name);
   }
   const context: MarkingContext = {
     options,
+    document,
     apiKeySchemes: Object.keys(keySchemes),
     ownSchemes: new Set([...Object.keys(keySchemes), ...Object.keys(webhookSchemes)]),
-    documentSecurity: document.security,
-    scopesInRequirements: !document.openapi.startsWith('3.0'),
-    webhookScheme: (secretName) => webhookSecretScheme(secretName).name,
   };
 
   const refusals: Refusal[] = [];

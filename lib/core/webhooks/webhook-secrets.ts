@@ -202,11 +202,7 @@ function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhoo
 
 function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebhookSecret {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return bearerEntry(name, entry, path);
-  const { scheme, secrets, toleranceSeconds } = entry as {
-    scheme?: unknown;
-    secrets?: unknown;
-    toleranceSeconds?: unknown;
-  };
+  const { scheme, secrets, toleranceSeconds } = entry as Record<string, unknown>;
   const secretsPath = `${path}.secrets`;
   if (scheme === 'bearer') {
     if (toleranceSeconds !== undefined) {
