@@ -54,6 +54,7 @@ export function webhookSecretScheme(secretName: string): SecuritySchemeObject {
   return {
     type: 'http',
     scheme: 'bearer',
-    description: `The webhook secret \`${secretName}\`, sent by the webhook's sender as \`Authorization: Bearer <secret>\`.`,
+    description:
+      `The webhook secret \`${secretName}\`, ` + "sent by the webhook's sender as `Authorization: Bearer <secret>`.",
   };
 }
