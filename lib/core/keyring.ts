@@ -98,7 +98,7 @@ export class Keyring {
   /** @throws KeyringConfigError for options that cannot work */
   constructor(options: KeyringOptions, runtime: KeyringRuntime = {}) {
     this.options = resolveKeyringOptions(options);
-    this.webhooks = new KeyringWebhooks(this.options, this);
+    this.webhooks = new KeyringWebhooks(this.options.webhookSecrets, this.options.webhookRawBody, this);
     const { keyPrefixes, environments, errorFormat, realm, cache, unknownKeyLookups, headers, tenancy, tenantHeader } =
       this.options;
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);

@@ -79,8 +79,13 @@ export function webhookSecretMiddleware(
   }
   const name = options.name ?? DEFAULT_WEBHOOK_SECRET_NAME;
   const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
-  const webhookSecrets = resolveWebhookSecrets(options.webhookSecrets);
-  const webhooks = new KeyringWebhooks({ webhookSecrets }, { errorResponse: respond }, 'express');
+  // The app's own parser keeps raw bodies (`express.raw()`).
+  const webhooks = new KeyringWebhooks(
+    resolveWebhookSecrets(options.webhookSecrets),
+    'app',
+    { errorResponse: respond },
+    'express',
+  );
   const secret = webhooks.secret(name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
   const logger = options.logger ?? console;
   return (request, response, next) => {

@@ -19,28 +19,21 @@ export interface RedisClusterCommandClient {
   sendCommand(firstKey: string, isReadonly: boolean, args: string[], options?: { timeout?: number }): Promise<unknown>;
 }
 
-/** Options of `redisRateLimitStore`: a connection URL, or a client the app already has. */
-export type RedisRateLimitStoreOptions = (
-  | {
-      /** e.g. `redis://127.0.0.1:6379`: the store opens, reconnects and closes its own client. */
-      url: string;
-      client?: never;
-    }
-  | {
-      /**
-       * A connected node-redis client the app owns (and closes); the store only sends commands.
-       * A cluster client works too: each counter is one key, on the shard its slot belongs to.
-       */
-      client: RedisCommandClient | RedisClusterCommandClient;
-      url?: never;
-    }
-) & {
+/** Options of `redisRateLimitStore`: a connection URL, or a client the app already has (not both). */
+export interface RedisRateLimitStoreOptions {
+  /** e.g. `redis://127.0.0.1:6379`: the store opens, reconnects and closes its own client. */
+  url?: string;
+  /**
+   * A connected node-redis client the app owns (and closes); the store only sends commands.
+   * A cluster client works too: each counter is one key, on the shard its slot belongs to.
+   */
+  client?: RedisCommandClient | RedisClusterCommandClient;
   /**
    * Prepended to every counter's Redis key.
    * @default 'nest-keyring:rate-limit:'
    */
   prefix?: string;
-};
+}
 
 /** A `RateLimitStore` on Redis; `close()` ends the client it opened (not one it was given). */
 export interface RedisRateLimitStore extends RateLimitStore {
@@ -93,25 +86,17 @@ const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 
  * @throws KeyringConfigError when neither a `url` nor a client with `sendCommand` is given
  */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitStore {
-  const {
-    url,
-    client: given,
-    prefix = DEFAULT_RATE_LIMIT_PREFIX,
-  } = (options ?? {}) as {
-    url?: unknown;
-    client?: RedisCommandClient | RedisClusterCommandClient;
-    prefix?: unknown;
-  };
+  const { url, client: given, prefix = DEFAULT_RATE_LIMIT_PREFIX } = options ?? {};
   if (typeof prefix !== 'string') {
     throw new KeyringConfigError(`\`redisRateLimitStore\` \`prefix\` must be a string; got ${JSON.stringify(prefix)}.`);
   }
   checkRedisTarget('redisRateLimitStore', options, ['sendCommand']);
-  if (given === undefined) return ownClientStore(url as string, prefix);
+  if (given === undefined) return ownClientStore(url!, prefix);
   // The script's one key is the 4th argument of EVALSHA and EVAL: a cluster sends it to its shard.
-  const cluster = 'masters' in given ? given : undefined;
-  const send: Send = cluster
-    ? (args) => cluster.sendCommand(args[3]!, false, args, NO_COMMAND_TIMEOUT)
-    : (args) => (given as RedisCommandClient).sendCommand(args, NO_COMMAND_TIMEOUT);
+  const send: Send =
+    'masters' in given
+      ? (args) => given.sendCommand(args[3]!, false, args, NO_COMMAND_TIMEOUT)
+      : (args) => given.sendCommand(args, NO_COMMAND_TIMEOUT);
   return store(send, prefix, async () => undefined);
 }
 

@@ -67,15 +67,12 @@ function withRouteMarkers<T>(routes: readonly RouteSecurity[], scan: () => T): T
   }
 }
 
-function* operationsOf(document: OpenAPIObject): Generator<OperationObject & Record<string, unknown>> {
-  for (const items of [document.paths, document.webhooks ?? {}]) {
-    for (const item of Object.values(items)) {
-      for (const method of HTTP_METHODS) {
-        const operation = item[method];
-        if (operation !== undefined) yield operation as OperationObject & Record<string, unknown>;
-      }
-    }
-  }
+type MarkableOperation = OperationObject & Record<string, unknown>;
+
+function operationsOf(document: OpenAPIObject): MarkableOperation[] {
+  return [document.paths, document.webhooks ?? {}].flatMap((items) =>
+    Object.values(items).flatMap((item) => HTTP_METHODS.flatMap((method) => item[method] ?? [])),
+  ) as MarkableOperation[];
 }
 
 /** Writes the schemes, and each marked operation's requirement and refusals, into `document`. */

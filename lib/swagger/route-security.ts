@@ -19,11 +19,6 @@ export interface RouteSecurity {
   webhook: WebhookSecretName | undefined;
 }
 
-/** What `NestApplication` keeps the app-wide enhancers in (not part of its public type). */
-interface ApplicationConfigHolder {
-  config?: { getGlobalGuards?: () => unknown[] };
-}
-
 /**
  * Whether `ApiKeyGuard` (or a subclass) runs for every route: registered by
  * `ApiKeyModule.forRoot({ protectAllRoutes: true })` (an `APP_GUARD`), by an `APP_GUARD` of the
@@ -31,7 +26,8 @@ interface ApplicationConfigHolder {
  * which `@nestjs/swagger` reads the same way for the global prefix and versioning.
  */
 export function guardRunsAppWide(app: INestApplication): boolean {
-  const guards = (app as unknown as ApplicationConfigHolder).config?.getGlobalGuards?.();
+  // `config` holds the app-wide enhancers; it is not part of `NestApplication`'s public type.
+  const guards = (app as unknown as { config?: { getGlobalGuards?: () => unknown[] } }).config?.getGlobalGuards?.();
   return hasGuard(guards, ApiKeyGuard);
 }
 

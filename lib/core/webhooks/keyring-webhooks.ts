@@ -4,35 +4,10 @@ import {
   webhookCheckStarted,
   type Responder,
 } from '../admission/decision-events.js';
-import type { RequestHeaders } from '../admission/headers.js';
 import { KeyringConfigError } from '../refusals/failure.js';
-import {
-  DEFAULT_WEBHOOK_RAW_BODY,
-  rawBodyWarning,
-  type WebhookHost,
-  type WebhookRawBodySource,
-} from './webhook-raw-body.js';
-import { asRawBody, asRawHeaders, type WebhookCheck } from './webhook-request.js';
+import { rawBodyWarning, type WebhookHost, type WebhookRawBodySource } from './webhook-raw-body.js';
+import { readDelivery, type WebhookCheck, type WebhookDelivery } from './webhook-request.js';
 import type { ResolvedWebhookSecret, ResolvedWebhookSecrets } from './webhook-secrets.js';
-
-/**
- * A webhook delivery as an HTTP framework hands it over: Node's request (Express, and Nest on
- * Express) or Fastify's, which keeps Node's in `raw`. The bytes a signature is checked against
- * are `rawBody` (Nest's `rawBody: true`, or a parser's `verify`), else a `Buffer` in `body`
- * (`express.raw()`); a parsed body is never used. Header lines that are not a list of strings
- * count as absent.
- */
-export interface WebhookDelivery {
-  /** Lower-cased request headers. */
-  headers: RequestHeaders;
-  rawBody?: unknown;
-  body?: unknown;
-  rawHeaders?: unknown;
-  raw?: { rawHeaders?: unknown };
-}
-
-/** A webhook check's outcome, with the line to log once when it may be a set-up mistake. */
-export type WebhookVerdict = WebhookCheck & { warning?: string };
 
 /**
  * The webhooks part of a `Keyring` (`keyring.webhooks`): the senders `webhookSecrets` configures,
@@ -46,18 +21,19 @@ export type WebhookVerdict = WebhookCheck & { warning?: string };
 export class KeyringWebhooks {
   /** Every configured sender, by name (empty when `webhookSecrets` is not set). */
   readonly secrets: ResolvedWebhookSecrets;
-  /** Who keeps signed webhooks' raw bodies in a Nest app (`webhookRawBody`). */
-  readonly rawBody: WebhookRawBodySource;
   private warned = false;
 
-  /** @param host where the once-only warning about an unkept raw body is logged, for the fix it names */
+  /**
+   * @param rawBody who keeps signed webhooks' raw bodies in a Nest app (`webhookRawBody`)
+   * @param host where the once-only warning about an unkept raw body is logged, for the fix it names
+   */
   constructor(
-    options: { webhookSecrets: ResolvedWebhookSecrets | undefined; webhookRawBody?: WebhookRawBodySource },
+    secrets: ResolvedWebhookSecrets | undefined,
+    readonly rawBody: WebhookRawBodySource,
     private readonly responder: Responder,
     private readonly host: WebhookHost = 'nest',
   ) {
-    this.secrets = options.webhookSecrets ?? new Map();
-    this.rawBody = options.webhookRawBody ?? DEFAULT_WEBHOOK_RAW_BODY;
+    this.secrets = secrets ?? new Map();
   }
 
   /** True when some sender signs its webhooks (Standard Webhooks), which needs raw bodies. */
@@ -86,16 +62,13 @@ export class KeyringWebhooks {
    * diagnostics channels (reading no clock while nobody subscribes). `warning` is set the first
    * time a signed delivery arrives with a body nobody kept as bytes.
    */
-  check(secret: ResolvedWebhookSecret, request: WebhookDelivery, nowMs = Date.now()): WebhookVerdict {
+  check(
+    secret: ResolvedWebhookSecret,
+    request: WebhookDelivery,
+    nowMs = Date.now(),
+  ): WebhookCheck & { warning?: string } {
     const started = webhookCheckStarted();
-    const result = secret.verify(
-      {
-        headers: request.headers,
-        rawBody: asRawBody(request.rawBody) ?? asRawBody(request.body),
-        rawHeaders: asRawHeaders(request.rawHeaders ?? request.raw?.rawHeaders),
-      },
-      nowMs,
-    );
+    const result = secret.verify(readDelivery(request), nowMs);
     if (result.ok) {
       publishWebhookVerified(started, request, secret);
       return result;

@@ -13,7 +13,7 @@ import { resolveWebhookSecrets, type WebhookSecrets } from '../../../../lib/core
 
 const responder = { errorResponse: createErrorResponder('cubeconnect') };
 const webhooksOf = (secrets: WebhookSecrets | undefined) =>
-  new KeyringWebhooks({ webhookSecrets: resolveWebhookSecrets(secrets) }, responder);
+  new KeyringWebhooks(resolveWebhookSecrets(secrets), 'nest', responder);
 const BODY = '{"event":"message.received"}';
 
 describe('KeyringWebhooks.secret', () => {
