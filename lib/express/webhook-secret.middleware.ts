@@ -37,11 +37,8 @@ export interface WebhookSecretMiddlewareOptions {
    * never logged.
    * @default console
    */
-  logger?: WebhookLogger;
+  logger?: KeyringLogger;
 }
-
-/** A logger for `webhookSecretMiddleware`: `warn` is used when there is one. */
-export type WebhookLogger = KeyringLogger & { warn?(message: string): void };
 
 /**
  * Express middleware that checks a webhook came from its sender, with the same rules, error
@@ -79,13 +76,9 @@ export function webhookSecretMiddleware(
   }
   const name = options.name ?? DEFAULT_WEBHOOK_SECRET_NAME;
   const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
+  const secrets = resolveWebhookSecrets(options.webhookSecrets);
   // The app's own parser keeps raw bodies (`express.raw()`).
-  const webhooks = new KeyringWebhooks(
-    resolveWebhookSecrets(options.webhookSecrets),
-    'app',
-    { errorResponse: respond },
-    'express',
-  );
+  const webhooks = new KeyringWebhooks(secrets, 'app', { errorResponse: respond }, 'express');
   const secret = webhooks.secret(name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
   const logger = options.logger ?? console;
   return (request, response, next) => {

@@ -41,9 +41,6 @@ export interface RedisRateLimitStore extends RateLimitStore {
   close(): Promise<void>;
 }
 
-/** Every counter's key starts with this unless `prefix` says otherwise. */
-export const DEFAULT_RATE_LIMIT_PREFIX = 'nest-keyring:rate-limit:';
-
 // Counts and starts the window in one atomic step: INCR, and on the window's first request
 // PEXPIRE. Two replicas counting at once get two different counts; no window is left without
 // an expiry (a key without one is given it on its next request).
@@ -86,7 +83,7 @@ const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 
  * @throws KeyringConfigError when neither a `url` nor a client with `sendCommand` is given
  */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitStore {
-  const { url, client: given, prefix = DEFAULT_RATE_LIMIT_PREFIX } = options ?? {};
+  const { url, client: given, prefix = 'nest-keyring:rate-limit:' } = options ?? {};
   if (typeof prefix !== 'string') {
     throw new KeyringConfigError(`\`redisRateLimitStore\` \`prefix\` must be a string; got ${JSON.stringify(prefix)}.`);
   }

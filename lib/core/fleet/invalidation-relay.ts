@@ -38,7 +38,7 @@ function causeOf(cause: unknown): string {
 export class InvalidationRelay {
   // Tells this relay's messages from the others' (several may share one bus, even in one process).
   private readonly origin = randomUUID();
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void = () => undefined;
   private outageReported = false;
   private publishFailureReported = false;
   private closed = false;
@@ -52,9 +52,8 @@ export class InvalidationRelay {
     private readonly connections: ConnectionRegistry,
   ) {
     if (!this.busConnected()) this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
-    let unsubscribe: () => void = () => undefined;
     try {
-      unsubscribe = bus.subscribe({
+      this.unsubscribe = bus.subscribe({
         onInvalidation: (message) => this.receive(message),
         onDisconnected: (cause) => this.disconnected(cause),
         onReconnected: () => this.reconnected(),
@@ -64,7 +63,6 @@ export class InvalidationRelay {
       // shorter time, and the app still starts.
       this.disconnected(error);
     }
-    this.unsubscribe = unsubscribe;
   }
 
   /** Sends an invalidation (already applied here) to the other replicas; never throws, never waits. */
