@@ -15,8 +15,9 @@ import type { ResolvedWebhookSecret, ResolvedWebhookSecrets } from './webhook-se
  * check, the OpenAPI document and `webhookSecretMiddleware` only translate what it answers.
  *
  * @example
- * const secret = keyring.webhooks.secret('default', 'POST /webhook');
- * const verdict = keyring.webhooks.check(secret, req, { headers: req.headers, rawBody: req.rawBody });
+ * const secret = keyring.webhooks.secret('default', 'POST /webhook'); // throws at start-up if unknown
+ * const verdict = keyring.webhooks.check(secret, req); // Node's or Fastify's request
+ * if (!verdict.ok) console.log(verdict.failure.reason); // e.g. 'webhook_secret_invalid'
  */
 export class KeyringWebhooks {
   /** Every configured sender, by name (empty when `webhookSecrets` is not set). */
