@@ -1,10 +1,4 @@
-import type {
-  OpenAPIObject,
-  OperationObject,
-  ParameterObject,
-  ReferenceObject,
-  SecurityRequirementObject,
-} from '@nestjs/swagger';
+import type { OperationObject, ParameterObject, ReferenceObject, SecurityRequirementObject } from '@nestjs/swagger';
 import type { ResolvedKeyringOptions } from '../core/options/keyring-options.js';
 import { refusalResponse, refusalsFor, type Refusal } from './refusal-responses.js';
 import type { RouteSecurity } from './route-security.js';
@@ -14,7 +8,7 @@ import { displayHeader, webhookSchemeName } from './security-schemes.js';
 export interface MarkingContext {
   options: ResolvedKeyringOptions;
   /** The document as `@nestjs/swagger` built it: its version, and the requirement of operations that name none. */
-  document: OpenAPIObject;
+  document: { openapi: string; security?: SecurityRequirementObject[] };
   /** The API-key schemes, each one alternative. */
   apiKeySchemes: readonly string[];
   /** Every scheme name this package adds; requirements naming only others are the app's own. */
