@@ -8,14 +8,12 @@
  * ApiKeyModule.forRoot({ lookup, invalidationBus: redisInvalidationBus({ url: process.env.REDIS_URL! }) });
  */
 export {
-  DEFAULT_INVALIDATION_CHANNEL,
   RedisInvalidationBus,
   redisInvalidationBus,
   type NodeRedisClient,
   type RedisInvalidationBusOptions,
 } from './redis/redis-invalidation-bus.js';
 export {
-  DEFAULT_RATE_LIMIT_PREFIX,
   redisRateLimitStore,
   type RedisClusterCommandClient,
   type RedisCommandClient,

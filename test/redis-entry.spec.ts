@@ -32,7 +32,7 @@ describe('nest-keyring/redis', () => {
           "try { redisInvalidationBus({}); } catch (e) { console.log(e.name + ': ' + e.message); }",
       ]),
     ).toBe(
-      "KeyringConfigError: nest-keyring: redisInvalidationBus needs `url` (e.g. 'redis://127.0.0.1:6379') or " +
+      'KeyringConfigError: nest-keyring: `redisInvalidationBus` needs either `url` (e.g. redis://127.0.0.1:6379) or ' +
         '`client` (a node-redis client), and got neither.',
     );
   });

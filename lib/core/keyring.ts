@@ -25,6 +25,7 @@ import { checkScopes } from './keys/scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenants/tenant-selection.js';
 import { UnknownKeyBudget } from './lookup/unknown-key-budget.js';
 import { UsageRecorder } from './keys/key-usage.js';
+import { KeyringWebhooks } from './webhooks/keyring-webhooks.js';
 
 /** The outcome of authenticating a request: the key's record, or the refusal. Never holds the key. */
 export type AuthenticationResult = Result<{ record: ApiKeyRecord }>;
@@ -80,6 +81,8 @@ export class Keyring {
    * theirs, and the invalidate methods check them again (see `ConnectionRegistry`).
    */
   readonly connections = new ConnectionRegistry(this);
+  /** The webhook senders `webhookSecrets` configures, and the check of a delivery (see `KeyringWebhooks`). */
+  readonly webhooks: KeyringWebhooks;
   private readonly parseKey: ApiKeyParser | undefined;
   private readonly acceptedEnvironments: ReadonlySet<string>;
   private readonly respond: (failure: KeyringFailure) => ErrorResponse;
@@ -95,6 +98,7 @@ export class Keyring {
   /** @throws KeyringConfigError for options that cannot work */
   constructor(options: KeyringOptions, runtime: KeyringRuntime = {}) {
     this.options = resolveKeyringOptions(options);
+    this.webhooks = new KeyringWebhooks(this.options.webhookSecrets, this.options.webhookRawBody, this);
     const { keyPrefixes, environments, errorFormat, realm, cache, unknownKeyLookups, headers, tenancy, tenantHeader } =
       this.options;
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);

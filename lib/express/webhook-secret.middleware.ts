@@ -1,16 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  publishWebhookRefused,
-  publishWebhookVerified,
-  webhookCheckStarted,
-} from '../core/admission/decision-events.js';
 import { createErrorResponder, resolveErrorFormat, type ErrorFormat } from '../core/refusals/error-format.js';
 import { KeyringConfigError } from '../core/refusals/failure.js';
-import { createRawBodyWarning } from '../core/webhooks/webhook-raw-body.js';
-import { asRawBody, asRawHeaders } from '../core/webhooks/webhook-request.js';
+import { KeyringWebhooks } from '../core/webhooks/keyring-webhooks.js';
 import {
   DEFAULT_WEBHOOK_SECRET_NAME,
-  requireWebhookSecret,
   resolveWebhookSecrets,
   type WebhookSecrets,
 } from '../core/webhooks/webhook-secrets.js';
@@ -44,11 +37,8 @@ export interface WebhookSecretMiddlewareOptions {
    * never logged.
    * @default console
    */
-  logger?: WebhookLogger;
+  logger?: KeyringLogger;
 }
-
-/** A logger for `webhookSecretMiddleware`: `warn` is used when there is one. */
-export type WebhookLogger = KeyringLogger & { warn?(message: string): void };
 
 /**
  * Express middleware that checks a webhook came from its sender, with the same rules, error
@@ -85,36 +75,16 @@ export function webhookSecretMiddleware(
     );
   }
   const name = options.name ?? DEFAULT_WEBHOOK_SECRET_NAME;
-  const secret = requireWebhookSecret(
-    resolveWebhookSecrets(options.webhookSecrets),
-    name,
-    `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`,
-  );
   const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
+  const secrets = resolveWebhookSecrets(options.webhookSecrets);
+  // The app's own parser keeps raw bodies (`express.raw()`).
+  const webhooks = new KeyringWebhooks(secrets, 'app', { errorResponse: respond }, 'express');
+  const secret = webhooks.secret(name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
   const logger = options.logger ?? console;
-  const rawBodyWarning = createRawBodyWarning('express');
-  const responder = { errorResponse: respond };
   return (request, response, next) => {
-    // For `nest-keyring:webhook-*` diagnostics messages; reads no clock while nobody subscribes.
-    const started = webhookCheckStarted();
-    const rawBody = asRawBody(request.rawBody) ?? asRawBody(request.body);
-    const result = secret.verify(
-      { headers: request.headers, rawBody, rawHeaders: asRawHeaders(request.rawHeaders) },
-      Date.now(),
-    );
-    if (result.ok) {
-      publishWebhookVerified(started, request, secret);
-      next();
-      return;
-    }
-    const warning = rawBodyWarning(result);
-    if (warning !== undefined) warn(logger, `[nest-keyring] ${warning}`);
-    publishWebhookRefused(started, request, result.failure, responder, secret);
+    const result = webhooks.check(secret, request);
+    if (result.ok) return next();
+    if (result.warning !== undefined) (logger.warn ?? logger.error).call(logger, `[nest-keyring] ${result.warning}`);
     sendRefusal(response, result.failure, respond, logger, next);
   };
-}
-
-function warn(logger: WebhookLogger, line: string): void {
-  if (typeof logger.warn === 'function') logger.warn(line);
-  else logger.error(line);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import { KeyringConfigError } from '../core/refusals/failure.js';
+import { checkRedisTarget } from './redis-target.js';
 import type { RateLimitHit, RateLimitStore } from '../core/limits/rate-limit.js';
 
 /**
@@ -18,37 +19,27 @@ export interface RedisClusterCommandClient {
   sendCommand(firstKey: string, isReadonly: boolean, args: string[], options?: { timeout?: number }): Promise<unknown>;
 }
 
-/** Options of `redisRateLimitStore`: a connection URL, or a client the app already has. */
-export type RedisRateLimitStoreOptions = (
-  | {
-      /** e.g. `redis://127.0.0.1:6379`: the store opens, reconnects and closes its own client. */
-      url: string;
-      client?: never;
-    }
-  | {
-      /**
-       * A connected node-redis client the app owns (and closes); the store only sends commands.
-       * A cluster client works too: each counter is one key, on the shard its slot belongs to.
-       */
-      client: RedisCommandClient | RedisClusterCommandClient;
-      url?: never;
-    }
-) & {
+/** Options of `redisRateLimitStore`: a connection URL, or a client the app already has (not both). */
+export interface RedisRateLimitStoreOptions {
+  /** e.g. `redis://127.0.0.1:6379`: the store opens, reconnects and closes its own client. */
+  url?: string;
+  /**
+   * A connected node-redis client the app owns (and closes); the store only sends commands.
+   * A cluster client works too: each counter is one key, on the shard its slot belongs to.
+   */
+  client?: RedisCommandClient | RedisClusterCommandClient;
   /**
    * Prepended to every counter's Redis key.
    * @default 'nest-keyring:rate-limit:'
    */
   prefix?: string;
-};
+}
 
 /** A `RateLimitStore` on Redis; `close()` ends the client it opened (not one it was given). */
 export interface RedisRateLimitStore extends RateLimitStore {
   hit(id: string, windowMs: number, limit: number): Promise<RateLimitHit>;
   close(): Promise<void>;
 }
-
-/** Every counter's key starts with this unless `prefix` says otherwise. */
-export const DEFAULT_RATE_LIMIT_PREFIX = 'nest-keyring:rate-limit:';
 
 // Counts and starts the window in one atomic step: INCR, and on the window's first request
 // PEXPIRE. Two replicas counting at once get two different counts; no window is left without
@@ -92,46 +83,23 @@ const reconnectDelay = (retries: number): number => Math.min(50 * 2 ** retries, 
  * @throws KeyringConfigError when neither a `url` nor a client with `sendCommand` is given
  */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitStore {
-  const {
-    url,
-    client: given,
-    prefix = DEFAULT_RATE_LIMIT_PREFIX,
-  } = (options ?? {}) as {
-    url?: unknown;
-    client?: RedisCommandClient | RedisClusterCommandClient;
-    prefix?: unknown;
-  };
+  const { url, client: given, prefix = 'nest-keyring:rate-limit:' } = options ?? {};
   if (typeof prefix !== 'string') {
     throw new KeyringConfigError(`\`redisRateLimitStore\` \`prefix\` must be a string; got ${JSON.stringify(prefix)}.`);
   }
-  if ((url === undefined) === (given === undefined)) {
-    throw new KeyringConfigError(
-      '`redisRateLimitStore` needs either `url` (e.g. redis://127.0.0.1:6379) or `client` (a node-redis client), not both.',
-    );
-  }
-  if (given !== undefined && typeof given?.sendCommand !== 'function') {
-    throw new KeyringConfigError(
-      '`redisRateLimitStore` `client` must be a node-redis client (it has no `sendCommand`).',
-    );
-  }
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new KeyringConfigError(
-      `\`redisRateLimitStore\` \`url\` must be a redis:// or rediss:// URL; got ${JSON.stringify(url)}.`,
-    );
-  }
-  if (given === undefined) return ownClientStore(url as string, prefix);
+  checkRedisTarget('redisRateLimitStore', options, ['sendCommand']);
+  if (given === undefined) return ownClientStore(url!, prefix);
   // The script's one key is the 4th argument of EVALSHA and EVAL: a cluster sends it to its shard.
-  const cluster = 'masters' in given ? given : undefined;
-  const client = cluster
-    ? {
-        sendCommand: (args: readonly string[], options?: { timeout?: number }) =>
-          cluster.sendCommand(args[3]!, false, [...args], options),
-      }
-    : given;
-  return new Store(client as RedisCommandClient, prefix, undefined);
+  const send: Send =
+    'masters' in given
+      ? (args) => given.sendCommand(args[3]!, false, args, NO_COMMAND_TIMEOUT)
+      : (args) => given.sendCommand(args, NO_COMMAND_TIMEOUT);
+  return store(send, prefix, async () => undefined);
 }
 
-function ownClientStore(url: string, prefix: string): Store {
+type Send = (args: string[]) => Promise<unknown>;
+
+function ownClientStore(url: string, prefix: string): RedisRateLimitStore {
   const client = createClient({
     url,
     disableOfflineQueue: true,
@@ -150,46 +118,34 @@ function ownClientStore(url: string, prefix: string): Store {
   client.on('error', () => undefined);
   // Retries in the background until Redis answers: the promise settles only then, or on close.
   client.connect().catch(() => undefined);
-  const close = async () => {
-    if (client.isReady) {
-      try {
-        await client.close();
-        return;
-      } catch {
-        // Closed under our feet: destroy below.
-      }
-    }
-    // Not connected (Redis down, or still retrying): stop retrying at once.
-    if (client.isOpen) client.destroy();
+  const send: Send = async (args) => {
+    await firstAttempt;
+    return client.sendCommand(args, NO_COMMAND_TIMEOUT);
   };
-  return new Store(client as RedisCommandClient, prefix, close, () => firstAttempt);
+  return store(send, prefix, async () => {
+    if (client.isReady) await client.close().catch(() => undefined);
+    // Not connected (Redis down, or still retrying), or closed under our feet: stop at once.
+    if (client.isOpen) client.destroy();
+  });
 }
 
-class Store implements RedisRateLimitStore {
-  constructor(
-    private readonly client: RedisCommandClient,
-    private readonly prefix: string,
-    private readonly closeClient: (() => Promise<void>) | undefined,
-    private readonly connecting: () => Promise<void> | undefined = () => undefined,
-  ) {}
-
-  async hit(id: string, windowMs: number): Promise<RateLimitHit> {
-    await this.connecting();
-    const key = this.prefix + id;
-    const window = String(windowMs);
-    let reply: unknown;
-    try {
-      reply = await this.client.sendCommand(['EVALSHA', SCRIPT_SHA, '1', key, window], NO_COMMAND_TIMEOUT);
-    } catch (error) {
-      // Redis has not seen the script yet (or was restarted empty): send it once.
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      reply = await this.client.sendCommand(['EVAL', SCRIPT, '1', key, window], NO_COMMAND_TIMEOUT);
-    }
-    if (!Array.isArray(reply) || reply.length !== 2) throw new TypeError('Redis answered the rate-limit script oddly');
-    return { count: Number(reply[0]), resetMs: Number(reply[1]) };
-  }
-
-  async close(): Promise<void> {
-    await this.closeClient?.();
-  }
+function store(send: Send, prefix: string, close: () => Promise<void>): RedisRateLimitStore {
+  return {
+    async hit(id: string, windowMs: number): Promise<RateLimitHit> {
+      const key = prefix + id;
+      const window = String(windowMs);
+      let reply: unknown;
+      try {
+        reply = await send(['EVALSHA', SCRIPT_SHA, '1', key, window]);
+      } catch (error) {
+        // Redis has not seen the script yet (or was restarted empty): send it once.
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        reply = await send(['EVAL', SCRIPT, '1', key, window]);
+      }
+      if (!Array.isArray(reply) || reply.length !== 2)
+        throw new TypeError('Redis answered the rate-limit script oddly');
+      return { count: Number(reply[0]), resetMs: Number(reply[1]) };
+    },
+    close,
+  };
 }

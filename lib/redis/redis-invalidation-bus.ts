@@ -1,8 +1,8 @@
 import { createClient } from 'redis';
 import { checkDuration, withTimeout } from '../core/options/duration.js';
 import { KeyringConfigError } from '../core/refusals/failure.js';
+import { checkRedisTarget } from './redis-target.js';
 import type { InvalidationBus, InvalidationMessage, InvalidationSubscriber } from '../core/fleet/invalidation-bus.js';
-import { decodeInvalidation, encodeInvalidation } from './invalidation-codec.js';
 
 /**
  * The part of a node-redis client (`createClient()` or `createCluster()` from `redis`, v5 or
@@ -51,8 +51,6 @@ export interface RedisInvalidationBusOptions {
   ttlWhileDisconnectedMs?: number;
 }
 
-export const DEFAULT_INVALIDATION_CHANNEL = 'nest-keyring:invalidations';
-
 // Retries back off from 100 ms to at most 2 s, with a little jitter so replicas do not all retry
 // at once; they never give up.
 const MAX_RECONNECT_DELAY_MS = 2_000;
@@ -69,40 +67,7 @@ const CLOSE_GRACE_MS = 1_000;
 // In a cluster a publish goes to one node, which holds it while it is down: after this long
 // without an answer, it is sent again, through another node.
 const CLUSTER_PUBLISH_RETRY_MS = 500;
-
-function resolveOptions(options: RedisInvalidationBusOptions): Required<Pick<RedisInvalidationBusOptions, 'channel'>> {
-  if (typeof options !== 'object' || options === null) {
-    throw new KeyringConfigError(
-      "redisInvalidationBus needs `url` (e.g. 'redis://127.0.0.1:6379') or `client` (a node-redis client).",
-    );
-  }
-  const { url, client, channel = DEFAULT_INVALIDATION_CHANNEL, ttlWhileDisconnectedMs: ttl } = options;
-  if ((url === undefined) === (client === undefined)) {
-    throw new KeyringConfigError(
-      "redisInvalidationBus needs `url` (e.g. 'redis://127.0.0.1:6379') or `client` (a node-redis client), " +
-        `${url === undefined ? 'and got neither' : 'not both'}.`,
-    );
-  }
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new KeyringConfigError('redisInvalidationBus `url` must start with redis:// or rediss://.');
-  }
-  if (
-    client !== undefined &&
-    (typeof client !== 'object' ||
-      client === null ||
-      typeof client.duplicate !== 'function' ||
-      typeof client.publish !== 'function')
-  ) {
-    throw new KeyringConfigError(
-      "redisInvalidationBus `client` must be a node-redis client (createClient() from 'redis').",
-    );
-  }
-  if (typeof channel !== 'string' || channel.length === 0) {
-    throw new KeyringConfigError('redisInvalidationBus `channel` must be a non-empty string.');
-  }
-  if (ttl !== undefined) checkDuration('ttlWhileDisconnectedMs', ttl);
-  return { channel };
-}
+const late = () => new Error(`no answer within ${CLUSTER_PUBLISH_RETRY_MS} ms`);
 
 type State = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -126,9 +91,16 @@ export class RedisInvalidationBus implements InvalidationBus {
   private closing: Promise<void> | undefined;
   private readonly cluster: boolean;
 
+  /** @throws KeyringConfigError when the options cannot work */
   constructor(private readonly options: RedisInvalidationBusOptions) {
-    this.channel = resolveOptions(options).channel;
-    this.ttlWhileDisconnectedMs = options.ttlWhileDisconnectedMs;
+    checkRedisTarget('redisInvalidationBus', options, ['duplicate', 'publish']);
+    const { channel = 'nest-keyring:invalidations', ttlWhileDisconnectedMs } = options;
+    if (typeof channel !== 'string' || channel.length === 0) {
+      throw new KeyringConfigError('`redisInvalidationBus` `channel` must be a non-empty string.');
+    }
+    if (ttlWhileDisconnectedMs !== undefined) checkDuration('ttlWhileDisconnectedMs', ttlWhileDisconnectedMs);
+    this.channel = channel;
+    this.ttlWhileDisconnectedMs = ttlWhileDisconnectedMs;
     this.cluster = options.client !== undefined && 'masters' in options.client;
   }
 
@@ -142,9 +114,7 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.start();
     // Joined during an outage: it hears of it like the others did.
     if (this.state === 'disconnected') call(() => subscriber.onDisconnected(this.lastCause));
-    return () => {
-      this.subscribers.delete(subscriber);
-    };
+    return () => void this.subscribers.delete(subscriber);
   }
 
   async publish(message: InvalidationMessage): Promise<void> {
@@ -152,19 +122,16 @@ export class RedisInvalidationBus implements InvalidationBus {
     this.start();
     if (this.publisher === undefined) throw new Error('the Redis client could not be created');
     // Sent once the publisher is connected (node-redis queues it meanwhile, within a bound).
-    const text = encodeInvalidation(message);
-    for (let tries = this.cluster ? 3 : 1; ; tries--) {
-      const sent = this.publisher.publish(this.channel, text);
-      if (tries > 1) {
-        const late = () => new Error(`no answer within ${CLUSTER_PUBLISH_RETRY_MS} ms`);
-        try {
-          await withTimeout(sent, CLUSTER_PUBLISH_RETRY_MS, late);
-        } catch {
-          continue; // Failed, or no answer in time: sent again, through another node.
-        }
+    // `v` lets a later version change the form.
+    const text = JSON.stringify({ v: 1, ...message });
+    for (let retries = this.cluster ? 2 : 0; retries > 0; retries--) {
+      try {
+        return void (await withTimeout(this.publisher.publish(this.channel, text), CLUSTER_PUBLISH_RETRY_MS, late));
+      } catch {
+        // Failed, or no answer in time: sent again, through another node.
       }
-      return void (await sent);
     }
+    await this.publisher.publish(this.channel, text);
   }
 
   /** Closes the connections the bus opened, never the app's client. Safe to call twice. */
@@ -240,7 +207,7 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   private deliver(text: string): void {
-    const message = decodeInvalidation(text);
+    const message = decode(text);
     for (const subscriber of this.subscribers) call(() => subscriber.onInvalidation(message));
   }
 
@@ -267,13 +234,26 @@ export class RedisInvalidationBus implements InvalidationBus {
     const { listener, publisher } = this;
     if (listener !== undefined) destroy(listener);
     if (publisher !== undefined && this.ownsPublisher) {
-      if (publisher.isReady) {
-        const late = () => new Error('not closed in time');
-        await withTimeout(publisher.close(), CLOSE_GRACE_MS, late).catch(() => undefined);
-      }
+      const notClosed = () => new Error('not closed in time');
+      if (publisher.isReady) await withTimeout(publisher.close(), CLOSE_GRACE_MS, notClosed).catch(() => undefined);
       destroy(publisher);
     }
   }
+}
+
+/**
+ * A message read off the channel; the relay checks its fields. Anything this version cannot read
+ * (a newer sender's, or stray text on the channel) becomes "forget everything": never a revoked
+ * key served from the cache.
+ */
+function decode(text: string): InvalidationMessage {
+  try {
+    const wire = JSON.parse(text) as (InvalidationMessage & { v?: unknown }) | null;
+    if (wire?.v === 1) return wire;
+  } catch {
+    // Stray text: forget everything, below.
+  }
+  return { type: 'all', origin: '' };
 }
 
 /** Calls a subscriber; one that throws must not stop the others or reach node-redis. */

@@ -16,7 +16,7 @@ import type { MetadataTarget } from '../nest/access/route-declarations.js';
 import { markOperation, type MarkingContext } from './operation-security.js';
 import { ERROR_SCHEMA, errorBodySchema, type Refusal } from './refusal-responses.js';
 import { guardRunsAppWide, routeSecurities, type RouteSecurity } from './route-security.js';
-import { apiKeySchemes, webhookSecretScheme } from './security-schemes.js';
+import { apiKeySchemes, webhookSchemeName, webhookSecretScheme } from './security-schemes.js';
 
 /** Options of `createKeyringDocument`: those of `SwaggerModule.createDocument`, and one more. */
 export interface KeyringDocumentOptions extends SwaggerDocumentOptions {
@@ -67,15 +67,12 @@ function withRouteMarkers<T>(routes: readonly RouteSecurity[], scan: () => T): T
   }
 }
 
-function* operationsOf(document: OpenAPIObject): Generator<OperationObject & Record<string, unknown>> {
-  for (const items of [document.paths, document.webhooks ?? {}]) {
-    for (const item of Object.values(items)) {
-      for (const method of HTTP_METHODS) {
-        const operation = item[method];
-        if (operation !== undefined) yield operation as OperationObject & Record<string, unknown>;
-      }
-    }
-  }
+type MarkableOperation = OperationObject & Record<string, unknown>;
+
+function operationsOf(document: OpenAPIObject): MarkableOperation[] {
+  return [document.paths, document.webhooks ?? {}].flatMap((items) =>
+    Object.values(items).flatMap((item) => HTTP_METHODS.flatMap((method) => item[method] ?? [])),
+  ) as MarkableOperation[];
 }
 
 /** Writes the schemes, and each marked operation's requirement and refusals, into `document`. */
@@ -87,17 +84,14 @@ function markDocument(
   const keySchemes = apiKeySchemes(options.headers);
   const webhookSchemes: Record<string, SecuritySchemeObject> = {};
   for (const { webhook } of routes) {
-    if (webhook?.scheme !== 'bearer') continue;
-    const { name, scheme } = webhookSecretScheme(webhook.name);
-    webhookSchemes[name] = scheme;
+    if (webhook?.scheme === 'bearer')
+      webhookSchemes[webhookSchemeName(webhook.name)] = webhookSecretScheme(webhook.name);
   }
   const context: MarkingContext = {
     options,
+    document,
     apiKeySchemes: Object.keys(keySchemes),
     ownSchemes: new Set([...Object.keys(keySchemes), ...Object.keys(webhookSchemes)]),
-    documentSecurity: document.security,
-    scopesInRequirements: !document.openapi.startsWith('3.0'),
-    webhookScheme: (secretName) => webhookSecretScheme(secretName).name,
   };
 
   const refusals: Refusal[] = [];

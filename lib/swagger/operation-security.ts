@@ -2,21 +2,17 @@ import type { OperationObject, ParameterObject, ReferenceObject, SecurityRequire
 import type { ResolvedKeyringOptions } from '../core/options/keyring-options.js';
 import { refusalResponse, refusalsFor, type Refusal } from './refusal-responses.js';
 import type { RouteSecurity } from './route-security.js';
-import { displayHeader } from './security-schemes.js';
+import { displayHeader, webhookSchemeName } from './security-schemes.js';
 
 /** What marking one operation needs besides its route. */
 export interface MarkingContext {
   options: ResolvedKeyringOptions;
+  /** The document as `@nestjs/swagger` built it: its version, and the requirement of operations that name none. */
+  document: { openapi: string; security?: SecurityRequirementObject[] };
   /** The API-key schemes, each one alternative. */
   apiKeySchemes: readonly string[];
   /** Every scheme name this package adds; requirements naming only others are the app's own. */
   ownSchemes: ReadonlySet<string>;
-  /** The document-wide requirement, which applies where an operation names none. */
-  documentSecurity: readonly SecurityRequirementObject[] | undefined;
-  /** OpenAPI 3.1 or later: scopes may be listed for any scheme (3.0 allows them for OAuth only). */
-  scopesInRequirements: boolean;
-  /** The scheme name of a webhook secret. */
-  webhookScheme: (secretName: string) => string;
 }
 
 const SIGNATURE_HEADERS: readonly [string, string][] = [
@@ -34,9 +30,10 @@ const list = (names: readonly string[]) => names.map((name) => `\`${name}\``).jo
 /** The requirement this package adds: any one key header (and the webhook secret, if checked). */
 function ownRequirements(security: RouteSecurity, context: MarkingContext): SecurityRequirementObject[] {
   const webhook: SecurityRequirementObject =
-    security.webhook?.scheme === 'bearer' ? { [context.webhookScheme(security.webhook.name)]: [] } : {};
+    security.webhook?.scheme === 'bearer' ? { [webhookSchemeName(security.webhook.name)]: [] } : {};
   if (!security.apiKey) return Object.keys(webhook).length > 0 ? [webhook] : [];
-  const scopes = context.scopesInRequirements ? [...security.scopes] : [];
+  // OpenAPI 3.0 allows scopes in a requirement for OAuth only; 3.1 for any scheme.
+  const scopes = context.document.openapi.startsWith('3.0') ? [] : [...security.scopes];
   return context.apiKeySchemes.map((scheme) => ({ ...webhook, [scheme]: scopes }));
 }
 
@@ -52,7 +49,7 @@ function withoutOwn(requirement: SecurityRequirementObject, own: ReadonlySet<str
  * even if the document names them for every operation.
  */
 function markSecurity(operation: OperationObject, security: RouteSecurity, context: MarkingContext): void {
-  const declared = operation.security ?? context.documentSecurity;
+  const declared = operation.security ?? context.document.security;
   const others = (declared ?? [])
     .map((requirement) => withoutOwn(requirement, context.ownSchemes))
     .filter((requirement) => requirement !== undefined);

@@ -23,27 +23,16 @@ const ALL_REASONS = Object.keys(ERROR_PRESETS.cubeconnect) as FailureReason[];
 const TENANT_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>(['no_tenant', 'tenant_not_found']);
 
 /** The reasons a request to the route can be refused for, as the guards check it. */
-function reasonsFor(security: RouteSecurity, options: ResolvedKeyringOptions): FailureReason[] {
-  const reasons: FailureReason[] = [];
-  if (security.apiKey) {
-    reasons.push(
-      ...ALL_REASONS.filter(
-        (reason) =>
-          !reason.startsWith('webhook_') &&
-          (options.tenancy || !TENANT_REASONS.has(reason)) &&
-          (security.scopes.length > 0 || reason !== 'insufficient_scope') &&
-          (options.unknownKeyLookups !== false || reason !== 'lookup_throttled') &&
-          (options.rateLimit !== false || reason !== 'rate_limited'),
-      ),
-    );
-  }
-  if (security.webhook !== undefined) {
-    const signed = security.webhook.scheme !== 'bearer';
-    reasons.push(
-      ...ALL_REASONS.filter((reason) => reason.startsWith('webhook_') && SIGNATURE_REASONS.includes(reason) === signed),
-    );
-  }
-  return reasons;
+function reasonsFor({ apiKey, scopes, webhook }: RouteSecurity, options: ResolvedKeyringOptions): FailureReason[] {
+  return ALL_REASONS.filter((reason) =>
+    reason.startsWith('webhook_')
+      ? webhook !== undefined && SIGNATURE_REASONS.includes(reason) === (webhook.scheme !== 'bearer')
+      : apiKey &&
+        (options.tenancy || !TENANT_REASONS.has(reason)) &&
+        (scopes.length > 0 || reason !== 'insufficient_scope') &&
+        (options.unknownKeyLookups !== false || reason !== 'lookup_throttled') &&
+        (options.rateLimit !== false || reason !== 'rate_limited'),
+  );
 }
 
 /**
@@ -53,7 +42,6 @@ function reasonsFor(security: RouteSecurity, options: ResolvedKeyringOptions): F
  */
 export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOptions): Refusal[] {
   const respond = createErrorResponder(options.errorFormat, options.realm, options.headers);
-  const refusals: Refusal[] = [];
   const seen = new Map<string, Refusal>();
   for (const reason of reasonsFor(security, options)) {
     let answer: ReturnType<typeof respond>;
@@ -75,9 +63,9 @@ export function refusalsFor(security: RouteSecurity, options: ResolvedKeyringOpt
     const same = seen.get(key);
     // One code for two reasons (a store that failed, or was spared): the headers of either may come.
     if (same !== undefined) same.headers = { ...refusal.headers, ...same.headers };
-    else seen.set(key, refusals[refusals.push(refusal) - 1]!);
+    else seen.set(key, refusal);
   }
-  return refusals.sort((a, b) => a.status - b.status);
+  return [...seen.values()].sort((a, b) => a.status - b.status);
 }
 
 const HEADER_DESCRIPTIONS: Readonly<Record<string, string>> = {

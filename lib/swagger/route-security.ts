@@ -19,11 +19,6 @@ export interface RouteSecurity {
   webhook: WebhookSecretName | undefined;
 }
 
-/** What `NestApplication` keeps the app-wide enhancers in (not part of its public type). */
-interface ApplicationConfigHolder {
-  config?: { getGlobalGuards?: () => unknown[] };
-}
-
 /**
  * Whether `ApiKeyGuard` (or a subclass) runs for every route: registered by
  * `ApiKeyModule.forRoot({ protectAllRoutes: true })` (an `APP_GUARD`), by an `APP_GUARD` of the
@@ -31,7 +26,8 @@ interface ApplicationConfigHolder {
  * which `@nestjs/swagger` reads the same way for the global prefix and versioning.
  */
 export function guardRunsAppWide(app: INestApplication): boolean {
-  const guards = (app as unknown as ApplicationConfigHolder).config?.getGlobalGuards?.();
+  // `config` holds the app-wide enhancers; it is not part of `NestApplication`'s public type.
+  const guards = (app as unknown as { config?: { getGlobalGuards?: () => unknown[] } }).config?.getGlobalGuards?.();
   return hasGuard(guards, ApiKeyGuard);
 }
 
@@ -44,7 +40,6 @@ export function guardRunsAppWide(app: INestApplication): boolean {
 export function routeSecurities(app: INestApplication, keyring: Keyring, protectAllRoutes: boolean): RouteSecurity[] {
   const reflector = new Reflector();
   const discovery = app.get(DiscoveryService, { strict: false });
-  const secrets = keyring.options.webhookSecrets;
   return [...appRoutes(discovery, new MetadataScanner())].map((route) => {
     const { handler, controller } = route;
     const onRoute = routeDeclarations(reflector, handler);
@@ -59,7 +54,7 @@ export function routeSecurities(app: INestApplication, keyring: Keyring, protect
     const webhook =
       webhookName === undefined
         ? undefined
-        : { name: webhookName, scheme: secrets?.get(webhookName)?.scheme ?? ('bearer' as const) };
+        : { name: webhookName, scheme: keyring.webhooks.secrets.get(webhookName)?.scheme ?? ('bearer' as const) };
     return { route, apiKey, scopes, webhook };
   });
 }

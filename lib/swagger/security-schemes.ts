@@ -42,18 +42,19 @@ export function apiKeySchemes(headers: readonly string[]): Record<string, Securi
   return schemes;
 }
 
-/** The scheme of a webhook secret sent as `Authorization: Bearer <secret>`, with its name in the document. */
-export function webhookSecretScheme(secretName: string): { name: string; scheme: SecuritySchemeObject } {
+/** The name in the document of a webhook secret's scheme. */
+export function webhookSchemeName(secretName: string): string {
+  return secretName === DEFAULT_WEBHOOK_SECRET_NAME
+    ? WEBHOOK_SECRET_SCHEME
+    : `${WEBHOOK_SECRET_SCHEME}-${componentName(secretName)}`;
+}
+
+/** The scheme of a webhook secret sent as `Authorization: Bearer <secret>`. */
+export function webhookSecretScheme(secretName: string): SecuritySchemeObject {
   return {
-    name:
-      secretName === DEFAULT_WEBHOOK_SECRET_NAME
-        ? WEBHOOK_SECRET_SCHEME
-        : `${WEBHOOK_SECRET_SCHEME}-${componentName(secretName)}`,
-    scheme: {
-      type: 'http',
-      scheme: 'bearer',
-      description:
-        `The webhook secret \`${secretName}\`, ` + "sent by the webhook's sender as `Authorization: Bearer <secret>`.",
-    },
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      `The webhook secret \`${secretName}\`, ` + "sent by the webhook's sender as `Authorization: Bearer <secret>`.",
   };
 }

@@ -17,12 +17,6 @@ export const consoleWarningLogger: KeyringWarningLogger = {
   log: (message) => console.log(`[nest-keyring] ${message}`),
 };
 
-/** The part of the lookup cache a relay drives. */
-export type RelayedCache = Pick<LookupCache, 'invalidateKeyHash' | 'invalidateRecord' | 'clear' | 'maxAgeMs'>;
-
-/** The part of the open connections a relay drives: those an invalidation concerns are checked again. */
-export type RelayedConnections = Pick<ConnectionRegistry, 'recheckKeyHash' | 'recheckRecord' | 'recheckAll'>;
-
 function causeOf(cause: unknown): string {
   if (cause instanceof Error) return cause.message || cause.name;
   return cause === undefined ? 'no cause given' : String(cause);
@@ -44,22 +38,22 @@ function causeOf(cause: unknown): string {
 export class InvalidationRelay {
   // Tells this relay's messages from the others' (several may share one bus, even in one process).
   private readonly origin = randomUUID();
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void = () => undefined;
   private outageReported = false;
   private publishFailureReported = false;
   private closed = false;
 
   constructor(
     private readonly bus: InvalidationBus,
-    private readonly cache: RelayedCache,
+    private readonly cache: Pick<LookupCache, 'invalidateKeyHash' | 'invalidateRecord' | 'clear' | 'maxAgeMs'>,
     private readonly ttlWhileDisconnectedMs: number | undefined,
     private readonly logger: KeyringWarningLogger,
-    private readonly connections?: RelayedConnections,
+    // Those an invalidation concerns are checked again.
+    private readonly connections: ConnectionRegistry,
   ) {
     if (!this.busConnected()) this.cache.maxAgeMs = this.ttlWhileDisconnectedMs;
-    let unsubscribe: () => void = () => undefined;
     try {
-      unsubscribe = bus.subscribe({
+      this.unsubscribe = bus.subscribe({
         onInvalidation: (message) => this.receive(message),
         onDisconnected: (cause) => this.disconnected(cause),
         onReconnected: () => this.reconnected(),
@@ -69,21 +63,17 @@ export class InvalidationRelay {
       // shorter time, and the app still starts.
       this.disconnected(error);
     }
-    this.unsubscribe = unsubscribe;
   }
 
   /** Sends an invalidation (already applied here) to the other replicas; never throws, never waits. */
   publish(invalidation: Invalidation): void {
     if (this.closed) return;
     const message: InvalidationMessage = { ...invalidation, origin: this.origin };
-    let sent: Promise<void> | void;
     try {
-      sent = this.bus.publish(message);
+      void Promise.resolve(this.bus.publish(message)).catch((error: unknown) => this.publishFailed(error));
     } catch (error) {
       this.publishFailed(error);
-      return;
     }
-    void Promise.resolve(sent).catch((error: unknown) => this.publishFailed(error));
   }
 
   /** Stops listening to the bus (it stays open: whoever opened it closes it). */
@@ -109,10 +99,10 @@ export class InvalidationRelay {
     if (this.closed || typeof message !== 'object' || message === null || message.origin === this.origin) return;
     if (message.type === 'key' && typeof message.keyHash === 'string') {
       this.cache.invalidateKeyHash(message.keyHash);
-      this.connections?.recheckKeyHash(message.keyHash);
+      this.connections.recheckKeyHash(message.keyHash);
     } else if (message.type === 'record' && typeof message.recordId === 'string') {
       this.cache.invalidateRecord(message.recordId);
-      this.connections?.recheckRecord(message.recordId);
+      this.connections.recheckRecord(message.recordId);
     }
     // 'all', and anything this version cannot read (a newer sender's): forgetting everything is
     // the answer that can never grant a revoked key.
@@ -121,7 +111,7 @@ export class InvalidationRelay {
 
   private forgetAll(): void {
     this.cache.clear();
-    this.connections?.recheckAll();
+    this.connections.recheckAll();
   }
 
   private disconnected(cause: unknown): void {

@@ -1,5 +1,4 @@
 import { KeyringConfigError } from '../refusals/failure.js';
-import type { WebhookCheck } from './webhook-request.js';
 import type { WebhookSecrets } from './webhook-secrets.js';
 
 /**
@@ -20,7 +19,6 @@ const NOT_KEPT =
   'A signed webhook arrived with a body that was not kept as raw bytes, so its signature could not be checked; ' +
   'it was refused as unverifiable (401), like a bad signature. ';
 
-// Said once per app: a request can only show it, and a sender must not be able to repeat it.
 const NOT_KEPT_FIX: Readonly<Record<WebhookHost, string>> = {
   nest:
     'Nest keeps raw bodies when the app is created with `NestFactory.create(AppModule, { rawBody: true })`, ' +
@@ -83,21 +81,11 @@ export function rawBodyStartupError(
 }
 
 /**
- * Gives, for a webhook check, the line to log the first time a signed delivery arrives with a
- * body nobody kept as bytes (`rawBodyMissing`), and `undefined` for every other result and every
- * later one. Such a delivery is refused like a bad signature: an anonymous sender can send one,
- * so it is never an error per request, but it can also be a set-up mistake only a request shows.
- *
- * @example
- * const warning = createRawBodyWarning('nest');
- * const line = warning(result);
- * if (line !== undefined) logger.warn(line);
+ * The line to log, once, when a signed delivery arrives with a body nobody kept as bytes (a check
+ * that answers `rawBodyMissing`). Such a delivery is refused like a bad signature: an anonymous
+ * sender can send one, so it is never an error per request, but it can also be a set-up mistake
+ * only a request shows.
  */
-export function createRawBodyWarning(host: WebhookHost): (result: WebhookCheck) => string | undefined {
-  let warned = false;
-  return (result) => {
-    if (warned || result.ok || result.rawBodyMissing !== true) return undefined;
-    warned = true;
-    return NOT_KEPT + NOT_KEPT_FIX[host];
-  };
+export function rawBodyWarning(host: WebhookHost): string {
+  return NOT_KEPT + NOT_KEPT_FIX[host];
 }

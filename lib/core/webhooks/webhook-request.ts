@@ -19,16 +19,31 @@ export interface WebhookRequest {
 }
 
 /**
- * The raw body an adapter found, if it is bytes. Anything else (a parsed object, a string) is
- * not what the sender signed and is never used to check a signature.
+ * A webhook delivery as an HTTP framework hands it over: Node's request (Express, and Nest on
+ * Express) or Fastify's, which keeps Node's in `raw`.
  */
-export function asRawBody(value: unknown): Uint8Array | undefined {
-  return value instanceof Uint8Array ? value : undefined;
+export interface WebhookDelivery {
+  /** Lower-cased request headers. */
+  headers: RequestHeaders;
+  rawBody?: unknown;
+  body?: unknown;
+  rawHeaders?: unknown;
+  raw?: { rawHeaders?: unknown };
 }
 
-/** The raw header lines an adapter found, if they are a list of strings. */
-export function asRawHeaders(value: unknown): readonly string[] | undefined {
-  return Array.isArray(value) && value.every((line) => typeof line === 'string') ? value : undefined;
+/**
+ * What a check reads off a delivery. The bytes a signature is checked against are `rawBody`
+ * (Nest's `rawBody: true`, or a parser's `verify`), else a `Buffer` in `body` (`express.raw()`);
+ * anything that is not bytes (a parsed object, a string) is not what the sender signed and is
+ * never used. Header lines count only as a list of strings.
+ */
+export function readDelivery({ headers, rawBody, body, rawHeaders, raw }: WebhookDelivery): WebhookRequest {
+  const lines = rawHeaders ?? raw?.rawHeaders;
+  return {
+    headers,
+    rawBody: rawBody instanceof Uint8Array ? rawBody : body instanceof Uint8Array ? body : undefined,
+    rawHeaders: Array.isArray(lines) && lines.every((line) => typeof line === 'string') ? lines : undefined,
+  };
 }
 
 /**

@@ -194,25 +194,15 @@ function signingKey(secret: string, where: string): Uint8Array {
   return key;
 }
 
-function resolveTolerance(value: unknown, path: string): number {
-  if (value === undefined) return DEFAULT_WEBHOOK_TOLERANCE_SECONDS;
-  return checkDuration(path, value, { positive: true, whole: true, seconds: true });
-}
-
 function bearerEntry(name: string, value: unknown, path: string): ResolvedWebhookSecret {
   const secrets = secretList(value, path);
   for (const { secret, where } of secrets) checkBearerSecret(secret, where);
-  const check = createBearerCheck(secrets.map(({ secret }) => secret));
-  return { name, scheme: 'bearer', verify: (request) => check(request) };
+  return { name, scheme: 'bearer', verify: createBearerCheck(secrets.map(({ secret }) => secret)) };
 }
 
 function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebhookSecret {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return bearerEntry(name, entry, path);
-  const { scheme, secrets, toleranceSeconds } = entry as {
-    scheme?: unknown;
-    secrets?: unknown;
-    toleranceSeconds?: unknown;
-  };
+  const { scheme, secrets, toleranceSeconds } = entry as Record<string, unknown>;
   const secretsPath = `${path}.secrets`;
   if (scheme === 'bearer') {
     if (toleranceSeconds !== undefined) {
@@ -224,11 +214,11 @@ function resolveEntry(name: string, entry: unknown, path: string): ResolvedWebho
   }
   if (scheme === 'standard-webhooks') {
     const keys = secretList(secrets, secretsPath).map(({ secret, where }) => signingKey(secret, where));
-    return {
-      name,
-      scheme,
-      verify: createSignatureCheck(keys, resolveTolerance(toleranceSeconds, `${path}.toleranceSeconds`)),
-    };
+    const tolerance =
+      toleranceSeconds === undefined
+        ? DEFAULT_WEBHOOK_TOLERANCE_SECONDS
+        : checkDuration(`${path}.toleranceSeconds`, toleranceSeconds, { positive: true, whole: true, seconds: true });
+    return { name, scheme, verify: createSignatureCheck(keys, tolerance) };
   }
   throw new KeyringConfigError(
     `\`${path}.scheme\` must be 'bearer' or 'standard-webhooks'; got ${JSON.stringify(scheme)}. ` +
@@ -257,29 +247,4 @@ export function resolveWebhookSecrets(secrets: WebhookSecrets | undefined): Reso
     resolved.set(name, resolveEntry(name, entry, `webhookSecrets.${name}`));
   }
   return resolved;
-}
-
-/** True when some configured sender signs its webhooks (Standard Webhooks), which needs raw bodies. */
-export function hasSigningSecret(secrets: ResolvedWebhookSecrets | undefined): boolean {
-  return [...(secrets?.values() ?? [])].some((secret) => secret.scheme === 'standard-webhooks');
-}
-
-/**
- * The sender `name` names, for a route or a middleware about to check it.
- *
- * @param where what names it, for the message (e.g. `WebhooksController.receive`)
- * @throws KeyringConfigError when no secret of that name is configured
- */
-export function requireWebhookSecret(
-  secrets: ResolvedWebhookSecrets | undefined,
-  name: string,
-  where: string,
-): ResolvedWebhookSecret {
-  const secret = secrets?.get(name);
-  if (secret !== undefined) return secret;
-  const known = secrets && secrets.size > 0 ? `configured: ${[...secrets.keys()].join(', ')}` : 'none is configured';
-  throw new KeyringConfigError(
-    `${where} checks the webhook secret "${name}", but \`webhookSecrets\` has no such name (${known}). ` +
-      `Add \`webhookSecrets.${name}\` or name a configured secret.`,
-  );
 }

@@ -23,10 +23,6 @@ const STANDARD_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'
 // Svix's libraries read the same scheme under these names as well.
 const SVIX_HEADERS = ['svix-id', 'svix-timestamp', 'svix-signature'];
 
-function present(value: unknown): boolean {
-  return value !== undefined && value !== '';
-}
-
 /**
  * The set of names the delivery uses, `undefined` when it sends headers of both: a proxy or a
  * library that reads the other set would see another delivery, so it is refused like a repeat.
@@ -89,8 +85,9 @@ export function createSignatureCheck(
   return ({ headers, rawBody, rawHeaders }, nowMs) => {
     const names = headerNames(headers);
     if (names === undefined) return fail('webhook_signature_invalid');
-    const [id, timestamp, signature] = names.map((name) => readHeader(headers, name));
-    if (!present(id) || !present(timestamp) || !present(signature)) return fail('webhook_signature_missing');
+    const values = names.map((name) => readHeader(headers, name));
+    if (values.some((value) => value === undefined || value === '')) return fail('webhook_signature_missing');
+    const [id, timestamp, signature] = values;
     if (typeof id !== 'string' || typeof timestamp !== 'string' || typeof signature !== 'string')
       return fail('webhook_signature_invalid');
     if (repeatedHeader(rawHeaders, names) !== undefined) return fail('webhook_signature_invalid');

@@ -5,11 +5,7 @@ import { KeyringConfigError } from '../../core/refusals/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { isContradictory } from '../../core/admission/route-access.js';
 import { rawBodyStartupError } from '../../core/webhooks/webhook-raw-body.js';
-import {
-  DEFAULT_WEBHOOK_SECRET_NAME,
-  hasSigningSecret,
-  requireWebhookSecret,
-} from '../../core/webhooks/webhook-secrets.js';
+import { DEFAULT_WEBHOOK_SECRET_NAME } from '../../core/webhooks/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from './api-key.constants.js';
 import { appRoutes, hasGuard, type MetadataTarget } from '../access/route-declarations.js';
 import { routeDeclarations } from '../access/api-key.guard.js';
@@ -43,7 +39,7 @@ export class RoutesCheck implements OnModuleInit {
   ) {
     // Before app.init(), which hands the app's `rawBody` option to the adapter. Only signed
     // webhooks need it: other apps' adapters are left untouched.
-    if (hasSigningSecret(keyring.options.webhookSecrets)) watchRawBodyOption(adapterHost);
+    if (keyring.webhooks.signed) watchRawBodyOption(adapterHost);
   }
 
   onModuleInit(): void {
@@ -53,11 +49,10 @@ export class RoutesCheck implements OnModuleInit {
       if (isContradictory(routeDeclarations(this.reflector, handler))) throw contradiction(where);
       const name = webhookSecretNameOf(this.reflector, handler, controller);
       if (name === undefined) continue;
-      if (requireWebhookSecret(this.keyring.options.webhookSecrets, name, where).scheme === 'standard-webhooks')
-        signedRoutes.push(where);
+      if (this.keyring.webhooks.secret(name, where).scheme === 'standard-webhooks') signedRoutes.push(where);
     }
     const rawBodyError = rawBodyStartupError(
-      this.keyring.options.webhookRawBody,
+      this.keyring.webhooks.rawBody,
       rawBodyOption(this.adapterHost),
       signedRoutes,
     );

@@ -7,7 +7,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { AsyncResource } from 'node:async_hooks';
-import { Observable } from 'rxjs';
+import { lastValueFrom, Observable } from 'rxjs';
 
 /** The Node response under an adapter's reply: Express's is one, Fastify's holds it in `raw`. */
 interface NodeResponse {
@@ -24,23 +24,16 @@ function nodeResponse(reply: unknown): NodeResponse | undefined {
   return undefined;
 }
 
-/** Calls `callback` once, when the response has been handed to the network (or the client left). */
-function afterResponse(reply: unknown, callback: () => void): void {
-  let called = false;
-  const once = () => {
-    if (called) return;
-    called = true;
-    callback();
-  };
+/** Settles once the response has been handed to the network (or the client left). */
+function responseDone(reply: unknown): Promise<void> {
   const response = nodeResponse(reply);
-  if (response === undefined || response.writableFinished) {
+  return new Promise((done) => {
     // No Node response to watch: Nest writes the reply in the microtasks after our Observable
     // completes, and an immediate runs after them.
-    setImmediate(once);
-    return;
-  }
-  response.once('finish', once);
-  response.once('close', once);
+    if (response === undefined || response.writableFinished) return void setImmediate(done);
+    response.once('finish', done);
+    response.once('close', done);
+  });
 }
 
 /**
@@ -71,17 +64,12 @@ export class WebhookAckInterceptor implements NestInterceptor, BeforeApplication
   intercept(context: ExecutionContext, next: CallHandler): Observable<undefined> {
     const reply = context.switchToHttp().getResponse<unknown>();
     return new Observable<undefined>((subscriber) => {
-      let finish!: () => void;
-      const work = new Promise<void>((resolve) => {
-        finish = resolve;
-      });
+      // Bound here, so the handler runs in this request's async context, not the socket's.
+      const work = responseDone(reply).then(AsyncResource.bind(() => this.handleAfterAck(context, next)));
       this.running.add(work);
       void work.then(() => this.running.delete(work));
-      // Bound here, so the handler runs in this request's async context, not the socket's.
-      const run = AsyncResource.bind(() => this.handleAfterAck(context, next, finish));
       subscriber.next(undefined);
       subscriber.complete();
-      afterResponse(reply, run);
     });
   }
 
@@ -102,20 +90,16 @@ export class WebhookAckInterceptor implements NestInterceptor, BeforeApplication
     );
   }
 
-  private handleAfterAck(context: ExecutionContext, next: CallHandler, finish: () => void): void {
-    const fail = (error: unknown) => {
+  private async handleAfterAck(context: ExecutionContext, next: CallHandler): Promise<void> {
+    try {
+      await lastValueFrom(next.handle(), { defaultValue: undefined });
+    } catch (error) {
       try {
         this.onError(error, context);
       } catch (reportError) {
         // An override that throws must not turn into an unhandled rejection or hide the error.
         this.logger.error(`onError threw while reporting ${describe(error)}: ${describe(reportError)}`);
       }
-      finish();
-    };
-    try {
-      next.handle().subscribe({ error: fail, complete: finish });
-    } catch (error) {
-      fail(error);
     }
   }
 }

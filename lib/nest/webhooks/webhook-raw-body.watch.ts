@@ -11,32 +11,23 @@ import type { Observable } from 'rxjs';
 const rawBodyByAdapter = new WeakMap<object, boolean>();
 const watched = new WeakSet<object>();
 
-type ParserMethod = (...args: unknown[]) => unknown;
-
-/** Wraps one parser method of the adapter so its `rawBody` argument is recorded, then calls it. */
-function record(
-  adapter: Record<string, unknown>,
-  method: 'registerParserMiddleware' | 'useBodyParser',
-  rawBodyAt: number,
-): void {
-  const original = adapter[method];
-  if (typeof original !== 'function') return;
-  const recording = function (this: unknown, ...args: unknown[]) {
-    rawBodyByAdapter.set(adapter, args[rawBodyAt] === true);
-    return (original as ParserMethod).apply(this, args);
-  };
-  try {
-    adapter[method] = recording;
-  } catch {
-    // A frozen adapter keeps its method: the option stays unknown, and the app still starts.
-  }
-}
-
+/** Wraps the adapter's parser methods so their `rawBody` argument (the second) is recorded. */
 function watchAdapter(adapter: unknown): void {
   if (typeof adapter !== 'object' || adapter === null || watched.has(adapter)) return;
   watched.add(adapter);
-  record(adapter as Record<string, unknown>, 'registerParserMiddleware', 1);
-  record(adapter as Record<string, unknown>, 'useBodyParser', 1);
+  const methods = adapter as Record<string, unknown>;
+  for (const method of ['registerParserMiddleware', 'useBodyParser']) {
+    const original = methods[method];
+    if (typeof original !== 'function') continue;
+    try {
+      methods[method] = function (this: unknown, ...args: unknown[]) {
+        rawBodyByAdapter.set(adapter, args[1] === true);
+        return original.apply(this, args) as unknown;
+      };
+    } catch {
+      // A frozen adapter keeps its method: the option stays unknown, and the app still starts.
+    }
+  }
 }
 
 /**

@@ -1,40 +1,11 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type CanActivate,
-  type ExecutionContext,
-  type RawBodyRequest,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import {
-  publishWebhookRefused,
-  publishWebhookVerified,
-  webhookCheckStarted,
-} from '../../core/admission/decision-events.js';
 import type { KeyringFailure } from '../../core/refusals/failure.js';
-import type { RequestHeaders } from '../../core/admission/headers.js';
 import type { Keyring } from '../../core/keyring.js';
-import { createRawBodyWarning } from '../../core/webhooks/webhook-raw-body.js';
-import { asRawBody, asRawHeaders, type WebhookRequest } from '../../core/webhooks/webhook-request.js';
-import {
-  DEFAULT_WEBHOOK_SECRET_NAME,
-  requireWebhookSecret,
-  type ResolvedWebhookSecret,
-} from '../../core/webhooks/webhook-secrets.js';
+import { DEFAULT_WEBHOOK_SECRET_NAME } from '../../core/webhooks/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from '../module/api-key.constants.js';
 import { refuse } from '../refusals/refusal.js';
 import type { KeyringRequest } from '../access/keyring-request.interface.js';
-
-/**
- * A request as the webhook guard sees it, on either adapter: Express's is Node's own, with
- * `rawHeaders`; Fastify's keeps Node's in `raw`.
- */
-type WebhookHttpRequest = RawBodyRequest<{
-  headers: RequestHeaders;
-  rawHeaders?: unknown;
-  raw?: { rawHeaders?: unknown };
-}>;
 
 /**
  * Checks that a webhook comes from its sender, before the handler sees the payload: the
@@ -63,7 +34,6 @@ type WebhookHttpRequest = RawBodyRequest<{
 @Injectable()
 export class WebhookSecretGuard implements CanActivate {
   protected readonly logger = new Logger('WebhookSecretGuard');
-  private readonly rawBodyWarning = createRawBodyWarning('nest');
 
   constructor(
     @Inject(KEYRING) protected readonly keyring: Keyring,
@@ -75,17 +45,13 @@ export class WebhookSecretGuard implements CanActivate {
     const request = this.getRequest(context);
     // No request to check (a transport this guard was not taught): refused.
     if (request === undefined) return false;
-    // For `nest-keyring:webhook-*` diagnostics messages; reads no clock while nobody subscribes.
-    const started = webhookCheckStarted();
-    const secret = this.getSecret(context);
-    const result = secret.verify(webhookRequest(request as WebhookHttpRequest), this.now());
-    if (result.ok) {
-      publishWebhookVerified(started, request, secret);
-      return true;
-    }
-    const warning = this.rawBodyWarning(result);
-    if (warning !== undefined) this.logger.warn(warning);
-    publishWebhookRefused(started, request, result.failure, this.keyring, secret);
+    const { webhooks } = this.keyring;
+    // Start-up already checked every route (RoutesCheck); this only guards a guard applied in a
+    // way no scan can see. A configuration error answers 500, never a grant.
+    const route = `${context.getClass().name}.${context.getHandler().name}`;
+    const result = webhooks.check(webhooks.secret(this.getSecretName(context), route), request, this.now());
+    if (result.ok) return true;
+    if (result.warning !== undefined) this.logger.warn(result.warning);
     this.reject(context, result.failure);
   }
 
@@ -128,23 +94,4 @@ export class WebhookSecretGuard implements CanActivate {
   protected reject(context: ExecutionContext, failure: KeyringFailure): never {
     refuse(this.keyring, this.adapterHost, this.logger, context, failure);
   }
-
-  private getSecret(context: ExecutionContext): ResolvedWebhookSecret {
-    // Start-up already checked every route (RoutesCheck); this only guards a guard
-    // applied in a way no scan can see. A configuration error answers 500, never a grant.
-    return requireWebhookSecret(this.keyring.options.webhookSecrets, this.getSecretName(context), routeName(context));
-  }
-}
-
-/** What a webhook check reads, from either adapter's request. */
-function webhookRequest(request: WebhookHttpRequest): WebhookRequest {
-  return {
-    headers: request.headers,
-    rawBody: asRawBody(request.rawBody),
-    rawHeaders: asRawHeaders(request.rawHeaders ?? request.raw?.rawHeaders),
-  };
-}
-
-function routeName(context: ExecutionContext): string {
-  return `${context.getClass().name}.${context.getHandler().name}`;
 }

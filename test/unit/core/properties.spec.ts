@@ -6,7 +6,7 @@ import { generateApiKey } from '../../../lib/core/keys/api-key-generator.js';
 import { extractApiKey, isWellFormedKey } from '../../../lib/core/admission/credentials.js';
 import { Keyring } from '../../../lib/core/keyring.js';
 import { chooseTenant } from '../../../lib/core/tenants/tenant-selection.js';
-import { createSecretMatcher } from '../../../lib/core/webhooks/webhook-secret-match.js';
+import { createSecretMatcher } from '../../../lib/core/webhooks/webhook-bearer.js';
 
 const RUNS = { numRuns: 500 };
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { SIGNING_SECRETS, WEBHOOK_SECRETS } from '../../../fixtures/webhook-secrets.js';
 import { KeyringConfigError } from '../../../../lib/core/refusals/failure.js';
 import {
-  createRawBodyWarning,
   rawBodyStartupError,
+  rawBodyWarning,
   resolveWebhookRawBody,
 } from '../../../../lib/core/webhooks/webhook-raw-body.js';
 
@@ -49,27 +49,17 @@ describe('rawBodyStartupError', () => {
   });
 });
 
-describe('createRawBodyWarning', () => {
-  const missing = {
-    ok: false as const,
-    failure: { reason: 'webhook_signature_invalid' as const },
-    rawBodyMissing: true as const,
-  };
-
-  it('gives the warning for the first body that was not kept, and never again', () => {
-    const warning = createRawBodyWarning('nest');
-    expect(warning({ ok: true })).toBeUndefined();
-    expect(warning({ ok: false, failure: { reason: 'webhook_signature_invalid' } })).toBeUndefined();
-    expect(warning(missing)).toMatch(
+describe('rawBodyWarning', () => {
+  it('says what happened and that it is logged once', () => {
+    expect(rawBodyWarning('nest')).toMatch(
       /not kept as raw bytes.*refused as unverifiable \(401\).*rawBody: true.*Logged once\.$/s,
     );
-    expect(warning(missing)).toBeUndefined();
   });
 
   it('names the fix for each host', () => {
-    expect(createRawBodyWarning('express')(missing)).toMatch(
+    expect(rawBodyWarning('express')).toMatch(
       /express\.raw\(\{ type: 'application\/json' \}\).*before `webhookSecretMiddleware`/,
     );
-    expect(createRawBodyWarning('nest')(missing)).toMatch(/app\.useBodyParser\(type\)/);
+    expect(rawBodyWarning('nest')).toMatch(/app\.useBodyParser\(type\)/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { createSecretMatcher } from '../../../../lib/core/webhooks/webhook-secret-match.js';
+import { createSecretMatcher } from '../../../../lib/core/webhooks/webhook-bearer.js';
 
 const OLD = 'eckjXYULLRy7KSshlixEyBnJylZCbfyLus2YTOoc';
 const NEW = '2z8p1VNs7J6DZZinbsrvi9G2gxfXb9ulruj2UrFm';

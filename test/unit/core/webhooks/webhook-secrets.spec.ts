@@ -8,12 +8,7 @@ import {
   webhookSecretsOption,
 } from '../../../fixtures/webhook-secrets.js';
 import { KeyringConfigError } from '../../../../lib/core/refusals/failure.js';
-import {
-  hasSigningSecret,
-  requireWebhookSecret,
-  resolveWebhookSecrets,
-  type WebhookSecrets,
-} from '../../../../lib/core/webhooks/webhook-secrets.js';
+import { resolveWebhookSecrets, type WebhookSecrets } from '../../../../lib/core/webhooks/webhook-secrets.js';
 
 const SECRET = WEBHOOK_SECRETS.connexease;
 const bearer = (secret: string) => ({ headers: { authorization: `Bearer ${secret}` } });
@@ -247,33 +242,5 @@ describe('resolveWebhookSecrets', () => {
       expect(error).toBeInstanceOf(KeyringConfigError);
       expect((error as Error).message).not.toContain(secret);
     }
-  });
-});
-
-describe('requireWebhookSecret', () => {
-  const secrets = resolveWebhookSecrets(webhookSecretsOption());
-
-  it('returns the named sender', () => {
-    expect(requireWebhookSecret(secrets, 'billing', 'X.y').name).toBe('billing');
-  });
-
-  it('names the route, the missing name and the configured ones', () => {
-    expect(() => requireWebhookSecret(secrets, 'stripe', 'WebhooksController.stripe')).toThrow(
-      'nest-keyring: WebhooksController.stripe checks the webhook secret "stripe", ' +
-        'but `webhookSecrets` has no such name (configured: default, billing, events). ' +
-        'Add `webhookSecrets.stripe` or name a configured secret.',
-    );
-  });
-
-  it('says when no secret is configured at all', () => {
-    expect(() => requireWebhookSecret(undefined, 'default', 'X.y')).toThrow(/has no such name \(none is configured\)/);
-  });
-});
-
-describe('hasSigningSecret', () => {
-  it('says whether any sender signs its webhooks', () => {
-    expect(hasSigningSecret(resolveWebhookSecrets(webhookSecretsOption()))).toBe(true);
-    expect(hasSigningSecret(resolveWebhookSecrets({ default: WEBHOOK_SECRETS.connexease }))).toBe(false);
-    expect(hasSigningSecret(undefined)).toBe(false);
   });
 });
