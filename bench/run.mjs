@@ -432,10 +432,8 @@ function verdicts(nest, express) {
   );
   return out;
 }
-const mark = (c) =>
-  c.pass === undefined
-    ? 'NOT MEASURED'
-    : `${c.pass ? 'MET' : 'MISSED'}${c.scaledPass === undefined ? '' : c.scaledPass ? ' (scaled MET)' : ' (scaled MISSED)'}`;
+const scaledMark = (c) => (c.scaledPass === undefined ? '' : c.scaledPass ? ' (scaled MET)' : ' (scaled MISSED)');
+const mark = (c) => (c.pass === undefined ? 'NOT MEASURED' : `${c.pass ? 'MET' : 'MISSED'}${scaledMark(c)}`);
 
 // ---------------------------------------------------------------------------------------------
 // In-process figures: diagnostics channels and cache memory (JSON on the child's last line).
