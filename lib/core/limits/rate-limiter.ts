@@ -34,6 +34,8 @@ const NOT_LIMITED: RateLimitDecision = Object.freeze({ ok: true, status: undefin
  */
 export class RateLimiter {
   private store: RateLimitStore | undefined;
+  // A record's counter id, built once: a cached record is the same frozen object on every request.
+  private readonly counters = new WeakMap<ApiKeyRecord, string>();
   private failing = false;
 
   constructor(private readonly options: ResolvedRateLimitOptions) {}
@@ -64,7 +66,11 @@ export class RateLimiter {
     // Counted on the key's family (its record's id unless rolled; see `ApiKeyRecord.family`), with
     // `perTenant` on the tenant's id, and on the window's length, so that a changed limit starts a
     // fresh counter rather than inheriting a window of another length.
-    const counter = `${limit.windowMs}:${JSON.stringify(String(record.family ?? record.id))}`;
+    let counter = this.counters.get(record);
+    if (counter === undefined) {
+      counter = `${limit.windowMs}:${JSON.stringify(String(record.family ?? record.id))}`;
+      this.counters.set(record, counter);
+    }
     const id =
       this.options.perTenant && tenant !== undefined ? `${counter}:${JSON.stringify(String(tenant.id))}` : counter;
     let hit: MaybePromise<RateLimitHit>;
