@@ -3,7 +3,6 @@ import { publishCacheHit } from '../admission/decision-events.js';
 import { invalidationKeyHash } from '../fleet/invalidation-bus.js';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from '../maybe-async.js';
-import type { Failed } from '../result.js';
 import { checkDuration } from '../options/duration.js';
 import { checkAtLeastOne, resolveOptionGroup } from '../options/option-checks.js';
 
@@ -192,22 +191,13 @@ export class LookupCache<T = unknown> {
    * `load()` answers `lookup_throttled`, a known key's stale verdict (see `staleIfThrottledMs`)
    * is answered instead.
    *
-   * @param screen checks a key the cache does not hold before it is looked up; its refusal is
-   *   answered at once and not cached
    * @param id `idOf(key)`, when the caller has it already
    */
-  find(
-    key: string,
-    load: () => Promise<StoreResult<T>>,
-    screen?: () => Failed | undefined,
-    id: string = this.idOf(key),
-  ): MaybePromise<StoreResult<T>> {
+  find(key: string, load: () => Promise<StoreResult<T>>, id: string = this.idOf(key)): MaybePromise<StoreResult<T>> {
     const held = this.get(id);
     if (held !== undefined) return { ok: true, value: held };
     const pending = this.inflight.get(id);
     if (pending !== undefined && pending.epoch === this.epoch) return pending.result;
-    const refused = screen?.();
-    if (refused !== undefined) return refused;
     const epoch = this.epoch;
     const result = load().then(
       (answer): StoreResult<T> => {

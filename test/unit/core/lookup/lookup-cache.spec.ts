@@ -124,29 +124,6 @@ describe('LookupCache', () => {
     expect(cache.size).toBe(100);
   });
 
-  it('screens a key it does not hold before loading it, and a key it holds never again', async () => {
-    const cache = new LookupCache(OPTIONS);
-    const s = store({ k: { id: 1 } });
-    const screened: string[] = [];
-    const screen = (key: string) => () => {
-      screened.push(key);
-      return key === 'bad' ? { ok: false as const, failure: { reason: 'invalid' as const } } : undefined;
-    };
-    expect(await cache.find('bad', s.load('bad'), screen('bad'))).toEqual({
-      ok: false,
-      failure: { reason: 'invalid' },
-    });
-    expect(await cache.find('bad', s.load('bad'), screen('bad'))).toEqual({
-      ok: false,
-      failure: { reason: 'invalid' },
-    });
-    await cache.find('k', s.load('k'), screen('k'));
-    await cache.find('k', s.load('k'), screen('k'));
-    // The refused key never reached the store and was not cached; the held key was screened once.
-    expect(s.calls).toEqual(['k']);
-    expect(screened).toEqual(['bad', 'bad', 'k']);
-  });
-
   it('never lets unknown keys push a known key out, and bounds them on their own', async () => {
     const cache = new LookupCache({ ...OPTIONS, maxEntries: 50, maxUnknownEntries: 50 });
     const s = store({ good: { id: 'good' } });
