@@ -167,9 +167,8 @@ export class Keyring {
     // `nest-keyring:lookup` when someone listens (`lookupStarted` reads no clock otherwise).
     const load = () =>
       observedLookup(lookupStarted(), this.lookUp(key, parsed?.environment, headers, clientAddress), verdictRecordId);
-    return then(cache === undefined ? load() : cache.find(key, load, id), (found): AuthenticationResult => {
-      return found.ok ? checkExpiry(found.value, Date.now()) : found;
-    });
+    const found = cache === undefined ? load() : cache.find(key, load, id);
+    return then(found, (answer): AuthenticationResult => (answer.ok ? checkExpiry(answer.value, Date.now()) : answer));
   }
 
   /**

@@ -284,16 +284,7 @@ export class LookupCache<T = unknown> {
     const now = this.now();
     const keyHash = this.byKeyHash === undefined ? undefined : invalidationKeyHash(key);
     const head = recordId === undefined ? this.unknown : this.known;
-    const entry: Entry<T> = {
-      id,
-      value,
-      expiresAt: now + ttl,
-      storedAt: now,
-      keyHash,
-      recordId,
-      next: head,
-      prev: head,
-    };
+    const entry = { id, value, expiresAt: now + ttl, storedAt: now, keyHash, recordId, next: head, prev: head };
     if (keyHash !== undefined) this.byKeyHash?.set(keyHash, id);
     head.entries.set(id, entry);
     linkFirst(head, entry);
