@@ -104,7 +104,7 @@ export class Keyring {
     this.cache =
       cache === false
         ? undefined
-        : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId, shared, (line) => logger.warn(line));
+        : new LookupCache<KeyVerdict>(cache, verdictRecordId, Date.now, shared, (line) => logger.warn(line));
     // The options check refuses a bus without a cache.
     this.relay =
       invalidationBus === undefined || this.cache === undefined

@@ -94,11 +94,6 @@ function linkFirst(head: Links, links: Links): void {
 /** The record id an answer belongs to, or `undefined` for an unknown key. */
 export type RecordIdOf<T> = (value: T) => string | undefined;
 
-function recordIdOf(value: unknown): string | undefined {
-  const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
-  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
-}
-
 /**
  * Remembers what the key store answered, so a slow store costs nothing on the hot path:
  *
@@ -148,8 +143,8 @@ export class LookupCache<T = unknown> {
    */
   constructor(
     private readonly options: ResolvedCacheOptions,
+    private readonly answerRecordId: RecordIdOf<T>,
     private readonly now: () => number = Date.now,
-    private readonly answerRecordId: RecordIdOf<T> = recordIdOf,
     indexKeyHashes = false,
     private readonly warn: (message: string) => void = () => undefined,
   ) {
