@@ -20,7 +20,7 @@ import { tenantSnapshot } from './keys/record-snapshot.js';
 import type { RateLimitStatus } from './limits/rate-limit-status.js';
 import { RateLimiter } from './limits/rate-limiter.js';
 import { admissionOf } from './admission/request-admission.js';
-import { fail, type Failed, type Result } from './result.js';
+import { fail, type Result } from './result.js';
 import { checkScopes } from './keys/scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenants/tenant-selection.js';
 import { UnknownKeyBudget } from './lookup/unknown-key-budget.js';
@@ -97,32 +97,29 @@ export class Keyring {
 
   /** @throws KeyringConfigError for options that cannot work */
   constructor(options: KeyringOptions, runtime: KeyringRuntime = {}) {
-    this.options = resolveKeyringOptions(options);
-    this.webhooks = new KeyringWebhooks(this.options.webhookSecrets, this.options.webhookRawBody, this);
-    const { keyPrefixes, environments, errorFormat, realm, cache, unknownKeyLookups, headers, tenancy, tenantHeader } =
-      this.options;
+    const resolved = (this.options = resolveKeyringOptions(options));
+    const { keyPrefixes, cache, unknownKeyLookups, headers, invalidationBus, signingSecrets } = resolved;
+    this.webhooks = new KeyringWebhooks(resolved.webhookSecrets, resolved.webhookRawBody, this);
     this.parseKey = keyPrefixes === false ? undefined : createApiKeyParser(keyPrefixes);
-    this.acceptedEnvironments = new Set(environments);
-    this.respond = createErrorResponder(errorFormat, realm, headers);
-    const { invalidationBus, ttlWhileDisconnectedMs } = this.options;
-    const shared = invalidationBus !== undefined;
+    this.acceptedEnvironments = new Set(resolved.environments);
+    this.respond = createErrorResponder(resolved.errorFormat, resolved.realm, headers);
     const logger = runtime.logger ?? consoleWarningLogger;
+    const shared = invalidationBus !== undefined;
     this.cache =
       cache === false
         ? undefined
-        : new LookupCache<KeyVerdict>(cache, Date.now, verdictRecordId, shared, (line) => logger.warn(line));
+        : new LookupCache<KeyVerdict>(cache, verdictRecordId, Date.now, shared, (line) => logger.warn(line));
     // The options check refuses a bus without a cache.
     this.relay =
       invalidationBus === undefined || this.cache === undefined
         ? undefined
-        : new InvalidationRelay(invalidationBus, this.cache, ttlWhileDisconnectedMs, logger, this.connections);
+        : new InvalidationRelay(invalidationBus, this.cache, resolved.ttlWhileDisconnectedMs, logger, this.connections);
     this.unknownKeys = unknownKeyLookups === false ? undefined : new UnknownKeyBudget(unknownKeyLookups);
-    this.credentialHeaders = tenancy ? [...headers, tenantHeader] : headers;
-    this.usage = this.options.usage === undefined ? undefined : new UsageRecorder(this.options.usage);
-    this.rateLimiter = this.options.rateLimit === false ? undefined : new RateLimiter(this.options.rateLimit);
-    const { signingSecrets, acceptUnsignedKeys } = this.options;
+    this.credentialHeaders = resolved.tenancy ? [...headers, resolved.tenantHeader] : headers;
+    this.usage = resolved.usage === undefined ? undefined : new UsageRecorder(resolved.usage);
+    this.rateLimiter = resolved.rateLimit === false ? undefined : new RateLimiter(resolved.rateLimit);
     this.checkSignature =
-      signingSecrets.length === 0 ? undefined : createSignatureCheck(signingSecrets, acceptUnsignedKeys);
+      signingSecrets.length === 0 ? undefined : createSignatureCheck(signingSecrets, resolved.acceptUnsignedKeys);
   }
 
   /**
@@ -152,58 +149,30 @@ export class Keyring {
     if (!credential.ok) return credential;
     const { key } = credential;
     const cache = this.cache;
-    if (cache === undefined) return this.authenticateUncached(key, headers, clientAddress);
-    const id = cache.idOf(key);
+    const id = cache?.idOf(key);
     // A key the cache holds: decided now, with no closure, no promise and nothing allocated.
-    const held = cache.get(id);
+    const held = id === undefined ? undefined : cache?.get(id);
     if (held !== undefined) return checkExpiry(held, Date.now());
-    return this.authenticateUncached(key, headers, clientAddress, cache, id);
-  }
-
-  /**
-   * A key the cache does not hold (or no cache): screened, then looked up, once however many ask
-   * at once when there is a cache.
-   */
-  private authenticateUncached(
-    key: string,
-    headers: RequestHeaders,
-    clientAddress: string | undefined,
-    cache?: LookupCache<KeyVerdict>,
-    id?: string,
-  ): MaybePromise<AuthenticationResult> {
-    // The tag and the format rules run only for a key the cache does not hold: one it holds
-    // passed them. A forged key meets one map read that misses, then is refused in memory: it
-    // takes no place in the cache, spends no budget and never reaches the store.
-    let environment: string | undefined;
-    const screen = (): Failed | undefined => {
-      const screened = this.screenKey(key);
-      if (!screened.ok) return screened;
-      environment = screened.environment;
-      return undefined;
-    };
-    // Published on `nest-keyring:lookup` when someone listens (`lookupStarted` reads no clock otherwise).
-    const load = () =>
-      observedLookup(lookupStarted(), this.lookUp(key, environment, headers, clientAddress), verdictRecordId);
-    return then(cache === undefined ? (screen() ?? load()) : cache.find(key, load, screen, id), checkFound);
-  }
-
-  /**
-   * The rules a key must pass before any lookup: the token alphabet, its tag (with
-   * `signingSecrets`), its checksum (unless `requireChecksum` is off) and an environment prefix
-   * this deployment accepts (unless `keyPrefixes` is off).
-   */
-  private screenKey(key: string): Result<{ environment: string | undefined }> {
+    // The rest runs only for a key the cache does not hold (one it holds passed it): the token
+    // alphabet, the tag (with `signingSecrets`), the checksum (unless `requireChecksum` is off)
+    // and an environment prefix this deployment accepts (unless `keyPrefixes` is off). A forged
+    // key is refused in memory: it takes no place in the cache, spends no budget and never
+    // reaches the store.
     if (!isWellFormedKey(key)) return fail('malformed');
     const unsigned = this.checkSignature?.(key);
     if (unsigned !== undefined) return unsigned;
     if (this.options.requireChecksum && !hasValidChecksum(key)) {
       return fail('invalid', { detail: 'its checksum does not match' });
     }
-    if (this.parseKey === undefined) return { ok: true, environment: undefined };
-    const parsed = this.parseKey(key);
+    const parsed = this.parseKey?.(key);
     if (parsed === null) return fail('invalid', { detail: 'it has no known environment prefix' });
-    if (!this.acceptedEnvironments.has(parsed.environment)) return fail('wrong_environment');
-    return { ok: true, environment: parsed.environment };
+    if (parsed !== undefined && !this.acceptedEnvironments.has(parsed.environment)) return fail('wrong_environment');
+    // Looked up once however many ask at once when there is a cache; published on
+    // `nest-keyring:lookup` when someone listens (`lookupStarted` reads no clock otherwise).
+    const load = () =>
+      observedLookup(lookupStarted(), this.lookUp(key, parsed?.environment, headers, clientAddress), verdictRecordId);
+    const found = cache === undefined ? load() : cache.find(key, load, id);
+    return then(found, (answer): AuthenticationResult => (answer.ok ? checkExpiry(answer.value, Date.now()) : answer));
   }
 
   /**
@@ -261,38 +230,28 @@ export class Keyring {
     const { record } = authenticated;
     if (!this.options.tenancy) return this.countRequest(record, undefined);
     const choice = this.selectTenant(record, headers);
-    if (isPending(choice)) return choice.then((chosen) => this.admission(record, chosen));
-    return this.admission(record, choice);
-  }
-
-  /** An authenticated record and the tenant chosen for it, counted; or why no tenant could be chosen. */
-  private admission(record: ApiKeyRecord, choice: TenantChoice): MaybePromise<AdmissionResult> {
+    if (isPending(choice))
+      return choice.then((chosen) => (chosen.ok ? this.countRequest(record, chosen.tenant) : chosen));
     return choice.ok ? this.countRequest(record, choice.tenant) : choice;
   }
 
   /**
    * Counts an admitted request, or one more unit of its work (a GraphQL root field), against its
-   * key's rate limit: last in `admit`, so a refused key is never counted.
+   * key's rate limit: last in `admit`, so a refused key is never counted. A request let in is a
+   * use of its key (`usage`), with its rate-limit status where a limit applies.
    */
   countRequest(record: ApiKeyRecord, tenant: Tenant | undefined): MaybePromise<AdmissionResult> {
+    const limiter = this.rateLimiter;
     // No limit for this key: nothing more to do, no closure, no store call.
-    if (this.rateLimiter === undefined || !this.rateLimiter.applies(record)) return this.admitted(record, tenant);
-    return then(this.rateLimiter.check(record, tenant), (decision): AdmissionResult => {
+    if (limiter === undefined || !limiter.applies(record)) {
+      this.usage?.record(record.id);
+      return { ok: true, record, tenant };
+    }
+    return then(limiter.check(record, tenant), (decision): AdmissionResult => {
       if (!decision.ok) return decision;
-      return this.admitted(record, tenant, decision.status, decision.warning);
+      this.usage?.record(record.id);
+      return { ok: true, record, tenant, rateLimit: decision.status, warning: decision.warning };
     });
-  }
-
-  /** A request let in: a use of its key (`usage`), with its rate-limit status where a limit applies. */
-  private admitted(
-    record: ApiKeyRecord,
-    tenant: Tenant | undefined,
-    rateLimit?: RateLimitStatus,
-    warning?: string,
-  ): AdmissionResult {
-    this.usage?.record(record.id);
-    if (rateLimit === undefined && warning === undefined) return { ok: true, record, tenant };
-    return { ok: true, record, tenant, ...(rateLimit && { rateLimit }), ...(warning && { warning }) };
   }
 
   /**
@@ -322,31 +281,20 @@ export class Keyring {
    * const choice = await keyring.selectTenant(record, { 'x-tenant-id': '42' });
    */
   selectTenant(record: ApiKeyRecord, headers: RequestHeaders): MaybePromise<TenantChoice> {
-    const { resolveTenants } = this.options;
-    if (record.tenants === undefined && resolveTenants)
-      return this.resolveAndChooseTenant(resolveTenants, record, headers);
-    return this.chooseFrom(record.tenants ?? [], headers);
-  }
-
-  private async resolveAndChooseTenant(
-    resolveTenants: NonNullable<ResolvedKeyringOptions['resolveTenants']>,
-    record: ApiKeyRecord,
-    headers: RequestHeaders,
-  ): Promise<TenantChoice> {
-    const resolved = await callStore(() => resolveTenants(record), this.options.lookupTimeoutMs, 'resolveTenants');
-    if (!resolved.ok) return resolved;
-    if (!isTenantList(resolved.value)) {
-      return fail('lookup_unavailable', {
-        cause: new TypeError('resolveTenants returned something other than a list of { id } tenants'),
-      });
-    }
-    // Not cached, and maybe the resolver's own objects: the request gets a frozen copy.
-    const choice = this.chooseFrom(resolved.value, headers);
-    return choice.ok ? { ok: true, tenant: tenantSnapshot(choice.tenant) } : choice;
-  }
-
-  private chooseFrom(tenants: readonly Tenant[], headers: RequestHeaders): TenantChoice {
-    return chooseTenant(tenants, readHeader(headers, this.options.tenantHeader));
+    const { resolveTenants, lookupTimeoutMs } = this.options;
+    const requested = readHeader(headers, this.options.tenantHeader);
+    if (record.tenants !== undefined || !resolveTenants) return chooseTenant(record.tenants ?? [], requested);
+    return callStore(() => resolveTenants(record), lookupTimeoutMs, 'resolveTenants').then((resolved): TenantChoice => {
+      if (!resolved.ok) return resolved;
+      if (!isTenantList(resolved.value)) {
+        return fail('lookup_unavailable', {
+          cause: new TypeError('resolveTenants returned something other than a list of { id } tenants'),
+        });
+      }
+      // Not cached, and maybe the resolver's own objects: the request gets a frozen copy.
+      const choice = chooseTenant(resolved.value, requested);
+      return choice.ok ? { ok: true, tenant: tenantSnapshot(choice.tenant) } : choice;
+    });
   }
 
   /**
@@ -421,9 +369,4 @@ export class Keyring {
   errorResponse(failure: KeyringFailure): ErrorResponse {
     return this.respond(failure);
   }
-}
-
-/** A lookup's verdict (cached or fresh) checked against the time: expired keys are refused. */
-function checkFound(found: StoreResult<KeyVerdict>): AuthenticationResult {
-  return found.ok ? checkExpiry(found.value, Date.now()) : found;
 }

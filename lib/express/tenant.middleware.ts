@@ -2,7 +2,8 @@ import { decisionStarted, publishRefused } from '../core/admission/decision-even
 import { admissionOf } from '../core/admission/request-admission.js';
 import { runInRequestScope } from '../core/context/tenant-context.js';
 import { continueRequest } from './continue-request.js';
-import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
+import type { ApiKeyRecord, Tenant } from '../core/keys/api-key-record.js';
+import type { KeyringIncomingMessage, KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { sendRefusal } from './send-refusal.js';
 
@@ -25,28 +26,29 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
     // refuse. The rest of the request runs in the request's own scope, which apiKeyMiddleware
     // usually opened already: then this is a comparison and `next()`.
     const admitted = admissionOf(request);
-    if (admitted !== undefined) {
-      if (admitted.tenant !== undefined) {
-        request.tenant = admitted.tenant;
-        runInRequestScope(request, admitted.record, admitted.tenant, () => next());
-      } else next();
-      return;
-    }
+    if (admitted !== undefined) return runAsTenant(request, admitted.record, admitted.tenant, next);
     const started = decisionStarted();
     continueRequest(keyring.tenantFor(request, request.headers), response, next, (choice, proceed) => {
       if (!choice.ok) {
         publishRefused(started, request, choice.failure, keyring, request.apiKey);
-        sendRefusal(response, choice.failure, respond, logger, proceed);
-        return;
+        return sendRefusal(response, choice.failure, respond, logger, proceed);
       }
-      const { tenant } = choice;
-      if (tenant === undefined) {
-        proceed();
-        return;
-      }
-      request.tenant = tenant;
-      // A scope of this request's own: the rest of it, and only it, acts as this tenant (and key).
-      runInRequestScope(request, admissionOf(request)?.record ?? request.apiKey, tenant, () => proceed());
+      runAsTenant(request, admissionOf(request)?.record ?? request.apiKey, choice.tenant, proceed);
     });
   };
+}
+
+/**
+ * Runs the rest of the request in a scope of its own, as `tenant` (and `key`): the rest of it,
+ * and only it, acts as them. No tenant (`tenancy` off): nothing to add.
+ */
+function runAsTenant(
+  request: KeyringIncomingMessage,
+  key: ApiKeyRecord | undefined,
+  tenant: Tenant | undefined,
+  next: () => void,
+): void {
+  if (tenant === undefined) return next();
+  request.tenant = tenant;
+  runInRequestScope(request, key, tenant, next);
 }

@@ -223,7 +223,12 @@ export function observedLookup<T>(
     if (lookup.hasSubscribers && (result.ok || result.failure.reason !== 'lookup_throttled')) {
       const keyId = result.ok ? idOf(result.value) : undefined;
       const outcome = !result.ok ? 'fault' : keyId === undefined ? 'unknown' : 'found';
-      publishLookup(false, outcome, keyId, performance.now() - started);
+      lookup.publish({
+        cached: false,
+        outcome,
+        keyId,
+        durationMs: performance.now() - started,
+      } satisfies LookupMessage);
     }
     return result;
   });
@@ -232,16 +237,8 @@ export function observedLookup<T>(
 /** Publishes a key the cache answered on `nest-keyring:lookup` (`recordId`: `undefined` for an unknown key). */
 export function publishCacheHit(recordId: string | undefined): void {
   if (!lookup.hasSubscribers) return;
-  publishLookup(true, recordId === undefined ? 'unknown' : 'found', recordId, 0);
-}
-
-function publishLookup(
-  cached: boolean,
-  outcome: LookupMessage['outcome'],
-  keyId: string | undefined,
-  durationMs: number,
-) {
-  lookup.publish({ cached, outcome, keyId, durationMs } satisfies LookupMessage);
+  const outcome = recordId === undefined ? 'unknown' : 'found';
+  lookup.publish({ cached: true, outcome, keyId: recordId, durationMs: 0 } satisfies LookupMessage);
 }
 
 function idOf(tenant: Tenant | undefined): string | undefined {

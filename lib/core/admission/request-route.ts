@@ -28,20 +28,13 @@ interface RoutedRequest {
 export function requestRoute(request: object): RequestRoute {
   const routed = request as RoutedRequest;
   const method = typeof routed.method === 'string' ? routed.method : '';
-  return { method, route: matchedRoute(routed) ?? pathOf(routed) };
-}
-
-function matchedRoute(request: RoutedRequest): string | undefined {
-  const fastify = request.routeOptions?.url;
-  if (typeof fastify === 'string') return fastify;
-  const express = request.route?.path;
-  if (typeof express !== 'string') return undefined;
-  return (typeof request.baseUrl === 'string' ? request.baseUrl : '') + express;
-}
-
-function pathOf(request: RoutedRequest): string {
-  const url = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
-  if (typeof url !== 'string') return '';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
+  const fastify = routed.routeOptions?.url;
+  if (typeof fastify === 'string') return { method, route: fastify };
+  const express = routed.route?.path;
+  const base = typeof routed.baseUrl === 'string' ? routed.baseUrl : '';
+  if (typeof express === 'string') return { method, route: base + express };
+  const url = typeof routed.originalUrl === 'string' ? routed.originalUrl : routed.url;
+  const path = typeof url === 'string' ? url : '';
+  const query = path.indexOf('?');
+  return { method, route: query === -1 ? path : path.slice(0, query) };
 }

@@ -19,14 +19,9 @@ export function resolveTrustedProxies(proxies: readonly string[] | undefined): T
   for (const entry of proxies as unknown[]) {
     const [address = '', bits, extra] = typeof entry === 'string' ? entry.trim().split('/') : [];
     const family = isIP(address);
-    const prefix = Number(bits ?? (family === 4 ? 32 : 128));
-    if (
-      family === 0 ||
-      extra !== undefined ||
-      !Number.isInteger(prefix) ||
-      prefix < 0 ||
-      prefix > (family === 4 ? 32 : 128)
-    ) {
+    const max = family === 4 ? 32 : 128;
+    const prefix = Number(bits ?? max);
+    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
       throw new KeyringConfigError(
         `\`trustedProxies\` entry ${JSON.stringify(entry)} is not an IP address or a subnet such as '10.0.0.0/8'.`,
       );
@@ -73,8 +68,6 @@ function ipv6Block(address: string): string {
     const rest = tail === '' ? [] : tail.split(':');
     groups.push(...Array<string>(8 - groups.length - rest.length).fill('0'), ...rest);
   }
-  return `${groups
-    .slice(0, 4)
-    .map((group) => Number.parseInt(group, 16).toString(16))
-    .join(':')}::/64`;
+  const block = groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16));
+  return `${block.join(':')}::/64`;
 }

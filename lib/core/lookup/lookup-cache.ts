@@ -3,7 +3,6 @@ import { publishCacheHit } from '../admission/decision-events.js';
 import { invalidationKeyHash } from '../fleet/invalidation-bus.js';
 import type { StoreResult } from './lookup.js';
 import type { MaybePromise } from '../maybe-async.js';
-import type { Failed } from '../result.js';
 import { checkDuration } from '../options/duration.js';
 import { checkAtLeastOne, resolveOptionGroup } from '../options/option-checks.js';
 
@@ -95,11 +94,6 @@ function linkFirst(head: Links, links: Links): void {
 /** The record id an answer belongs to, or `undefined` for an unknown key. */
 export type RecordIdOf<T> = (value: T) => string | undefined;
 
-function recordIdOf(value: unknown): string | undefined {
-  const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
-  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
-}
-
 /**
  * Remembers what the key store answered, so a slow store costs nothing on the hot path:
  *
@@ -149,8 +143,8 @@ export class LookupCache<T = unknown> {
    */
   constructor(
     private readonly options: ResolvedCacheOptions,
+    private readonly answerRecordId: RecordIdOf<T>,
     private readonly now: () => number = Date.now,
-    private readonly answerRecordId: RecordIdOf<T> = recordIdOf,
     indexKeyHashes = false,
     private readonly warn: (message: string) => void = () => undefined,
   ) {
@@ -192,22 +186,13 @@ export class LookupCache<T = unknown> {
    * `load()` answers `lookup_throttled`, a known key's stale verdict (see `staleIfThrottledMs`)
    * is answered instead.
    *
-   * @param screen checks a key the cache does not hold before it is looked up; its refusal is
-   *   answered at once and not cached
    * @param id `idOf(key)`, when the caller has it already
    */
-  find(
-    key: string,
-    load: () => Promise<StoreResult<T>>,
-    screen?: () => Failed | undefined,
-    id: string = this.idOf(key),
-  ): MaybePromise<StoreResult<T>> {
+  find(key: string, load: () => Promise<StoreResult<T>>, id: string = this.idOf(key)): MaybePromise<StoreResult<T>> {
     const held = this.get(id);
     if (held !== undefined) return { ok: true, value: held };
     const pending = this.inflight.get(id);
     if (pending !== undefined && pending.epoch === this.epoch) return pending.result;
-    const refused = screen?.();
-    if (refused !== undefined) return refused;
     const epoch = this.epoch;
     const result = load().then(
       (answer): StoreResult<T> => {
@@ -294,16 +279,7 @@ export class LookupCache<T = unknown> {
     const now = this.now();
     const keyHash = this.byKeyHash === undefined ? undefined : invalidationKeyHash(key);
     const head = recordId === undefined ? this.unknown : this.known;
-    const entry: Entry<T> = {
-      id,
-      value,
-      expiresAt: now + ttl,
-      storedAt: now,
-      keyHash,
-      recordId,
-      next: head,
-      prev: head,
-    };
+    const entry = { id, value, expiresAt: now + ttl, storedAt: now, keyHash, recordId, next: head, prev: head };
     if (keyHash !== undefined) this.byKeyHash?.set(keyHash, id);
     head.entries.set(id, entry);
     linkFirst(head, entry);

@@ -57,9 +57,8 @@ export class ApiKeyGuard implements CanActivate {
   // consumer takes without awaiting; a `Promise` only when the key store is asked.
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // A gateway's message: its connection's key and tenant were decided in the handshake.
-    if (context.getType() === 'ws') {
+    if (context.getType() === 'ws')
       return canActivateSocketMessage(this.keyring, context, !this.isPublic(context), this.getRequiredScopes(context));
-    }
     const request = this.getRequest(context);
     // No request to read a key from (a transport this guard was not taught): refused.
     if (request === undefined) return this.isPublic(context);

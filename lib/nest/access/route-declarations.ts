@@ -31,14 +31,11 @@ export function declarationsOf(
   guards: { apiKey: Type<unknown>; webhook: Type<unknown> },
 ): AccessDeclarations {
   const applied = reflector.get<unknown[] | undefined>(GUARDS_METADATA, target);
+  const declared = (key: string) => reflector.get<unknown>(key, target) !== undefined;
   return {
     public: reflector.get<boolean | undefined>(PUBLIC_ROUTE_METADATA, target) === true,
-    apiKey:
-      hasGuard(applied, guards.apiKey) ||
-      reflector.get<string[] | undefined>(REQUIRED_SCOPES_METADATA, target) !== undefined,
-    webhook:
-      hasGuard(applied, guards.webhook) ||
-      reflector.get<string | undefined>(WEBHOOK_SECRET_METADATA, target) !== undefined,
+    apiKey: hasGuard(applied, guards.apiKey) || declared(REQUIRED_SCOPES_METADATA),
+    webhook: hasGuard(applied, guards.webhook) || declared(WEBHOOK_SECRET_METADATA),
   };
 }
 

@@ -10,7 +10,7 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { Observable } from 'rxjs';
 import { decisionStarted, publishRefused } from '../../core/admission/decision-events.js';
 import type { KeyringFailure } from '../../core/refusals/failure.js';
-import type { Keyring, TenantForResult } from '../../core/keyring.js';
+import type { Keyring } from '../../core/keyring.js';
 import { then } from '../../core/maybe-async.js';
 import { admissionOf } from '../../core/admission/request-admission.js';
 import { currentScopeKey, runInScope, TenantContext } from '../../core/context/tenant-context.js';
@@ -52,9 +52,21 @@ export class TenantInterceptor implements NestInterceptor {
     const request = this.getRequest(context);
     if (request === undefined || this.isPublic(context)) return next.handle();
     const started = decisionStarted();
-    return then(this.keyring.tenantFor(request, request.headers), (choice) =>
-      this.runAs(context, request, next, choice, started),
-    );
+    return then(this.keyring.tenantFor(request, request.headers), (choice): Observable<unknown> => {
+      if (!choice.ok) {
+        publishRefused(started, request, choice.failure, this.keyring, request.apiKey);
+        this.reject(context, choice.failure);
+      }
+      const { tenant } = choice;
+      // The key's record for ApiKeyContext: the one ApiKeyGuard admitted, else another mechanism's.
+      const key = admissionOf(request)?.record ?? request.apiKey;
+      // No tenant (`tenancy` off) and the key already in the context: nothing to add.
+      if (tenant === undefined && (key === undefined || currentScopeKey() === key)) return next.handle();
+      if (tenant !== undefined) request.tenant = tenant;
+      // `next.handle()` must be called inside run(): Nest binds the handler to the async
+      // context current at that call.
+      return new Observable((subscriber) => runInScope(tenant, key, () => next.handle().subscribe(subscriber)));
+    });
   }
 
   /**
@@ -80,28 +92,6 @@ export class TenantInterceptor implements NestInterceptor {
   /** True when `@Public()` is the route's nearest declaration (as `ApiKeyGuard` decides). */
   protected isPublic(context: ExecutionContext): boolean {
     return !routeRequiresApiKey(this.reflector, context.getHandler(), context.getClass());
-  }
-
-  private runAs(
-    context: ExecutionContext,
-    request: KeyringRequest,
-    next: CallHandler,
-    choice: TenantForResult,
-    started: number,
-  ): Observable<unknown> {
-    if (!choice.ok) {
-      publishRefused(started, request, choice.failure, this.keyring, request.apiKey);
-      this.reject(context, choice.failure);
-    }
-    const { tenant } = choice;
-    // The key's record for ApiKeyContext: the one ApiKeyGuard admitted, else another mechanism's.
-    const key = admissionOf(request)?.record ?? request.apiKey;
-    // No tenant (`tenancy` off) and the key already in the context: nothing to add.
-    if (tenant === undefined && (key === undefined || currentScopeKey() === key)) return next.handle();
-    if (tenant !== undefined) request.tenant = tenant;
-    // `next.handle()` must be called inside run(): Nest binds the handler to the async
-    // context current at that call.
-    return new Observable((subscriber) => runInScope(tenant, key, () => next.handle().subscribe(subscriber)));
   }
 
   /** Sends the refusal: sets its headers on the response and throws it. */

@@ -28,11 +28,10 @@ export function admissionInputOf(
 ): AdmissionInput {
   // On Fastify, `request.raw` holds what Node received.
   const node = nodeRequestOf(request);
-  const { rawHeaders } = node as { rawHeaders?: string[] };
   return {
     request,
     headers: request.headers,
-    rawHeaders,
+    rawHeaders: (node as { rawHeaders?: string[] }).rawHeaders,
     clientAddress: clientAddressOf(node),
     requiredScopes: scopes,
     unitOfWork,

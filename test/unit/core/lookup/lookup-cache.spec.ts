@@ -21,12 +21,18 @@ function store(records: Record<string, unknown>) {
   };
 }
 
+/** The record id of a store answer `{ id }`, as the cache indexes it. */
+function idOf(value: unknown): string | undefined {
+  const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
+  return id === undefined ? undefined : String(id);
+}
+
 const OPTIONS = { maxEntries: 100, maxUnknownEntries: 100, ttlMs: 1000, negativeTtlMs: 100, staleIfThrottledMs: 1000 };
 
 describe('LookupCache', () => {
   it('asks the store once per TTL for a found key', async () => {
     const time = clock();
-    const cache = new LookupCache(OPTIONS, time.now);
+    const cache = new LookupCache(OPTIONS, idOf, time.now);
     const s = store({ k: { id: 1 } });
     for (let i = 0; i < 5; i++) expect(await cache.find('k', s.load('k'))).toEqual({ ok: true, value: { id: 1 } });
     expect(s.calls).toEqual(['k']);
@@ -40,7 +46,7 @@ describe('LookupCache', () => {
 
   it('answers a fresh hit synchronously, and a miss or an expired entry behind a promise', async () => {
     const time = clock();
-    const cache = new LookupCache(OPTIONS, time.now);
+    const cache = new LookupCache(OPTIONS, idOf, time.now);
     const s = store({ k: { id: 1 } });
     const miss = cache.find('k', s.load('k'));
     expect(miss).toBeInstanceOf(Promise);
@@ -52,7 +58,7 @@ describe('LookupCache', () => {
 
   it('remembers unknown keys for the shorter negative TTL', async () => {
     const time = clock();
-    const cache = new LookupCache(OPTIONS, time.now);
+    const cache = new LookupCache(OPTIONS, idOf, time.now);
     const s = store({});
     await cache.find('nope', s.load('nope'));
     await cache.find('nope', s.load('nope'));
@@ -63,7 +69,7 @@ describe('LookupCache', () => {
   });
 
   it('caches nothing of a kind whose TTL is 0', async () => {
-    const cache = new LookupCache({ ...OPTIONS, ttlMs: 0, negativeTtlMs: 0 });
+    const cache = new LookupCache({ ...OPTIONS, ttlMs: 0, negativeTtlMs: 0 }, idOf);
     const s = store({ k: { id: 1 } });
     await cache.find('k', s.load('k'));
     await cache.find('k', s.load('k'));
@@ -74,7 +80,7 @@ describe('LookupCache', () => {
   });
 
   it('shares one lookup between concurrent callers', async () => {
-    const cache = new LookupCache(OPTIONS);
+    const cache = new LookupCache(OPTIONS, idOf);
     let calls = 0;
     const slow = async (): Promise<StoreResult<unknown>> => {
       calls++;
@@ -87,7 +93,7 @@ describe('LookupCache', () => {
   });
 
   it('never caches a store fault', async () => {
-    const cache = new LookupCache(OPTIONS);
+    const cache = new LookupCache(OPTIONS, idOf);
     let calls = 0;
     const flaky = async (): Promise<StoreResult<unknown>> =>
       ++calls === 1 ? { ok: false, failure: { reason: 'lookup_unavailable' } } : { ok: true, value: { id: 1 } };
@@ -97,7 +103,7 @@ describe('LookupCache', () => {
   });
 
   it('stays at its bound, dropping the least recently used', async () => {
-    const cache = new LookupCache({ ...OPTIONS, maxEntries: 3 });
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 3 }, idOf);
     const s = store({ a: { id: 'a' }, b: { id: 'b' }, c: { id: 'c' }, d: { id: 'd' } });
     for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
     await cache.find('a', s.load('a')); // a is now the most recent
@@ -111,7 +117,7 @@ describe('LookupCache', () => {
   });
 
   it('keeps a key that is used all the time, however many others come and go', async () => {
-    const cache = new LookupCache({ ...OPTIONS, maxEntries: 100 });
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 100 }, idOf);
     const records: Record<string, unknown> = { hot: { id: 'hot' } };
     for (let i = 0; i < 1000; i++) records[`cold-${i}`] = { id: `cold-${i}` };
     const s = store(records);
@@ -124,31 +130,8 @@ describe('LookupCache', () => {
     expect(cache.size).toBe(100);
   });
 
-  it('screens a key it does not hold before loading it, and a key it holds never again', async () => {
-    const cache = new LookupCache(OPTIONS);
-    const s = store({ k: { id: 1 } });
-    const screened: string[] = [];
-    const screen = (key: string) => () => {
-      screened.push(key);
-      return key === 'bad' ? { ok: false as const, failure: { reason: 'invalid' as const } } : undefined;
-    };
-    expect(await cache.find('bad', s.load('bad'), screen('bad'))).toEqual({
-      ok: false,
-      failure: { reason: 'invalid' },
-    });
-    expect(await cache.find('bad', s.load('bad'), screen('bad'))).toEqual({
-      ok: false,
-      failure: { reason: 'invalid' },
-    });
-    await cache.find('k', s.load('k'), screen('k'));
-    await cache.find('k', s.load('k'), screen('k'));
-    // The refused key never reached the store and was not cached; the held key was screened once.
-    expect(s.calls).toEqual(['k']);
-    expect(screened).toEqual(['bad', 'bad', 'k']);
-  });
-
   it('never lets unknown keys push a known key out, and bounds them on their own', async () => {
-    const cache = new LookupCache({ ...OPTIONS, maxEntries: 50, maxUnknownEntries: 50 });
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 50, maxUnknownEntries: 50 }, idOf);
     const s = store({ good: { id: 'good' } });
     await cache.find('good', s.load('good'));
     // 120 made-up keys (a valid checksum is free to mint): each is a miss the store answers "unknown".
@@ -164,7 +147,7 @@ describe('LookupCache', () => {
   });
 
   it('forgets a key, or every key of a record, at once', async () => {
-    const cache = new LookupCache(OPTIONS);
+    const cache = new LookupCache(OPTIONS, idOf);
     const s = store({ k1: { id: 7 }, k2: { id: 7 }, k3: { id: 8 } });
     for (const key of ['k1', 'k2', 'k3']) await cache.find(key, s.load(key));
     cache.invalidateKey('k3');
@@ -177,7 +160,7 @@ describe('LookupCache', () => {
   });
 
   it('does not keep an answer that was in flight during an invalidation', async () => {
-    const cache = new LookupCache(OPTIONS);
+    const cache = new LookupCache(OPTIONS, idOf);
     let answer: { id: number; revoked?: boolean } = { id: 1 };
     let calls = 0;
     const load = async (): Promise<StoreResult<unknown>> => {
@@ -197,7 +180,7 @@ describe('LookupCache', () => {
   });
 
   it('holds no raw key', async () => {
-    const cache = new LookupCache(OPTIONS);
+    const cache = new LookupCache(OPTIONS, idOf);
     const key = 'pk_secretvalue123';
     await cache.find(key, store({ [key]: { id: 1 } }).load(key));
     const internals = JSON.stringify([
@@ -210,7 +193,7 @@ describe('LookupCache', () => {
 describe('LookupCache for an invalidation bus', () => {
   it('forgets a key named by its invalidationKeyHash, and only when it indexes them', async () => {
     for (const indexed of [true, false]) {
-      const cache = new LookupCache(OPTIONS, Date.now, undefined, indexed);
+      const cache = new LookupCache(OPTIONS, idOf, Date.now, indexed);
       const s = store({ k: { id: 1 }, other: { id: 2 } });
       await cache.find('k', s.load('k'));
       await cache.find('other', s.load('other'));
@@ -221,7 +204,7 @@ describe('LookupCache for an invalidation bus', () => {
 
   it('keeps no hash of a key it no longer holds (eviction, invalidation, clear)', async () => {
     const time = clock();
-    const cache = new LookupCache({ ...OPTIONS, maxEntries: 2 }, time.now, undefined, true);
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 2 }, idOf, time.now, true);
     const index = (cache as unknown as { byKeyHash: Map<string, string> }).byKeyHash;
     const s = store({ a: { id: 1 }, b: { id: 2 }, c: { id: 3 } });
     for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
@@ -237,7 +220,7 @@ describe('LookupCache for an invalidation bus', () => {
 
   it('serves no entry older than maxAgeMs while it is set, whatever the TTL', async () => {
     const time = clock();
-    const cache = new LookupCache(OPTIONS, time.now);
+    const cache = new LookupCache(OPTIONS, idOf, time.now);
     const s = store({ k: { id: 1 } });
     await cache.find('k', s.load('k'));
     time.advance(300);
@@ -258,7 +241,7 @@ describe('LookupCache for an invalidation bus', () => {
 
     it("serves a known key's last verdict for staleIfThrottledMs past its TTL, and then no more", async () => {
       const time = clock();
-      const cache = new LookupCache({ ...OPTIONS, staleIfThrottledMs: 500 }, time.now);
+      const cache = new LookupCache({ ...OPTIONS, staleIfThrottledMs: 500 }, idOf, time.now);
       await cache.find('k', store({ k: { id: 1 } }).load('k'));
       time.advance(1000 + 499);
       expect(cache.get(cache.idOf('k'))).toBeUndefined();
@@ -270,7 +253,7 @@ describe('LookupCache for an invalidation bus', () => {
 
     it('serves no stale verdict for a store fault, an unknown key, or with staleIfThrottledMs 0', async () => {
       const time = clock();
-      const cache = new LookupCache(OPTIONS, time.now);
+      const cache = new LookupCache(OPTIONS, idOf, time.now);
       await cache.find('k', store({ k: { id: 1 } }).load('k'));
       await cache.find('x', store({}).load('x'));
       time.advance(1000);
@@ -280,7 +263,7 @@ describe('LookupCache for an invalidation bus', () => {
       });
       expect(await cache.find('k', fault)).toMatchObject({ ok: false });
       expect(await cache.find('x', throttled)).toMatchObject({ ok: false });
-      const strict = new LookupCache({ ...OPTIONS, staleIfThrottledMs: 0 }, time.now);
+      const strict = new LookupCache({ ...OPTIONS, staleIfThrottledMs: 0 }, idOf, time.now);
       await strict.find('k', store({ k: { id: 1 } }).load('k'));
       time.advance(1000);
       expect(await strict.find('k', throttled)).toMatchObject({ ok: false });
@@ -288,7 +271,7 @@ describe('LookupCache for an invalidation bus', () => {
 
     it('never serves a verdict that was invalidated: by key, by record, by hash, or all', async () => {
       const time = clock();
-      const cache = new LookupCache(OPTIONS, time.now, undefined, true);
+      const cache = new LookupCache(OPTIONS, idOf, time.now, true);
       const s = store({ a: { id: 'a' }, b: { id: 'b' }, c: { id: 'c' }, d: { id: 'd' } });
       for (const key of ['a', 'b', 'c']) await cache.find(key, s.load(key));
       time.advance(1000);
@@ -304,7 +287,7 @@ describe('LookupCache for an invalidation bus', () => {
 
     it('serves nothing older than maxAgeMs (an invalidation bus is down)', async () => {
       const time = clock();
-      const cache = new LookupCache(OPTIONS, time.now);
+      const cache = new LookupCache(OPTIONS, idOf, time.now);
       await cache.find('k', store({ k: { id: 1 } }).load('k'));
       time.advance(1000);
       cache.maxAgeMs = 1000;
@@ -313,7 +296,7 @@ describe('LookupCache for an invalidation bus', () => {
   });
 
   it('evicts in constant time, whatever has come and gone before', async () => {
-    const cache = new LookupCache({ ...OPTIONS, maxEntries: 1000, ttlMs: 60_000 });
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 1000, ttlMs: 60_000 }, idOf);
     const load = (id: number) => async (): Promise<StoreResult<unknown>> => ({ ok: true, value: { id } });
     const fill = async (from: number, count: number) => {
       const started = performance.now();
@@ -330,12 +313,8 @@ describe('LookupCache for an invalidation bus', () => {
   it('counts fresh known keys dropped for room and warns once; expired and unknown keys are not counted', async () => {
     const time = clock();
     const warnings: string[] = [];
-    const cache = new LookupCache(
-      { ...OPTIONS, maxEntries: 2, maxUnknownEntries: 2 },
-      time.now,
-      undefined,
-      false,
-      (line) => warnings.push(line),
+    const cache = new LookupCache({ ...OPTIONS, maxEntries: 2, maxUnknownEntries: 2 }, idOf, time.now, false, (line) =>
+      warnings.push(line),
     );
     const s = store({ a: { id: 'a' }, b: { id: 'b' }, c: { id: 'c' }, d: { id: 'd' } });
     for (const key of ['x', 'y', 'z']) await cache.find(key, s.load(key));
