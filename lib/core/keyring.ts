@@ -18,7 +18,7 @@ import { isPending, then, type MaybePromise } from './maybe-async.js';
 import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './keys/record-check.js';
 import { tenantSnapshot } from './keys/record-snapshot.js';
 import type { RateLimitStatus } from './limits/rate-limit-status.js';
-import { RateLimiter } from './limits/rate-limiter.js';
+import { RateLimiter, type RateLimitDecision } from './limits/rate-limiter.js';
 import { admissionOf } from './admission/request-admission.js';
 import { fail, type Result } from './result.js';
 import { checkScopes } from './keys/scopes.js';
@@ -247,11 +247,16 @@ export class Keyring {
       this.usage?.record(record.id);
       return { ok: true, record, tenant };
     }
-    return then(limiter.check(record, tenant), (decision): AdmissionResult => {
-      if (!decision.ok) return decision;
-      this.usage?.record(record.id);
-      return { ok: true, record, tenant, rateLimit: decision.status, warning: decision.warning };
-    });
+    // A store that answers at once (in memory) is judged now, with no closure.
+    const decision = limiter.check(record, tenant);
+    if (isPending(decision)) return decision.then((settled) => this.limited(record, tenant, settled));
+    return this.limited(record, tenant, decision);
+  }
+
+  private limited(record: ApiKeyRecord, tenant: Tenant | undefined, decision: RateLimitDecision): AdmissionResult {
+    if (!decision.ok) return decision;
+    this.usage?.record(record.id);
+    return { ok: true, record, tenant, rateLimit: decision.status, warning: decision.warning };
   }
 
   /**

@@ -82,7 +82,8 @@ export class ApiKeyGuard implements CanActivate {
     if (late) return false;
     if (decision.warning !== undefined) this.logger.warn(decision.warning);
     if (decision.rateLimit !== undefined && context.getType() === 'http') {
-      const reply: unknown = context.switchToHttp().getResponse();
+      // getArgByIndex(1) is switchToHttp().getResponse() without the object switchToHttp() builds.
+      const reply: unknown = context.getArgByIndex(1);
       for (const [name, value] of Object.entries(rateLimitHeaders(decision.rateLimit)))
         this.adapterHost.httpAdapter.setHeader(reply, name, value);
     }
