@@ -15,13 +15,12 @@ import { resolveKeyringOptions, type KeyringOptions, type ResolvedKeyringOptions
 import { callStore, findRecord, type StoreResult } from './lookup/lookup.js';
 import { LookupCache } from './lookup/lookup-cache.js';
 import { isPending, then, type MaybePromise } from './maybe-async.js';
-import { checkExpiry, judgeAnswer, verdictRecordId, type KeyVerdict } from './keys/record-check.js';
+import { checkExpiry, checkScopes, judgeAnswer, verdictRecordId, type KeyVerdict } from './keys/record-check.js';
 import { tenantSnapshot } from './keys/record-snapshot.js';
 import type { RateLimitStatus } from './limits/rate-limit-status.js';
 import { RateLimiter, type RateLimitDecision } from './limits/rate-limiter.js';
 import { admissionOf } from './admission/request-admission.js';
 import { fail, type Result } from './result.js';
-import { checkScopes } from './keys/scopes.js';
 import { chooseTenant, isTenantList, type TenantChoice } from './tenants/tenant-selection.js';
 import { UnknownKeyBudget } from './lookup/unknown-key-budget.js';
 import { UsageRecorder } from './keys/key-usage.js';

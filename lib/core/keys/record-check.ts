@@ -1,5 +1,6 @@
 import type { ApiKeyRecord } from './api-key-record.js';
 import { recordSnapshot } from './record-snapshot.js';
+import type { KeyringFailure } from '../refusals/failure.js';
 import { fail, type Result } from '../result.js';
 import { hasUsableId, isTenantList } from '../tenants/tenant-selection.js';
 
@@ -68,4 +69,16 @@ export function checkExpiry(verdict: KeyVerdict, now: number): RecordCheck {
   if (verdict.expiresAt !== undefined && !(verdict.expiresAt > now)) return fail('expired');
   // The verdict itself (frozen, shared by every request for the key): nothing to allocate.
   return verdict;
+}
+
+/**
+ * Checks that a record holds every required scope (exact, case-sensitive match).
+ * Returns the failure to answer, or `undefined` when the record may proceed.
+ */
+export function checkScopes(record: ApiKeyRecord, required: readonly string[]): KeyringFailure | undefined {
+  if (required.length === 0) return undefined;
+  const granted = new Set(record.scopes ?? []);
+  return required.every((scope) => granted.has(scope))
+    ? undefined
+    : { reason: 'insufficient_scope', requiredScopes: required };
 }
