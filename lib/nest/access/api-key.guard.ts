@@ -12,7 +12,8 @@ import { KEYRING, REQUIRED_SCOPES_METADATA } from '../module/api-key.constants.j
 import type { KeyringRequest } from './keyring-request.interface.js';
 import { refuse, responseSent } from '../refusals/refusal.js';
 import { declarationsOf, type MetadataTarget } from './route-declarations.js';
-import { admissionInputOf, isGraphqlRootField, transportRequestOf } from '../transports/transport-request.js';
+import { isGraphqlRootField } from '../transports/graphql.js';
+import { admissionInputOf, transportRequestOf } from '../transports/transport-request.js';
 import { canActivateSocketMessage } from '../transports/websocket.js';
 import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
 

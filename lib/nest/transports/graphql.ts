@@ -15,6 +15,7 @@ interface MercuriusReply {
 }
 
 /** What a resolver's `info` says of where it is: a root field's `path` has no `prev`. */
+type GraphqlInfo = { path?: { prev?: unknown } };
 
 /** The GraphQL context of the servers Nest drives: Apollo `{ req }`, Mercurius `{ reply, app }`. */
 interface GraphqlContext {
@@ -25,6 +26,14 @@ interface GraphqlContext {
 /** True for a resolver's execution context (`@nestjs/graphql` names its context type `'graphql'`). */
 export function isGraphqlContext(context: ExecutionContext): boolean {
   return context.getType<string>() === 'graphql';
+}
+
+/**
+ * True for a root field's resolver (`info.path` has no parent): one unit of an operation's
+ * work, which counts against the key's rate limit. Field resolvers below it are part of it.
+ */
+export function isGraphqlRootField(context: ExecutionContext): boolean {
+  return isGraphqlContext(context) && context.getArgByIndex<GraphqlInfo | undefined>(3)?.path?.prev === undefined;
 }
 
 /**

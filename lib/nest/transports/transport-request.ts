@@ -37,13 +37,3 @@ export function admissionInputOf(
     unitOfWork,
   };
 }
-
-/**
- * True for a GraphQL root field's resolver (`info.path` has no parent): one unit of an
- * operation's work, which counts against the key's rate limit. Field resolvers below it are part
- * of it. Beside `transportRequestOf`, so an HTTP request reads nothing of the GraphQL code.
- */
-export function isGraphqlRootField(context: ExecutionContext): boolean {
-  if (context.getType<string>() !== 'graphql') return false;
-  return context.getArgByIndex<{ path?: { prev?: unknown } } | undefined>(3)?.path?.prev === undefined;
-}
