@@ -19,7 +19,6 @@ import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
 
 /** What the guard decides once per route (a controller class and a handler). */
 interface RoutePolicy {
-  controller: MetadataTarget;
   requiresKey: boolean;
   scopes: readonly string[];
 }
@@ -43,9 +42,8 @@ interface RoutePolicy {
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   protected readonly logger = new Logger('ApiKeyGuard');
-  // Decided once per route, by handler: metadata never changes after start-up. A handler two
-  // controllers inherit is decided again when the controller changes.
-  private readonly policies = new WeakMap<MetadataTarget, RoutePolicy>();
+  // Decided once per route: metadata never changes after start-up.
+  private readonly policies = new WeakMap<MetadataTarget, WeakMap<MetadataTarget, RoutePolicy>>();
 
   constructor(
     @Inject(KEYRING) protected readonly keyring: Keyring,
@@ -132,13 +130,17 @@ export class ApiKeyGuard implements CanActivate {
   private policyOf(context: ExecutionContext): RoutePolicy {
     const handler = context.getHandler();
     const controller = context.getClass();
-    const policy = this.policies.get(handler);
-    if (policy?.controller === controller) return policy;
+    let byController = this.policies.get(handler);
+    if (byController === undefined) this.policies.set(handler, (byController = new WeakMap()));
+    let policy = byController.get(controller);
+    if (policy === undefined) byController.set(controller, (policy = this.decidePolicy(handler, controller)));
+    return policy;
+  }
+
+  private decidePolicy(handler: MetadataTarget, controller: MetadataTarget): RoutePolicy {
     const requiresKey = routeRequiresApiKey(this.reflector, handler, controller);
     const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_METADATA, [handler, controller]) ?? [];
-    const decided = Object.freeze({ controller, requiresKey, scopes: Object.freeze(scopes) });
-    this.policies.set(handler, decided);
-    return decided;
+    return Object.freeze({ requiresKey, scopes: Object.freeze(scopes) });
   }
 }
 
