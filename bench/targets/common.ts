@@ -2,6 +2,7 @@
 // records, the in-memory lookup, and how a host talks to the runner over IPC (its port and rows
 // once listening; its own CPU time whenever asked, so the runner reads it to the microsecond
 // without a request that would itself cost CPU).
+import { createHash } from 'node:crypto';
 import type { AddressInfo, Server } from 'node:net';
 import { generateApiKey, hashApiKey, Keyring, type ApiKeyLookup, type ApiKeyRecord } from 'nest-keyring';
 
@@ -73,6 +74,16 @@ export function record(id: string, windowMs?: number): ApiKeyRecord {
     revoked: false,
     ...(windowMs === undefined ? {} : { rateLimit: { limit: LIMIT, windowMs } }),
   };
+}
+
+/**
+ * What a hand-written guard or middleware keeps: its records by SHA-256 of the key (hex), and
+ * the lookup of a presented key, `undefined` when unknown.
+ */
+export function handWrittenLookup(key: string): (presented: string) => ApiKeyRecord | undefined {
+  const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+  const records = new Map([[sha256(key), record('key_bench')]]);
+  return (presented) => records.get(sha256(presented));
 }
 
 /** The README's in-memory lookup: hash the key, read the map; `calls` counts what reaches it. */
