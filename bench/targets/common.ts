@@ -24,6 +24,8 @@ export interface Row {
   name: string;
   path: string;
   key?: string;
+  /** Many keys, sent in turn (one per request) instead of `key`, which is then the first. */
+  keys?: string[];
   status: number;
   guarded: boolean;
   limited?: boolean;

@@ -2,7 +2,9 @@
 //   /plain    no middleware
 //   /noop     two middlewares that only call next()
 //   /sha      a hand-written middleware (SHA-256 of the key, one Map read) and a no-op one
+//   /sha-scope the same, and a tenant context for the rest of the request (AsyncLocalStorage.run)
 //   /keyring  apiKeyMiddleware + tenantMiddleware (one Keyring over the in-memory lookup)
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Server } from 'node:http';
 import express from 'express';
 import {
@@ -49,6 +51,10 @@ const handWritten = (request: express.Request, response: express.Response, next:
   next();
 };
 app.get('/sha', handWritten, pass, answer);
+const handWrittenContext = new AsyncLocalStorage<{ key: unknown; tenant: number }>();
+const inContext = (request: express.Request, _response: unknown, next: () => void) =>
+  handWrittenContext.run({ key: (request as unknown as { apiKey: unknown }).apiKey, tenant: 456 }, next);
+app.get('/sha-scope', handWritten, inContext, answer);
 app.get('/keyring', apiKeyMiddleware(keyring), tenantMiddleware(keyring), answer);
 app.get('/keyring/whoami', apiKeyMiddleware(keyring), tenantMiddleware(keyring), (request, response) => {
   const { apiKey, tenant } = request as unknown as KeyringIncomingMessage;
@@ -62,6 +68,14 @@ const rows: Row[] = [
     id: 'x-sha',
     name: 'Express, a hand-written middleware (SHA-256 + Map) and a no-op one',
     path: '/sha',
+    key: main.key,
+    status: 200,
+    guarded: true,
+  },
+  {
+    id: 'x-sha-scope',
+    name: 'Express, the hand-written middleware and a tenant context (AsyncLocalStorage)',
+    path: '/sha-scope',
     key: main.key,
     status: 200,
     guarded: true,
