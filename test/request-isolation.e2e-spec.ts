@@ -117,9 +117,25 @@ async function expectOwnTenants(
   expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
 }
 
+/**
+ * Interleaves the public route and a guarded request as B: the public handler ran once and saw no
+ * tenant, B's saw its own.
+ */
+async function expectPublicWithoutTenant(server: Server, handlers: HandlerLog | undefined) {
+  const [open, b] = await interleave(
+    server,
+    { path: '/isolated/public', headers: {} },
+    { path: '/isolated/guarded', headers: asB },
+  );
+  expect([open.status, open.body]).toEqual([200, { chosen: null, before: null, after: null }]);
+  expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+  expect(handlers?.calls.filter((call) => call === 'public')).toEqual(['public']);
+}
+
 describe.each(ADAPTERS)("requests resumed in another request's async context, on %s", (adapter) => {
   let test: TestApp | undefined;
   afterEach(async () => {
+    CallbackPool.binds = false;
     await test?.close();
     test = undefined;
   });
@@ -145,14 +161,15 @@ describe.each(ADAPTERS)("requests resumed in another request's async context, on
 
     it("never shows a guarded request's tenant to a public route resumed beside it (global guard)", async () => {
       CallbackPool.order = order;
-      const server = await start({}, true);
-      const [open, b] = await interleave(
-        server,
-        { path: '/isolated/public', headers: {} },
-        { path: '/isolated/guarded', headers: asB },
-      );
-      expect([open.status, open.body]).toEqual([200, { chosen: null, before: null, after: null }]);
-      expect([b.status, b.body]).toEqual([200, { chosen: 'tenant-b', before: 'tenant-b', after: 'tenant-b' }]);
+      await expectPublicWithoutTenant(await start({}, true), test?.handlers);
+    });
+
+    it('shows no tenant to a route no guard runs on, resumed beside a guarded one by a pool that binds', async () => {
+      CallbackPool.order = order;
+      CallbackPool.binds = true;
+      const server = await start();
+      await warm(server, '/isolated/guarded', asB);
+      await expectPublicWithoutTenant(server, test?.handlers);
     });
 
     it('keeps TenantInterceptor routes in their own tenant', async () => {
