@@ -95,12 +95,17 @@ class NoopGuard implements CanActivate {
 @Injectable()
 class Sha256Guard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
+    this.authenticate(context);
+    return true;
+  }
+
+  /** Puts the key's record on the request and answers it; throws 401 for an unknown key. */
+  protected authenticate(context: ExecutionContext): ApiKeyRecord {
     const request = context.switchToHttp().getRequest<{ headers: Record<string, unknown>; user?: ApiKeyRecord }>();
     const header = request.headers.authorization;
     const found = typeof header === 'string' && header.startsWith('Bearer ') && findOwn(header.slice(7));
     if (!found) throw new UnauthorizedException();
-    request.user = found;
-    return true;
+    return (request.user = found);
   }
 }
 
@@ -109,9 +114,7 @@ const handWrittenContext = new AsyncLocalStorage<{ key: ApiKeyRecord; tenant: nu
 @Injectable()
 class Sha256ScopeGuard extends Sha256Guard {
   override canActivate(context: ExecutionContext): boolean {
-    super.canActivate(context);
-    const request = context.switchToHttp().getRequest<{ user: ApiKeyRecord }>();
-    handWrittenContext.enterWith({ key: request.user, tenant: 456 });
+    handWrittenContext.enterWith({ key: this.authenticate(context), tenant: 456 });
     return true;
   }
 }
