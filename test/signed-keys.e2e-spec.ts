@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
 import express from 'express';
 import { randomBytes } from 'node:crypto';
@@ -127,5 +127,54 @@ describe.each<HostName>(['nest-express', 'nest-fastify', 'express'])('signed key
     expect((await get(newKey)).status).toBe(200);
     expect(host.handlers).toEqual(['me']);
     expect(host.storeCalls).toEqual([newKey]);
+  });
+});
+
+describe('the Express middleware with their default logger', () => {
+  const methods = ['log', 'debug', 'info', 'warn', 'error'] as const;
+  afterEach(() => jest.restoreAllMocks());
+
+  it('write no console line for a flood of forged keys, and still report a failing store', async () => {
+    const written: string[] = [];
+    for (const method of methods)
+      jest
+        .spyOn(console, method)
+        .mockImplementation((line: unknown) => void written.push(`${method}: ${String(line)}`));
+    let storeUp = true;
+    const keyring = new Keyring({
+      lookup: {
+        findKey: (key: string) => {
+          if (!storeUp) throw new Error('store down');
+          return key === newKey ? { id: 'key_new', tenants: [{ id: 1 }] } : null;
+        },
+      },
+      signingSecrets: [NEW_SECRET],
+    });
+    const handlers: string[] = [];
+    const app = express();
+    app.get('/me', apiKeyMiddleware(keyring), tenantMiddleware(keyring), (_, response) => {
+      handlers.push('me');
+      response.json({ ok: true });
+    });
+    const host = await listeningHost(app, handlers, []);
+    try {
+      const get = (key: string) => request(host.server).get('/me').set('Authorization', `Bearer ${key}`);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => get(forged())));
+      for (const answer of answers) {
+        expect(answer.status).toBe(401);
+        expect(answer.body).toEqual(INVALID);
+      }
+      expect(written).toEqual([]);
+      expect(handlers).toEqual([]);
+      // A fault of the store is still reported, on console.error.
+      storeUp = false;
+      const down = await get(newKey);
+      expect(down.status).toBe(503);
+      expect(down.body.error.code).toBe('KEY_STORE_UNAVAILABLE');
+      expect(handlers).toEqual([]);
+      expect(written).toEqual([expect.stringMatching(/^error: \[nest-keyring\] .*store down/)]);
+    } finally {
+      await host.close();
+    }
   });
 });
