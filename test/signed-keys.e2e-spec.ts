@@ -132,7 +132,9 @@ describe.each<HostName>(['nest-express', 'nest-fastify', 'express'])('signed key
 
 describe('the Express middleware with their default logger', () => {
   const methods = ['log', 'debug', 'info', 'warn', 'error'] as const;
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   it('write no console line for a flood of forged keys, and still report a failing store', async () => {
     const written: string[] = [];
@@ -143,7 +145,7 @@ describe('the Express middleware with their default logger', () => {
     let storeUp = true;
     const keyring = new Keyring({
       lookup: {
-        findKey: (key: string) => {
+        findKey: async (key: string) => {
           if (!storeUp) throw new Error('store down');
           return key === newKey ? { id: 'key_new', tenants: [{ id: 1 }] } : null;
         },
