@@ -24,7 +24,7 @@
 //   --node MAJOR    the Node to run on (default 24, from .cache/node, installed by
 //                   scripts/node-runtimes.mjs if missing); `current` for this one
 //   --profile ROWS  instead: one Nest or Express process under --cpu-prof, each row loaded for
-//                   --duration s, and where each row's CPU time goes in µs per request (and, for
+//                   max(--duration, 5) s, and where each row's CPU time goes in µs per request (and, for
 //                   two rows, the difference function by function), e.g. --profile auth,noop
 //   --rows IDS      only these rows (and each host's baseline), e.g. --rows sha,auth: a quicker
 //                   look, with no targets judged and bench/RESULTS.md left as it is
@@ -86,6 +86,8 @@ const ONLY_ROWS = args.rows?.split(',').map((id) => id.trim());
 const DURATION = bounded('duration', 1, 30);
 const WARMUP = bounded('warmup', 0, 30);
 const CONNECTIONS = bounded('connections', 1, 500);
+// A profile samples every 200 µs: a few seconds per row keep its per-function figures steady.
+const PROFILE_SECONDS = Math.max(DURATION, 5);
 
 // ---------------------------------------------------------------------------------------------
 // Cores: the server alone on core 0, the load generator (and Redis) on core 1.
@@ -385,21 +387,43 @@ function verdicts(nest, express) {
   const out = [];
   const scale = machineScale(nest);
   const signed = (n) => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
-  const check = (label, d, limit, missingReason) => {
+  // `rest`, for a target: what its figure is made of (parts, each the difference of two rows, a part
+  // that any code doing the same work pays marked `any`), the rows to profile against each other, and why.
+  const check = (label, d, limit, missingReason, rest) => {
     if (!d) return out.push({ label, pass: undefined, detail: missingReason });
     const scaled = scale === undefined ? '' : `; ${signed(d.median / scale)} µs scaled to the targets' machine`;
+    const parts = rest?.parts
+      .map(([name, a, b, any]) => ({ name, any, d: delta(a.startsWith('x-') ? express : nest, a, b) }))
+      .filter((part) => part.d !== undefined)
+      .map((part) => ({
+        ...part,
+        detail: `${signed(part.d.median)} µs (processes: ${signed(part.d.min)} to ${signed(part.d.max)})`,
+      }));
     out.push({
       label,
       pass: d.median <= limit,
       scaledPass: scale === undefined ? undefined : d.median / scale <= limit,
       detail: `${signed(d.median)} µs (processes: ${signed(d.min)} to ${signed(d.max)})${scaled}`,
+      rest: rest && { ...rest, parts },
     });
   };
+  const tenantContext = 'a tenant context, which a guard that gives handlers one pays (row sha-scope over sha)';
+  const ownWork = (id, reference) => `nest-keyring's own work (row ${id} over ${reference})`;
   for (const [id, name] of [
     ['guard', 'ApiKeyGuard'],
     ['auth', '@ApiKeyAuth()'],
   ]) {
-    check(`${name} ≤ the hand-written SHA-256 guard + 1 µs`, delta(nest, id, 'sha'), 1);
+    check(`${name} ≤ the hand-written SHA-256 guard + 1 µs`, delta(nest, id, 'sha'), 1, undefined, {
+      parts: [
+        [tenantContext, 'sha-scope', 'sha', true],
+        [ownWork(id, 'sha-scope'), id, 'sha-scope'],
+      ],
+      profile: [id, 'sha-scope'],
+      why:
+        `${name} gives handlers the request's tenant and key (TenantContext, ApiKeyContext): an ` +
+        'AsyncLocalStorage scope of the request, which the hand-written guard gives in row sha-scope. What it ' +
+        'adds over that guard is its own work (the second part), function by function in the profile.',
+    });
     // Not a target: the same guard that also gives handlers a tenant context, as ours does.
     check(
       `(for comparison) ${name} ≤ the hand-written guard with a tenant context + 1 µs`,
@@ -409,7 +433,29 @@ function verdicts(nest, express) {
     // "Clearly less": below passport by more than the noise of one µs.
     check(`${name} < passport-headerapikey (by ≥ 1 µs)`, delta(nest, id, 'passport'), -1);
   }
-  check('Express: both middlewares ≤ two no-op middlewares + 1 µs', delta(express, 'x-keyring', 'x-noop'), 1);
+  check(
+    'Express: both middlewares ≤ two no-op middlewares + 1 µs',
+    delta(express, 'x-keyring', 'x-noop'),
+    1,
+    undefined,
+    {
+      parts: [
+        ['a key check: SHA-256 of the key and a Map read (row x-sha over x-noop)', 'x-sha', 'x-noop', true],
+        [
+          'a tenant context: AsyncLocalStorage.run for the rest of the request (row x-sha-scope over x-sha)',
+          'x-sha-scope',
+          'x-sha',
+          true,
+        ],
+        [ownWork('x-keyring', 'x-sha-scope'), 'x-keyring', 'x-sha-scope'],
+      ],
+      profile: ['x-keyring', 'x-sha-scope'],
+      why:
+        'Two no-op middlewares check no key and open no context. Any middleware that checks a key pays the first ' +
+        'part, and one that gives the rest of the request a tenant context the second; the third is ' +
+        "nest-keyring's own work, function by function in the profile.",
+    },
+  );
   check(
     '(for comparison) Express: both middlewares ≤ a hand-written middleware (SHA-256 + Map) + 1 µs',
     delta(express, 'x-keyring', 'x-sha'),
@@ -420,7 +466,13 @@ function verdicts(nest, express) {
     delta(express, 'x-keyring', 'x-sha-scope'),
     1,
   );
-  check('per-key limit in memory ≤ +1 µs over @ApiKeyAuth()', delta(nest, 'limit-memory', 'auth'), 1);
+  check('per-key limit in memory ≤ +1 µs over @ApiKeyAuth()', delta(nest, 'limit-memory', 'auth'), 1, undefined, {
+    parts: [[ownWork('limit-memory', 'auth'), 'limit-memory', 'auth']],
+    profile: ['limit-memory', 'auth'],
+    why:
+      'A limited request is counted (a Map read and write in the store) and answered with its RateLimit-Policy ' +
+      "and RateLimit headers, which Nest's adapter sets one by one; the profile shows each.",
+  });
   // A ratio, the same on any machine: one key's cost over the unguarded route, plus what the many
   // keys add over one key sent the same way (requests built one by one, row auth-1), against it.
   const one = delta(nest, 'auth', 'public');
@@ -443,6 +495,20 @@ function verdicts(nest, express) {
     delta(nest, 'limit-redis', 'redis-ping'),
     4,
     noRedis,
+    {
+      parts: [
+        ["the limit through the app's client (row limit-redis-app over redis-ping)", 'limit-redis-app', 'redis-ping'],
+        [
+          "the store's own client over the app's (row limit-redis over limit-redis-app)",
+          'limit-redis',
+          'limit-redis-app',
+        ],
+      ],
+      profile: ['limit-redis', 'limit-redis-app'],
+      why:
+        'Both clients send the same script with the same options; the two rows differ only in which node-redis ' +
+        'client object sends it. The profile compares them.',
+    },
   );
   check(
     `per-key limit in Redis, the app's client, ≤ +4 µs ${overPing}`,
@@ -455,6 +521,24 @@ function verdicts(nest, express) {
     delta(nest, 'forged', 'auth'),
     0,
     'this build does not sign keys (no `signingSecrets`)',
+    {
+      parts: [
+        [
+          "Nest's exception layer: the hand-written guard's refusal over its admission (row sha-refused over sha)",
+          'sha-refused',
+          'sha',
+          true,
+        ],
+        [ownWork('forged', 'sha-refused'), 'forged', 'sha-refused'],
+        ["less nest-keyring's cache hit over the hand-written guard's admission (row sha over auth)", 'sha', 'auth'],
+      ],
+      profile: ['forged', 'sha-refused'],
+      why:
+        "A guard's refusal is an exception that Nest's exception layer answers (a guard that returns false " +
+        'throws one too), and KeyringException is what exception filters read; a cache hit pays none of it. ' +
+        "nest-keyring's refusal also checks the tag (two SHA-256, after the cache's), and sends its error body " +
+        'and WWW-Authenticate; the profile shows each.',
+    },
   );
   // Not a target: the same refusal against the hand-written guard's (Nest's exception path, which
   // every guard that refuses pays).
@@ -506,10 +590,14 @@ function profileWindow(profile, [from, to]) {
   return { counts, total };
 }
 
-async function profileRows(ids) {
+/**
+ * Profiles rows in one host process: `rows`, each row's top functions and packages; `diff`, for two
+ * rows, the first minus the second, function by function and by package (lines of text).
+ */
+async function profileRows(ids, redis) {
   const file = ids[0].startsWith('x-') ? 'express-app.js' : 'nest-app.js';
   const dir = mkdtempSync(join(os.tmpdir(), 'nest-keyring-profile-'));
-  const redisUrl = file === 'nest-app.js' ? await startRedis() : undefined;
+  const redisUrl = file === 'nest-app.js' ? (redis ?? (await startRedis())) : undefined;
   const host = await startHost(file, redisUrl ? { REDIS_URL: redisUrl } : {}, [
     '--cpu-prof',
     '--cpu-prof-interval',
@@ -523,7 +611,7 @@ async function profileRows(ids) {
     if (!row) throw new Error(`--profile: no row ${id} (rows: ${host.rows.map((r) => r.id).join(', ')})`);
     await verify(host, row);
     await load(host, row, WARMUP || 1);
-    measured.push({ row, m: await load(host, row, DURATION) });
+    measured.push({ row, m: await load(host, row, PROFILE_SECONDS) });
   }
   await stopHost(host);
   const profile = JSON.parse(
@@ -553,33 +641,36 @@ async function profileRows(ids) {
     for (const { pkg, us: v } of us.values()) out.set(pkg, (out.get(pkg) ?? 0) + v);
     return out;
   };
+  const rows = [];
   for (const { row, m, us } of perRow) {
-    console.log(`\n${row.id} (${row.name}): ${fmt(m.rps)} req/s, ${m.cpuUs.toFixed(1)} CPU µs/req; self time, µs/req:`);
-    console.log(
+    rows.push(`\n${row.id} (${row.name}): ${fmt(m.rps)} req/s, ${m.cpuUs.toFixed(1)} CPU µs/req; self time, µs/req:`);
+    rows.push(
       top(
         [...us].map(([fn, v]) => [fn, v.us]),
         25,
       ),
     );
-    console.log('by package:\n' + top([...byPkg(us)], 15));
+    rows.push('by package:\n' + top([...byPkg(us)], 15));
   }
+  const diff = [];
   if (perRow.length === 2) {
     const [a, b] = perRow;
     const names = new Set([...a.us.keys(), ...b.us.keys()]);
-    const diff = [...names].map((fn) => [fn, (a.us.get(fn)?.us ?? 0) - (b.us.get(fn)?.us ?? 0)]);
+    const byFunction = [...names].map((fn) => [fn, (a.us.get(fn)?.us ?? 0) - (b.us.get(fn)?.us ?? 0)]);
     const pa = byPkg(a.us);
     const pb = byPkg(b.us);
     const pkgs = new Set([...pa.keys(), ...pb.keys()]);
-    console.log(`\n${a.row.id} minus ${b.row.id}: ${(a.m.cpuUs - b.m.cpuUs).toFixed(2)} µs/req; by function:`);
-    console.log(top(diff, 30));
-    console.log(
+    diff.push(`${a.row.id} minus ${b.row.id}: ${(a.m.cpuUs - b.m.cpuUs).toFixed(2)} µs/req; by function:`);
+    diff.push(top(byFunction, 20));
+    diff.push(
       'by package:\n' +
         top(
           [...pkgs].map((p) => [p, (pa.get(p) ?? 0) - (pb.get(p) ?? 0)]),
-          15,
+          12,
         ),
     );
   }
+  return { rows, diff };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -648,7 +739,38 @@ function fleetLines() {
   ];
 }
 
-function writeResults({ info, summary, checks, timer, diagnostics, memory, minutes, otherCores, scale }) {
+/** For each missed target: the parts its figure is made of, why, and the profile of its rows. */
+function restLines(explained, profiles) {
+  if (explained.length === 0) return [];
+  return [
+    "## Where a missed target's figure goes",
+    '',
+    'Each missed target is split into parts, each the difference of two rows of this run taken as the targets ' +
+      'are (per process the median of the per-round differences, then the median over the processes, so the ' +
+      'parts need not add up exactly). "(any)" marks a part that hand-written code doing the same work pays too. ' +
+      "Then a CPU profile of nest-keyring's row against the row that does the same work by hand: one more host " +
+      `process under --cpu-prof, ${PROFILE_SECONDS} s per row after ${WARMUP || 1} s of warm-up, self time in µs per ` +
+      'request. "writev" is the kernel writing each response to the loopback socket, counted in the server\'s ' +
+      'CPU; it moves by a few µs between two windows of the same row, whatever the route does.',
+    '',
+    ...explained.flatMap((c) => [
+      `### ${c.label}`,
+      '',
+      `${c.detail}, made of:`,
+      '',
+      ...c.rest.parts.map((part) => `- ${part.any ? '(any) ' : ''}${part.name}: ${part.detail}`),
+      '',
+      c.rest.why,
+      '',
+      '```text',
+      ...profiles.get(c.rest.profile.join(' minus ')),
+      '```',
+      '',
+    ]),
+  ];
+}
+
+function writeResults({ info, summary, checks, timer, diagnostics, memory, minutes, otherCores, scale, rest }) {
   const scaleLine =
     scale === undefined
       ? ''
@@ -717,6 +839,7 @@ function writeResults({ info, summary, checks, timer, diagnostics, memory, minut
       `${memory.owned.mb.toFixed(2)} MB (${fmt(memory.owned.bytesPerEntry)}) counting records a database driver ` +
       `returns; after ${fmt(2 * memory.entries)} keys it holds ${fmt(memory.bound.sizeAfter2N)}.`,
     '',
+    ...rest,
     ...fleetLines(),
   ].join('\n');
   writeFileSync(join(BENCH_DIR, 'RESULTS.md'), doc);
@@ -728,7 +851,10 @@ function writeResults({ info, summary, checks, timer, diagnostics, memory, minut
 async function main() {
   const started = Date.now();
   pin(process.pid, LOAD_CORE);
-  if (args.profile) return profileRows(args.profile.split(',').map((s) => s.trim()));
+  if (args.profile) {
+    const { rows, diff } = await profileRows(args.profile.split(',').map((s) => s.trim()));
+    return console.log([...rows, '', ...diff].join('\n'));
+  }
   const info = machine();
   console.log(`nest-keyring bench: ${info.cpu}, Node ${info.node}; ${PINNING}`);
   if (major(info.node) !== JUDGED_ON) console.log(`(the targets are judged on Node ${JUDGED_ON}: informative only)`);
@@ -762,13 +888,32 @@ async function main() {
       `+${t.median.toFixed(2)} µs per request (processes: ${t.min.toFixed(2)} to ${t.max.toFixed(2)}), ` +
       'row limit-redis-timer over limit-redis-app.';
   if (timer) console.log(timer);
+  // A missed target's parts, and a CPU profile of nest-keyring's row against the same work by hand.
+  const explained = checks.filter((c) => c.pass === false && c.rest);
+  const profiles = new Map();
+  for (const { rest } of explained) {
+    const pair = rest.profile.join(' minus ');
+    console.log(`profiling ${pair}`);
+    if (!profiles.has(pair)) profiles.set(pair, (await profileRows(rest.profile, redisUrl)).diff);
+  }
   const diagnostics = inProcess('diagnostics-cost.js');
   const memory = inProcess('cache-memory.js', ['--expose-gc']);
   const otherCores = median(summary.map((r) => r.otherCores));
   const minutes = (Date.now() - started) / 60_000;
   console.log(`\n(${minutes.toFixed(1)} min; other processes used ${otherCores.toFixed(2)} cores meanwhile)`);
   if (!args['no-write'])
-    writeResults({ info, summary, checks, timer, diagnostics, memory, minutes, otherCores, scale: machineScale(nest) });
+    writeResults({
+      info,
+      summary,
+      checks,
+      timer,
+      diagnostics,
+      memory,
+      minutes,
+      otherCores,
+      scale: machineScale(nest),
+      rest: restLines(explained, profiles),
+    });
 }
 const major = (version) => version.replace(/^v/, '').split('.')[0];
 
