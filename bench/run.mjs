@@ -409,6 +409,10 @@ function verdicts(nest, express) {
   };
   const tenantContext = 'a tenant context, which a guard that gives handlers one pays (row sha-scope over sha)';
   const ownWork = (id, reference) => `nest-keyring's own work (row ${id} over ${reference})`;
+  const checksItMakes =
+    'the checks the hand-written code does not make and the targets keep: the credential header rules (a ' +
+    "repeated header, the Bearer form), the cached entry's expiry, environment, revocation, scopes, the tenant " +
+    'choice and the admission recorded on the request';
   for (const [id, name] of [
     ['guard', 'ApiKeyGuard'],
     ['auth', '@ApiKeyAuth()'],
@@ -422,7 +426,8 @@ function verdicts(nest, express) {
       why:
         `${name} gives handlers the request's tenant and key (TenantContext, ApiKeyContext): an ` +
         'AsyncLocalStorage scope of the request, which the hand-written guard gives in row sha-scope. What it ' +
-        'adds over that guard is its own work (the second part), function by function in the profile.',
+        `adds over that guard (the second part) is ${checksItMakes}; the profile spreads it over the functions ` +
+        'that make them.',
     });
     // Not a target: the same guard that also gives handlers a tenant context, as ours does.
     check(
@@ -453,7 +458,8 @@ function verdicts(nest, express) {
       why:
         'Two no-op middlewares check no key and open no context. Any middleware that checks a key pays the first ' +
         'part, and one that gives the rest of the request a tenant context the second; the third is ' +
-        "nest-keyring's own work, function by function in the profile.",
+        `${checksItMakes}, and continuing the request inside its scope; the profile spreads it over the ` +
+        'functions that make them.',
     },
   );
   check(
@@ -471,7 +477,8 @@ function verdicts(nest, express) {
     profile: ['limit-memory', 'auth'],
     why:
       'A limited request is counted (a Map read and write in the store) and answered with its RateLimit-Policy ' +
-      "and RateLimit headers, which Nest's adapter sets one by one; the profile shows each.",
+      "and RateLimit headers, which Nest's adapter sets one by one. The headers are how a client learns its " +
+      'budget, so they stay; the profile shows what counting costs beside setting and writing them.',
   });
   // A ratio, the same on any machine: one key's cost over the unguarded route, plus what the many
   // keys add over one key sent the same way (requests built one by one, row auth-1), against it.
@@ -536,8 +543,9 @@ function verdicts(nest, express) {
       why:
         "A guard's refusal is an exception that Nest's exception layer answers (a guard that returns false " +
         'throws one too), and KeyringException is what exception filters read; a cache hit pays none of it. ' +
-        "nest-keyring's refusal also checks the tag (two SHA-256, after the cache's), and sends its error body " +
-        'and WWW-Authenticate; the profile shows each.',
+        "nest-keyring's refusal also checks the tag (two SHA-256, after the cache's: what refuses the key " +
+        'without asking the store or taking a place in the cache), and sends its error body and ' +
+        'WWW-Authenticate; the profile shows each.',
     },
   );
   // Not a target: the same refusal against the hand-written guard's (Nest's exception path, which
