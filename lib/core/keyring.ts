@@ -5,6 +5,7 @@ import { extractApiKey, isWellFormedKey, isWithinLengthBound } from './admission
 import { lookupStarted, observedLookup } from './admission/decision-events.js';
 import { createErrorResponder, type ErrorResponse } from './refusals/error-format.js';
 import type { KeyringFailure } from './refusals/failure.js';
+import { FormatRuleLog } from './refusals/format-rule-log.js';
 import { ConnectionRegistry } from './fleet/connection-registry.js';
 import { readHeader, repeatedHeader, type RequestHeaders } from './admission/headers.js';
 import { hasValidChecksum } from './keys/api-key-checksum.js';
@@ -85,6 +86,7 @@ export class Keyring {
   private readonly parseKey: ApiKeyParser | undefined;
   private readonly acceptedEnvironments: ReadonlySet<string>;
   private readonly respond: (failure: KeyringFailure) => ErrorResponse;
+  private readonly formatRules = new FormatRuleLog();
   private readonly cache: LookupCache<KeyVerdict> | undefined;
   private readonly unknownKeys: UnknownKeyBudget | undefined;
   private readonly usage: UsageRecorder | undefined;
@@ -372,5 +374,13 @@ export class Keyring {
   /** Status, body and headers (`WWW-Authenticate`) for a refusal, in the configured format. */
   errorResponse(failure: KeyringFailure): ErrorResponse {
     return this.respond(failure);
+  }
+
+  /**
+   * The debug line for a key the format rules refused (which rule, never the key): one per rule
+   * every ten seconds, with how many it refused since; `undefined` for other refusals and between.
+   */
+  formatRuleLine(failure: KeyringFailure): string | undefined {
+    return this.formatRules.lineFor(failure);
   }
 }

@@ -33,7 +33,6 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
   const keyring = toKeyring(source);
   const scopes = [...(mount.scopes ?? [])];
   const logger = mount.logger ?? consoleLogger;
-  const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
     const decision = admitRequest(keyring, {
       request,
@@ -44,7 +43,7 @@ export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareO
     });
     // A key the cache holds is answered synchronously: next() runs in this call, no promise.
     continueRequest(decision, response, next, (decided, proceed) => {
-      if (!decided.ok) return sendRefusal(response, decided.failure, respond, logger, proceed);
+      if (!decided.ok) return sendRefusal(response, decided.failure, keyring, logger, proceed);
       // A rate-limit store outage is logged once; the request goes on without a limit.
       if (decided.warning !== undefined)
         (logger.warn ?? logger.error).call(logger, `[nest-keyring] ${decided.warning}`);

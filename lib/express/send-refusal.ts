@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { ErrorResponse } from '../core/refusals/error-format.js';
-import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/refusals/failure.js';
+import { faultLogMessage, type KeyringFailure } from '../core/refusals/failure.js';
+import type { Keyring } from '../core/keyring.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
 
 /**
@@ -13,17 +13,17 @@ import type { KeyringLogger, NextFunction } from './http-types.js';
 export function sendRefusal(
   response: ServerResponse,
   failure: KeyringFailure,
-  respond: (failure: KeyringFailure) => ErrorResponse,
+  refusals: Pick<Keyring, 'errorResponse'> & Partial<Pick<Keyring, 'formatRuleLine'>>,
   logger: KeyringLogger,
   next: NextFunction,
 ): void {
-  const refusal = respond(failure);
+  const refusal = refusals.errorResponse(failure);
   const fault = faultLogMessage(failure, refusal.status);
   if (fault !== undefined) {
     const cause = failure.cause instanceof Error ? failure.cause.message : String(failure.cause);
     logger.error(`[nest-keyring] ${fault}: ${cause}`);
   }
-  const formatRule = formatRuleLogMessage(failure);
+  const formatRule = refusals.formatRuleLine?.(failure);
   if (formatRule !== undefined) logger.debug?.(`[nest-keyring] ${formatRule}`);
   if (response.headersSent) {
     next(new Error(`nest-keyring: request refused (${failure.reason}) after its response was sent`));

@@ -25,7 +25,6 @@ import { sendRefusal } from './send-refusal.js';
 export function tenantMiddleware(source: KeyringSource, mount: { logger?: KeyringLogger } = {}): KeyringMiddleware {
   const keyring = toKeyring(source);
   const logger = mount.logger ?? consoleLogger;
-  const respond = keyring.errorResponse.bind(keyring);
   return (request, response, next) => {
     // Admitted by apiKeyMiddleware (or the guard): its tenant, never another, and nothing to
     // refuse. The rest of the request runs in the request's own scope, which apiKeyMiddleware
@@ -36,7 +35,7 @@ export function tenantMiddleware(source: KeyringSource, mount: { logger?: Keyrin
     continueRequest(keyring.tenantFor(request, request.headers), response, next, (choice, proceed) => {
       if (!choice.ok) {
         publishRefused(started, request, choice.failure, keyring, request.apiKey);
-        return sendRefusal(response, choice.failure, respond, logger, proceed);
+        return sendRefusal(response, choice.failure, keyring, logger, proceed);
       }
       runAsTenant(request, admissionOf(request)?.record ?? request.apiKey, choice.tenant, proceed);
     });

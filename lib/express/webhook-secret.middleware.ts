@@ -75,16 +75,16 @@ export function webhookSecretMiddleware(
     );
   }
   const name = options.name ?? DEFAULT_WEBHOOK_SECRET_NAME;
-  const respond = createErrorResponder(resolveErrorFormat(options.errorFormat));
   const secrets = resolveWebhookSecrets(options.webhookSecrets);
+  const refusals = { errorResponse: createErrorResponder(resolveErrorFormat(options.errorFormat)) };
   // The app's own parser keeps raw bodies (`express.raw()`).
-  const webhooks = new KeyringWebhooks(secrets, 'app', { errorResponse: respond }, 'express');
+  const webhooks = new KeyringWebhooks(secrets, 'app', refusals, 'express');
   const secret = webhooks.secret(name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
   const logger = options.logger ?? consoleLogger;
   return (request, response, next) => {
     const result = webhooks.check(secret, request);
     if (result.ok) return next();
     if (result.warning !== undefined) (logger.warn ?? logger.error).call(logger, `[nest-keyring] ${result.warning}`);
-    sendRefusal(response, result.failure, respond, logger, next);
+    sendRefusal(response, result.failure, refusals, logger, next);
   };
 }

@@ -5,7 +5,7 @@ import { admitRequest } from '../core/admission/admit-request.js';
 import { clientAddressOf } from '../core/admission/request-admission.js';
 import { codeOf, decisionStarted, publishRefused } from '../core/admission/decision-events.js';
 import type { ErrorResponse } from '../core/refusals/error-format.js';
-import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../core/refusals/failure.js';
+import { faultLogMessage, type KeyringFailure } from '../core/refusals/failure.js';
 import { handshakeHeaders } from '../core/admission/handshake-credentials.js';
 import type { RequestHeaders } from '../core/admission/headers.js';
 import type { AdmittedFields, Keyring } from '../core/keyring.js';
@@ -116,7 +116,7 @@ export class SocketHandshakes {
     const response = this.keyring.errorResponse(failure);
     const fault = faultLogMessage(failure, response.status);
     if (fault !== undefined) this.logger.error(fault, failure.cause);
-    const formatRule = formatRuleLogMessage(failure);
+    const formatRule = this.keyring.formatRuleLine(failure);
     if (formatRule !== undefined) this.logger.debug(formatRule);
     return { failure, response, code: codeOf(response.body) ?? String(response.status) };
   }

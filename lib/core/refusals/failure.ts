@@ -74,14 +74,6 @@ export function faultLogMessage(failure: KeyringFailure, status: number): string
   return undefined;
 }
 
-/**
- * The debug line for a key refused by the format rules before any lookup (which rule, never the
- * key), or `undefined` for any other refusal.
- */
-export function formatRuleLogMessage(failure: KeyringFailure): string | undefined {
-  return failure.detail === undefined ? undefined : `API key refused before any lookup: ${failure.detail}`;
-}
-
 /** Fragments of a key this long or longer are redacted from what is logged. */
 const REDACTED_FRAGMENT_LENGTH = 8;
 

@@ -1,6 +1,6 @@
 import type { ExecutionContext, Logger } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
-import { faultLogMessage, formatRuleLogMessage, type KeyringFailure } from '../../core/refusals/failure.js';
+import { faultLogMessage, type KeyringFailure } from '../../core/refusals/failure.js';
 import type { Keyring } from '../../core/keyring.js';
 import { KeyringException } from './keyring.exception.js';
 import { graphqlRefusalIn, isGraphqlContext } from '../transports/graphql.js';
@@ -31,7 +31,7 @@ export function refuse(
   const response = keyring.errorResponse(failure);
   const fault = faultLogMessage(failure, response.status);
   if (fault !== undefined) logger.error(fault, failure.cause);
-  const formatRule = formatRuleLogMessage(failure);
+  const formatRule = keyring.formatRuleLine(failure);
   if (formatRule !== undefined) logger.debug(formatRule);
   // A resolver's refusal is a GraphQL error: the server sends it, with the format's code.
   if (isGraphqlContext(context)) throw graphqlRefusalIn(context.getArgByIndex(2), failure, response);

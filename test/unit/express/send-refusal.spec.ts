@@ -3,6 +3,7 @@ import { ServerResponse, IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import { createErrorResponder } from '../../../lib/core/refusals/error-format.js';
 import type { KeyringFailure } from '../../../lib/core/refusals/failure.js';
+import { FormatRuleLog } from '../../../lib/core/refusals/format-rule-log.js';
 import { sendRefusal } from '../../../lib/express/send-refusal.js';
 
 /** A real Node response on a socket that goes nowhere, and what was written to it. */
@@ -27,7 +28,11 @@ function recordingLogger() {
   };
 }
 
-const respond = createErrorResponder('cubeconnect');
+const formatRules = new FormatRuleLog();
+const refusals = {
+  errorResponse: createErrorResponder('cubeconnect'),
+  formatRuleLine: (failure: KeyringFailure) => formatRules.lineFor(failure),
+};
 const failNext = () => {
   throw new Error('next must not be called');
 };
@@ -36,7 +41,7 @@ describe('sendRefusal', () => {
   it('answers the refusal with its status, headers and JSON body', () => {
     const { response, body } = nodeResponse();
     const { lines, logger } = recordingLogger();
-    sendRefusal(response, { reason: 'missing' }, respond, logger, failNext);
+    sendRefusal(response, { reason: 'missing' }, refusals, logger, failNext);
     expect(response.statusCode).toBe(401);
     expect(response.getHeader('WWW-Authenticate')).toBe('Bearer realm="api"');
     expect(response.getHeader('Content-Type')).toBe('application/json; charset=utf-8');
@@ -54,7 +59,7 @@ describe('sendRefusal', () => {
     sendRefusal(
       response,
       { reason: 'lookup_unavailable', cause: new Error('connection reset') },
-      respond,
+      refusals,
       logger,
       failNext,
     );
@@ -62,7 +67,7 @@ describe('sendRefusal', () => {
     sendRefusal(
       nodeResponse().response,
       { reason: 'invalid', detail: 'its checksum does not match' },
-      respond,
+      refusals,
       logger,
       failNext,
     );
@@ -77,7 +82,7 @@ describe('sendRefusal', () => {
     Object.defineProperty(response, 'headersSent', { value: true });
     const forwarded: unknown[] = [];
     const failure: KeyringFailure = { reason: 'invalid' };
-    sendRefusal(response, failure, respond, recordingLogger().logger, (error) => forwarded.push(error));
+    sendRefusal(response, failure, refusals, recordingLogger().logger, (error) => forwarded.push(error));
     expect(forwarded).toHaveLength(1);
     expect((forwarded[0] as Error).message).toBe('nest-keyring: request refused (invalid) after its response was sent');
     expect(body()).toBe('');
