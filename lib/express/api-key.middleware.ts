@@ -2,7 +2,7 @@ import { admitRequest } from '../core/admission/admit-request.js';
 import { clientAddressOf } from '../core/admission/request-admission.js';
 import { runInRequestScope } from '../core/context/tenant-context.js';
 import { continueRequest } from './continue-request.js';
-import { type KeyringLogger, type KeyringMiddleware, consoleLogger } from './http-types.js';
+import type { KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { rateLimitHeaders } from '../core/limits/rate-limit.js';
 import { sendRefusal } from './send-refusal.js';
@@ -11,7 +11,7 @@ import { sendRefusal } from './send-refusal.js';
 export interface ApiKeyMiddlewareOptions {
   /** Scopes the key must hold on the routes behind this middleware (403 `INSUFFICIENT_SCOPE`). */
   scopes?: readonly string[];
-  /** Where a failing key store is reported (never with the key). @default `console`, without debug lines */
+  /** Where a failing key store is reported (never with the key). @default console */
   logger?: KeyringLogger;
 }
 
@@ -32,7 +32,7 @@ export interface ApiKeyMiddlewareOptions {
 export function apiKeyMiddleware(source: KeyringSource, mount: ApiKeyMiddlewareOptions = {}): KeyringMiddleware {
   const keyring = toKeyring(source);
   const scopes = [...(mount.scopes ?? [])];
-  const logger = mount.logger ?? consoleLogger;
+  const logger = mount.logger ?? console;
   return (request, response, next) => {
     const decision = admitRequest(keyring, {
       request,

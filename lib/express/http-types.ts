@@ -19,14 +19,5 @@ export interface KeyringLogger {
   debug?(message: string): void;
 }
 
-/**
- * The logger middleware use unless given one: `console` for errors and warnings, and no `debug`,
- * so a flood of made-up keys writes no line per request.
- */
-export const consoleLogger: KeyringLogger = Object.freeze({
-  error: (message: string) => console.error(message),
-  warn: (message: string) => console.warn(message),
-});
-
 /** A Connect/Express middleware. */
 export type KeyringMiddleware = (request: KeyringIncomingMessage, response: ServerResponse, next: NextFunction) => void;

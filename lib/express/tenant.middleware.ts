@@ -3,12 +3,7 @@ import { admissionOf } from '../core/admission/request-admission.js';
 import { runInRequestScope } from '../core/context/tenant-context.js';
 import { continueRequest } from './continue-request.js';
 import type { ApiKeyRecord, Tenant } from '../core/keys/api-key-record.js';
-import {
-  type KeyringIncomingMessage,
-  type KeyringLogger,
-  type KeyringMiddleware,
-  consoleLogger,
-} from './http-types.js';
+import type { KeyringIncomingMessage, KeyringLogger, KeyringMiddleware } from './http-types.js';
 import { toKeyring, type KeyringSource } from './keyring-source.js';
 import { sendRefusal } from './send-refusal.js';
 
@@ -24,7 +19,7 @@ import { sendRefusal } from './send-refusal.js';
  */
 export function tenantMiddleware(source: KeyringSource, mount: { logger?: KeyringLogger } = {}): KeyringMiddleware {
   const keyring = toKeyring(source);
-  const logger = mount.logger ?? consoleLogger;
+  const logger = mount.logger ?? console;
   return (request, response, next) => {
     // Admitted by apiKeyMiddleware (or the guard): its tenant, never another, and nothing to
     // refuse. The rest of the request runs in the request's own scope, which apiKeyMiddleware

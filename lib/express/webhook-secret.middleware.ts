@@ -7,7 +7,7 @@ import {
   resolveWebhookSecrets,
   type WebhookSecrets,
 } from '../core/webhooks/webhook-secrets.js';
-import { type KeyringLogger, type NextFunction, consoleLogger } from './http-types.js';
+import type { KeyringLogger, NextFunction } from './http-types.js';
 import { sendRefusal } from './send-refusal.js';
 
 /**
@@ -35,7 +35,7 @@ export interface WebhookSecretMiddlewareOptions {
    * Where a set-up mistake only a request can show is reported, once: a signed webhook whose
    * body was not kept as bytes, at `warn` (at `error` for a logger without `warn`). Secrets are
    * never logged.
-   * @default `console`, without debug lines
+   * @default console
    */
   logger?: KeyringLogger;
 }
@@ -80,7 +80,7 @@ export function webhookSecretMiddleware(
   // The app's own parser keeps raw bodies (`express.raw()`).
   const webhooks = new KeyringWebhooks(secrets, 'app', refusals, 'express');
   const secret = webhooks.secret(name, `webhookSecretMiddleware({ name: ${JSON.stringify(name)} })`);
-  const logger = options.logger ?? consoleLogger;
+  const logger = options.logger ?? console;
   return (request, response, next) => {
     const result = webhooks.check(secret, request);
     if (result.ok) return next();
