@@ -11,7 +11,8 @@ const FORMAT_RULE_LINE_EVERY_MS = 10_000;
 export class FormatRuleLog {
   private readonly rules = new Map<string, { loggedAt: number; since: number }>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  // A monotonic clock: a wall clock set back would silence the lines until it caught up.
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   /** The line to log for `failure`, or `undefined`: another refusal, or its rule logged lately. */
   lineFor(failure: KeyringFailure): string | undefined {
