@@ -901,8 +901,9 @@ async function main() {
   const profiles = new Map();
   for (const { rest } of explained) {
     const pair = rest.profile.join(' minus ');
+    if (profiles.has(pair)) continue;
     console.log(`profiling ${pair}`);
-    if (!profiles.has(pair)) profiles.set(pair, (await profileRows(rest.profile, redisUrl)).diff);
+    profiles.set(pair, (await profileRows(rest.profile, redisUrl)).diff);
   }
   const diagnostics = inProcess('diagnostics-cost.js');
   const memory = inProcess('cache-memory.js', ['--expose-gc']);

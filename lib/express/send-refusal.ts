@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { faultLogMessage, type KeyringFailure } from '../core/refusals/failure.js';
 import type { Keyring } from '../core/keyring.js';
+import type { Responder } from '../core/admission/decision-events.js';
 import type { KeyringLogger, NextFunction } from './http-types.js';
 
 /**
@@ -13,7 +14,7 @@ import type { KeyringLogger, NextFunction } from './http-types.js';
 export function sendRefusal(
   response: ServerResponse,
   failure: KeyringFailure,
-  refusals: Pick<Keyring, 'errorResponse'> & Partial<Pick<Keyring, 'formatRuleLine'>>,
+  refusals: Responder & Partial<Pick<Keyring, 'formatRuleLine'>>,
   logger: KeyringLogger,
   next: NextFunction,
 ): void {
