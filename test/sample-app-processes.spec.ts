@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,6 +150,37 @@ describe('sample app processes on one database', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(message);
     expect(run.stdout).toBe('');
+  });
+
+  it('starts on a new file while another process writes to it, waiting for its lock to switch to WAL', async () => {
+    // What a second instance meets when the first is still creating the file: SQLite refuses
+    // the switch to WAL at once, without the busy timeout, while another process holds a write lock.
+    const fresh = join(directory, 'fresh.sqlite');
+    const writer = new Database(fresh);
+    writer.exec('CREATE TABLE first_instance (id INTEGER)');
+    writer.exec('BEGIN IMMEDIATE');
+    const list = spawn(process.execPath, ['sample-app/dist/keys-cli.js', 'list'], {
+      env: { ...process.env, NODE_OPTIONS: CHILD_NODE_OPTIONS, KEYRING_DB: fresh },
+    });
+    let output = '';
+    list.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    list.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(list, 'exit');
+    await sleep(400);
+    const waitedForTheLock = list.exitCode === null;
+    writer.exec('COMMIT');
+    writer.close();
+    const [code] = (await exited) as [number | null];
+
+    expect({ code, output: code === 0 ? '' : output, waitedForTheLock }).toEqual({
+      code: 0,
+      output: '',
+      waitedForTheLock: true,
+    });
+    const db = new Database(fresh);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.prepare('SELECT count(*) AS n FROM tenants').get()).toEqual({ n: 3 });
+    db.close();
   });
 
   it('brings a database file of an older version up to date (last_used_at, rate_limit)', () => {

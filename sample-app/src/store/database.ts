@@ -22,6 +22,9 @@ const OWNER_ONLY_FILE = 0o600;
  * the keys command) before failing with SQLITE_BUSY.
  */
 const BUSY_TIMEOUT_MS = 5_000;
+/** How long to pause before switching to WAL again; the start-up is synchronous, so it blocks. */
+const RETRY_PAUSE_MS = 10;
+const RETRY_PAUSE = new Int32Array(new SharedArrayBuffer(4));
 /** The files SQLite keeps beside the database in WAL mode. */
 const SIDE_FILES = ['-wal', '-shm'];
 
@@ -78,7 +81,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
   if (onDisk) createOwnerOnly(path, options.ownsDirectory ?? false);
   const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   // WAL: readers never wait for the writer, so several processes can share the file.
-  db.pragma('journal_mode = WAL');
+  whileBusy(() => db.pragma('journal_mode = WAL'));
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
   addMissingKeyColumns(db);
@@ -88,6 +91,24 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
   const insertTenant = db.prepare('INSERT OR IGNORE INTO tenants (id, name) VALUES (?, ?)');
   for (const tenant of DEMO_TENANTS) insertTenant.run(tenant.id, tenant.name);
   return db;
+}
+
+/**
+ * Runs `statement` again while another process holds the lock it needs, up to the busy timeout.
+ * Switching a new file to WAL fails at once when another process is switching it too: SQLite
+ * does not wait the busy timeout there (it would risk a deadlock), so two app instances
+ * starting together on a new file would otherwise fail one start in a few dozen.
+ */
+function whileBusy<T>(statement: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return statement();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      Atomics.wait(RETRY_PAUSE, 0, 0, RETRY_PAUSE_MS);
+    }
+  }
 }
 
 /**
