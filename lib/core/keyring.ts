@@ -54,7 +54,9 @@ export interface KeyringRuntime {
 
 /** What adapters have put on a request so far. */
 export interface AdmittedFields {
+  /** The authenticated key's record (with `environment` filled from the key's prefix). */
   apiKey?: ApiKeyRecord;
+  /** The tenant the request acts for (with `tenancy` on). */
   tenant?: Tenant;
 }
 

@@ -136,8 +136,7 @@ export class RedisInvalidationBus implements InvalidationBus {
 
   /** Closes the connections the bus opened, never the app's client. Safe to call twice. */
   close(): Promise<void> {
-    this.closing ??= this.shutDown();
-    return this.closing;
+    return (this.closing ??= this.shutDown());
   }
 
   private start(): void {

@@ -42,9 +42,6 @@ function isB64Token(value: string): boolean {
   return index === value.length;
 }
 
-/** The key a request presents, or why there is none. */
-export type CredentialResult = Result<{ key: string }>;
-
 /** True when `value` is a string a lookup may safely receive as a key. */
 export function isWellFormedKey(value: string): boolean {
   return isWithinLengthBound(value) && isB64Token(value);
@@ -78,7 +75,7 @@ export function extractApiKey(
   headers: RequestHeaders,
   acceptedHeaders: readonly string[],
   isWellFormed: (value: string) => boolean = isWellFormedKey,
-): CredentialResult {
+): Result<{ key: string }> {
   let key: string | undefined;
   let sawOtherScheme = false;
   for (const name of acceptedHeaders) {

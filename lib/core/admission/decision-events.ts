@@ -149,8 +149,7 @@ export function publishRefused(
 ): void {
   if (started === NOT_OBSERVED || !(refused.hasSubscribers || storeFault.hasSubscribers)) return;
   const answer = refusalFields(failure, responder);
-  const keyId = record === undefined ? undefined : String(record.id);
-  publish<RefusedMessage>(refused, started, request, { ...answer, keyId, tenantId: idOf(tenant) });
+  publish<RefusedMessage>(refused, started, request, { ...answer, keyId: idOf(record), tenantId: idOf(tenant) });
   if (failure.reason !== 'lookup_unavailable') return;
   const errorName = failure.cause instanceof Error ? failure.cause.name : 'Error';
   const timedOut = errorName === 'LookupTimeoutError';
@@ -241,8 +240,8 @@ export function publishCacheHit(recordId: string | undefined): void {
   lookup.publish({ cached: true, outcome, keyId: recordId, durationMs: 0 } satisfies LookupMessage);
 }
 
-function idOf(tenant: Tenant | undefined): string | undefined {
-  return tenant === undefined ? undefined : String(tenant.id);
+function idOf(owner: { id: string | number } | undefined): string | undefined {
+  return owner === undefined ? undefined : String(owner.id);
 }
 
 /** The code of a refusal body, where it has one. */

@@ -32,8 +32,7 @@ export function admissionOf(request: object): Admission | undefined {
  * chosen, are never replaced by a later guard or middleware.
  */
 export function recordAdmission(request: object, admission: Admission): Admission {
-  const target = nodeRequestOf(request) as AdmittedRequest;
-  return (target[ADMISSION] ??= admission);
+  return ((nodeRequestOf(request) as AdmittedRequest)[ADMISSION] ??= admission);
 }
 
 // How many units of work (GraphQL root fields) of a request have been checked so far.

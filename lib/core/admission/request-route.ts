@@ -1,12 +1,3 @@
-/**
- * What a request is known by in diagnostics messages: its method and its route. Read only when
- * someone subscribes, so the request path pays nothing for it.
- */
-export interface RequestRoute {
-  readonly method: string;
-  readonly route: string;
-}
-
 /** The fields of the requests of Node, Express and Fastify (raw or wrapped) this reads. */
 interface RoutedRequest {
   method?: unknown;
@@ -20,12 +11,13 @@ interface RoutedRequest {
 }
 
 /**
- * The request's method and route: the pattern the framework matched (`/messages/:id`) when it
- * has matched one (Nest on either adapter; an Express route's own middleware), else the path
- * without its query string (Express middleware mounted with `app.use`, before routing). Never
- * the query string, which may carry anything a client sent.
+ * What a request is known by in diagnostics messages, read only when someone subscribes (so the
+ * request path pays nothing for it): its method and route, the pattern the framework matched
+ * (`/messages/:id`) when it has matched one (Nest on either adapter; an Express route's own
+ * middleware), else the path without its query string (Express middleware mounted with
+ * `app.use`, before routing). Never the query string, which may carry anything a client sent.
  */
-export function requestRoute(request: object): RequestRoute {
+export function requestRoute(request: object): { readonly method: string; readonly route: string } {
   const routed = request as RoutedRequest;
   const method = typeof routed.method === 'string' ? routed.method : '';
   const fastify = routed.routeOptions?.url;

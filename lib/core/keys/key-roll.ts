@@ -1,6 +1,5 @@
 import type { ApiKeyRecord } from './api-key-record.js';
 import { generateApiKey, type GeneratedApiKey, type GenerateApiKeyOptions } from './api-key-generator.js';
-import { DEFAULT_KEY_PREFIXES } from './api-key-format.js';
 import { checkDuration } from '../options/duration.js';
 import { expiryTime } from './record-check.js';
 
@@ -61,7 +60,7 @@ export interface KeyRollPlan {
  * return plan.newKey.key; // shown once
  */
 export function planKeyRoll(record: ApiKeyRecord, options: PlanKeyRollOptions = {}): KeyRollPlan {
-  const { overlapMs = DEFAULT_ROLL_OVERLAP_MS, prefixes = DEFAULT_KEY_PREFIXES, pepper, signingSecret } = options;
+  const { overlapMs = DEFAULT_ROLL_OVERLAP_MS, prefixes, pepper, signingSecret } = options;
   const now = options.now === undefined ? Date.now() : new Date(options.now).getTime();
   checkDuration(
     'overlapMs',

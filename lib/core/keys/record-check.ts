@@ -4,9 +4,6 @@ import type { KeyringFailure } from '../refusals/failure.js';
 import { fail, type Result } from '../result.js';
 import { hasUsableId, isTenantList } from '../tenants/tenant-selection.js';
 
-/** Whether a record grants access now: the record, or the refusal. */
-export type RecordCheck = Result<{ record: ApiKeyRecord }>;
-
 /**
  * What a store's answer means for a key, decided once when the answer arrives (the cache keeps
  * this, not the answer): a frozen snapshot of a usable record and its expiry time, or the
@@ -63,7 +60,7 @@ export function verdictRecordId(verdict: unknown): string | undefined {
 }
 
 /** Refuses a verdict's record once its expiry has passed; an unreadable expiry counts as passed. */
-export function checkExpiry(verdict: KeyVerdict, now: number): RecordCheck {
+export function checkExpiry(verdict: KeyVerdict, now: number): Result<{ record: ApiKeyRecord }> {
   if (!verdict.ok) return { ok: false, failure: verdict.failure };
   // NaN compares false both ways: an unreadable expiry is treated as passed.
   if (verdict.expiresAt !== undefined && !(verdict.expiresAt > now)) return fail('expired');

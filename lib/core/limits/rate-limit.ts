@@ -78,8 +78,6 @@ export interface RateLimitOptions {
 /** The `rateLimit` option after defaults and checks. */
 export type ResolvedRateLimitOptions = Exclude<ReturnType<typeof resolveRateLimit>, false>;
 
-const RATE_LIMIT_OPTION_NAMES = ['default', 'perTenant', 'store', 'timeoutMs', 'countSocketMessages'];
-
 /** Whether a value is a usable `{ limit, windowMs }`. */
 export function isRateLimit(value: unknown): value is RateLimit {
   if (typeof value !== 'object' || value === null) return false;
@@ -101,7 +99,7 @@ export function resolveRateLimit(option: unknown, tenancy: boolean) {
     );
   }
   const given = (option ?? {}) as RateLimitOptions;
-  refuseUnknownOptions(given, RATE_LIMIT_OPTION_NAMES, 'rateLimit.');
+  refuseUnknownOptions(given, ['default', 'perTenant', 'store', 'timeoutMs', 'countSocketMessages'], 'rateLimit.');
   const { default: defaultLimit, store, timeoutMs = 500 } = given;
   if (defaultLimit !== undefined && !isRateLimit(defaultLimit)) {
     throw new KeyringConfigError(

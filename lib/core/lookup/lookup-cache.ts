@@ -91,9 +91,6 @@ function linkFirst(head: Links, links: Links): void {
   head.next = links;
 }
 
-/** The record id an answer belongs to, or `undefined` for an unknown key. */
-export type RecordIdOf<T> = (value: T) => string | undefined;
-
 /**
  * Remembers what the key store answered, so a slow store costs nothing on the hot path:
  *
@@ -137,13 +134,14 @@ export class LookupCache<T = unknown> {
   maxAgeMs: number | undefined = undefined;
 
   /**
+   * @param answerRecordId the record id an answer belongs to, or `undefined` for an unknown key
    * @param indexKeyHashes keep each entry's `invalidationKeyHash` (computed once per lookup, not
    *   per hit), for `invalidateKeyHash`; only worth its memory with an invalidation bus
    * @param warn told once, the first time a fresh known key is dropped for room
    */
   constructor(
     private readonly options: ResolvedCacheOptions,
-    private readonly answerRecordId: RecordIdOf<T>,
+    private readonly answerRecordId: (value: T) => string | undefined,
     private readonly now: () => number = Date.now,
     indexKeyHashes = false,
     private readonly warn: (message: string) => void = () => undefined,

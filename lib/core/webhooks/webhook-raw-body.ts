@@ -9,9 +9,6 @@ import type { WebhookSecrets } from './webhook-secrets.js';
  */
 export type WebhookRawBodySource = 'nest' | 'app';
 
-/** `webhookRawBody` when none is given. */
-export const DEFAULT_WEBHOOK_RAW_BODY: WebhookRawBodySource = 'nest';
-
 /** Where the warning about a body that was not kept is logged from, for the fix it names. */
 export type WebhookHost = 'nest' | 'express';
 
@@ -43,7 +40,7 @@ function isSigned(entry: unknown): boolean {
  * @throws KeyringConfigError
  */
 export function resolveWebhookRawBody(value: unknown, secrets: WebhookSecrets | undefined): WebhookRawBodySource {
-  if (value === undefined) return DEFAULT_WEBHOOK_RAW_BODY;
+  if (value === undefined) return 'nest';
   if (value !== 'nest' && value !== 'app') {
     throw new KeyringConfigError(`\`webhookRawBody\` must be 'nest' or 'app'; got ${JSON.stringify(value)}.`);
   }

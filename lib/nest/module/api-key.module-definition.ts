@@ -22,8 +22,6 @@ export interface ApiKeyOptionsFactory {
   createApiKeyOptions(): ApiKeyModuleOptions | Promise<ApiKeyModuleOptions>;
 }
 
-type ModuleImport = Type<unknown> | DynamicModule | Promise<DynamicModule> | ForwardReference;
-
 /** Module-level settings, given beside the options (in `forRootAsync` too, outside the factory). */
 export interface ApiKeyModuleExtras {
   /**
@@ -39,24 +37,20 @@ export interface ApiKeyModuleExtras {
    */
   protectAllRoutes?: boolean;
   /** Modules whose providers a `lookup` class injects (`forRoot`; `forRootAsync` has its own `imports`). */
-  imports?: ModuleImport[];
+  imports?: (Type<unknown> | DynamicModule | Promise<DynamicModule> | ForwardReference)[];
 }
 
-export const {
-  ConfigurableModuleClass: ConfigurableApiKeyModule,
-  MODULE_OPTIONS_TOKEN: API_KEY_MODULE_OPTIONS,
-  OPTIONS_TYPE: API_KEY_MODULE_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: API_KEY_MODULE_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<ApiKeyModuleOptions>({ moduleName: 'ApiKey' })
-  .setClassMethodName('forRoot')
-  .setFactoryMethodName('createApiKeyOptions')
-  .setExtras<ApiKeyModuleExtras>({ isGlobal: true, protectAllRoutes: false, imports: [] }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-    // forRootAsync's own `imports` arrive here as well: keep each module once.
-    imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
-    providers: extras.protectAllRoutes
-      ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
-      : definition.providers,
-  }))
-  .build();
+export const { ConfigurableModuleClass: ConfigurableApiKeyModule, MODULE_OPTIONS_TOKEN: API_KEY_MODULE_OPTIONS } =
+  new ConfigurableModuleBuilder<ApiKeyModuleOptions>({ moduleName: 'ApiKey' })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createApiKeyOptions')
+    .setExtras<ApiKeyModuleExtras>({ isGlobal: true, protectAllRoutes: false, imports: [] }, (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal,
+      // forRootAsync's own `imports` arrive here as well: keep each module once.
+      imports: [...new Set([...(definition.imports ?? []), ...(extras.imports ?? [])])],
+      providers: extras.protectAllRoutes
+        ? [...(definition.providers ?? []), { provide: APP_GUARD, useExisting: ApiKeyGuard }]
+        : definition.providers,
+    }))
+    .build();

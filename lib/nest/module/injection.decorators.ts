@@ -2,7 +2,7 @@ import { createParamDecorator, Inject, type ExecutionContext } from '@nestjs/com
 import type { ApiKeyRecord, Tenant } from '../../core/keys/api-key-record.js';
 import { TenantContextError } from '../../core/context/tenant-context.js';
 import { KEYRING } from './api-key.constants.js';
-import type { ApiKeyRequestFields } from '../access/keyring-request.interface.js';
+import type { AdmittedFields } from '../../core/keyring.js';
 import { transportRequestOf } from '../transports/transport-request.js';
 
 /**
@@ -31,7 +31,7 @@ export const InjectKeyring = (): PropertyDecorator & ParameterDecorator => Injec
  */
 export const CurrentApiKey: (field?: keyof ApiKeyRecord) => ParameterDecorator = createParamDecorator(
   (field: keyof ApiKeyRecord | undefined, context: ExecutionContext) => {
-    const request: (ApiKeyRequestFields & { raw?: ApiKeyRequestFields }) | undefined = transportRequestOf(context);
+    const request: (AdmittedFields & { raw?: AdmittedFields }) | undefined = transportRequestOf(context);
     // On Fastify, middleware (apiKeyMiddleware) writes to the raw Node request.
     const record = request?.apiKey ?? request?.raw?.apiKey;
     return field === undefined ? record : record?.[field];
@@ -50,7 +50,7 @@ export const CurrentApiKey: (field?: keyof ApiKeyRecord) => ParameterDecorator =
  */
 export const CurrentTenant: (field?: string) => ParameterDecorator = createParamDecorator(
   (field: string | undefined, context: ExecutionContext) => {
-    const request: (ApiKeyRequestFields & { raw?: ApiKeyRequestFields }) | undefined = transportRequestOf(context);
+    const request: (AdmittedFields & { raw?: AdmittedFields }) | undefined = transportRequestOf(context);
     // On Fastify, middleware (tenantMiddleware) writes to the raw Node request.
     const tenant: Tenant | undefined = request?.tenant ?? request?.raw?.tenant;
     if (tenant === undefined) {

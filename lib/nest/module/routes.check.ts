@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, ModuleRef, Reflector } from '@nestjs/core';
 import { KeyringConfigError } from '../../core/refusals/failure.js';
 import type { Keyring } from '../../core/keyring.js';
@@ -7,10 +6,9 @@ import { isContradictory } from '../../core/admission/route-access.js';
 import { rawBodyStartupError } from '../../core/webhooks/webhook-raw-body.js';
 import { DEFAULT_WEBHOOK_SECRET_NAME } from '../../core/webhooks/webhook-secrets.js';
 import { KEYRING, WEBHOOK_SECRET_METADATA } from './api-key.constants.js';
-import { appRoutes, hasGuard, type MetadataTarget } from '../access/route-declarations.js';
+import { appRoutes, type MetadataTarget } from '../access/route-declarations.js';
 import { routeDeclarations } from '../access/api-key.guard.js';
 import { rawBodyOption, watchRawBodyOption } from '../webhooks/webhook-raw-body.watch.js';
-import { WebhookSecretGuard } from '../webhooks/webhook-secret.guard.js';
 
 /**
  * Fails the app's start-up (`app.init()`, `app.listen()`) when a route's declarations cannot work,
@@ -95,11 +93,9 @@ export function webhookSecretNameOf(
 ): string | undefined {
   const named = reflector.getAllAndOverride<string | undefined>(WEBHOOK_SECRET_METADATA, [handler, controller]);
   if (named !== undefined) return named;
-  const guards = [
-    ...(reflector.get<unknown[]>(GUARDS_METADATA, handler) ?? []),
-    ...(reflector.get<unknown[]>(GUARDS_METADATA, controller) ?? []),
-  ];
-  return hasGuard(guards, WebhookSecretGuard) ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
+  // Neither names a secret here, so a webhook declaration is a bare WebhookSecretGuard.
+  const guarded = routeDeclarations(reflector, handler).webhook || routeDeclarations(reflector, controller).webhook;
+  return guarded ? DEFAULT_WEBHOOK_SECRET_NAME : undefined;
 }
 
 function contradiction(where: string): KeyringConfigError {

@@ -37,10 +37,8 @@ function watchAdapter(adapter: unknown): void {
  * Nest 10 does not, and the option stays unknown.
  */
 export function watchRawBodyOption(adapterHost: HttpAdapterHost): void {
-  if (adapterHost.httpAdapter !== undefined && adapterHost.httpAdapter !== null) {
-    watchAdapter(adapterHost.httpAdapter);
-    return;
-  }
+  const { httpAdapter } = adapterHost;
+  if (httpAdapter !== undefined && httpAdapter !== null) return watchAdapter(httpAdapter);
   const announced = (adapterHost as { init$?: Observable<void> }).init$;
   announced?.subscribe(() => watchAdapter(adapterHost.httpAdapter));
 }
