@@ -387,6 +387,7 @@ function verdicts(nest, express) {
   const out = [];
   const scale = machineScale(nest);
   const signed = (n) => `${n >= 0 ? '+' : ''}${n.toFixed(2)}`;
+  const spread = (d) => `${signed(d.median)} µs (processes: ${signed(d.min)} to ${signed(d.max)})`;
   // `rest`, for a target: what its figure is made of (parts, each the difference of two rows, a part
   // that any code doing the same work pays marked `any`), the rows to profile against each other, and why.
   const check = (label, d, limit, missingReason, rest) => {
@@ -395,15 +396,12 @@ function verdicts(nest, express) {
     const parts = rest?.parts
       .map(([name, a, b, any]) => ({ name, any, d: delta(a.startsWith('x-') ? express : nest, a, b) }))
       .filter((part) => part.d !== undefined)
-      .map((part) => ({
-        ...part,
-        detail: `${signed(part.d.median)} µs (processes: ${signed(part.d.min)} to ${signed(part.d.max)})`,
-      }));
+      .map((part) => ({ ...part, detail: spread(part.d) }));
     out.push({
       label,
       pass: d.median <= limit,
       scaledPass: scale === undefined ? undefined : d.median / scale <= limit,
-      detail: `${signed(d.median)} µs (processes: ${signed(d.min)} to ${signed(d.max)})${scaled}`,
+      detail: `${spread(d)}${scaled}`,
       rest: rest && { ...rest, parts },
     });
   };
